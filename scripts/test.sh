@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# The whole suite: set-up, type checks, vitest. The last line printed is exactly
+# "N passed, N failed" (", N skipped" appended when some were skipped), counted from vitest's JSON
+# report. Exit status is non-zero if set-up, a type check, vitest or any test failed; later steps
+# still run after an earlier failure so one report shows everything.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+
+status=0
+step() { printf '\n== %s\n' "$*"; }
+
+step "setup"
+if ! bash scripts/setup.sh; then
+  status=1
+  echo "test: setup failed (continuing, so the report still shows which tests run)"
+fi
+
+step "typecheck (src, examples, bench, scripts)"
+npx tsc -p . --noEmit || status=1
+step "typecheck (test)"
+npx tsc -p test || status=1
+
+step "vitest"
+report=test-results/vitest.json
+mkdir -p test-results
+rm -f "$report"
+# 80 minutes keeps a hung run inside CI's 90-minute budget with time left to report; --kill-after
+# covers a vitest that ignores SIGTERM. Per-test and per-hook bounds are in vitest.config.ts.
+VITE_CONFIG_NATIVE_IGNORE_WARNING=true timeout --kill-after=60 80m \
+  npx vitest run --reporter=default --reporter=json --outputFile.json="$report" || status=1
+
+# Counts from the JSON. A file that failed before running any test (import error, failing hook)
+# has status "failed" and no failed assertions: it counts as one failure so it cannot vanish.
+# No report at all (vitest crashed or was killed) also counts as one failure.
+summary=$(node -e '
+  const fs = require("node:fs");
+  let r;
+  try { r = JSON.parse(fs.readFileSync(process.argv[1], "utf8")); } catch { r = null; }
+  if (!r) { console.log("0 passed, 1 failed"); process.exit(1); }
+  let passed = 0, failed = 0, skipped = 0;
+  for (const file of r.testResults ?? []) {
+    const a = file.assertionResults ?? [];
+    for (const t of a) {
+      if (t.status === "passed") passed++;
+      else if (t.status === "failed") failed++;
+      else skipped++;
+    }
+    if (file.status === "failed" && !a.some((t) => t.status === "failed")) failed++;
+  }
+  console.log(`${passed} passed, ${failed} failed` + (skipped ? `, ${skipped} skipped` : ""));
+  process.exit(failed ? 1 : 0);
+' "$report") || status=1
+
+echo
+echo "$summary"
+exit "$status"

@@ -1,0 +1,73 @@
+/**
+ * Activities of a workflow run. Every write to Postgres made on behalf of the Temporal workflow
+ * happens here, keyed by ids so that a retried activity changes nothing twice.
+ */
+import type { Client } from '@temporalio/client';
+import type { Config } from '../config';
+import type { Db } from '../sql/db';
+import { activeBatchIds } from '../sql/batches';
+import { finishRun, markLiveInstancesKilled, markRunStarted, setConcurrencyLimit } from '../sql/runs';
+import { scheduleReadyTasks, type ScheduleResult } from '../sql/scheduling';
+import type { WorkflowRunStatus } from '../domain/statuses';
+import { DistributorPool } from './distributor-pool';
+import { runBatch, type BatchSummary } from './batch-monitor';
+
+export interface ActivityDeps {
+  db: Db;
+  config: Config;
+  distributors: DistributorPool;
+  /** Used to wake a run after the monitor changed statuses itself; optional in unit tests. */
+  temporal?: Client;
+}
+
+export type { BatchSummary, ScheduleResult };
+
+export function createActivities(deps: ActivityDeps) {
+  const { db } = deps;
+  const notify = async (temporalWorkflowId: string) => {
+    await deps.temporal?.workflow.getHandle(temporalWorkflowId).signal('tasksChanged');
+  };
+  return {
+    async markRunStarted(input: { workflowRunId: number }): Promise<void> {
+      await markRunStarted(db, input.workflowRunId);
+    },
+
+    async scheduleReady(input: { workflowRunId: number; maxBatches: number }): Promise<ScheduleResult> {
+      return scheduleReadyTasks(db, { workflowRunId: input.workflowRunId, maxBatches: input.maxBatches });
+    },
+
+    async activeBatches(input: { workflowId: number }): Promise<number[]> {
+      return activeBatchIds(db, input.workflowId);
+    },
+
+    async runBatch(input: { batchId: number }): Promise<BatchSummary> {
+      return runBatch({ ...deps, notify }, input.batchId);
+    },
+
+    /**
+     * Kill every live job of the workflow: instances become KILL_SELF (wrappers kill their command
+     * on their next heartbeat) and the distributors are told to terminate the jobs. Used by
+     * stop --kill and by a cold resume for jobs of earlier runs.
+     */
+    async killLiveInstances(input: { workflowId: number }): Promise<number> {
+      const groups = await markLiveInstancesKilled(db, input.workflowId);
+      let n = 0;
+      for (const group of groups) {
+        const distributor = deps.distributors.get(group.clusterName, group.clusterType, group.connectionParameters);
+        await distributor.terminate(group.distributorIds);
+        n += group.distributorIds.length;
+      }
+      return n;
+    },
+
+    async setConcurrency(input: { workflowId: number; limit: number; template?: string }) {
+      return setConcurrencyLimit(db, input.workflowId, { limit: input.limit, template: input.template });
+    },
+
+    async finishRun(input: { workflowRunId: number; requested: 'E' | 'S' }): Promise<WorkflowRunStatus> {
+      return finishRun(db, input.workflowRunId, input.requested);
+    },
+  };
+}
+
+export type Activities = ReturnType<typeof createActivities>;

@@ -1,0 +1,194 @@
+/**
+ * The HTTP API (docs/api-contract.md): routes under /api/v1 split by caller like Jobmon's server,
+ * plus /health, /openapi.json and /docs. Every error leaves as `{ error: { code, message, field } }`:
+ * validation failures and the bind layer's JobmonErrors name the offending field, anything
+ * unexpected is a 500 whose stack goes to stderr and never to the client.
+ */
+import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi';
+import type { Client } from '@temporalio/client';
+import type { Context } from 'hono';
+import { bodyLimit } from 'hono/body-limit';
+import { HTTPException } from 'hono/http-exception';
+import type { ContentfulStatusCode } from 'hono/utils/http-status';
+import { sql } from 'kysely';
+import type { Config } from '../config';
+import { JobmonError } from '../domain/errors';
+import type { Db } from '../sql/db';
+import { authMiddleware, type AuthConfig } from './auth';
+import { API_PREFIX, type AppEnv, type RouteDeps } from './deps';
+import { bindRoutes } from './routes/bind';
+import { runRoutes } from './routes/runs';
+import { taskInstanceRoutes } from './routes/task-instances';
+import { taskRoutes } from './routes/tasks';
+import { workflowRoutes } from './routes/workflows';
+import { createRunNotifier, type RunNotifier } from './run-notifier';
+import { HealthSchema, json } from './schemas';
+import { temporalUnavailable } from './temporal';
+
+/** Version of the HTTP contract (not of the package): bumps when docs/api-contract.md changes. */
+export const API_VERSION = '1.0.0';
+/** A 100,000-task bind goes in 5,000-task chunks of a few MiB each; 32 MiB leaves room for long commands. */
+export const BIND_BODY_LIMIT = 32 * 1024 * 1024;
+/** Everything else is small JSON; the largest are wrapper reports with stdout/stderr tails. */
+export const DEFAULT_BODY_LIMIT = 1024 * 1024;
+
+export interface AppDeps {
+  db: Db;
+  /** A client, or a getter that connects lazily (src/api/temporal.ts) so the API starts without Temporal. */
+  temporal: Client | (() => Promise<Client>);
+  config: Config;
+  auth: AuthConfig;
+  /** Defaults to one created here; pass one to close its timers on shutdown. */
+  notifier?: RunNotifier;
+}
+
+export function createApp(deps: AppDeps): OpenAPIHono<AppEnv> {
+  const getTemporal = toTemporalGetter(deps.temporal);
+  const routeDeps: RouteDeps = {
+    db: deps.db,
+    config: deps.config,
+    temporal: getTemporal,
+    notifier: deps.notifier ?? createRunNotifier(getTemporal),
+  };
+
+  const app = new OpenAPIHono<AppEnv>({
+    // Throwing (instead of returning a response) sends validation failures through the one onError.
+    defaultHook: (result) => {
+      if (!result.success) throw validationError(result.error.issues);
+    },
+  });
+
+  app.onError((err, c) => errorResponse(err, c));
+  app.notFound((c) => c.json({ error: { code: 'not_found', message: `no route ${c.req.method} ${c.req.path}` } }, 404));
+
+  // Auth before the body limit: an unauthenticated client must not make us read 32 MiB.
+  app.use(`${API_PREFIX}/*`, authMiddleware(deps.auth, API_PREFIX));
+  const tooLarge = (limit: number) => () => {
+    throw new JobmonError('too_large', `request body exceeds ${limit / (1024 * 1024)} MiB`, 'body', 'too_large');
+  };
+  const bindLimit = bodyLimit({ maxSize: BIND_BODY_LIMIT, onError: tooLarge(BIND_BODY_LIMIT) });
+  const defaultLimit = bodyLimit({ maxSize: DEFAULT_BODY_LIMIT, onError: tooLarge(DEFAULT_BODY_LIMIT) });
+  app.use('*', (c, next) => {
+    const path = c.req.path;
+    const isBind = path === `${API_PREFIX}/bind` || path.startsWith(`${API_PREFIX}/bind/`);
+    return (isBind ? bindLimit : defaultLimit)(c, next);
+  });
+
+  app.route(API_PREFIX, bindRoutes(routeDeps));
+  app.route(API_PREFIX, runRoutes(routeDeps));
+  app.route(API_PREFIX, workflowRoutes(routeDeps));
+  app.route(API_PREFIX, taskRoutes(routeDeps));
+  app.route(API_PREFIX, taskInstanceRoutes(routeDeps));
+
+  app.openapi(
+    createRoute({
+      method: 'get',
+      path: '/health',
+      tags: ['service'],
+      summary: 'Database reachable; auth mode; database time',
+      responses: { 200: json(HealthSchema, 'Healthy'), 503: json(HealthSchema, 'Database unreachable') },
+    }),
+    async (c) => {
+      const auth = deps.auth.mode;
+      try {
+        const { rows } = await sql<{ now: Date }>`select now() as now`.execute(deps.db);
+        return c.json({ status: 'ok' as const, database: 'ok' as const, auth, time: rows[0].now.toISOString() }, 200);
+      } catch (err) {
+        process.stderr.write(`health: database ping failed: ${err instanceof Error ? err.message : String(err)}\n`);
+        return c.json({ status: 'unavailable' as const, database: 'error' as const, auth }, 503);
+      }
+    },
+  );
+
+  // Clients address everything under the prefix; the same check answers there too.
+  app.get(`${API_PREFIX}/health`, (c) => app.fetch(new Request(new URL('/health', c.req.url)), c.env));
+
+  app.openAPIRegistry.registerComponent('securitySchemes', 'bearer', { type: 'http', scheme: 'bearer' });
+  app.doc31('/openapi.json', {
+    openapi: '3.1.0',
+    info: {
+      title: 'Jobmon on Temporal API',
+      version: API_VERSION,
+      description: 'Bind, run and watch Jobmon workflows. Errors: { error: { code, message, field? } }.',
+    },
+    security: [{ bearer: [] }],
+  });
+  app.get('/docs', (c) => c.html(DOCS_HTML));
+
+  return app;
+}
+
+/** One shape for both kinds of `temporal` dep; connection failures become 503 temporal_unavailable. */
+export function toTemporalGetter(temporal: AppDeps['temporal']): () => Promise<Client> {
+  if (typeof temporal !== 'function') return async () => temporal;
+  return async () => {
+    try {
+      return await temporal();
+    } catch (err) {
+      if (err instanceof JobmonError) throw err;
+      throw temporalUnavailable(err instanceof Error ? err.message : String(err));
+    }
+  };
+}
+
+type Issue = z.core.$ZodIssue;
+
+/** Dotted path as the bind layer writes it: `tasks[12].upstream[0]`; the body itself is `body`. */
+export function issuePath(path: readonly PropertyKey[]): string {
+  let out = '';
+  for (const part of path) {
+    if (typeof part === 'number') out += `[${part}]`;
+    else out += out ? `.${String(part)}` : String(part);
+  }
+  return out || 'body';
+}
+
+function validationError(issues: readonly Issue[]): JobmonError {
+  const issue = issues[0];
+  if (issue.code === 'unrecognized_keys') {
+    const field = issuePath([...issue.path, issue.keys[0]]);
+    return new JobmonError('invalid', `${field}: unknown field`, field, 'invalid');
+  }
+  const field = issuePath(issue.path);
+  return new JobmonError('invalid', `${field}: ${issue.message}`, field, 'invalid');
+}
+
+function errorResponse(err: Error, c: Context): Response {
+  if (err instanceof JobmonError) return c.json(err.toJSON(), err.httpStatus as ContentfulStatusCode);
+  // Hono's own exceptions: malformed JSON (400) from the validator, 415 from the media-type gate.
+  if (err instanceof HTTPException) {
+    const status = err.status;
+    const code = status === 400 ? 'malformed_json' : status === 415 ? 'unsupported_media_type' : status === 413 ? 'too_large' : 'http_error';
+    const field = status === 400 || status === 413 ? 'body' : status === 415 ? 'content-type' : undefined;
+    return c.json({ error: { code, message: err.message || 'bad request', ...(field ? { field } : {}) } }, status as ContentfulStatusCode);
+  }
+  process.stderr.write(`API ${c.req.method} ${c.req.path} failed: ${err.stack ?? String(err)}\n`);
+  return c.json({ error: { code: 'internal', message: 'internal error' } }, 500);
+}
+
+/** No UI package: a page that links the document and lists the routes it describes. */
+const DOCS_HTML = `<!doctype html>
+<html lang="en">
+<head><meta charset="utf-8"><title>Jobmon on Temporal API</title>
+<style>body{font-family:system-ui,sans-serif;margin:2rem;max-width:60rem}code{font-size:.95em}td{padding:.2rem .8rem .2rem 0;vertical-align:top}</style>
+</head>
+<body>
+<h1>Jobmon on Temporal API</h1>
+<p>The OpenAPI 3.1 document: <a href="/openapi.json">/openapi.json</a>. The contract in prose: <code>docs/api-contract.md</code>.</p>
+<table id="routes"></table>
+<script>
+fetch('/openapi.json').then(r => r.json()).then(doc => {
+  const table = document.getElementById('routes');
+  for (const [path, ops] of Object.entries(doc.paths)) {
+    for (const [method, op] of Object.entries(ops)) {
+      const row = table.insertRow();
+      row.insertCell().innerHTML = '<code>' + method.toUpperCase() + '</code>';
+      row.insertCell().innerHTML = '<code>' + path + '</code>';
+      row.insertCell().textContent = op.summary || '';
+    }
+  }
+});
+</script>
+</body>
+</html>
+`;

@@ -1,0 +1,134 @@
+/**
+ * Who is calling, and what they may do.
+ *
+ * Tokens come from `JMT_TOKENS` as `token:user:role,...`. Without it the API runs in an explicit
+ * local single-user mode: every request acts as the configured user with role `operator`, which is
+ * what a laptop install wants and what `/health` reports, so nobody mistakes it for a secured API.
+ *
+ * Rules (checked here and by `assertMayActOn`):
+ * - observers may only read (GET/HEAD);
+ * - write routes need operator or admin; an operator may act only on their own workflows;
+ * - the worker-node wrapper callbacks need a valid token of any role when tokens are configured.
+ */
+import { createHash } from 'node:crypto';
+import type { MiddlewareHandler } from 'hono';
+import { JobmonError } from '../domain/errors';
+import type { Db } from '../sql/db';
+
+export type Role = 'operator' | 'observer' | 'admin';
+export const ROLES: readonly Role[] = ['operator', 'observer', 'admin'];
+
+export interface Identity {
+  user: string;
+  role: Role;
+}
+
+export type AuthConfig =
+  | { mode: 'local-single-user'; identity: Identity }
+  | {
+      mode: 'tokens';
+      /** Keyed by SHA-256 of the token (see `lookupToken`). */
+      tokens: ReadonlyMap<string, Identity>;
+    };
+
+/** Hono context variables set by the middleware. */
+export interface AuthVariables {
+  identity: Identity;
+}
+
+const sha256 = (text: string): Buffer => createHash('sha256').update(text, 'utf8').digest();
+
+/**
+ * Parse `JMT_TOKENS` (`token:user:role,...`). A malformed entry is a startup error, never a silently
+ * ignored token: an operator who typoed a role should find out before users get 401s.
+ */
+export function parseTokens(spec: string): Map<string, Identity> {
+  const tokens = new Map<string, Identity>();
+  spec
+    .split(',')
+    .map((entry) => entry.trim())
+    .filter((entry) => entry.length > 0)
+    .forEach((entry, index) => {
+      const parts = entry.split(':');
+      if (parts.length !== 3) throw new Error(`JMT_TOKENS entry ${index + 1} must be token:user:role`);
+      const [token, user, role] = parts.map((p) => p.trim());
+      if (token.length < 8) throw new Error(`JMT_TOKENS entry ${index + 1}: token must be at least 8 characters`);
+      if (!user) throw new Error(`JMT_TOKENS entry ${index + 1}: user is empty`);
+      if (!(ROLES as readonly string[]).includes(role)) {
+        throw new Error(`JMT_TOKENS entry ${index + 1}: role "${role}" is not one of ${ROLES.join(', ')}`);
+      }
+      const key = sha256(token).toString('hex');
+      if (tokens.has(key)) throw new Error(`JMT_TOKENS entry ${index + 1}: duplicate token`);
+      tokens.set(key, { user, role: role as Role });
+    });
+  if (tokens.size === 0) throw new Error('JMT_TOKENS is set but lists no tokens (unset it for local single-user mode)');
+  return tokens;
+}
+
+/** Auth settings of this process: tokens from `JMT_TOKENS`, or local single-user mode as `user`. */
+export function loadAuthConfig(user: string, env: NodeJS.ProcessEnv = process.env): AuthConfig {
+  const spec = env.JMT_TOKENS;
+  if (spec === undefined) return localAuth(user);
+  return { mode: 'tokens', tokens: parseTokens(spec) };
+}
+
+export const localAuth = (user: string): AuthConfig => ({ mode: 'local-single-user', identity: { user, role: 'operator' } });
+
+/**
+ * Tokens are looked up by their SHA-256, so the map lookup's timing says nothing about how much of a
+ * guessed token matched (a plain string-keyed lookup compares the secret itself).
+ */
+function lookupToken(auth: Extract<AuthConfig, { mode: 'tokens' }>, token: string): Identity | undefined {
+  return auth.tokens.get(sha256(token).toString('hex'));
+}
+
+const READ_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
+
+/**
+ * Sets `identity` on the context and enforces the role rules that depend on the route alone.
+ * Ownership of a workflow needs the database and is checked by the routes (`assertMayActOn`).
+ */
+export function authMiddleware(auth: AuthConfig, apiPrefix: string): MiddlewareHandler<{ Variables: AuthVariables }> {
+  const callbackPrefix = `${apiPrefix}/task-instances/`;
+  return async (c, next) => {
+    let identity: Identity;
+    if (auth.mode === 'local-single-user') {
+      identity = auth.identity;
+    } else {
+      const header = c.req.header('authorization') ?? '';
+      const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
+      if (!match) throw new JobmonError('unauthorized', 'an Authorization: Bearer <token> header is required', 'authorization', 'unauthorized');
+      const found = lookupToken(auth, match[1]);
+      if (!found) throw new JobmonError('unauthorized', 'unknown token', 'authorization', 'unauthorized');
+      identity = found;
+    }
+    // The wrapper callbacks run with whatever token the job was given; any valid role may report.
+    const isCallback = c.req.path.startsWith(callbackPrefix);
+    if (!isCallback && identity.role === 'observer' && !READ_METHODS.has(c.req.method)) {
+      throw new JobmonError('forbidden', `user ${identity.user} has role observer, which may only read (GET)`, undefined, 'forbidden');
+    }
+    c.set('identity', identity);
+    await next();
+  };
+}
+
+/**
+ * Operators may act only on workflows they bound (the workflow's `user`); admins on any.
+ * Throws 404 for an unknown workflow first, so a 403 never hides a typo in the id.
+ */
+export async function assertMayActOn(db: Db, identity: Identity, workflowId: number): Promise<void> {
+  const row = await db.selectFrom('workflow').select('user').where('id', '=', workflowId).executeTakeFirst();
+  if (!row) throw new JobmonError('not_found', `workflow ${workflowId} not found`, 'id', 'not_found');
+  if (identity.role === 'admin') return;
+  if (identity.role !== 'operator') {
+    throw new JobmonError('forbidden', `user ${identity.user} has role ${identity.role}, which may only read`, undefined, 'forbidden');
+  }
+  if (row.user !== identity.user) {
+    throw new JobmonError(
+      'forbidden',
+      `workflow ${workflowId} belongs to user ${row.user}; operator ${identity.user} may act only on their own workflows`,
+      undefined,
+      'not_owner',
+    );
+  }
+}

@@ -1,0 +1,21 @@
+/** What every route file receives from `createApp`, and the Hono environment they share. */
+import type { Client } from '@temporalio/client';
+import type { Config } from '../config';
+import type { Db } from '../sql/db';
+import type { AuthVariables } from './auth';
+import type { RunNotifier } from './run-notifier';
+
+export interface RouteDeps {
+  db: Db;
+  config: Config;
+  /** Resolves a connected client or throws JobmonError `temporal_unavailable` (503). */
+  temporal: () => Promise<Client>;
+  notifier: RunNotifier;
+}
+
+export interface AppEnv {
+  Variables: AuthVariables;
+}
+
+/** Prefix of every versioned route (docs/api-contract.md). */
+export const API_PREFIX = '/api/v1';

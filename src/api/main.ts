@@ -1,0 +1,90 @@
+/**
+ * The API process: `node dist/src/api/main.js` (or `jmt up`, which calls `startApiServer`).
+ * Migrates the database, connects to Temporal only when a run or control needs it, serves until
+ * SIGTERM/SIGINT, then closes the server, the Temporal connection and the pool in that order.
+ */
+import type { AddressInfo } from 'node:net';
+import { createAdaptorServer } from '@hono/node-server';
+import type { Server } from 'node:http';
+import { loadConfig } from '../config';
+import { createDb, ensureDatabase, migrate } from '../sql/db';
+import { createApp, toTemporalGetter, type AppDeps } from './app';
+import { loadAuthConfig } from './auth';
+import { createRunNotifier } from './run-notifier';
+import { lazyTemporalClient } from './temporal';
+
+export interface ApiServer {
+  /** `http://host:port`, with the port actually bound (port 0 picks a free one). */
+  url: string;
+  /** Stop accepting, drop idle keep-alive connections, wait for in-flight requests. */
+  close(): Promise<void>;
+}
+
+export async function startApiServer(deps: AppDeps & { port: number; host: string }): Promise<ApiServer> {
+  const { port, host, ...appDeps } = deps;
+  const notifier = appDeps.notifier ?? createRunNotifier(toTemporalGetter(appDeps.temporal));
+  const app = createApp({ ...appDeps, notifier });
+  const server = createAdaptorServer({ fetch: app.fetch, hostname: host, port }) as Server;
+
+  await new Promise<void>((resolve, reject) => {
+    const onError = (err: Error) => reject(err);
+    server.once('error', onError);
+    server.listen(port, host, () => {
+      server.off('error', onError);
+      resolve();
+    });
+  });
+  const address = server.address() as AddressInfo;
+  const urlHost = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+
+  let closing: Promise<void> | undefined;
+  return {
+    url: `http://${urlHost}:${address.port}`,
+    close() {
+      closing ??= new Promise<void>((resolve, reject) => {
+        notifier.close();
+        server.close((err) => (err ? reject(err) : resolve()));
+        // Idle keep-alive sockets would otherwise hold close() open until they time out.
+        server.closeIdleConnections();
+      });
+      return closing;
+    },
+  };
+}
+
+async function main(): Promise<void> {
+  const config = loadConfig();
+  // Fail at start, not on the first request, when JMT_TOKENS is malformed.
+  const auth = loadAuthConfig(config.user);
+  await ensureDatabase(config.databaseUrl);
+  const db = createDb(config.databaseUrl);
+  await migrate(db);
+  const temporal = lazyTemporalClient(config);
+  const server = await startApiServer({ db, temporal: temporal.get, config, auth, host: config.apiHost, port: config.apiPort });
+  const mode = auth.mode === 'local-single-user' ? `local single-user mode as ${config.user}` : `${auth.tokens.size} tokens`;
+  process.stderr.write(`jobmon API listening on ${server.url} (${mode}; Temporal ${config.temporalAddress}, connected on first use)\n`);
+
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    process.stderr.write(`${signal}: shutting down\n`);
+    // Whatever fails while closing, still try the rest and exit.
+    void (async () => {
+      const results = await Promise.allSettled([server.close()]);
+      results.push(...(await Promise.allSettled([temporal.close(), db.destroy()])));
+      const failed = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected');
+      for (const f of failed) process.stderr.write(`shutdown: ${String(f.reason)}\n`);
+      process.exit(failed.length ? 1 : 0);
+    })();
+  };
+  process.once('SIGTERM', () => stop('SIGTERM'));
+  process.once('SIGINT', () => stop('SIGINT'));
+}
+
+if (require.main === module) {
+  main().catch((err: unknown) => {
+    process.stderr.write(`jobmon API failed to start: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+    process.exit(1);
+  });
+}

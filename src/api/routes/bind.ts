@@ -1,0 +1,92 @@
+/**
+ * Binding (client → server): chunked drafts for large DAGs, or one request for up to 5,000 tasks.
+ * Nothing is bound before commit; the bind layer validates the whole DAG then and names the field.
+ * The bound workflow belongs to the caller's identity, which later decides who may run it.
+ */
+import { createRoute, OpenAPIHono } from '@hono/zod-openapi';
+import { addDraftTasks, bindAll, commitDraft, createDraft } from '../../sql/bind';
+import type { AppEnv, RouteDeps } from '../deps';
+import {
+  BindRequestSchema,
+  BoundWorkflowSchema,
+  DraftCreatedSchema,
+  DraftIdParams,
+  DraftSpecSchema,
+  DraftTasksAddedSchema,
+  DraftTasksSchema,
+  errorResponses,
+  json,
+  jsonBody,
+} from '../schemas';
+
+const tags = ['bind'];
+
+const createDraftRoute = createRoute({
+  method: 'post',
+  path: '/bind/drafts',
+  tags,
+  summary: 'Start a chunked bind: tool, workflow and task templates',
+  request: { body: jsonBody(DraftSpecSchema) },
+  responses: { 201: json(DraftCreatedSchema, 'Draft created'), ...errorResponses },
+});
+
+const addTasksRoute = createRoute({
+  method: 'post',
+  path: '/bind/drafts/{draft_id}/tasks',
+  tags,
+  summary: 'Add up to 5,000 tasks to a draft (repeatable)',
+  request: { params: DraftIdParams, body: jsonBody(DraftTasksSchema) },
+  responses: { 200: json(DraftTasksAddedSchema, 'Tasks stored in the draft'), ...errorResponses },
+});
+
+const commitRoute = createRoute({
+  method: 'post',
+  path: '/bind/drafts/{draft_id}/commit',
+  tags,
+  summary: 'Validate the whole DAG and bind it; the draft is deleted either way',
+  request: { params: DraftIdParams },
+  responses: { 200: json(BoundWorkflowSchema, 'Workflow bound (or the identical existing one)'), ...errorResponses },
+});
+
+const bindRoute = createRoute({
+  method: 'post',
+  path: '/bind',
+  tags,
+  summary: 'Draft + one chunk + commit in one request',
+  request: { body: jsonBody(BindRequestSchema) },
+  responses: { 200: json(BoundWorkflowSchema, 'Workflow bound (or the identical existing one)'), ...errorResponses },
+});
+
+type Bound = Awaited<ReturnType<typeof commitDraft>>;
+const boundJson = (b: Bound) => ({
+  workflow_id: b.workflowId,
+  status: b.status,
+  newly_created: b.newlyCreated,
+  num_tasks: b.numTasks,
+});
+
+export function bindRoutes({ db }: RouteDeps): OpenAPIHono<AppEnv> {
+  const app = new OpenAPIHono<AppEnv>();
+
+  app.openapi(createDraftRoute, async (c) => {
+    const draftId = await createDraft(db, c.get('identity').user, c.req.valid('json'));
+    return c.json({ draft_id: draftId }, 201);
+  });
+
+  app.openapi(addTasksRoute, async (c) => {
+    const { draft_id } = c.req.valid('param');
+    const { received, total } = await addDraftTasks(db, draft_id, c.get('identity').user, c.req.valid('json').tasks);
+    return c.json({ received, total }, 200);
+  });
+
+  app.openapi(commitRoute, async (c) => {
+    const { draft_id } = c.req.valid('param');
+    return c.json(boundJson(await commitDraft(db, draft_id, c.get('identity').user)), 200);
+  });
+
+  app.openapi(bindRoute, async (c) => {
+    return c.json(boundJson(await bindAll(db, c.get('identity').user, c.req.valid('json'))), 200);
+  });
+
+  return app;
+}

@@ -1,0 +1,155 @@
+/**
+ * Worker-node wrapper callbacks (compute node → server). Each report is one FSM-guarded
+ * transaction in src/sql/task-instance-reports.ts, so late or duplicated reports are answered with
+ * the current status and change nothing. A report that ends an instance wakes the run's Temporal
+ * workflow, so downstream tasks start now rather than at the next poll.
+ */
+import { createRoute, OpenAPIHono } from '@hono/zod-openapi';
+import { conflict, JobmonError } from '../../domain/errors';
+import { FINAL_TASK_INSTANCE_STATUSES, isOneOf, type TaskInstanceStatus } from '../../domain/statuses';
+import type { Db } from '../../sql/db';
+import { logDone, logError, logHeartbeat, logRunning, type EndReport } from '../../sql/task-instance-reports';
+import type { AppEnv, RouteDeps } from '../deps';
+import {
+  DoneBodySchema,
+  ErrorBodySchema,
+  errorResponses,
+  HeartbeatBodySchema,
+  InstanceStatusSchema,
+  json,
+  jsonBody,
+  RunningBodySchema,
+  RunningResponseSchema,
+  TaskInstanceIdParams,
+} from '../schemas';
+
+const tags = ['task-instances'];
+
+const runningRoute = createRoute({
+  method: 'post',
+  path: '/task-instances/{id}/running',
+  tags,
+  summary: 'The wrapper is about to run the command; returns what to run',
+  request: { params: TaskInstanceIdParams, body: jsonBody(RunningBodySchema) },
+  responses: { 200: json(RunningResponseSchema, 'Run this command'), ...errorResponses },
+});
+const heartbeatRoute = createRoute({
+  method: 'post',
+  path: '/task-instances/{id}/heartbeat',
+  tags,
+  summary: 'Still alive; status K means kill the command and report error_state F',
+  request: { params: TaskInstanceIdParams, body: jsonBody(HeartbeatBodySchema, false) },
+  responses: { 200: json(InstanceStatusSchema, 'Current status'), ...errorResponses },
+});
+const doneRoute = createRoute({
+  method: 'post',
+  path: '/task-instances/{id}/done',
+  tags,
+  summary: 'The command exited 0',
+  request: { params: TaskInstanceIdParams, body: jsonBody(DoneBodySchema) },
+  responses: { 200: json(InstanceStatusSchema, 'Status after the report'), ...errorResponses },
+});
+const errorRoute = createRoute({
+  method: 'post',
+  path: '/task-instances/{id}/error',
+  tags,
+  summary: 'The command failed (E), ran out of resources (Z), died unexplained (U) or was killed (F)',
+  request: { params: TaskInstanceIdParams, body: jsonBody(ErrorBodySchema) },
+  responses: { 200: json(InstanceStatusSchema, 'Status after the report'), ...errorResponses },
+});
+
+const unknownInstance = (id: number) => new JobmonError('not_found', `task instance ${id} not found`, 'id', 'not_found');
+
+type EndBody = {
+  exit_code?: number | null;
+  wallclock_s?: number | null;
+  maxrss_bytes?: number | null;
+  cpu_s?: number | null;
+  stdout_tail?: string | null;
+  stderr_tail?: string | null;
+  nodename?: string | null;
+};
+function endReport(body: EndBody): EndReport {
+  return {
+    exitCode: body.exit_code ?? null,
+    wallclockS: body.wallclock_s ?? undefined,
+    maxrssBytes: body.maxrss_bytes ?? undefined,
+    cpuS: body.cpu_s ?? undefined,
+    stdoutTail: body.stdout_tail ?? undefined,
+    stderrTail: body.stderr_tail ?? undefined,
+    nodename: body.nodename ?? undefined,
+  };
+}
+
+async function workflowOfInstance(db: Db, taskInstanceId: number): Promise<number | undefined> {
+  const row = await db.selectFrom('task_instance').select('workflow_id').where('id', '=', taskInstanceId).executeTakeFirst();
+  return row?.workflow_id;
+}
+
+export function taskInstanceRoutes({ db, config, notifier }: RouteDeps): OpenAPIHono<AppEnv> {
+  const app = new OpenAPIHono<AppEnv>();
+  // report_by = now + heartbeat × buffer: ~3 missed heartbeats before the instance counts as lost.
+  const reportBySeconds = config.taskInstanceHeartbeatS * config.reportByBuffer;
+
+  /** A final status means the task may have moved (DONE, retry, fatal): let the run react now. */
+  async function afterEnd(id: number, status: TaskInstanceStatus): Promise<void> {
+    if (!isOneOf(status, FINAL_TASK_INSTANCE_STATUSES)) return;
+    const workflowId = await workflowOfInstance(db, id);
+    if (workflowId !== undefined) notifier.notifyRunChanged(workflowId);
+  }
+
+  app.openapi(runningRoute, async (c) => {
+    const { id } = c.req.valid('param');
+    const body = c.req.valid('json');
+    const result = await logRunning(
+      db,
+      id,
+      { distributorId: body.distributor_id, nodename: body.nodename, processId: body.process_id },
+      { reportBySeconds, logDir: config.logDir },
+    );
+    if (!result) throw unknownInstance(id);
+    if (!result.ok) throw conflict(`task instance ${id} is ${result.status}: ${result.reason}`, 'not_runnable');
+    const i = result.instance;
+    return c.json(
+      {
+        task_instance_id: i.taskInstanceId,
+        task_id: i.taskId,
+        workflow_id: i.workflowId,
+        workflow_run_id: i.workflowRunId,
+        name: i.name,
+        command: i.command,
+        stdout_path: i.stdoutPath,
+        stderr_path: i.stderrPath,
+        heartbeat_interval_s: config.taskInstanceHeartbeatS,
+        report_by_s: reportBySeconds,
+      },
+      200,
+    );
+  });
+
+  app.openapi(heartbeatRoute, async (c) => {
+    const { id } = c.req.valid('param');
+    const status = await logHeartbeat(db, id, reportBySeconds);
+    if (status === undefined) throw unknownInstance(id);
+    return c.json({ status }, 200);
+  });
+
+  app.openapi(doneRoute, async (c) => {
+    const { id } = c.req.valid('param');
+    const status = await logDone(db, id, endReport(c.req.valid('json')));
+    if (status === undefined) throw unknownInstance(id);
+    await afterEnd(id, status);
+    return c.json({ status }, 200);
+  });
+
+  app.openapi(errorRoute, async (c) => {
+    const { id } = c.req.valid('param');
+    const body = c.req.valid('json');
+    const status = await logError(db, id, body.error_state, body.message, endReport(body));
+    if (status === undefined) throw unknownInstance(id);
+    await afterEnd(id, status);
+    return c.json({ status }, 200);
+  });
+
+  return app;
+}

@@ -1,0 +1,71 @@
+/** Workflow reads (CLI and GUI → server), all answered from Postgres by src/sql/queries.ts. */
+import { createRoute, OpenAPIHono } from '@hono/zod-openapi';
+import { getWorkflowStatus, listWorkflowErrors, listWorkflows, listWorkflowTasks } from '../../sql/queries';
+import type { AppEnv, RouteDeps } from '../deps';
+import {
+  errorResponses,
+  ErrorsQuery,
+  json,
+  WorkflowErrorsSchema,
+  WorkflowIdParams,
+  WorkflowListQuery,
+  WorkflowListSchema,
+  WorkflowStatusSchema,
+  WorkflowTasksQuery,
+  WorkflowTasksSchema,
+} from '../schemas';
+
+const tags = ['workflows'];
+
+const listRoute = createRoute({
+  method: 'get',
+  path: '/workflows',
+  tags,
+  summary: 'Recent workflows, newest first',
+  request: { query: WorkflowListQuery },
+  responses: { 200: json(WorkflowListSchema, 'Workflows'), ...errorResponses },
+});
+
+const statusRoute = createRoute({
+  method: 'get',
+  path: '/workflows/{id}/status',
+  tags,
+  summary: 'Counts per task status and bucket, per template, and the latest run',
+  request: { params: WorkflowIdParams },
+  responses: { 200: json(WorkflowStatusSchema, 'Workflow status'), ...errorResponses },
+});
+
+const tasksRoute = createRoute({
+  method: 'get',
+  path: '/workflows/{id}/tasks',
+  tags,
+  summary: 'Tasks of a workflow, filtered and paged',
+  request: { params: WorkflowIdParams, query: WorkflowTasksQuery },
+  responses: { 200: json(WorkflowTasksSchema, 'Tasks and the total matching the filters'), ...errorResponses },
+});
+
+const errorsRoute = createRoute({
+  method: 'get',
+  path: '/workflows/{id}/errors',
+  tags,
+  summary: 'Most recent task instance errors of a workflow',
+  request: { params: WorkflowIdParams, query: ErrorsQuery },
+  responses: { 200: json(WorkflowErrorsSchema, 'Errors, newest first'), ...errorResponses },
+});
+
+export function workflowRoutes({ db, config }: RouteDeps): OpenAPIHono<AppEnv> {
+  const app = new OpenAPIHono<AppEnv>();
+
+  app.openapi(listRoute, async (c) => c.json({ workflows: await listWorkflows(db, c.req.valid('query')) }, 200));
+
+  app.openapi(statusRoute, async (c) => c.json(await getWorkflowStatus(db, config, c.req.valid('param').id), 200));
+
+  app.openapi(tasksRoute, async (c) => c.json(await listWorkflowTasks(db, c.req.valid('param').id, c.req.valid('query')), 200));
+
+  app.openapi(errorsRoute, async (c) => {
+    const errors = await listWorkflowErrors(db, c.req.valid('param').id, c.req.valid('query').limit);
+    return c.json({ errors }, 200);
+  });
+
+  return app;
+}

@@ -1,0 +1,361 @@
+/**
+ * Zod schemas of every request and response of the HTTP API (docs/api-contract.md), shared by the
+ * route files and the generated OpenAPI document. Request schemas check *shape* only; meaning
+ * (cycles, unknown upstreams, resources against queues) is checked by the bind layer, which names
+ * the offending field the same way.
+ *
+ * Bind bodies use strict objects: a misspelt key such as `upstreams` would otherwise be dropped
+ * silently and bind a DAG without its dependencies.
+ */
+import { z } from '@hono/zod-openapi';
+import { MAX_TASKS_PER_CHUNK } from '../domain/bind-spec';
+import { TASK_STATUSES } from '../domain/statuses';
+
+// ---------------------------------------------------------------- shared pieces
+
+export const ErrorSchema = z
+  .object({
+    error: z.object({
+      code: z.string().openapi({ example: 'invalid' }),
+      message: z.string(),
+      field: z.string().optional().openapi({ example: 'tasks[12].upstream[0]' }),
+    }),
+  })
+  .openapi('Error');
+
+/** Declared on every route so the document lists the error shape; handlers throw, never return these. */
+export const errorResponses = {
+  400: { description: 'Malformed JSON', content: { 'application/json': { schema: ErrorSchema } } },
+  401: { description: 'Missing or unknown token', content: { 'application/json': { schema: ErrorSchema } } },
+  403: { description: 'Not allowed for this identity', content: { 'application/json': { schema: ErrorSchema } } },
+  404: { description: 'Unknown id', content: { 'application/json': { schema: ErrorSchema } } },
+  409: { description: 'Conflict', content: { 'application/json': { schema: ErrorSchema } } },
+  413: { description: 'Body too large', content: { 'application/json': { schema: ErrorSchema } } },
+  422: { description: 'Invalid input; `field` names it', content: { 'application/json': { schema: ErrorSchema } } },
+} as const;
+
+export const json = <T extends z.ZodType>(schema: T, description: string) => ({
+  description,
+  content: { 'application/json': { schema } },
+});
+export const jsonBody = <T extends z.ZodType>(schema: T, required = true) => ({
+  required,
+  content: { 'application/json': { schema } },
+});
+
+// Database ids are positive integers far below 2^53 (db.ts parses BIGINT as number).
+const id = (name: string) =>
+  z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(Number.MAX_SAFE_INTEGER)
+    .openapi({ param: { name, in: 'path' }, example: 1 });
+
+export const WorkflowIdParams = z.object({ id: id('id') });
+export const TaskIdParams = z.object({ id: id('id') });
+export const TaskInstanceIdParams = z.object({ id: id('id') });
+// Not checked as a UUID here: the bind layer answers 404 for any id that names no draft of the caller.
+export const DraftIdParams = z.object({
+  draft_id: z.string().min(1).max(100).openapi({ param: { name: 'draft_id', in: 'path' }, example: '6f1c0a52-5d0e-4a3b-9d1e-2b7f3c4d5e6f' }),
+});
+
+const argValue = z.union([z.string(), z.number()]);
+const argMap = z.record(z.string(), argValue);
+const computeResources = z.record(z.string(), z.unknown()).openapi({ example: { queue: 'null.q', cores: 1, memory: '1G', runtime: '10m' } });
+const resourceScales = z.record(z.string(), z.union([z.number(), z.array(z.number())])).openapi({ example: { memory: 0.5, runtime: 0.5 } });
+const name = z.string().min(1).max(255);
+const limitOrNull = z.number().int().min(0).max(2_147_483_647).nullish();
+const attemptsOrNull = z.number().int().min(1).max(1000).nullish();
+
+// ---------------------------------------------------------------- binding
+
+export const ToolSpecSchema = z.strictObject({
+  name,
+  version_id: z.number().int().min(1).nullish(),
+});
+
+export const WorkflowSpecSchema = z.strictObject({
+  workflow_args: z.string().max(10_000).nullish(),
+  name: z.string().max(1000).nullish(),
+  description: z.string().max(10_000).nullish(),
+  attributes: argMap.nullish(),
+  max_concurrently_running: limitOrNull,
+  default_cluster_name: name.nullish(),
+  default_compute_resources: computeResources.nullish(),
+  default_resource_scales: resourceScales.nullish(),
+  default_max_attempts: attemptsOrNull,
+});
+
+export const TaskTemplateSpecSchema = z.strictObject({
+  name,
+  command_template: z.string().min(1).max(100_000),
+  node_args: z.array(z.string()).nullish(),
+  task_args: z.array(z.string()).nullish(),
+  op_args: z.array(z.string()).nullish(),
+  default_cluster_name: name.nullish(),
+  default_compute_resources: computeResources.nullish(),
+  default_resource_scales: resourceScales.nullish(),
+  default_max_attempts: attemptsOrNull,
+  max_concurrently_running: limitOrNull,
+});
+
+export const TaskSpecSchema = z
+  .strictObject({
+    key: z.string().min(1).max(1000),
+    template: name,
+    name: z.string().max(1000).nullish(),
+    node_args: argMap.nullish(),
+    task_args: argMap.nullish(),
+    op_args: argMap.nullish(),
+    upstream: z.array(z.string()).nullish(),
+    compute_resources: computeResources.nullish(),
+    cluster_name: name.nullish(),
+    resource_scales: resourceScales.nullish(),
+    fallback_queues: z.array(z.string()).nullish(),
+    max_attempts: attemptsOrNull,
+    attributes: argMap.nullish(),
+  })
+  .openapi('TaskSpec');
+
+const draftShape = {
+  tool: ToolSpecSchema,
+  workflow: WorkflowSpecSchema,
+  task_templates: z.array(TaskTemplateSpecSchema).max(10_000),
+};
+export const DraftSpecSchema = z.strictObject(draftShape).openapi('DraftSpec');
+const tasksArray = z.array(TaskSpecSchema).max(MAX_TASKS_PER_CHUNK);
+export const BindRequestSchema = z.strictObject({ ...draftShape, tasks: tasksArray }).openapi('BindRequest');
+export const DraftTasksSchema = z.strictObject({ tasks: tasksArray });
+
+export const DraftCreatedSchema = z.object({ draft_id: z.string() });
+export const DraftTasksAddedSchema = z.object({ received: z.number().int(), total: z.number().int() });
+export const BoundWorkflowSchema = z
+  .object({
+    workflow_id: z.number().int(),
+    status: z.string(),
+    newly_created: z.boolean(),
+    num_tasks: z.number().int(),
+  })
+  .openapi('BoundWorkflow');
+
+// ---------------------------------------------------------------- runs and controls
+
+export const StartRunSchema = z.strictObject({
+  resume_mode: z.enum(['cold', 'hot']).optional(),
+  fail_fast: z.boolean().optional(),
+});
+export const StartedRunSchema = z.object({
+  workflow_run_id: z.number().int(),
+  temporal_workflow_id: z.string(),
+  temporal_run_id: z.string(),
+  temporal_ui_url: z.string(),
+});
+export const StopSchema = z.strictObject({ mode: z.enum(['drain', 'kill']).default('drain') });
+export const ControlResultSchema = z.object({ workflow_id: z.number().int(), action: z.string() });
+export const ConcurrencySchema = z.strictObject({
+  limit: z.number().int().min(0).max(2_147_483_647),
+  template: name.optional(),
+});
+export const ConcurrencyLimitsSchema = z.object({
+  workflow: z.number().int(),
+  templates: z.record(z.string(), z.number().int()),
+});
+
+// ---------------------------------------------------------------- reads
+
+const date = z.string().openapi({ format: 'date-time' });
+const nullableDate = date.nullable();
+const limitQuery = (def: number, max: number) => z.coerce.number().int().min(1).max(max).default(def);
+
+const taskStatusLetter = z.enum(Object.keys(TASK_STATUSES) as [keyof typeof TASK_STATUSES, ...(keyof typeof TASK_STATUSES)[]]);
+export const StatusCountsSchema = z.record(z.string(), z.number().int()).openapi({ example: { G: 0, Q: 0, I: 0, O: 0, R: 1, D: 9, E: 0, A: 0, F: 0 } });
+export const BucketsSchema = z.object({
+  PENDING: z.number().int(),
+  SCHEDULED: z.number().int(),
+  RUNNING: z.number().int(),
+  DONE: z.number().int(),
+  FATAL: z.number().int(),
+});
+
+export const WorkflowListQuery = z.object({
+  user: z.string().max(255).optional(),
+  tool: z.string().max(255).optional(),
+  name: z.string().max(1000).optional(),
+  status: z.string().max(100).optional().openapi({ description: 'Workflow status letters, comma-separated (e.g. `R,F`)' }),
+  limit: limitQuery(20, 1000),
+});
+export const WorkflowSummarySchema = z.object({
+  id: z.number().int(),
+  name: z.string(),
+  tool: z.string(),
+  user: z.string(),
+  status: z.string(),
+  created_date: date,
+  num_tasks: z.number().int(),
+  percent_done: z.number(),
+});
+export const WorkflowListSchema = z.object({ workflows: z.array(WorkflowSummarySchema) });
+
+export const WorkflowStatusSchema = z
+  .object({
+    workflow_id: z.number().int(),
+    name: z.string(),
+    tool: z.string(),
+    user: z.string(),
+    workflow_args: z.string(),
+    status: z.string(),
+    status_label: z.string(),
+    num_tasks: z.number().int(),
+    counts: StatusCountsSchema,
+    buckets: BucketsSchema,
+    percent_done: z.number(),
+    max_concurrently_running: z.number().int(),
+    templates: z.array(z.object({ name: z.string(), max_concurrently_running: z.number().int(), buckets: BucketsSchema })),
+    run: z
+      .object({
+        id: z.number().int(),
+        status: z.string(),
+        status_label: z.string(),
+        temporal_workflow_id: z.string(),
+        temporal_run_id: z.string().nullable(),
+        temporal_ui_url: z.string(),
+        created_date: date,
+      })
+      .nullable(),
+  })
+  .openapi('WorkflowStatus');
+
+export const WorkflowTasksQuery = z.object({
+  status: z.string().max(100).optional().openapi({ description: 'Task status letters or buckets, comma-separated (`G,F`, `PENDING`)' }),
+  template: z.string().max(255).optional(),
+  attribute: z.string().max(2000).optional().openapi({ description: '`key=value` of a task attribute' }),
+  limit: limitQuery(100, 10_000),
+  offset: z.coerce.number().int().min(0).max(Number.MAX_SAFE_INTEGER).default(0),
+});
+export const WorkflowTasksSchema = z.object({
+  tasks: z.array(
+    z.object({
+      id: z.number().int(),
+      name: z.string(),
+      template: z.string(),
+      status: z.string(),
+      num_attempts: z.number().int(),
+      max_attempts: z.number().int(),
+    }),
+  ),
+  total: z.number().int(),
+});
+
+export const ErrorsQuery = z.object({ limit: limitQuery(20, 1000) });
+export const WorkflowErrorsSchema = z.object({
+  errors: z.array(
+    z.object({
+      task_instance_id: z.number().int(),
+      task_id: z.number().int(),
+      task_name: z.string(),
+      error_time: date,
+      description: z.string(),
+    }),
+  ),
+});
+
+export const TaskDetailsSchema = z
+  .object({
+    task: z.object({
+      id: z.number().int(),
+      workflow_id: z.number().int(),
+      name: z.string(),
+      template: z.string(),
+      status: z.string(),
+      status_label: z.string(),
+      status_date: date,
+      command: z.string(),
+      num_attempts: z.number().int(),
+      max_attempts: z.number().int(),
+      node_args: z.record(z.string(), z.string()),
+      task_args: z.record(z.string(), z.string()),
+      op_args: z.record(z.string(), z.string()),
+      cluster_name: z.string(),
+      queue: z.string(),
+      resources: z.record(z.string(), z.unknown()),
+      upstream_count: z.number().int(),
+      upstream_remaining: z.number().int(),
+      attributes: z.record(z.string(), z.string()),
+    }),
+    instances: z.array(
+      z.object({
+        id: z.number().int(),
+        workflow_run_id: z.number().int(),
+        status: z.string(),
+        status_label: z.string(),
+        distributor_id: z.string().nullable(),
+        nodename: z.string().nullable(),
+        exit_code: z.number().int().nullable(),
+        wallclock_s: z.number().nullable(),
+        maxrss_bytes: z.number().nullable(),
+        stdout_path: z.string().nullable(),
+        stderr_path: z.string().nullable(),
+        submitted_date: nullableDate,
+        status_date: date,
+        errors: z.array(z.object({ error_time: date, description: z.string() })),
+      }),
+    ),
+  })
+  .openapi('TaskDetails');
+
+export { taskStatusLetter };
+
+// ---------------------------------------------------------------- worker-node wrapper callbacks
+
+// The wrapper may be newer than the server: unknown keys are ignored here, not rejected.
+const tail = z.string().max(256 * 1024).nullish();
+const usage = {
+  wallclock_s: z.number().min(0).nullish(),
+  maxrss_bytes: z.number().int().min(0).nullish(),
+  cpu_s: z.number().min(0).nullish(),
+  stdout_tail: tail,
+  stderr_tail: tail,
+  nodename: z.string().max(1000).nullish(),
+};
+// Slurm job ids arrive as strings ("123_4"), local pids as numbers; both are stored as text.
+const distributorId = z.union([z.string().min(1).max(255), z.number().int()]).transform(String);
+
+export const RunningBodySchema = z.object({
+  distributor_id: distributorId,
+  nodename: z.string().min(1).max(1000),
+  process_id: z.number().int().min(0),
+});
+export const RunningResponseSchema = z.object({
+  task_instance_id: z.number().int(),
+  task_id: z.number().int(),
+  workflow_id: z.number().int(),
+  workflow_run_id: z.number().int(),
+  name: z.string(),
+  command: z.string(),
+  stdout_path: z.string(),
+  stderr_path: z.string(),
+  heartbeat_interval_s: z.number(),
+  report_by_s: z.number(),
+});
+export const HeartbeatBodySchema = z.object({ distributor_id: distributorId.optional() });
+export const DoneBodySchema = z.object({
+  exit_code: z.number().int().nullish(),
+  ...usage,
+});
+export const ErrorBodySchema = z.object({
+  exit_code: z.number().int().nullable(),
+  error_state: z.enum(['E', 'Z', 'U', 'F']),
+  message: z.string().max(256 * 1024),
+  ...usage,
+});
+export const InstanceStatusSchema = z.object({ status: z.string() });
+
+// ---------------------------------------------------------------- service routes
+
+export const HealthSchema = z.object({
+  status: z.enum(['ok', 'unavailable']),
+  database: z.enum(['ok', 'error']),
+  auth: z.enum(['local-single-user', 'tokens']),
+  time: z.string().optional(),
+});

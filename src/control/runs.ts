@@ -1,0 +1,167 @@
+/**
+ * Operations on runs that go through Temporal: start (or resume) a run, pause/stop it, change its
+ * concurrency limits. The API calls these; nothing else talks to Temporal about a run.
+ */
+import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, type Client } from '@temporalio/client';
+import type { Config } from '../config';
+import type { Db } from '../sql/db';
+import { conflict, invalid, notFound, JobmonError } from '../domain/errors';
+import { abortRun, createRun, finishRun, readConcurrencyLimits, setConcurrencyLimit, setTemporalRunId } from '../sql/runs';
+import { JOBMON_RUN_STATUS, JOBMON_TOOL, JOBMON_USER, JOBMON_WORKFLOW_ID, JOBMON_WORKFLOW_NAME } from '../temporal/search-attributes';
+import { pauseSignal, setConcurrencyUpdate, stopSignal, unpauseSignal, type ConcurrencyLimits } from '../workflows/messages';
+import type { jobmonWorkflowRun } from '../workflows/workflow-run';
+
+export type { ConcurrencyLimits };
+
+export interface RunDeps {
+  db: Db;
+  temporal: Client;
+  config: Config;
+}
+export interface StartRunOptions {
+  user: string;
+  /** cold (default): running jobs of an earlier run are killed first; hot: they are adopted. */
+  resumeMode?: 'hot' | 'cold';
+  failFast?: boolean;
+}
+export interface StartedRun {
+  workflowRunId: number;
+  temporalWorkflowId: string;
+  temporalRunId: string;
+  temporalUiUrl: string;
+}
+export type ControlAction = 'pause' | 'unpause' | 'stop-drain' | 'stop-kill';
+
+/** One Temporal workflow id per Jobmon workflow: Temporal's id uniqueness gives "one active run" for free. */
+export function temporalWorkflowId(workflowId: number): string {
+  return `jobmon-workflow-${workflowId}`;
+}
+
+export function temporalUiUrl(config: Config, id: string, runId?: string): string {
+  const base = `${config.temporalUiUrl}/namespaces/${encodeURIComponent(config.temporalNamespace)}/workflows/${encodeURIComponent(id)}`;
+  return runId ? `${base}/${runId}/history` : base;
+}
+
+const KEYWORD_MAX = 255;
+
+export async function startRun(deps: RunDeps, workflowId: number, options: StartRunOptions): Promise<StartedRun> {
+  const { db, temporal, config } = deps;
+  const wf = await db
+    .selectFrom('workflow')
+    .innerJoin('tool_version', 'tool_version.id', 'workflow.tool_version_id')
+    .innerJoin('tool', 'tool.id', 'tool_version.tool_id')
+    .select(['workflow.id', 'workflow.name', 'tool.name as tool'])
+    .where('workflow.id', '=', workflowId)
+    .executeTakeFirst();
+  if (!wf) throw notFound('workflow', workflowId);
+  const id = temporalWorkflowId(workflowId);
+  const resumeMode = options.resumeMode ?? 'cold';
+  await closeStaleRun(deps, workflowId);
+  const workflowRunId = await createRun(db, workflowId, { user: options.user, resumeMode, temporalWorkflowId: id });
+  try {
+    const handle = await temporal.workflow.start<typeof jobmonWorkflowRun>('jobmonWorkflowRun', {
+      taskQueue: config.taskQueue,
+      workflowId: id,
+      args: [{ workflowId, workflowRunId, resumeMode, failFast: options.failFast ?? false }],
+      workflowIdReusePolicy: 'ALLOW_DUPLICATE',
+      workflowIdConflictPolicy: 'FAIL',
+      typedSearchAttributes: [
+        { key: JOBMON_WORKFLOW_ID, value: workflowId },
+        { key: JOBMON_USER, value: options.user.slice(0, KEYWORD_MAX) },
+        { key: JOBMON_TOOL, value: wf.tool.slice(0, KEYWORD_MAX) },
+        { key: JOBMON_WORKFLOW_NAME, value: (wf.name || `workflow-${workflowId}`).slice(0, KEYWORD_MAX) },
+        { key: JOBMON_RUN_STATUS, value: 'B' },
+      ],
+      memo: { jobmonWorkflowRunId: workflowRunId },
+    });
+    await setTemporalRunId(db, workflowRunId, handle.firstExecutionRunId);
+    return {
+      workflowRunId,
+      temporalWorkflowId: id,
+      temporalRunId: handle.firstExecutionRunId,
+      temporalUiUrl: temporalUiUrl(config, id, handle.firstExecutionRunId),
+    };
+  } catch (err) {
+    await abortRun(db, workflowRunId);
+    if (err instanceof WorkflowExecutionAlreadyStartedError) {
+      throw conflict(`workflow ${workflowId} still has a running Temporal execution (${id}); stop it first`, 'run_active');
+    }
+    throw err;
+  }
+}
+
+/**
+ * A run whose Temporal execution ended without finishing it in Postgres (terminated from the
+ * Temporal UI, timed out) would block every resume; close it as ERROR once Temporal confirms.
+ */
+async function closeStaleRun(deps: RunDeps, workflowId: number): Promise<void> {
+  const run = await deps.db
+    .selectFrom('workflow_run')
+    .select(['id', 'temporal_workflow_id'])
+    .where('workflow_id', '=', workflowId)
+    .where('status', 'in', ['B', 'I', 'O', 'R', 'C', 'H'])
+    .executeTakeFirst();
+  if (!run) return;
+  try {
+    const description = await deps.temporal.workflow.getHandle(run.temporal_workflow_id).describe();
+    if (description.status.name === 'RUNNING') return;
+  } catch (err) {
+    if (!(err instanceof WorkflowNotFoundError)) throw err;
+  }
+  await finishRun(deps.db, run.id, 'E');
+}
+
+async function activeHandle(deps: RunDeps, workflowId: number) {
+  const run = await deps.db
+    .selectFrom('workflow_run')
+    .select(['id', 'temporal_workflow_id'])
+    .where('workflow_id', '=', workflowId)
+    .where('status', 'in', ['B', 'I', 'O', 'R', 'C', 'H'])
+    .executeTakeFirst();
+  if (!run) {
+    const exists = await deps.db.selectFrom('workflow').select('id').where('id', '=', workflowId).executeTakeFirst();
+    if (!exists) throw notFound('workflow', workflowId);
+    return undefined;
+  }
+  return deps.temporal.workflow.getHandle(run.temporal_workflow_id);
+}
+
+export async function controlRun(deps: RunDeps, workflowId: number, action: ControlAction): Promise<void> {
+  const handle = await activeHandle(deps, workflowId);
+  if (!handle) throw conflict(`workflow ${workflowId} has no active run`, 'no_active_run');
+  try {
+    if (action === 'pause') await handle.signal(pauseSignal);
+    else if (action === 'unpause') await handle.signal(unpauseSignal);
+    else await handle.signal(stopSignal, action === 'stop-kill' ? 'kill' : 'drain');
+  } catch (err) {
+    if (err instanceof WorkflowNotFoundError) throw conflict(`workflow ${workflowId}'s run is no longer running`, 'no_active_run');
+    throw err;
+  }
+}
+
+/**
+ * Change a limit. With an active run the change goes through the run's `setConcurrency` update
+ * (validated by the workflow, effective at its next scheduling pass); without one it is stored for
+ * the next run.
+ */
+export async function setConcurrency(deps: RunDeps, workflowId: number, change: { limit: number; template?: string }): Promise<ConcurrencyLimits> {
+  if (!Number.isInteger(change.limit) || change.limit < 0) throw invalid('limit', 'limit must be a non-negative integer');
+  if (change.template !== undefined) {
+    const limits = await readConcurrencyLimits(deps.db, workflowId);
+    if (!(change.template in limits.templates)) {
+      throw invalid('template', `workflow ${workflowId} has no task template "${change.template}"`, 'unknown_template');
+    }
+  }
+  const handle = await activeHandle(deps, workflowId);
+  if (handle) {
+    try {
+      return await handle.executeUpdate(setConcurrencyUpdate, { args: [change] });
+    } catch (err) {
+      if (!(err instanceof WorkflowNotFoundError)) {
+        if (err instanceof JobmonError) throw err;
+        throw invalid('limit', `the run rejected the change: ${(err as Error).message}`);
+      }
+    }
+  }
+  return setConcurrencyLimit(deps.db, workflowId, change);
+}

@@ -1,0 +1,59 @@
+/**
+ * The one interface every distributor implements (Jobmon's ClusterDistributor protocol, reduced
+ * to what the batch monitor needs). Real distributors launch the worker-node wrapper
+ * (`src/worker-node`), which reports start, heartbeats and end to the API; the monitor activity
+ * only asks the distributor about jobs whose wrapper went silent.
+ */
+import type { Resources } from '../domain/resources';
+import type { TaskInstanceStatus } from '../domain/statuses';
+
+export type ClusterType = 'dummy' | 'sequential' | 'multiprocess' | 'slurm';
+
+export interface SubmitInstance {
+  taskInstanceId: number;
+  /** Position in the batch (1-based), Slurm's array task id. */
+  arrayStepId: number;
+  taskName: string;
+}
+
+export interface SubmitRequest {
+  batchId: number;
+  workflowId: number;
+  workflowRunId: number;
+  clusterName: string;
+  /** Name for the job/array on the distributor, e.g. `<template>-<batch id>`. */
+  jobName: string;
+  resources: Resources;
+  instances: SubmitInstance[];
+  /** Most instances of this batch that may run at once (array throttle); undefined = no limit. */
+  concurrencyLimit?: number;
+}
+
+export interface SubmitResult {
+  /** Distributor job id per task instance id. Instances missing here could not be submitted. */
+  distributorIds: Map<number, string>;
+  /** Id of the whole array, where the distributor has one. */
+  arrayId?: string;
+  /** Per-instance submission errors (they become NO_DISTRIBUTOR_ID, W). */
+  errors?: Map<number, string>;
+}
+
+/** What the distributor knows about a job that stopped reporting. */
+export interface RemoteExitInfo {
+  status: Extract<TaskInstanceStatus, 'D' | 'E' | 'Z' | 'U' | 'F'>;
+  exitCode?: number;
+  message: string;
+}
+
+export interface Distributor {
+  readonly clusterType: ClusterType;
+  submit(request: SubmitRequest): Promise<SubmitResult>;
+  /** The subset of `distributorIds` that is still queued or running on the distributor. */
+  liveJobs(distributorIds: string[]): Promise<Set<string>>;
+  /** Why a job ended, for a job whose wrapper went silent (Jobmon's get_remote_exit_info). */
+  remoteExitInfo(distributorId: string): Promise<RemoteExitInfo>;
+  /** Kill these jobs (cold resume, stop --kill). Unknown or finished ids are ignored. */
+  terminate(distributorIds: string[]): Promise<void>;
+  /** Stop background work; running jobs are left alone. */
+  close(): Promise<void>;
+}

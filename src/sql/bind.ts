@@ -1,0 +1,161 @@
+/**
+ * Binding: from a user's JSON spec to stored rows, in three steps so that large DAGs can arrive in
+ * several requests (docs/api-contract.md, "Binding"):
+ *   createDraft → addDraftTasks (≤ 5,000 tasks per call, repeatable) → commitDraft.
+ * Nothing of the workflow is stored until commit, which validates the whole DAG and writes it in
+ * one transaction; the draft is deleted by commit whether it succeeds or fails, so a refused or
+ * abandoned bind leaves no half-bound workflow (stale drafts are collected by deleteStaleDrafts).
+ */
+import { randomUUID } from 'node:crypto';
+import type { Kysely } from 'kysely';
+import { sql } from 'kysely';
+import { invalid, JobmonError, notFound } from '../domain/errors';
+import { MAX_TASKS_PER_CHUNK, type BindRequest, type DraftSpec, type TaskSpec } from '../domain/bind-spec';
+import { checkDraftSpec } from '../domain/bind-checks';
+import { checkTask } from '../domain/task-checks';
+import { planBind } from '../domain/bind-plan';
+import { isPlainObject } from '../domain/spec-values';
+import { loadClusterCatalog } from './cluster-catalog';
+import { consumeDraft, storeBind, type BindResult } from './bind-store';
+import type { Database } from './schema';
+
+export type { BindResult } from './bind-store';
+
+type Db = Kysely<Database>;
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+function checkUser(user: string): void {
+  if (typeof user !== 'string' || user.trim() === '') throw invalid('user', 'a user name is required to bind', 'required');
+}
+
+/** Validate the tool/workflow/templates part and store it as a draft; returns the draft id. */
+export async function createDraft(db: Db, user: string, spec: DraftSpec): Promise<string> {
+  checkUser(user);
+  const stored = withWorkflowArgs(spec);
+  const catalog = await loadClusterCatalog(db);
+  const draft = checkDraftSpec(stored, catalog);
+  if (draft.toolVersionId !== undefined) {
+    // Checked again at commit (inside its transaction); checked here too so the error comes first.
+    const found = await db
+      .selectFrom('tool_version')
+      .innerJoin('tool', 'tool.id', 'tool_version.tool_id')
+      .select('tool_version.id')
+      .where('tool_version.id', '=', draft.toolVersionId)
+      .where('tool.name', '=', draft.toolName)
+      .executeTakeFirst();
+    if (!found) throw invalid('tool.version_id', `tool "${draft.toolName}" has no version ${draft.toolVersionId}`, 'unknown_tool_version');
+  }
+  const id = randomUUID();
+  await db.insertInto('bind_draft').values({ id, user, spec: JSON.stringify(stored) }).execute();
+  return id;
+}
+
+/**
+ * Jobmon gives a workflow without workflow_args a random UUID (so it can only be resumed by id).
+ * Fixed at draft creation so the stored spec is what commit binds.
+ */
+function withWorkflowArgs(spec: DraftSpec): DraftSpec {
+  if (!isPlainObject(spec) || !isPlainObject(spec.workflow)) return spec;
+  const args = spec.workflow.workflow_args;
+  if (args !== undefined && args !== null) return spec;
+  return { ...spec, workflow: { ...spec.workflow, workflow_args: randomUUID() } };
+}
+
+/**
+ * Append up to 5,000 tasks to a draft. Each task is checked on its own here (shape, args against
+ * its template, name, resources against the queue), with its index in the whole request, so that
+ * mistakes are reported while the client is still sending; a refused chunk is not stored and the
+ * draft stays usable.
+ */
+export async function addDraftTasks(db: Db, draftId: string, user: string, tasks: TaskSpec[]): Promise<{ received: number; total: number }> {
+  checkUser(user);
+  if (!Array.isArray(tasks)) throw invalid('tasks', 'tasks must be a list');
+  if (tasks.length > MAX_TASKS_PER_CHUNK) {
+    throw new JobmonError('too_large', `at most ${MAX_TASKS_PER_CHUNK} tasks per request, got ${tasks.length}; send them in several`, 'tasks', 'too_large');
+  }
+  if (!UUID.test(draftId)) throw notFound('bind draft', draftId);
+  const catalog = await loadClusterCatalog(db);
+  return db.transaction().execute(async (trx) => {
+    // Row lock: concurrent calls append one after the other, so indexes in errors are exact.
+    const row = await trx
+      .selectFrom('bind_draft')
+      .select(['spec', 'num_tasks'])
+      .where('id', '=', draftId)
+      .where('user', '=', user)
+      .forUpdate()
+      .executeTakeFirst();
+    if (!row) throw notFound('bind draft', draftId);
+    const draft = checkDraftSpec(row.spec, catalog);
+    const offset = row.num_tasks;
+    const keys = new Map<unknown, number>();
+    tasks.forEach((raw, i) => {
+      const task = checkTask(raw, offset + i, draft, catalog);
+      const earlier = keys.get(task.key);
+      if (earlier !== undefined) throw invalid(`tasks[${offset + i}].key`, `key "${task.key}" is already used by tasks[${earlier}]`, 'duplicate_key');
+      keys.set(task.key, offset + i);
+    });
+    if (tasks.length > 0) {
+      // seq = index of the chunk's first task: unique, ordered, and the offset commit needs.
+      await trx.insertInto('bind_draft_chunk').values({ draft_id: draftId, seq: offset, tasks: JSON.stringify(tasks) }).execute();
+      await trx.updateTable('bind_draft').set({ num_tasks: offset + tasks.length }).where('id', '=', draftId).execute();
+    }
+    return { received: tasks.length, total: offset + tasks.length };
+  });
+}
+
+/** Validate the whole draft and bind it in one transaction; the draft is gone afterwards either way. */
+export async function commitDraft(db: Db, draftId: string, user: string): Promise<BindResult> {
+  checkUser(user);
+  if (!UUID.test(draftId)) throw notFound('bind draft', draftId);
+  const row = await db.selectFrom('bind_draft').select('spec').where('id', '=', draftId).where('user', '=', user).executeTakeFirst();
+  if (!row) throw notFound('bind draft', draftId);
+  try {
+    const chunks = await db.selectFrom('bind_draft_chunk').select('tasks').where('draft_id', '=', draftId).orderBy('seq').execute();
+    const tasks = chunks.flatMap((c) => c.tasks as unknown[]);
+    const catalog = await loadClusterCatalog(db);
+    const plan = planBind(checkDraftSpec(row.spec, catalog), tasks, catalog);
+    return await db.transaction().execute(async (trx) => {
+      const result = await storeBind(trx, plan, user);
+      await consumeDraft(trx, draftId, user);
+      return result;
+    });
+  } catch (err) {
+    await deleteDraft(db, draftId, user);
+    throw err;
+  }
+}
+
+/** createDraft + addDraftTasks in chunks + commitDraft, for callers holding the whole request. */
+export async function bindAll(db: Db, user: string, request: BindRequest): Promise<BindResult> {
+  checkUser(user);
+  if (!isPlainObject(request)) throw invalid('', 'the bind request must be an object with tool, workflow, task_templates and tasks');
+  const { tasks, ...draftSpec } = request;
+  if (!Array.isArray(tasks)) throw invalid('tasks', 'tasks must be a list', 'required');
+  const draftId = await createDraft(db, user, draftSpec);
+  try {
+    for (let start = 0; start < tasks.length; start += MAX_TASKS_PER_CHUNK) {
+      await addDraftTasks(db, draftId, user, tasks.slice(start, start + MAX_TASKS_PER_CHUNK));
+    }
+  } catch (err) {
+    await deleteDraft(db, draftId, user);
+    throw err;
+  }
+  return commitDraft(db, draftId, user);
+}
+
+async function deleteDraft(db: Db, draftId: string, user: string): Promise<void> {
+  await db.deleteFrom('bind_draft').where('id', '=', draftId).where('user', '=', user).execute();
+}
+
+/** Garbage-collect drafts never committed (client died mid-upload); returns how many were removed. */
+export async function deleteStaleDrafts(db: Db, olderThanHours: number): Promise<number> {
+  if (typeof olderThanHours !== 'number' || !Number.isFinite(olderThanHours) || olderThanHours < 0) {
+    throw invalid('older_than_hours', 'older_than_hours must be a number ≥ 0');
+  }
+  const result = await db
+    .deleteFrom('bind_draft')
+    .where(sql<boolean>`created_date < now() - ${olderThanHours}::double precision * interval '1 hour'`)
+    .executeTakeFirst();
+  return Number(result.numDeletedRows);
+}

@@ -1,0 +1,221 @@
+/**
+ * Kysely table types, mirroring `migrations/`. Status columns use the domain's letter unions so a
+ * typo in a status is a compile error, and the database repeats the letters as CHECK constraints.
+ */
+import type { ColumnType, Generated, Insertable, Selectable } from 'kysely';
+import type { TaskInstanceStatus, TaskStatus, WorkflowRunStatus, WorkflowStatus } from '../domain/statuses';
+import type { Resources } from '../domain/resources';
+
+type Timestamp = ColumnType<Date, Date | string | undefined, Date | string>;
+type Json<T> = ColumnType<T, string | T, string | T>;
+// BIGINT ids are parsed as numbers (src/sql/db.ts): ours stay far below 2^53.
+type BigId = number;
+
+export interface ClusterTable {
+  id: Generated<number>;
+  name: string;
+  cluster_type: string;
+  connection_parameters: Json<Record<string, unknown>>;
+}
+export interface QueueTable {
+  id: Generated<number>;
+  cluster_id: number;
+  name: string;
+  /** Limits per resource: `{ "memory": [min, max] }` in the resource's canonical unit. */
+  parameters: Json<Record<string, [number, number]>>;
+}
+export interface ToolTable {
+  id: Generated<number>;
+  name: string;
+}
+export interface ToolVersionTable {
+  id: Generated<number>;
+  tool_id: number;
+  created_date: Generated<Timestamp>;
+}
+export interface TaskTemplateTable {
+  id: Generated<number>;
+  tool_version_id: number;
+  name: string;
+}
+export interface TaskTemplateVersionTable {
+  id: Generated<number>;
+  task_template_id: number;
+  command_template: string;
+  node_args: string[];
+  task_args: string[];
+  op_args: string[];
+  arg_mapping_hash: string;
+}
+export interface WorkflowTable {
+  id: Generated<number>;
+  tool_version_id: number;
+  workflow_args: string;
+  workflow_args_hash: string;
+  task_hash: string;
+  dag_hash: string;
+  name: string;
+  description: string;
+  user: string;
+  max_concurrently_running: number;
+  default_cluster_name: string;
+  num_tasks: number;
+  status: WorkflowStatus;
+  status_date: Generated<Timestamp>;
+  created_date: Generated<Timestamp>;
+}
+export interface WorkflowAttributeTable {
+  workflow_id: number;
+  key: string;
+  value: string;
+}
+export interface ArrayTable {
+  id: Generated<number>;
+  workflow_id: number;
+  task_template_version_id: number;
+  name: string;
+  max_concurrently_running: number;
+}
+export interface TaskResourcesTable {
+  id: Generated<BigId>;
+  hash: string;
+  cluster_name: string;
+  queue: string;
+  /** O original (as requested), V validated (coerced to the queue), A adjusted after a resource error. */
+  resources_type: 'O' | 'V' | 'A';
+  requested_resources: Json<Resources>;
+  created_date: Generated<Timestamp>;
+}
+export interface TaskTable {
+  id: Generated<BigId>;
+  workflow_id: number;
+  array_id: number;
+  name: string;
+  task_hash: string;
+  node_args_hash: string;
+  node_args: Json<Record<string, string>>;
+  task_args: Json<Record<string, string>>;
+  op_args: Json<Record<string, string>>;
+  command: string;
+  original_resources_id: BigId;
+  task_resources_id: BigId;
+  resource_scales: Json<Record<string, number | number[]>>;
+  fallback_queues: Json<string[]>;
+  max_attempts: number;
+  num_attempts: Generated<number>;
+  upstream_count: Generated<number>;
+  upstream_remaining: Generated<number>;
+  status: TaskStatus;
+  status_date: Generated<Timestamp>;
+}
+export interface TaskDependencyTable {
+  upstream_task_id: BigId;
+  downstream_task_id: BigId;
+}
+export interface TaskAttributeTable {
+  task_id: BigId;
+  key: string;
+  value: string;
+}
+export interface WorkflowRunTable {
+  id: Generated<number>;
+  workflow_id: number;
+  user: string;
+  jobmon_version: string;
+  status: WorkflowRunStatus;
+  resume_mode: 'hot' | 'cold' | null;
+  temporal_workflow_id: string;
+  temporal_run_id: string | null;
+  created_date: Generated<Timestamp>;
+  status_date: Generated<Timestamp>;
+  heartbeat_date: Generated<Timestamp>;
+}
+export type BatchStatus = 'Q' | 'S' | 'D';
+export interface TaskBatchTable {
+  id: Generated<BigId>;
+  workflow_run_id: number;
+  workflow_id: number;
+  array_id: number;
+  task_resources_id: BigId;
+  cluster_name: string;
+  size: number;
+  status: BatchStatus;
+  distributor_array_id: string | null;
+  created_date: Generated<Timestamp>;
+  submitted_date: Timestamp | null;
+  finished_date: Timestamp | null;
+}
+export interface TaskInstanceTable {
+  id: Generated<BigId>;
+  workflow_run_id: number;
+  workflow_id: number;
+  task_id: BigId;
+  array_id: number;
+  batch_id: BigId;
+  array_step_id: number;
+  task_resources_id: BigId;
+  distributor_id: string | null;
+  status: TaskInstanceStatus;
+  submitted_date: Timestamp | null;
+  started_date: Timestamp | null;
+  ended_date: Timestamp | null;
+  status_date: Generated<Timestamp>;
+  report_by_date: Timestamp | null;
+  nodename: string | null;
+  process_id: number | null;
+  stdout_path: string | null;
+  stderr_path: string | null;
+  stdout_tail: string | null;
+  stderr_tail: string | null;
+  exit_code: number | null;
+  wallclock_s: number | null;
+  maxrss_bytes: BigId | null;
+  cpu_s: number | null;
+}
+export interface TaskInstanceErrorLogTable {
+  id: Generated<BigId>;
+  task_instance_id: BigId;
+  error_time: Generated<Timestamp>;
+  description: string;
+}
+export interface BindDraftTable {
+  id: string;
+  user: string;
+  spec: Json<unknown>;
+  num_tasks: Generated<number>;
+  created_date: Generated<Timestamp>;
+}
+export interface BindDraftChunkTable {
+  draft_id: string;
+  seq: number;
+  tasks: Json<unknown[]>;
+}
+
+export interface Database {
+  cluster: ClusterTable;
+  queue: QueueTable;
+  tool: ToolTable;
+  tool_version: ToolVersionTable;
+  task_template: TaskTemplateTable;
+  task_template_version: TaskTemplateVersionTable;
+  workflow: WorkflowTable;
+  workflow_attribute: WorkflowAttributeTable;
+  array_: ArrayTable;
+  task_resources: TaskResourcesTable;
+  task: TaskTable;
+  task_dependency: TaskDependencyTable;
+  task_attribute: TaskAttributeTable;
+  workflow_run: WorkflowRunTable;
+  task_batch: TaskBatchTable;
+  task_instance: TaskInstanceTable;
+  task_instance_error_log: TaskInstanceErrorLogTable;
+  bind_draft: BindDraftTable;
+  bind_draft_chunk: BindDraftChunkTable;
+}
+
+export type Task = Selectable<TaskTable>;
+export type NewTask = Insertable<TaskTable>;
+export type TaskInstance = Selectable<TaskInstanceTable>;
+export type Workflow = Selectable<WorkflowTable>;
+export type WorkflowRun = Selectable<WorkflowRunTable>;
+export type TaskBatch = Selectable<TaskBatchTable>;

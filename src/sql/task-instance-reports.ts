@@ -1,0 +1,273 @@
+/**
+ * Reports about one TaskInstance — from the worker-node wrapper (through the API), from the dummy
+ * distributor, and from the batch monitor when a job went silent. Each is one transaction that
+ * moves the instance and its task together, guarded by the FSM (src/domain/fsm.ts) so that late,
+ * duplicated or reordered reports change nothing ("untimely" in Jobmon's words).
+ *
+ * Row locks are always taken task_instance first, then task: the same order everywhere, so two
+ * reports for one task cannot deadlock.
+ */
+import path from 'node:path';
+import { sql, type Transaction } from 'kysely';
+import type { Db } from './db';
+import type { Database } from './schema';
+import { decideTask, decideTaskInstance, taskStatusAfterInstanceError } from '../domain/fsm';
+import type { TaskInstanceStatus, TaskStatus } from '../domain/statuses';
+import { adjustTaskResources } from './resource-adjustment';
+
+export interface RunningReport {
+  distributorId: string;
+  nodename: string;
+  processId: number;
+}
+export interface RunningInstance {
+  taskInstanceId: number;
+  taskId: number;
+  workflowId: number;
+  workflowRunId: number;
+  name: string;
+  command: string;
+  stdoutPath: string;
+  stderrPath: string;
+}
+export type RunningResult =
+  | { ok: true; instance: RunningInstance }
+  | { ok: false; status: TaskInstanceStatus; reason: string };
+
+export interface EndReport {
+  exitCode: number | null;
+  wallclockS?: number;
+  maxrssBytes?: number;
+  cpuS?: number;
+  stdoutTail?: string;
+  stderrTail?: string;
+  nodename?: string;
+}
+export type ErrorState = 'E' | 'Z' | 'U' | 'F' | 'W' | 'X';
+
+export interface ReportSettings {
+  /** Seconds until the instance counts as lost unless it reports again. */
+  reportBySeconds: number;
+  /** Root for stdout/stderr files when the task's resources name no directory. */
+  logDir: string;
+}
+
+type Tx = Transaction<Database>;
+
+interface LockedInstance {
+  id: number;
+  status: TaskInstanceStatus;
+  distributor_id: string | null;
+  task_id: number;
+  workflow_id: number;
+  workflow_run_id: number;
+}
+
+async function lockInstance(tx: Tx, id: number): Promise<LockedInstance | undefined> {
+  const row = await tx
+    .selectFrom('task_instance')
+    .select(['id', 'status', 'distributor_id', 'task_id', 'workflow_id', 'workflow_run_id'])
+    .where('id', '=', id)
+    .forUpdate()
+    .executeTakeFirst();
+  return row ? { ...row, id: Number(row.id), task_id: Number(row.task_id) } : undefined;
+}
+
+async function lockTask(tx: Tx, id: number) {
+  return tx
+    .selectFrom('task')
+    .select(['id', 'status', 'num_attempts', 'max_attempts', 'name', 'command', 'workflow_id'])
+    .where('id', '=', id)
+    .forUpdate()
+    .executeTakeFirstOrThrow();
+}
+
+/** Move a task and, when it becomes DONE, release its downstream tasks (one less upstream pending). */
+async function setTaskStatus(tx: Tx, taskId: number, from: TaskStatus, to: TaskStatus): Promise<boolean> {
+  if (decideTask(from, to) !== 'apply') return false;
+  await tx
+    .updateTable('task')
+    .set({ status: to, status_date: sql`now()` })
+    .where('id', '=', taskId)
+    .execute();
+  if (to === 'D') await releaseDownstream(tx, [taskId]);
+  return true;
+}
+
+/** Decrement upstream_remaining of the tasks downstream of `doneTaskIds` (counted per edge). */
+export async function releaseDownstream(tx: Tx | Db, doneTaskIds: number[]): Promise<void> {
+  if (doneTaskIds.length === 0) return;
+  await sql`
+    update task t set upstream_remaining = t.upstream_remaining - c.n
+    from (select downstream_task_id as id, count(*)::int as n
+            from task_dependency where upstream_task_id = any(${doneTaskIds}::bigint[])
+           group by downstream_task_id) c
+    where t.id = c.id`.execute(tx);
+}
+
+export async function logRunning(
+  db: Db,
+  taskInstanceId: number,
+  report: RunningReport,
+  settings: ReportSettings,
+): Promise<RunningResult | undefined> {
+  return db.transaction().execute(async (tx) => {
+    const ti = await lockInstance(tx, taskInstanceId);
+    if (!ti) return undefined;
+    const task = await lockTask(tx, ti.task_id);
+    const sameJob = ti.distributor_id === null || ti.distributor_id === report.distributorId;
+    if (!sameJob) {
+      return { ok: false, status: ti.status, reason: `instance belongs to job ${ti.distributor_id}, not ${report.distributorId}` };
+    }
+    const decision = decideTaskInstance(ti.status, 'R');
+    // A repeated start report from the same job (an HTTP retry) gets the same answer again.
+    const repeat = ti.status === 'R';
+    if (decision !== 'apply' && !repeat) {
+      return { ok: false, status: ti.status, reason: `instance is ${ti.status}; it may not start` };
+    }
+    const dir = path.join(settings.logDir, `workflow-${ti.workflow_id}`);
+    const stdoutPath = path.join(dir, `${task.name}.o${ti.id}`);
+    const stderrPath = path.join(dir, `${task.name}.e${ti.id}`);
+    await tx
+      .updateTable('task_instance')
+      .set({
+        status: 'R',
+        status_date: sql`now()`,
+        started_date: sql`coalesce(started_date, now())`,
+        distributor_id: report.distributorId,
+        nodename: report.nodename,
+        process_id: report.processId,
+        stdout_path: stdoutPath,
+        stderr_path: stderrPath,
+        report_by_date: sql`now() + make_interval(secs => ${settings.reportBySeconds})`,
+      })
+      .where('id', '=', ti.id)
+      .execute();
+    await setTaskStatus(tx, ti.task_id, task.status, 'R');
+    return {
+      ok: true,
+      instance: {
+        taskInstanceId: ti.id,
+        taskId: ti.task_id,
+        workflowId: ti.workflow_id,
+        workflowRunId: ti.workflow_run_id,
+        name: task.name,
+        command: task.command,
+        stdoutPath,
+        stderrPath,
+      },
+    };
+  });
+}
+
+export async function logHeartbeat(
+  db: Db,
+  taskInstanceId: number,
+  reportBySeconds: number,
+): Promise<TaskInstanceStatus | undefined> {
+  // A heartbeat from an instance being triaged proves it alive again (Jobmon's T → R).
+  const updated = await sql<{ status: TaskInstanceStatus }>`
+    update task_instance
+       set report_by_date = now() + make_interval(secs => ${reportBySeconds}),
+           status = case when status = 'T' then 'R' else status end
+     where id = ${taskInstanceId} and status in ('R', 'T', 'O', 'I', 'Q')
+     returning status`.execute(db);
+  if (updated.rows.length > 0) return updated.rows[0].status;
+  const row = await db.selectFrom('task_instance').select('status').where('id', '=', taskInstanceId).executeTakeFirst();
+  return row?.status;
+}
+
+function usage(report: EndReport) {
+  return {
+    ended_date: sql<Date>`now()`,
+    exit_code: report.exitCode,
+    wallclock_s: report.wallclockS ?? null,
+    maxrss_bytes: report.maxrssBytes ?? null,
+    cpu_s: report.cpuS ?? null,
+    stdout_tail: report.stdoutTail ?? null,
+    stderr_tail: report.stderrTail ?? null,
+    ...(report.nodename ? { nodename: report.nodename } : {}),
+  };
+}
+
+export async function logDone(db: Db, taskInstanceId: number, report: EndReport): Promise<TaskInstanceStatus | undefined> {
+  return db.transaction().execute(async (tx) => {
+    const ti = await lockInstance(tx, taskInstanceId);
+    if (!ti) return undefined;
+    if (decideTaskInstance(ti.status, 'D') !== 'apply') return ti.status;
+    const task = await lockTask(tx, ti.task_id);
+    await tx
+      .updateTable('task_instance')
+      .set({ status: 'D', status_date: sql`now()`, report_by_date: null, ...usage(report) })
+      .where('id', '=', ti.id)
+      .execute();
+    await setTaskStatus(tx, ti.task_id, task.status, 'D');
+    return 'D';
+  });
+}
+
+export async function logError(
+  db: Db,
+  taskInstanceId: number,
+  state: ErrorState,
+  message: string,
+  report: EndReport,
+): Promise<TaskInstanceStatus | undefined> {
+  return db.transaction().execute(async (tx) => {
+    const ti = await lockInstance(tx, taskInstanceId);
+    if (!ti) return undefined;
+    if (decideTaskInstance(ti.status, state) !== 'apply') return ti.status;
+    const task = await lockTask(tx, ti.task_id);
+    await tx
+      .updateTable('task_instance')
+      .set({ status: state, status_date: sql`now()`, report_by_date: null, ...usage(report) })
+      .where('id', '=', ti.id)
+      .execute();
+    await tx
+      .insertInto('task_instance_error_log')
+      .values({ task_instance_id: ti.id, description: message.slice(0, 10_000) })
+      .execute();
+    await applyTaskError(tx, ti.task_id, task.status, state, task.num_attempts, task.max_attempts);
+    return state;
+  });
+}
+
+/**
+ * Jobmon's transition_after_task_instance_error. A fatal instance (killed by an operator) makes the
+ * task fatal at once; otherwise retry as is, retry with more resources, or give up at max_attempts.
+ */
+async function applyTaskError(
+  tx: Tx,
+  taskId: number,
+  from: TaskStatus,
+  state: ErrorState,
+  numAttempts: number,
+  maxAttempts: number,
+): Promise<void> {
+  if (!(await setTaskStatus(tx, taskId, from, 'E'))) return;
+  const next: TaskStatus = state === 'F' ? 'F' : taskStatusAfterInstanceError(state, numAttempts, maxAttempts);
+  await setTaskStatus(tx, taskId, 'E', next);
+  if (next === 'A') await adjustTaskResources(tx, taskId, numAttempts);
+}
+
+/**
+ * Complete many instances at once without usage figures: the dummy distributor's path, which is
+ * what orchestration benchmarks measure, so it must not cost a transaction per task.
+ */
+export async function completeInstancesBulk(db: Db, taskInstanceIds: number[]): Promise<number> {
+  if (taskInstanceIds.length === 0) return 0;
+  return db.transaction().execute(async (tx) => {
+    const done = await sql<{ task_id: number }>`
+      update task_instance set status = 'D', status_date = now(), report_by_date = null, exit_code = 0, wallclock_s = 0
+       where id = any(${taskInstanceIds}::bigint[]) and status in ('Q','I','O','R','T')
+       returning task_id`.execute(tx);
+    const taskIds = done.rows.map((r) => Number(r.task_id));
+    if (taskIds.length === 0) return 0;
+    const tasks = await sql<{ id: number }>`
+      update task set status = 'D', status_date = now()
+       where id = any(${taskIds}::bigint[]) and status in ('Q','I','O','R')
+       returning id`.execute(tx);
+    await releaseDownstream(tx, tasks.rows.map((r) => Number(r.id)));
+    return tasks.rows.length;
+  });
+}

@@ -1,0 +1,232 @@
+/**
+ * What the worker-node wrapper does for one task instance (Jobmon's worker_node_task_instance):
+ * report RUNNING, run the command, heartbeat while it runs (and obey a KILL_SELF answer), forward
+ * the batch system's signals to it, then report DONE or ERROR with usage and output tails.
+ *
+ * Exit code: 0 whenever the outcome was reported (whatever the command's exit code; the API has
+ * it), WRAPPER_FAILURE_EXIT_CODE when the wrapper could not do its job.
+ */
+import os from 'node:os';
+import { ApiClient, ApiUnavailableError, type RetryPolicy } from './api-client';
+import { RunningCommand, type CommandOutcome } from './run-command';
+import { UsageSampler, type Usage } from './usage';
+import { Heartbeat, statusOf } from './heartbeat';
+import { KILL_GRACE_MS, SignalForwarder } from './signals';
+
+/** Jobmon's exit code for a worker-node failure (198 is its version mismatch). */
+export const WRAPPER_FAILURE_EXIT_CODE = 199;
+/** Lines of stderr quoted in an error report's message. */
+const MESSAGE_STDERR_LINES = 20;
+
+export interface WrapperOptions {
+  taskInstanceId: number;
+  apiUrl: string;
+  /** Defaults to the wrapper's pid. */
+  distributorId?: string;
+  token?: string;
+  retryPolicy?: RetryPolicy;
+  /** Environment the command inherits (JMT_TOKEN is removed: the command has no use for it). */
+  env?: NodeJS.ProcessEnv;
+  log: (message: string) => void;
+}
+
+/** The running callback's 200 answer (docs/api-contract.md, "Worker-node wrapper callbacks"). */
+interface RunningAnswer {
+  task_instance_id: number;
+  task_id: number;
+  workflow_id: number;
+  workflow_run_id: number;
+  name: string;
+  command: string;
+  stdout_path: string;
+  stderr_path: string;
+  heartbeat_interval_s: number;
+  report_by_s: number;
+}
+
+type ErrorState = 'E' | 'Z' | 'U' | 'F';
+type EndBody = {
+  exit_code: number | null;
+  wallclock_s?: number;
+  maxrss_bytes?: number;
+  cpu_s?: number;
+  stdout_tail?: string;
+  stderr_tail?: string;
+  nodename: string;
+};
+
+export async function runWrapper(opts: WrapperOptions): Promise<number> {
+  const { taskInstanceId: id, log } = opts;
+  const api = new ApiClient(opts.apiUrl, opts.token, log, opts.retryPolicy);
+  const nodename = os.hostname();
+  const distributorId = opts.distributorId ?? String(process.pid);
+  const signals = new SignalForwarder(log);
+  let reported = false;
+  // Held outside the try so that a wrapper failure does not leave the command running unwatched.
+  let running: RunningCommand | undefined;
+  let heartbeat: Heartbeat | undefined;
+
+  const report = async (
+    kind: 'done' | 'error',
+    body: EndBody & { error_state?: ErrorState; message?: string },
+  ): Promise<number> => {
+    const res = await api.post(`/task-instances/${id}/${kind}`, body);
+    reported = true;
+    if (res.status >= 400) {
+      log(`${kind} report refused: HTTP ${res.status} ${JSON.stringify(res.body)}`);
+      return WRAPPER_FAILURE_EXIT_CODE;
+    }
+    log(
+      `reported ${kind}${body.error_state ? ` (${body.error_state})` : ''}; instance status now ${statusOf(res.body) ?? '?'}`,
+    );
+    return 0;
+  };
+
+  try {
+    const res = await api.post(`/task-instances/${id}/running`, {
+      distributor_id: distributorId,
+      nodename,
+      process_id: process.pid,
+    });
+    if (res.status === 409) {
+      // Not an error of ours: the instance was killed, finished or rescheduled before we started.
+      log(`not running the command: ${errorMessage(res.body) ?? 'instance is not runnable'}`);
+      return 0;
+    }
+    if (res.status !== 200) {
+      log(`running report refused: HTTP ${res.status} ${JSON.stringify(res.body)}`);
+      return WRAPPER_FAILURE_EXIT_CODE;
+    }
+    const ti = checkRunningAnswer(res.body);
+    if (signals.received) {
+      return await report('error', {
+        exit_code: null,
+        error_state: 'E',
+        message: `the job received ${signals.received} before its command started`,
+        nodename,
+      });
+    }
+
+    try {
+      running = await RunningCommand.start({
+        command: ti.command,
+        stdoutPath: ti.stdout_path,
+        stderrPath: ti.stderr_path,
+        env: commandEnv(opts.env ?? process.env, ti),
+      });
+    } catch (err) {
+      return await report('error', {
+        exit_code: null,
+        error_state: 'U',
+        message: `could not start the command: ${(err as Error).message}`,
+        nodename,
+      });
+    }
+    const command = running;
+    log(`started command (pid ${command.pid}): ${ti.command}`);
+    const sampler = new UsageSampler(command.pid);
+    signals.attach(command);
+    heartbeat = new Heartbeat(api, id, distributorId, ti.heartbeat_interval_s, log, () =>
+      command.terminate(KILL_GRACE_MS),
+    );
+
+    const outcome = await command.done;
+    heartbeat.stop();
+    signals.detach();
+    const usage = sampler.finish();
+    log(
+      `command ended: exit code ${outcome.exitCode}${outcome.signal ? ` (${outcome.signal})` : ''} after ${outcome.wallclockS.toFixed(1)} s`,
+    );
+
+    const body = endBody(outcome, usage, nodename);
+    if (heartbeat.killRequested) {
+      return await report('error', {
+        ...body,
+        error_state: 'F',
+        message: `killed by operator (the API answered a heartbeat with K); ${describeEnd(outcome)}`,
+      });
+    }
+    if (outcome.exitCode === 0 && !outcome.signal) return await report('done', body);
+    return await report('error', { ...body, error_state: 'E', message: errorText(outcome, signals.received) });
+  } catch (err) {
+    log(`wrapper failure: ${(err as Error).stack ?? String(err)}`);
+    heartbeat?.stop();
+    // A command nobody watches or reports on would run on while the task is retried elsewhere.
+    if (running?.signalGroup('SIGKILL')) log(`killed the command's process group ${running.pid}`);
+    // Try once more to tell the API, unless it is the API that failed or we already reported.
+    if (!reported && !(err instanceof ApiUnavailableError)) {
+      try {
+        await api.post(`/task-instances/${id}/error`, {
+          exit_code: null,
+          error_state: 'U',
+          message: `worker-node wrapper failure: ${(err as Error).message}`,
+          nodename,
+        });
+      } catch (reportErr) {
+        log(`could not report the wrapper failure: ${(reportErr as Error).message}`);
+      }
+    }
+    return WRAPPER_FAILURE_EXIT_CODE;
+  } finally {
+    signals.uninstall();
+  }
+}
+
+/** The running answer, checked where a wrong one would fail obscurely later. */
+function checkRunningAnswer(body: unknown): RunningAnswer {
+  const ti = body as Partial<RunningAnswer> | undefined;
+  const missing = (['command', 'stdout_path', 'stderr_path'] as const).filter((k) => typeof ti?.[k] !== 'string');
+  if (!ti || missing.length) throw new Error(`the running answer lacks ${missing.join(', ') || 'a body'}`);
+  return ti as RunningAnswer;
+}
+
+/** The command's environment: the job's, plus Jobmon's and our ids, minus the API token. */
+function commandEnv(base: NodeJS.ProcessEnv, ti: RunningAnswer): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { ...base };
+  delete env.JMT_TOKEN;
+  const ids = {
+    TASK_INSTANCE_ID: ti.task_instance_id,
+    TASK_ID: ti.task_id,
+    WORKFLOW_ID: ti.workflow_id,
+    WORKFLOW_RUN_ID: ti.workflow_run_id,
+  };
+  for (const [k, v] of Object.entries(ids)) {
+    env[`JMT_${k}`] = String(v);
+    env[`JOBMON_${k}`] = String(v);
+  }
+  return env;
+}
+
+function endBody(outcome: CommandOutcome, usage: Usage, nodename: string): EndBody {
+  return {
+    exit_code: outcome.exitCode,
+    wallclock_s: outcome.wallclockS,
+    maxrss_bytes: usage.maxrssBytes,
+    cpu_s: usage.cpuS,
+    stdout_tail: outcome.stdoutTail,
+    stderr_tail: outcome.stderrTail,
+    nodename,
+  };
+}
+
+function describeEnd(outcome: CommandOutcome): string {
+  return outcome.signal
+    ? `the command was killed by ${outcome.signal} (exit code ${outcome.exitCode})`
+    : `exit code ${outcome.exitCode}`;
+}
+
+function errorText(outcome: CommandOutcome, forwarded: NodeJS.Signals | undefined): string {
+  const lines = outcome.stderrTail.replace(/\s+$/, '').split('\n').slice(-MESSAGE_STDERR_LINES).join('\n');
+  const head = forwarded
+    ? `the job received ${forwarded} (time limit, scancel or terminate) and passed it on; ${describeEnd(outcome)}`
+    : describeEnd(outcome);
+  return lines ? `${head}\nstderr (last lines):\n${lines}` : head;
+}
+
+function errorMessage(body: unknown): string | undefined {
+  const error =
+    typeof body === 'object' && body !== null
+      ? (body as { error?: { code?: string; message?: string } }).error
+      : undefined;
+  return error ? `${error.code ?? ''}: ${error.message ?? ''}` : undefined;
+}

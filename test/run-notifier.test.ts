@@ -1,0 +1,114 @@
+/**
+ * Coalescing of `tasksChanged` signals (src/api/run-notifier.ts) with a fake Temporal client and
+ * fake timers: deterministic, no server. temporalWorkflowId is stubbed so this test does not
+ * depend on the id scheme (owned by src/control/runs.ts).
+ */
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import type { Client } from '@temporalio/client';
+
+vi.mock('../src/control/runs', async (importOriginal) => ({
+  ...(await importOriginal<typeof import('../src/control/runs')>()),
+  temporalWorkflowId: (id: number) => `jobmon-wf-${id}`,
+}));
+
+import { createRunNotifier, NOTIFY_WINDOW_MS, TASKS_CHANGED_SIGNAL } from '../src/api/run-notifier';
+
+function fakeClient(fail?: (id: string) => Error | undefined) {
+  const signals: { id: string; name: string; at: number }[] = [];
+  const client = {
+    workflow: {
+      getHandle: (id: string) => ({
+        signal: async (name: string) => {
+          const err = fail?.(id);
+          if (err) throw err;
+          signals.push({ id, name, at: Date.now() });
+        },
+      }),
+    },
+  } as unknown as Client;
+  return { client, signals };
+}
+
+/** Let the notifier's async send (getClient, then signal) settle. */
+const settle = async () => {
+  for (let i = 0; i < 5; i++) await Promise.resolve();
+};
+
+describe('run notifier', () => {
+  beforeEach(() => {
+    vi.useFakeTimers({ now: 0 });
+  });
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  it('sends at once (leading edge), then at most one trailing signal per window', async () => {
+    const { client, signals } = fakeClient();
+    const notifier = createRunNotifier(async () => client);
+    notifier.notifyRunChanged(7);
+    await settle();
+    expect(signals).toEqual([{ id: 'jobmon-wf-7', name: TASKS_CHANGED_SIGNAL, at: 0 }]);
+
+    // A burst inside the window collapses into one signal at its end.
+    for (let i = 0; i < 100; i++) notifier.notifyRunChanged(7);
+    await vi.advanceTimersByTimeAsync(NOTIFY_WINDOW_MS - 1);
+    expect(signals).toHaveLength(1);
+    await vi.advanceTimersByTimeAsync(1);
+    expect(signals.map((s) => s.at)).toEqual([0, NOTIFY_WINDOW_MS]);
+
+    // The trailing signal opened a new window: a report right after waits for its end.
+    notifier.notifyRunChanged(7);
+    await vi.advanceTimersByTimeAsync(NOTIFY_WINDOW_MS);
+    expect(signals.map((s) => s.at)).toEqual([0, NOTIFY_WINDOW_MS, 2 * NOTIFY_WINDOW_MS]);
+
+    // Quiet for a full window: the next report is a leading edge again.
+    await vi.advanceTimersByTimeAsync(3 * NOTIFY_WINDOW_MS);
+    expect(signals).toHaveLength(3);
+    notifier.notifyRunChanged(7);
+    await settle();
+    expect(signals).toHaveLength(4);
+    notifier.close();
+  });
+
+  it('windows are per workflow', async () => {
+    const { client, signals } = fakeClient();
+    const notifier = createRunNotifier(async () => client);
+    notifier.notifyRunChanged(1);
+    notifier.notifyRunChanged(2);
+    notifier.notifyRunChanged(1);
+    await settle();
+    expect(signals.map((s) => s.id)).toEqual(['jobmon-wf-1', 'jobmon-wf-2']);
+    await vi.advanceTimersByTimeAsync(NOTIFY_WINDOW_MS);
+    expect(signals.map((s) => s.id)).toEqual(['jobmon-wf-1', 'jobmon-wf-2', 'jobmon-wf-1']);
+    notifier.close();
+  });
+
+  it('swallows delivery failures (workflow not running, Temporal down) and logs them at debug', async () => {
+    const debug = vi.fn();
+    const { client } = fakeClient(() => new Error('workflow execution already completed'));
+    const notifier = createRunNotifier(async () => client, { debug });
+    notifier.notifyRunChanged(3);
+    await settle();
+    expect(debug).toHaveBeenCalledWith(expect.stringContaining('already completed'));
+
+    const down = createRunNotifier(() => Promise.reject(new Error('ECONNREFUSED')), { debug });
+    down.notifyRunChanged(4);
+    await settle();
+    expect(debug).toHaveBeenCalledWith(expect.stringContaining('ECONNREFUSED'));
+    notifier.close();
+    down.close();
+  });
+
+  it('close drops pending trailing signals', async () => {
+    const { client, signals } = fakeClient();
+    const notifier = createRunNotifier(async () => client);
+    notifier.notifyRunChanged(5);
+    notifier.notifyRunChanged(5);
+    notifier.close();
+    await vi.advanceTimersByTimeAsync(2 * NOTIFY_WINDOW_MS);
+    expect(signals).toHaveLength(1);
+    notifier.notifyRunChanged(5);
+    await settle();
+    expect(signals).toHaveLength(1);
+  });
+});
