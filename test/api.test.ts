@@ -10,21 +10,23 @@
 import os from 'node:os';
 import path from 'node:path';
 import { randomUUID } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { sql } from 'kysely';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, inject, it, vi } from 'vitest';
 import { loadConfig, type Config } from '../src/config';
 import { createApp } from '../src/api/app';
 import { localAuth, parseTokens, type AuthConfig } from '../src/api/auth';
 import { startApiServer } from '../src/api/main';
 import type { RunNotifier } from '../src/api/run-notifier';
-import type { Db } from '../src/sql/db';
+import { createDb, type Db } from '../src/sql/db';
 import { lazyTemporalClient } from '../src/api/temporal';
 import { JobmonError } from '../src/domain/errors';
 import { createTestDatabase, type TestDatabase } from './helpers/db';
+import { adminUrl } from './helpers/db-names';
 import { freePort } from './helpers/ports';
-import { temporalAddress, temporalNamespace } from './helpers/temporal';
+import { connectTemporal, temporalAddress, temporalNamespace, type TemporalConnections } from './helpers/temporal';
 
-const TOKENS = 'alice-token-1:alice:operator,bob-token-22:bob:operator,watch-token-3:watcher:observer,admin-token-4:root:admin';
+const TOKENS =
+  'alice-token-1:alice:operator,bob-token-22:bob:operator,watch-token-3:watcher:observer,admin-token-4:root:admin';
 
 let tdb: TestDatabase;
 let db: Db;
@@ -72,7 +74,12 @@ function bindRequest(workflowArgs: string, extra: { tasks?: Json[] } = {}) {
       default_compute_resources: { queue: 'null.q', cores: 1, memory: '1G', runtime: '10m' },
     },
     task_templates: [
-      { name: 'model', command_template: 'python model.py --loc {location_id} {verbose}', node_args: ['location_id'], op_args: ['verbose'] },
+      {
+        name: 'model',
+        command_template: 'python model.py --loc {location_id} {verbose}',
+        node_args: ['location_id'],
+        op_args: ['verbose'],
+      },
       { name: 'agg', command_template: 'python agg.py --year {year}', node_args: ['year'] },
     ],
     tasks: extra.tasks ?? [
@@ -89,7 +96,12 @@ function bindRequest(workflowArgs: string, extra: { tasks?: Json[] } = {}) {
 }
 
 async function taskIds(workflowId: number): Promise<Map<string, number>> {
-  const rows = await db.selectFrom('task').select(['id', 'name']).where('workflow_id', '=', workflowId).orderBy('id').execute();
+  const rows = await db
+    .selectFrom('task')
+    .select(['id', 'name'])
+    .where('workflow_id', '=', workflowId)
+    .orderBy('id')
+    .execute();
   return new Map(rows.map((r) => [r.name, Number(r.id)]));
 }
 
@@ -97,15 +109,34 @@ async function taskIds(workflowId: number): Promise<Map<string, number>> {
 async function launchInstances(workflowId: number, ids: number[]): Promise<number[]> {
   const run = await db
     .insertInto('workflow_run')
-    .values({ workflow_id: workflowId, user: 'alice', jobmon_version: 'test', status: 'R', temporal_workflow_id: `test-wf-${workflowId}`, temporal_run_id: null })
+    .values({
+      workflow_id: workflowId,
+      user: 'alice',
+      jobmon_version: 'test',
+      status: 'R',
+      temporal_workflow_id: `test-wf-${workflowId}`,
+      temporal_run_id: null,
+    })
     .returning('id')
     .executeTakeFirstOrThrow();
   const out: number[] = [];
   for (const [step, taskId] of ids.entries()) {
-    const task = await db.selectFrom('task').select(['array_id', 'task_resources_id']).where('id', '=', taskId).executeTakeFirstOrThrow();
+    const task = await db
+      .selectFrom('task')
+      .select(['array_id', 'task_resources_id'])
+      .where('id', '=', taskId)
+      .executeTakeFirstOrThrow();
     const batch = await db
       .insertInto('task_batch')
-      .values({ workflow_run_id: run.id, workflow_id: workflowId, array_id: task.array_id, task_resources_id: task.task_resources_id, cluster_name: 'dummy', size: 1, status: 'S' })
+      .values({
+        workflow_run_id: run.id,
+        workflow_id: workflowId,
+        array_id: task.array_id,
+        task_resources_id: task.task_resources_id,
+        cluster_name: 'dummy',
+        size: 1,
+        status: 'S',
+      })
       .returning('id')
       .executeTakeFirstOrThrow();
     const ti = await db
@@ -130,16 +161,46 @@ async function launchInstances(workflowId: number, ids: number[]): Promise<numbe
 
 beforeAll(async () => {
   tdb = await createTestDatabase();
-  db = tdb.db;
+  // Our own pool, closed (and waited for) below: the helper's destroy() can race a FORCE drop
+  // against the backends of a pool that is still closing, which pg reports as an uncaught 57P01.
+  db = createDb(tdb.url, 5);
   config = loadConfig(
-    { databaseUrl: tdb.url, user: 'alice', logDir: path.join(os.tmpdir(), 'jmt-api-test-logs'), taskInstanceHeartbeatS: 10, reportByBuffer: 3.1 },
+    {
+      databaseUrl: tdb.url,
+      user: 'alice',
+      logDir: path.join(os.tmpdir(), 'jmt-api-test-logs'),
+      taskInstanceHeartbeatS: 10,
+      reportByBuffer: 3.1,
+    },
     {},
   );
 });
 
 afterAll(async () => {
-  await tdb?.destroy();
+  await db?.destroy();
+  if (tdb) {
+    await waitForNoSessions(tdb.name);
+    await tdb.destroy();
+  }
 });
+
+/** pool.end() resolves once Terminate is sent; wait (bounded) until the server has ended the sessions. */
+async function waitForNoSessions(database: string): Promise<void> {
+  const admin = new pg.Client({ connectionString: adminUrl(inject('databaseServerUrl')) });
+  await admin.connect();
+  try {
+    for (let i = 0; i < 100; i++) {
+      const { rows } = await admin.query<{ n: number }>(
+        'select count(*)::int as n from pg_stat_activity where datname = $1',
+        [database],
+      );
+      if (rows[0].n === 0) return;
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+  } finally {
+    await admin.end();
+  }
+}
 
 describe('service routes', () => {
   it('GET /health pings the database and reports the auth mode', async () => {
@@ -198,7 +259,10 @@ describe('auth', () => {
   let aliceWf: number;
 
   beforeAll(async () => {
-    const bound = await call(app(), 'POST', '/api/v1/bind', { body: bindRequest('auth-alice'), token: 'alice-token-1' });
+    const bound = await call(app(), 'POST', '/api/v1/bind', {
+      body: bindRequest('auth-alice'),
+      token: 'alice-token-1',
+    });
     expect(bound.status).toBe(200);
     aliceWf = bound.body.workflow_id;
   });
@@ -221,7 +285,10 @@ describe('auth', () => {
   it('observers may read but not write', async () => {
     const read = await call(app(), 'GET', `/api/v1/workflows/${aliceWf}/status`, { token: 'watch-token-3' });
     expect(read.status).toBe(200);
-    const write = await call(app(), 'POST', '/api/v1/bind', { body: bindRequest('auth-watcher'), token: 'watch-token-3' });
+    const write = await call(app(), 'POST', '/api/v1/bind', {
+      body: bindRequest('auth-watcher'),
+      token: 'watch-token-3',
+    });
     expect(write.status).toBe(403);
     expect(write.body.error.message).toMatch(/observer/);
     const control = await call(app(), 'POST', `/api/v1/workflows/${aliceWf}/pause`, { token: 'watch-token-3' });
@@ -259,7 +326,9 @@ describe('auth', () => {
   it('local single-user mode acts as the configured user, as an operator', async () => {
     const local = makeApp(localAuth('alice'));
     // No token needed; alice owns aliceWf so the controls reach (unavailable) Temporal.
-    expect((await call(local, 'POST', `/api/v1/workflows/${aliceWf}/stop`, { body: { mode: 'kill' } })).status).toBe(503);
+    expect((await call(local, 'POST', `/api/v1/workflows/${aliceWf}/stop`, { body: { mode: 'kill' } })).status).toBe(
+      503,
+    );
     const asCarol = makeApp(localAuth('carol'));
     const res = await call(asCarol, 'PUT', `/api/v1/workflows/${aliceWf}/concurrency`, { body: { limit: 5 } });
     expect(res.status).toBe(403);
@@ -271,7 +340,10 @@ describe('bad input', () => {
   const bind = (body: unknown) => call(app(), 'POST', '/api/v1/bind', { body });
 
   it('cycle → 422 naming the upstream that closes it; nothing bound', async () => {
-    const before = await db.selectFrom('workflow').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
+    const before = await db
+      .selectFrom('workflow')
+      .select((eb) => eb.fn.countAll<number>().as('n'))
+      .executeTakeFirstOrThrow();
     const res = await bind(
       bindRequest('bad-cycle', {
         tasks: [
@@ -283,12 +355,19 @@ describe('bad input', () => {
     expect(res.status).toBe(422);
     expect(res.body.error.code).toBe('cycle');
     expect(res.body.error.field).toMatch(/^tasks\[\d\]\.upstream\[0\]$/);
-    const after = await db.selectFrom('workflow').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
+    const after = await db
+      .selectFrom('workflow')
+      .select((eb) => eb.fn.countAll<number>().as('n'))
+      .executeTakeFirstOrThrow();
     expect(Number(after.n)).toBe(Number(before.n));
   });
 
   it('unknown upstream key → 422', async () => {
-    const res = await bind(bindRequest('bad-upstream', { tasks: [{ key: 'a', template: 'agg', node_args: { year: 1 }, upstream: ['ghost'] }] }));
+    const res = await bind(
+      bindRequest('bad-upstream', {
+        tasks: [{ key: 'a', template: 'agg', node_args: { year: 1 }, upstream: ['ghost'] }],
+      }),
+    );
     expect(res.status).toBe(422);
     expect(res.body.error).toMatchObject({ code: 'unknown_upstream', field: 'tasks[0].upstream[0]' });
   });
@@ -316,7 +395,9 @@ describe('bad input', () => {
 
   it('invalid resources → 422 naming the resource', async () => {
     const req = bindRequest('bad-resources', {
-      tasks: [{ key: 'a', template: 'agg', node_args: { year: 1 }, compute_resources: { queue: 'null.q', memory: 'lots' } }],
+      tasks: [
+        { key: 'a', template: 'agg', node_args: { year: 1 }, compute_resources: { queue: 'null.q', memory: 'lots' } },
+      ],
     });
     const res = await bind(req);
     expect(res.status).toBe(422);
@@ -329,7 +410,9 @@ describe('bad input', () => {
     expect(res.status).toBe(422);
     expect(res.body.error).toMatchObject({ code: 'invalid', field: 'tasks[0].node_args.year' });
 
-    res = await bind(bindRequest('bad-schema', { tasks: [{ key: 'a', template: 'agg', node_args: { year: 1 }, upstreams: [] }] }));
+    res = await bind(
+      bindRequest('bad-schema', { tasks: [{ key: 'a', template: 'agg', node_args: { year: 1 }, upstreams: [] }] }),
+    );
     expect(res.status).toBe(422);
     expect(res.body.error.field).toBe('tasks[0].upstreams');
 
@@ -344,7 +427,9 @@ describe('bad input', () => {
     res = await call(app(), 'GET', '/api/v1/workflows/abc/status');
     expect(res.status).toBe(422);
     expect(res.body.error.field).toBe('id');
-    res = await call(app(), 'POST', '/api/v1/task-instances/1/error', { body: { exit_code: 1, error_state: 'Q', message: 'x' } });
+    res = await call(app(), 'POST', '/api/v1/task-instances/1/error', {
+      body: { exit_code: 1, error_state: 'Q', message: 'x' },
+    });
     expect(res.status).toBe(422);
     expect(res.body.error.field).toBe('error_state');
   });
@@ -353,7 +438,11 @@ describe('bad input', () => {
     const res = await call(app(), 'POST', '/api/v1/bind', { raw: '{"tool": ' });
     expect(res.status).toBe(400);
     expect(res.body.error).toMatchObject({ code: 'malformed_json', field: 'body' });
-    const text = await app().request('/api/v1/bind', { method: 'POST', headers: { 'content-type': 'text/plain' }, body: 'hi' });
+    const text = await app().request('/api/v1/bind', {
+      method: 'POST',
+      headers: { 'content-type': 'text/plain' },
+      body: 'hi',
+    });
     expect(text.status).toBe(415);
     expect(((await text.json()) as Json).error.code).toBe('unsupported_media_type');
   });
@@ -363,12 +452,19 @@ describe('bad input', () => {
     expect(draft.status).toBe(404);
     const tasks = await call(app(), 'POST', `/api/v1/bind/drafts/${randomUUID()}/tasks`, { body: { tasks: [] } });
     expect(tasks.status).toBe(404);
-    for (const url of ['/api/v1/workflows/999999/status', '/api/v1/workflows/999999/tasks', '/api/v1/workflows/999999/errors', '/api/v1/tasks/999999']) {
+    for (const url of [
+      '/api/v1/workflows/999999/status',
+      '/api/v1/workflows/999999/tasks',
+      '/api/v1/workflows/999999/errors',
+      '/api/v1/tasks/999999',
+    ]) {
       const res = await call(app(), 'GET', url);
       expect(res.status, url).toBe(404);
       expect(res.body.error.code).toBe('not_found');
     }
-    expect((await call(app(), 'POST', '/api/v1/task-instances/999999/done', { body: { exit_code: 0 } })).status).toBe(404);
+    expect((await call(app(), 'POST', '/api/v1/task-instances/999999/done', { body: { exit_code: 0 } })).status).toBe(
+      404,
+    );
   });
 
   it('oversized bodies → 413 (1 MiB outside /bind, 32 MiB on /bind)', async () => {
@@ -377,7 +473,9 @@ describe('bad input', () => {
     expect(res.status).toBe(413);
     expect(res.body.error).toMatchObject({ code: 'too_large', field: 'body' });
     // The same size is fine on a bind route (it fails later, on content, not size).
-    res = await call(app(), 'POST', '/api/v1/bind/drafts', { raw: JSON.stringify({ tool: { name: 'x'.repeat(1024 * 1024 + 10) } }) });
+    res = await call(app(), 'POST', '/api/v1/bind/drafts', {
+      raw: JSON.stringify({ tool: { name: 'x'.repeat(1024 * 1024 + 10) } }),
+    });
     expect(res.status).toBe(422);
     res = await call(app(), 'POST', '/api/v1/bind', { raw: 'x'.repeat(32 * 1024 * 1024 + 1) });
     expect(res.status).toBe(413);
@@ -385,7 +483,16 @@ describe('bad input', () => {
 
   it('internal errors are a bare 500 without the stack', async () => {
     const spy = vi.spyOn(process.stderr, 'write').mockImplementation(() => true);
-    const broken = createApp({ db: { selectFrom: () => { throw new Error('secret detail'); } } as unknown as Db, temporal: temporalDown, config, auth: localAuth('alice') });
+    const broken = createApp({
+      db: {
+        selectFrom: () => {
+          throw new Error('secret detail');
+        },
+      } as unknown as Db,
+      temporal: temporalDown,
+      config,
+      auth: localAuth('alice'),
+    });
     const res = await call(broken, 'GET', '/api/v1/workflows/1/status');
     expect(res.status).toBe(500);
     expect(res.body).toEqual({ error: { code: 'internal', message: 'internal error' } });
@@ -415,7 +522,8 @@ describe('reads', () => {
     ids = await taskIds(wf);
     const names = [...ids.keys()];
     // m1, m2 done; m3 running; m4 fatal; agg registering.
-    const set = (name: string, status: 'D' | 'R' | 'F') => db.updateTable('task').set({ status }).where('id', '=', ids.get(name)!).execute();
+    const set = (name: string, status: 'D' | 'R' | 'F') =>
+      db.updateTable('task').set({ status }).where('id', '=', ids.get(name)!).execute();
     await set(names[0], 'D');
     await set(names[1], 'D');
     await set(names[2], 'R');
@@ -441,8 +549,16 @@ describe('reads', () => {
     });
     expect(body.status_label).toBeTypeOf('string');
     expect(body.templates).toEqual([
-      { name: 'agg', max_concurrently_running: 2147483647, buckets: { PENDING: 1, SCHEDULED: 0, RUNNING: 0, DONE: 0, FATAL: 0 } },
-      { name: 'model', max_concurrently_running: 2147483647, buckets: { PENDING: 0, SCHEDULED: 0, RUNNING: 1, DONE: 2, FATAL: 1 } },
+      {
+        name: 'agg',
+        max_concurrently_running: 2147483647,
+        buckets: { PENDING: 1, SCHEDULED: 0, RUNNING: 0, DONE: 0, FATAL: 0 },
+      },
+      {
+        name: 'model',
+        max_concurrently_running: 2147483647,
+        buckets: { PENDING: 0, SCHEDULED: 0, RUNNING: 1, DONE: 2, FATAL: 1 },
+      },
     ]);
   });
 
@@ -450,7 +566,13 @@ describe('reads', () => {
     let res = await call(app(), 'GET', `/api/v1/workflows?user=alice&tool=api_test_tool&name=READS`);
     expect(res.status).toBe(200);
     expect(res.body.workflows).toHaveLength(1);
-    expect(res.body.workflows[0]).toMatchObject({ id: wf, user: 'alice', tool: 'api_test_tool', num_tasks: 5, percent_done: 40 });
+    expect(res.body.workflows[0]).toMatchObject({
+      id: wf,
+      user: 'alice',
+      tool: 'api_test_tool',
+      num_tasks: 5,
+      percent_done: 40,
+    });
     res = await call(app(), 'GET', `/api/v1/workflows?user=nobody`);
     expect(res.body.workflows).toEqual([]);
     // `_` is literal in the name filter, not a LIKE wildcard.
@@ -504,7 +626,9 @@ describe('wrapper callbacks', () => {
   });
 
   it('running → the command to run; a second job for the same instance is refused', async () => {
-    const res = await call(app(), 'POST', `/api/v1/task-instances/${tis[0]}/running`, { body: { distributor_id: 4242, nodename: 'node-1', process_id: 4242 } });
+    const res = await call(app(), 'POST', `/api/v1/task-instances/${tis[0]}/running`, {
+      body: { distributor_id: 4242, nodename: 'node-1', process_id: 4242 },
+    });
     expect(res.status).toBe(200);
     expect(res.body).toMatchObject({
       task_instance_id: tis[0],
@@ -515,13 +639,17 @@ describe('wrapper callbacks', () => {
       report_by_s: 31,
     });
     expect(res.body.stdout_path).toContain(config.logDir);
-    const other = await call(app(), 'POST', `/api/v1/task-instances/${tis[0]}/running`, { body: { distributor_id: '999', nodename: 'node-2', process_id: 1 } });
+    const other = await call(app(), 'POST', `/api/v1/task-instances/${tis[0]}/running`, {
+      body: { distributor_id: '999', nodename: 'node-2', process_id: 1 },
+    });
     expect(other.status).toBe(409);
     expect(other.body.error.code).toBe('not_runnable');
   });
 
   it('heartbeat → current status', async () => {
-    const res = await call(app(), 'POST', `/api/v1/task-instances/${tis[0]}/heartbeat`, { body: { distributor_id: '4242' } });
+    const res = await call(app(), 'POST', `/api/v1/task-instances/${tis[0]}/heartbeat`, {
+      body: { distributor_id: '4242' },
+    });
     expect(res).toEqual({ status: 200, body: { status: 'R' } });
     // No body at all is fine too.
     expect((await call(app(), 'POST', `/api/v1/task-instances/${tis[1]}/heartbeat`)).body).toEqual({ status: 'O' });
@@ -533,7 +661,11 @@ describe('wrapper callbacks', () => {
     });
     expect(res).toEqual({ status: 200, body: { status: 'D' } });
     expect(notified).toEqual([wf]);
-    const agg = await db.selectFrom('task').select(['upstream_remaining']).where('id', '=', ids.get([...ids.keys()][4])!).executeTakeFirstOrThrow();
+    const agg = await db
+      .selectFrom('task')
+      .select(['upstream_remaining'])
+      .where('id', '=', ids.get([...ids.keys()][4])!)
+      .executeTakeFirstOrThrow();
     expect(agg.upstream_remaining).toBe(3);
     const dup = await call(app(), 'POST', `/api/v1/task-instances/${tis[0]}/done`, { body: { exit_code: 0 } });
     expect(dup).toEqual({ status: 200, body: { status: 'D' } });
@@ -542,7 +674,16 @@ describe('wrapper callbacks', () => {
   it('error → instance E, task retried; visible in /errors and /tasks/:id', async () => {
     const before = notified.length;
     const res = await call(app(), 'POST', `/api/v1/task-instances/${tis[1]}/error`, {
-      body: { exit_code: 1, error_state: 'E', message: 'Traceback: boom', wallclock_s: 0.5, maxrss_bytes: 10, cpu_s: 0.1, stdout_tail: '', stderr_tail: 'boom' },
+      body: {
+        exit_code: 1,
+        error_state: 'E',
+        message: 'Traceback: boom',
+        wallclock_s: 0.5,
+        maxrss_bytes: 10,
+        cpu_s: 0.1,
+        stdout_tail: '',
+        stderr_tail: 'boom',
+      },
     });
     expect(res).toEqual({ status: 200, body: { status: 'E' } });
     expect(notified.length).toBe(before + 1);
@@ -550,22 +691,51 @@ describe('wrapper callbacks', () => {
     const errors = await call(app(), 'GET', `/api/v1/workflows/${wf}/errors?limit=5`);
     expect(errors.status).toBe(200);
     expect(errors.body.errors).toHaveLength(1);
-    expect(errors.body.errors[0]).toMatchObject({ task_instance_id: tis[1], task_id: [...ids.values()][1], description: 'Traceback: boom' });
+    expect(errors.body.errors[0]).toMatchObject({
+      task_instance_id: tis[1],
+      task_id: [...ids.values()][1],
+      description: 'Traceback: boom',
+    });
 
     const task = await call(app(), 'GET', `/api/v1/tasks/${[...ids.values()][1]}`);
     expect(task.status).toBe(200);
-    expect(task.body.task).toMatchObject({ workflow_id: wf, template: 'model', status: 'G', node_args: { location_id: '2' }, attributes: { group: 'low' } });
+    expect(task.body.task).toMatchObject({
+      workflow_id: wf,
+      template: 'model',
+      status: 'G',
+      node_args: { location_id: '2' },
+      attributes: { group: 'low' },
+    });
     expect(task.body.instances).toHaveLength(1);
-    expect(task.body.instances[0]).toMatchObject({ id: tis[1], status: 'E', exit_code: 1, maxrss_bytes: 10, errors: [{ description: 'Traceback: boom' }] });
+    expect(task.body.instances[0]).toMatchObject({
+      id: tis[1],
+      status: 'E',
+      exit_code: 1,
+      maxrss_bytes: 10,
+      errors: [{ description: 'Traceback: boom' }],
+    });
 
     const done = await call(app(), 'GET', `/api/v1/tasks/${[...ids.values()][0]}`);
-    expect(done.body.instances[0]).toMatchObject({ status: 'D', distributor_id: '4242', nodename: 'node-1', wallclock_s: 1.5, errors: [] });
+    expect(done.body.instances[0]).toMatchObject({
+      status: 'D',
+      distributor_id: '4242',
+      nodename: 'node-1',
+      wallclock_s: 1.5,
+      errors: [],
+    });
   });
 });
 
 describe('real server', () => {
   it('serves on loopback, enforces Content-Length limits, and closes', async () => {
-    const server = await startApiServer({ db, temporal: temporalDown, config, auth: localAuth('alice'), host: '127.0.0.1', port: 0 });
+    const server = await startApiServer({
+      db,
+      temporal: temporalDown,
+      config,
+      auth: localAuth('alice'),
+      host: '127.0.0.1',
+      port: 0,
+    });
     try {
       expect(server.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
       const health = await fetch(`${server.url}/health`);
@@ -587,7 +757,10 @@ describe('real server', () => {
 describe('lazy Temporal connection', () => {
   it('reports temporal_unavailable for an unreachable address and connects to a live one', async () => {
     const port = await freePort();
-    const dead = lazyTemporalClient({ temporalAddress: `127.0.0.1:${port}`, temporalNamespace: 'default' }, { connectTimeoutMs: 500 });
+    const dead = lazyTemporalClient(
+      { temporalAddress: `127.0.0.1:${port}`, temporalNamespace: 'default' },
+      { connectTimeoutMs: 500 },
+    );
     const err = await dead.get().catch((e: unknown) => e);
     expect(err).toBeInstanceOf(JobmonError);
     expect((err as JobmonError).toJSON().error.code).toBe('temporal_unavailable');
@@ -602,5 +775,77 @@ describe('lazy Temporal connection', () => {
     } finally {
       await live.close();
     }
+  });
+});
+
+describe('runs and controls against the real Temporal server (no worker on the task queue)', () => {
+  let temporal: TemporalConnections;
+  let runConfig: Config;
+  let wf: number;
+  const app = () => createApp({ db, temporal: temporal.client, config: runConfig, auth: localAuth('alice') });
+
+  beforeAll(async () => {
+    temporal = await connectTemporal();
+    // A task queue no worker polls: the run starts and waits, which is all these routes need.
+    runConfig = { ...config, taskQueue: `jmt-api-test-${randomUUID()}`, temporalNamespace: temporalNamespace() };
+    const res = await call(app(), 'POST', '/api/v1/bind', { body: bindRequest('runs') });
+    expect(res.status).toBe(200);
+    wf = res.body.workflow_id;
+  });
+
+  afterAll(async () => {
+    if (!temporal) return;
+    try {
+      await temporal.client.workflow.getHandle(`jobmon-workflow-${wf}`).terminate('api test done');
+    } catch {
+      // Never started (a failed test): nothing to clean up.
+    }
+    await temporal.close();
+  });
+
+  it('concurrency without an active run is stored for the next run', async () => {
+    const res = await call(app(), 'PUT', `/api/v1/workflows/${wf}/concurrency`, {
+      body: { limit: 7, template: 'model' },
+    });
+    expect(res.status).toBe(200);
+    expect(res.body.templates.model).toBe(7);
+    const bad = await call(app(), 'PUT', `/api/v1/workflows/${wf}/concurrency`, {
+      body: { limit: 1, template: 'ghost' },
+    });
+    expect(bad.status).toBe(422);
+    expect(bad.body.error.field).toBe('template');
+    // No run yet: controls are a conflict, not a crash.
+    const pause = await call(app(), 'POST', `/api/v1/workflows/${wf}/pause`);
+    expect(pause.status).toBe(409);
+  });
+
+  it('POST /workflows/:id/runs → 201 with Temporal ids; a second start → 409 run_active; status shows the run', async () => {
+    const res = await call(app(), 'POST', `/api/v1/workflows/${wf}/runs`, {
+      body: { resume_mode: 'cold', fail_fast: false },
+    });
+    expect(res.status).toBe(201);
+    expect(res.body).toMatchObject({ temporal_workflow_id: `jobmon-workflow-${wf}` });
+    expect(res.body.workflow_run_id).toBeTypeOf('number');
+    expect(res.body.temporal_run_id).toBeTypeOf('string');
+    expect(res.body.temporal_ui_url).toContain(encodeURIComponent(`jobmon-workflow-${wf}`));
+
+    const again = await call(app(), 'POST', `/api/v1/workflows/${wf}/runs`, { body: {} });
+    expect(again.status).toBe(409);
+    expect(again.body.error.code).toBe('run_active');
+
+    const status = await call(app(), 'GET', `/api/v1/workflows/${wf}/status`);
+    expect(status.body.run).toMatchObject({
+      id: res.body.workflow_run_id,
+      temporal_workflow_id: `jobmon-workflow-${wf}`,
+      temporal_run_id: res.body.temporal_run_id,
+    });
+    expect(status.body.run.temporal_ui_url).toBe(res.body.temporal_ui_url);
+
+    // Signals are accepted by Temporal even with no worker running the workflow yet.
+    expect((await call(app(), 'POST', `/api/v1/workflows/${wf}/pause`)).body).toEqual({
+      workflow_id: wf,
+      action: 'pause',
+    });
+    expect((await call(app(), 'POST', `/api/v1/workflows/${wf}/unpause`)).status).toBe(200);
   });
 });

@@ -15,13 +15,29 @@ beforeAll(async () => {
   db = t.db;
   // A queue with tight limits for the "over the limit" case (the seeded null.q allows 1 TiB).
   await sql`insert into queue (cluster_id, name, parameters)
-            select id, 'small.q', '{"cores": [1, 4], "memory": [0, 8]}' from cluster where name = 'multiprocess'`.execute(db);
+            select id, 'small.q', '{"cores": [1, 4], "memory": [0, 8]}' from cluster where name = 'multiprocess'`.execute(
+    db,
+  );
 });
 afterAll(async () => {
   await t?.destroy();
 });
 
-const TABLES = ['tool', 'tool_version', 'task_template', 'task_template_version', 'workflow', 'workflow_attribute', 'array_', 'task_resources', 'task', 'task_dependency', 'task_attribute', 'bind_draft', 'bind_draft_chunk'] as const;
+const TABLES = [
+  'tool',
+  'tool_version',
+  'task_template',
+  'task_template_version',
+  'workflow',
+  'workflow_attribute',
+  'array_',
+  'task_resources',
+  'task',
+  'task_dependency',
+  'task_attribute',
+  'bind_draft',
+  'bind_draft_chunk',
+] as const;
 
 async function counts(): Promise<Record<string, number>> {
   const out: Record<string, number> = {};
@@ -46,7 +62,13 @@ function smallDag(workflowArgs = 'small-1'): BindRequest {
       upstream: [`prep-${loc}`],
       compute_resources: { memory: '2G' },
     })),
-    { key: 'summary', template: 'summary', name: 'summary_all', upstream: locs.map((loc) => `model-${loc}`), max_attempts: 1 },
+    {
+      key: 'summary',
+      template: 'summary',
+      name: 'summary_all',
+      upstream: locs.map((loc) => `model-${loc}`),
+      max_attempts: 1,
+    },
   ];
   return {
     tool: { name: 'bind-test-tool' },
@@ -113,9 +135,25 @@ describe('bindAll', () => {
       bind_draft_chunk: 0,
     });
 
-    const wf = await db.selectFrom('workflow').selectAll().where('id', '=', result.workflowId).executeTakeFirstOrThrow();
-    expect(wf).toMatchObject({ name: 'small', user: 'alice', status: 'Q', num_tasks: 7, max_concurrently_running: 10, default_cluster_name: 'multiprocess' });
-    const tasks = await db.selectFrom('task').selectAll().where('workflow_id', '=', result.workflowId).orderBy('id').execute();
+    const wf = await db
+      .selectFrom('workflow')
+      .selectAll()
+      .where('id', '=', result.workflowId)
+      .executeTakeFirstOrThrow();
+    expect(wf).toMatchObject({
+      name: 'small',
+      user: 'alice',
+      status: 'Q',
+      num_tasks: 7,
+      max_concurrently_running: 10,
+      default_cluster_name: 'multiprocess',
+    });
+    const tasks = await db
+      .selectFrom('task')
+      .selectAll()
+      .where('workflow_id', '=', result.workflowId)
+      .orderBy('id')
+      .execute();
     const byName = new Map(tasks.map((row) => [row.name, row]));
     const model1 = byName.get('model_loc-1')!;
     expect(model1).toMatchObject({
@@ -131,22 +169,51 @@ describe('bindAll', () => {
       fallback_queues: [],
     });
     expect(model1.task_resources_id).toBe(model1.original_resources_id);
-    const res = await db.selectFrom('task_resources').selectAll().where('id', '=', model1.task_resources_id).executeTakeFirstOrThrow();
-    expect(res).toMatchObject({ cluster_name: 'multiprocess', queue: 'null.q', resources_type: 'O', requested_resources: { queue: 'null.q', cores: 1, memory: 2, runtime: 600 } });
-    expect(byName.get('summary_all')).toMatchObject({ upstream_count: 3, max_attempts: 1, command: 'python summary.py' });
+    const res = await db
+      .selectFrom('task_resources')
+      .selectAll()
+      .where('id', '=', model1.task_resources_id)
+      .executeTakeFirstOrThrow();
+    expect(res).toMatchObject({
+      cluster_name: 'multiprocess',
+      queue: 'null.q',
+      resources_type: 'O',
+      requested_resources: { queue: 'null.q', cores: 1, memory: 2, runtime: 600 },
+    });
+    expect(byName.get('summary_all')).toMatchObject({
+      upstream_count: 3,
+      max_attempts: 1,
+      command: 'python summary.py',
+    });
     // Ids follow a topological order.
     expect(byName.get('prep_loc-1')!.id).toBeLessThan(model1.id);
     expect(model1.id).toBeLessThan(byName.get('summary_all')!.id);
 
-    const deps = await db.selectFrom('task_dependency').selectAll().where('downstream_task_id', '=', byName.get('summary_all')!.id).execute();
-    expect(deps.map((d) => d.upstream_task_id).sort()).toEqual(['model_loc-1', 'model_loc-2', 'model_loc-3'].map((n) => byName.get(n)!.id).sort());
-    const arrays = await db.selectFrom('array_').select(['name', 'max_concurrently_running']).where('workflow_id', '=', result.workflowId).orderBy('name').execute();
+    const deps = await db
+      .selectFrom('task_dependency')
+      .selectAll()
+      .where('downstream_task_id', '=', byName.get('summary_all')!.id)
+      .execute();
+    expect(deps.map((d) => d.upstream_task_id).sort()).toEqual(
+      ['model_loc-1', 'model_loc-2', 'model_loc-3'].map((n) => byName.get(n)!.id).sort(),
+    );
+    const arrays = await db
+      .selectFrom('array_')
+      .select(['name', 'max_concurrently_running'])
+      .where('workflow_id', '=', result.workflowId)
+      .orderBy('name')
+      .execute();
     expect(arrays).toEqual([
       { name: 'model', max_concurrently_running: 2 },
       { name: 'prep', max_concurrently_running: 2147483647 },
       { name: 'summary', max_concurrently_running: 2147483647 },
     ]);
-    const attrs = await db.selectFrom('workflow_attribute').select(['key', 'value']).where('workflow_id', '=', result.workflowId).orderBy('key').execute();
+    const attrs = await db
+      .selectFrom('workflow_attribute')
+      .select(['key', 'value'])
+      .where('workflow_id', '=', result.workflowId)
+      .orderBy('key')
+      .execute();
     expect(attrs).toEqual([
       { key: 'owner', value: 'team-a' },
       { key: 'round', value: '3' },
@@ -184,19 +251,43 @@ describe('bindAll', () => {
     expect(after.task_resources - before.task_resources).toBe(1);
 
     const row = await db.selectFrom('task').selectAll().where('id', '=', model1.id).executeTakeFirstOrThrow();
-    expect(row).toMatchObject({ name: 'model_one', op_args: { verbose: '--quiet' }, command: 'python model_v2.py --quiet --loc 1 --year 2020', status: 'D' });
+    expect(row).toMatchObject({
+      name: 'model_one',
+      op_args: { verbose: '--quiet' },
+      command: 'python model_v2.py --quiet --loc 1 --year 2020',
+      status: 'D',
+    });
     expect(row.original_resources_id).not.toBe(model1.task_resources_id);
     expect(row.task_resources_id).toBe(row.original_resources_id);
-    const other = await db.selectFrom('task').select('command').where('workflow_id', '=', first.workflowId).where('name', '=', 'model_loc-2').executeTakeFirstOrThrow();
+    const other = await db
+      .selectFrom('task')
+      .select('command')
+      .where('workflow_id', '=', first.workflowId)
+      .where('name', '=', 'model_loc-2')
+      .executeTakeFirstOrThrow();
     expect(other.command).toBe('python model_v2.py -v --loc 2 --year 2020');
-    const wf = await db.selectFrom('workflow').select(['name']).where('id', '=', first.workflowId).executeTakeFirstOrThrow();
+    const wf = await db
+      .selectFrom('workflow')
+      .select(['name'])
+      .where('id', '=', first.workflowId)
+      .executeTakeFirstOrThrow();
     expect(wf.name).toBe('renamed');
-    const attrs = await db.selectFrom('workflow_attribute').select(['key', 'value']).where('workflow_id', '=', first.workflowId).orderBy('key').execute();
+    const attrs = await db
+      .selectFrom('workflow_attribute')
+      .select(['key', 'value'])
+      .where('workflow_id', '=', first.workflowId)
+      .orderBy('key')
+      .execute();
     expect(attrs).toEqual([
       { key: 'owner', value: 'team-b' },
       { key: 'round', value: '3' },
     ]);
-    const arr = await db.selectFrom('array_').select('max_concurrently_running').where('workflow_id', '=', first.workflowId).where('name', '=', 'model').executeTakeFirstOrThrow();
+    const arr = await db
+      .selectFrom('array_')
+      .select('max_concurrently_running')
+      .where('workflow_id', '=', first.workflowId)
+      .where('name', '=', 'model')
+      .executeTakeFirstOrThrow();
     expect(arr.max_concurrently_running).toBe(5);
   });
 
@@ -205,7 +296,11 @@ describe('bindAll', () => {
     const different = smallDag('conflict-1');
     different.tasks = different.tasks.filter((x) => x.key !== 'prep-3' && x.key !== 'model-3');
     different.tasks.find((x) => x.key === 'summary')!.upstream = ['model-1', 'model-2'];
-    const err = await expectRefused(() => bindAll(db, 'alice', different), undefined as unknown as string, 'workflow_args_reused');
+    const err = await expectRefused(
+      () => bindAll(db, 'alice', different),
+      undefined as unknown as string,
+      'workflow_args_reused',
+    );
     expect(err.kind).toBe('conflict');
   });
 
@@ -218,23 +313,90 @@ describe('bindAll', () => {
     const task = (r: BindRequest, key: string) => r.tasks.find((x) => x.key === key)!;
 
     it.each<[string, (r: BindRequest) => void, string, string]>([
-      ['a cycle', (r) => task(r, 'prep-2').upstream = ['summary'], 'tasks[1].upstream[0]', 'cycle'],
-      ['an unknown upstream', (r) => task(r, 'model-2').upstream = ['prep-2', 'prep-9'], 'tasks[4].upstream[1]', 'unknown_upstream'],
-      ['duplicate node args', (r) => (task(r, 'prep-3').node_args = { loc: 1 }), 'tasks[2].node_args', 'duplicate_node_args'],
-      ['a command template with an unknown arg', (r) => (r.task_templates[0].command_template = 'prep {loc} {nope}'), 'task_templates[0].command_template', 'unknown_arg'],
-      ['a bad memory string', (r) => (task(r, 'model-3').compute_resources = { memory: 'lots' }), 'tasks[5].compute_resources.memory', 'bad_resources'],
-      ['no queue anywhere', (r) => (r.workflow.default_compute_resources = { cores: 1 }), 'tasks[0].compute_resources.queue', 'missing_queue'],
-      ['an unknown queue', (r) => (task(r, 'prep-1').compute_resources = { queue: 'nope.q' }), 'tasks[0].compute_resources.queue', 'unknown_queue'],
-      ['a request over the queue limit', (r) => (task(r, 'model-1').compute_resources = { queue: 'small.q', memory: '16G' }), 'tasks[3].compute_resources.memory', 'outside_queue_limits'],
-      ['an unknown cluster', (r) => (r.workflow.default_cluster_name = 'mars'), 'workflow.default_cluster_name', 'unknown_cluster'],
-      ['an unknown task cluster', (r) => (task(r, 'summary').cluster_name = 'mars'), 'tasks[6].cluster_name', 'unknown_cluster'],
-      ['task args not matching the template', (r) => (task(r, 'model-2').task_args = { yr: 2020 }), 'tasks[4].task_args.year', 'missing_arg'],
-      ['an extra node arg', (r) => (task(r, 'prep-2').node_args = { loc: 2, sex: 1 }), 'tasks[1].node_args.sex', 'unknown_arg'],
+      ['a cycle', (r) => (task(r, 'prep-2').upstream = ['summary']), 'tasks[1].upstream[0]', 'cycle'],
+      [
+        'an unknown upstream',
+        (r) => (task(r, 'model-2').upstream = ['prep-2', 'prep-9']),
+        'tasks[4].upstream[1]',
+        'unknown_upstream',
+      ],
+      [
+        'duplicate node args',
+        (r) => (task(r, 'prep-3').node_args = { loc: 1 }),
+        'tasks[2].node_args',
+        'duplicate_node_args',
+      ],
+      [
+        'a command template with an unknown arg',
+        (r) => (r.task_templates[0].command_template = 'prep {loc} {nope}'),
+        'task_templates[0].command_template',
+        'unknown_arg',
+      ],
+      [
+        'a bad memory string',
+        (r) => (task(r, 'model-3').compute_resources = { memory: 'lots' }),
+        'tasks[5].compute_resources.memory',
+        'bad_resources',
+      ],
+      [
+        'no queue anywhere',
+        (r) => (r.workflow.default_compute_resources = { cores: 1 }),
+        'tasks[0].compute_resources.queue',
+        'missing_queue',
+      ],
+      [
+        'an unknown queue',
+        (r) => (task(r, 'prep-1').compute_resources = { queue: 'nope.q' }),
+        'tasks[0].compute_resources.queue',
+        'unknown_queue',
+      ],
+      [
+        'a request over the queue limit',
+        (r) => (task(r, 'model-1').compute_resources = { queue: 'small.q', memory: '16G' }),
+        'tasks[3].compute_resources.memory',
+        'outside_queue_limits',
+      ],
+      [
+        'an unknown cluster',
+        (r) => (r.workflow.default_cluster_name = 'mars'),
+        'workflow.default_cluster_name',
+        'unknown_cluster',
+      ],
+      [
+        'an unknown task cluster',
+        (r) => (task(r, 'summary').cluster_name = 'mars'),
+        'tasks[6].cluster_name',
+        'unknown_cluster',
+      ],
+      [
+        'task args not matching the template',
+        (r) => (task(r, 'model-2').task_args = { yr: 2020 }),
+        'tasks[4].task_args.year',
+        'missing_arg',
+      ],
+      [
+        'an extra node arg',
+        (r) => (task(r, 'prep-2').node_args = { loc: 2, sex: 1 }),
+        'tasks[1].node_args.sex',
+        'unknown_arg',
+      ],
       ['a missing op arg', (r) => (task(r, 'model-1').op_args = {}), 'tasks[3].op_args.verbose', 'missing_arg'],
       ['a bad task name', (r) => (task(r, 'summary').name = '9 lives'), 'tasks[6].name', 'bad_name'],
       ['an unknown template', (r) => (task(r, 'summary').template = 'nope'), 'tasks[6].template', 'unknown_template'],
       ['a duplicate key', (r) => (task(r, 'prep-2').key = 'prep-1'), 'tasks[1].key', 'duplicate_key'],
       ['no tasks', (r) => (r.tasks = []), 'tasks', 'no_tasks'],
+      [
+        'a misspelled task field',
+        (r) => Object.assign(task(r, 'summary'), { upstreams: ['prep-1'] }),
+        'tasks[6].upstreams',
+        'unknown_field',
+      ],
+      [
+        'a misspelled workflow field',
+        (r) => Object.assign(r.workflow, { default_compute_resource: {} }),
+        'workflow.default_compute_resource',
+        'unknown_field',
+      ],
     ])('%s', async (_what, fn, field, code) => {
       await expectRefused(() => bindAll(db, 'alice', mutate(fn)), field, code);
     });
@@ -250,7 +412,11 @@ describe('drafts', () => {
     bad[1].op_args = { verbose: 1, extra: 2 };
     await expectRefused(() => addDraftTasks(db, draftId, 'bob', bad), 'tasks[5].op_args.extra', 'unknown_arg');
     expect(await addDraftTasks(db, draftId, 'bob', tasks.slice(4))).toEqual({ received: 3, total: 7 });
-    await expectRefused(() => addDraftTasks(db, draftId, 'mallory', tasks.slice(4)), undefined as unknown as string, 'not_found');
+    await expectRefused(
+      () => addDraftTasks(db, draftId, 'mallory', tasks.slice(4)),
+      undefined as unknown as string,
+      'not_found',
+    );
     await expectRefused(() => commitDraft(db, draftId, 'mallory'), undefined as unknown as string, 'not_found');
     const result = await commitDraft(db, draftId, 'bob');
     expect(result).toMatchObject({ newlyCreated: true, numTasks: 7 });
@@ -274,10 +440,23 @@ describe('drafts', () => {
     const many = Array.from({ length: 5_001 }, (_, i) => ({ ...tasks[0], key: `k${i}` }));
     const err = await expectRefused(() => addDraftTasks(db, draftId, 'bob', many), 'tasks', 'too_large');
     expect(err.kind).toBe('too_large');
-    await expectRefused(() => createDraft(db, 'bob', { ...spec, task_templates: [{ ...spec.task_templates[0], node_args: ['loc', 'loc'] }] }), 'task_templates[0].node_args[1]', 'duplicate_arg');
-    await expectRefused(() => createDraft(db, 'bob', { ...spec, tool: { name: 'bind-test-tool', version_id: 99_999 } }), 'tool.version_id', 'unknown_tool_version');
     await expectRefused(
-      () => createDraft(db, 'bob', { ...spec, workflow: { ...spec.workflow, default_compute_resources: { queue: 'null.q', memory: '1X' } } }),
+      () =>
+        createDraft(db, 'bob', { ...spec, task_templates: [{ ...spec.task_templates[0], node_args: ['loc', 'loc'] }] }),
+      'task_templates[0].node_args[1]',
+      'duplicate_arg',
+    );
+    await expectRefused(
+      () => createDraft(db, 'bob', { ...spec, tool: { name: 'bind-test-tool', version_id: 99_999 } }),
+      'tool.version_id',
+      'unknown_tool_version',
+    );
+    await expectRefused(
+      () =>
+        createDraft(db, 'bob', {
+          ...spec,
+          workflow: { ...spec.workflow, default_compute_resources: { queue: 'null.q', memory: '1X' } },
+        }),
       'workflow.default_compute_resources.memory',
       'bad_resources',
     );
@@ -306,22 +485,41 @@ describe('scale', () => {
     // 1 root → 100 → 10,000 → 89,899 leaves; every 10th leaf also depends on a second mid task (fan-in).
     const tasks: TaskSpec[] = [{ key: 'r', template: 'root', node_args: { i: 0 } }];
     for (let i = 0; i < 100; i++) tasks.push({ key: `a${i}`, template: 'layer_a', node_args: { i }, upstream: ['r'] });
-    for (let i = 0; i < 10_000; i++) tasks.push({ key: `b${i}`, template: 'layer_b', node_args: { i }, upstream: [`a${i % 100}`] });
+    for (let i = 0; i < 10_000; i++)
+      tasks.push({ key: `b${i}`, template: 'layer_b', node_args: { i }, upstream: [`a${i % 100}`] });
     for (let i = 0; i < 89_899; i++) {
       const upstream = [`b${i % 10_000}`];
       if (i % 10 === 0) upstream.push(`b${(i * 7 + 1) % 10_000}`);
       if (upstream[1] === upstream[0]) upstream.pop();
-      tasks.push({ key: `c${i}`, template: 'leaf', node_args: { i }, task_args: { year: 2020 }, op_args: { v: '-v' }, upstream, attributes: i % 100 === 0 ? { sample: 'yes' } : undefined });
+      tasks.push({
+        key: `c${i}`,
+        template: 'leaf',
+        node_args: { i },
+        task_args: { year: 2020 },
+        op_args: { v: '-v' },
+        upstream,
+        attributes: i % 100 === 0 ? { sample: 'yes' } : undefined,
+      });
     }
     expect(tasks).toHaveLength(100_000);
     const request: BindRequest = {
       tool: { name: 'scale-tool' },
-      workflow: { workflow_args: 'scale-100k', default_cluster_name: 'dummy', default_compute_resources: { queue: 'null.q', cores: 1, memory: '1G', runtime: '1h' } },
+      workflow: {
+        workflow_args: 'scale-100k',
+        default_cluster_name: 'dummy',
+        default_compute_resources: { queue: 'null.q', cores: 1, memory: '1G', runtime: '1h' },
+      },
       task_templates: [
         { name: 'root', command_template: 'root {i}', node_args: ['i'] },
         { name: 'layer_a', command_template: 'a {i}', node_args: ['i'] },
         { name: 'layer_b', command_template: 'b {i}', node_args: ['i'] },
-        { name: 'leaf', command_template: 'leaf {i} --year {year} {v}', node_args: ['i'], task_args: ['year'], op_args: ['v'] },
+        {
+          name: 'leaf',
+          command_template: 'leaf {i} --year {year} {v}',
+          node_args: ['i'],
+          task_args: ['year'],
+          op_args: ['v'],
+        },
       ],
       tasks,
     };
@@ -333,7 +531,9 @@ describe('scale', () => {
     const { rows } = await sql<{ tasks: number; edges: number; ready: number }>`
       select (select count(*)::int from task where workflow_id = ${result.workflowId}::int) as tasks,
              (select count(*)::int from task_dependency d join task t on t.id = d.downstream_task_id where t.workflow_id = ${result.workflowId}::int) as edges,
-             (select count(*)::int from task where workflow_id = ${result.workflowId}::int and upstream_remaining = 0) as ready`.execute(db);
+             (select count(*)::int from task where workflow_id = ${result.workflowId}::int and upstream_remaining = 0) as ready`.execute(
+      db,
+    );
     const expectedEdges = tasks.reduce((n, x) => n + (x.upstream?.length ?? 0), 0);
     expect(rows[0]).toEqual({ tasks: 100_000, edges: expectedEdges, ready: 1 });
     expect(seconds).toBeLessThan(15);

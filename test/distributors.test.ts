@@ -48,15 +48,20 @@ beforeEach(async () => {
 });
 
 afterEach(async () => {
-  // Kill every wrapper still alive (SIGKILL to its group; its commands were started by scripts that
-  // end on their own or by SIGTERM forwarding, see each test), then wait until they are gone.
+  // Nothing a test started may outlive it. terminate() = SIGTERM to each wrapper, which passes it on
+  // to its command and exits; SIGKILL of the wrapper alone would orphan the command (it runs in its
+  // own process group), so that is only the last resort after a bounded wait.
+  const jobs = spawned.splice(0);
+  for (const { d, id } of jobs) await d.terminate([id]);
+  const records = jobs.map(({ d, id }) => d.records.read(id));
+  const gone = async (): Promise<boolean> => records.every((r) => !r?.pid || !isProcessAlive(r.pid, r.startTime));
+  await waitFor(gone, { timeoutMs: 15_000, what: 'test wrappers to exit after SIGTERM' }).catch(
+    async (err: unknown) => {
+      for (const r of records) if (r?.pid && isProcessAlive(r.pid, r.startTime)) safeKill(-r.pid, 'SIGKILL');
+      throw err;
+    },
+  );
   for (const d of distributors.splice(0)) await d.close();
-  const records = spawned.splice(0).map(({ d, id }) => d.records.read(id));
-  for (const r of records) if (r?.pid && isProcessAlive(r.pid, r.startTime)) safeKill(-r.pid, 'SIGKILL');
-  await waitFor(async () => records.every((r) => !r?.pid || !isProcessAlive(r.pid, r.startTime)), {
-    timeoutMs: 10_000,
-    what: 'test wrappers to be gone',
-  });
   await api.close();
   rmSync(dir, { recursive: true, force: true });
 });
@@ -73,12 +78,13 @@ function local(
   slots: number,
   clusterType: 'sequential' | 'multiprocess' = 'multiprocess',
   terminateGraceMs?: number,
+  pool = new LocalSlotPool(slots),
 ): LocalProcessDistributor {
   const d = new LocalProcessDistributor({
     clusterType,
     config: loadConfig({ logDir: path.join(dir, 'logs') }),
     apiUrl: api.url,
-    pool: new LocalSlotPool(slots),
+    pool,
     wrapper: wrapper.command,
     terminateGraceMs,
   });
@@ -231,7 +237,8 @@ describe('local distributors', () => {
     );
     // The "worker" process has exited by now; its wrapper has not.
     const { id, pid } = JSON.parse(stdout.trim().split('\n').at(-1)!) as { id: string; pid: number };
-    const d = local(1, 'multiprocess', 5_000);
+    const pool = new LocalSlotPool(1);
+    const d = local(1, 'multiprocess', 5_000, pool);
     spawned.push({ d, id });
     await waitFor(async () => api.callsOf(ti, 'running').length > 0, {
       timeoutMs: 15_000,
@@ -242,7 +249,7 @@ describe('local distributors', () => {
     expect(await d.liveJobs([id])).toEqual(new Set([id]));
     // Adopted: it holds this machine's only slot, so a new submission waits for it.
     const { tis: later } = await submit(d, ['true']);
-    expect(api.callsOf(later[0])).toEqual([]);
+    expect({ occupied: pool.occupied, queued: pool.queued }).toEqual({ occupied: 1, queued: 1 });
 
     await d.terminate([id]);
     await waitFor(async () => (await d.liveJobs([id])).size === 0, {

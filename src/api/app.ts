@@ -158,9 +158,19 @@ function errorResponse(err: Error, c: Context): Response {
   // Hono's own exceptions: malformed JSON (400) from the validator, 415 from the media-type gate.
   if (err instanceof HTTPException) {
     const status = err.status;
-    const code = status === 400 ? 'malformed_json' : status === 415 ? 'unsupported_media_type' : status === 413 ? 'too_large' : 'http_error';
+    const code =
+      status === 400
+        ? 'malformed_json'
+        : status === 415
+          ? 'unsupported_media_type'
+          : status === 413
+            ? 'too_large'
+            : 'http_error';
     const field = status === 400 || status === 413 ? 'body' : status === 415 ? 'content-type' : undefined;
-    return c.json({ error: { code, message: err.message || 'bad request', ...(field ? { field } : {}) } }, status as ContentfulStatusCode);
+    return c.json(
+      { error: { code, message: err.message || 'bad request', ...(field ? { field } : {}) } },
+      status as ContentfulStatusCode,
+    );
   }
   process.stderr.write(`API ${c.req.method} ${c.req.path} failed: ${err.stack ?? String(err)}\n`);
   return c.json({ error: { code: 'internal', message: 'internal error' } }, 500);

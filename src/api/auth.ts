@@ -72,7 +72,10 @@ export function loadAuthConfig(user: string, env: NodeJS.ProcessEnv = process.en
   return { mode: 'tokens', tokens: parseTokens(spec) };
 }
 
-export const localAuth = (user: string): AuthConfig => ({ mode: 'local-single-user', identity: { user, role: 'operator' } });
+export const localAuth = (user: string): AuthConfig => ({
+  mode: 'local-single-user',
+  identity: { user, role: 'operator' },
+});
 
 /**
  * Tokens are looked up by their SHA-256, so the map lookup's timing says nothing about how much of a
@@ -97,7 +100,13 @@ export function authMiddleware(auth: AuthConfig, apiPrefix: string): MiddlewareH
     } else {
       const header = c.req.header('authorization') ?? '';
       const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
-      if (!match) throw new JobmonError('unauthorized', 'an Authorization: Bearer <token> header is required', 'authorization', 'unauthorized');
+      if (!match)
+        throw new JobmonError(
+          'unauthorized',
+          'an Authorization: Bearer <token> header is required',
+          'authorization',
+          'unauthorized',
+        );
       const found = lookupToken(auth, match[1]);
       if (!found) throw new JobmonError('unauthorized', 'unknown token', 'authorization', 'unauthorized');
       identity = found;
@@ -105,7 +114,12 @@ export function authMiddleware(auth: AuthConfig, apiPrefix: string): MiddlewareH
     // The wrapper callbacks run with whatever token the job was given; any valid role may report.
     const isCallback = c.req.path.startsWith(callbackPrefix);
     if (!isCallback && identity.role === 'observer' && !READ_METHODS.has(c.req.method)) {
-      throw new JobmonError('forbidden', `user ${identity.user} has role observer, which may only read (GET)`, undefined, 'forbidden');
+      throw new JobmonError(
+        'forbidden',
+        `user ${identity.user} has role observer, which may only read (GET)`,
+        undefined,
+        'forbidden',
+      );
     }
     c.set('identity', identity);
     await next();
@@ -121,7 +135,12 @@ export async function assertMayActOn(db: Db, identity: Identity, workflowId: num
   if (!row) throw new JobmonError('not_found', `workflow ${workflowId} not found`, 'id', 'not_found');
   if (identity.role === 'admin') return;
   if (identity.role !== 'operator') {
-    throw new JobmonError('forbidden', `user ${identity.user} has role ${identity.role}, which may only read`, undefined, 'forbidden');
+    throw new JobmonError(
+      'forbidden',
+      `user ${identity.user} has role ${identity.role}, which may only read`,
+      undefined,
+      'forbidden',
+    );
   }
   if (row.user !== identity.user) {
     throw new JobmonError(

@@ -60,9 +60,19 @@ async function main(): Promise<void> {
   const db = createDb(config.databaseUrl);
   await migrate(db);
   const temporal = lazyTemporalClient(config);
-  const server = await startApiServer({ db, temporal: temporal.get, config, auth, host: config.apiHost, port: config.apiPort });
-  const mode = auth.mode === 'local-single-user' ? `local single-user mode as ${config.user}` : `${auth.tokens.size} tokens`;
-  process.stderr.write(`jobmon API listening on ${server.url} (${mode}; Temporal ${config.temporalAddress}, connected on first use)\n`);
+  const server = await startApiServer({
+    db,
+    temporal: temporal.get,
+    config,
+    auth,
+    host: config.apiHost,
+    port: config.apiPort,
+  });
+  const mode =
+    auth.mode === 'local-single-user' ? `local single-user mode as ${config.user}` : `${auth.tokens.size} tokens`;
+  process.stderr.write(
+    `jobmon API listening on ${server.url} (${mode}; Temporal ${config.temporalAddress}, connected on first use)\n`,
+  );
 
   let stopping = false;
   const stop = (signal: string) => {
@@ -84,7 +94,9 @@ async function main(): Promise<void> {
 
 if (require.main === module) {
   main().catch((err: unknown) => {
-    process.stderr.write(`jobmon API failed to start: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+    process.stderr.write(
+      `jobmon API failed to start: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`,
+    );
     process.exit(1);
   });
 }

@@ -51,7 +51,9 @@ export function createRunNotifier(getClient: () => Promise<Client>, options: Run
       const client = await getClient();
       await client.workflow.getHandle(id).signal(TASKS_CHANGED_SIGNAL);
     })().catch((err: unknown) => {
-      debug(`signal ${TASKS_CHANGED_SIGNAL} for workflow ${workflowId} not delivered: ${err instanceof Error ? err.message : String(err)}`);
+      debug(
+        `signal ${TASKS_CHANGED_SIGNAL} for workflow ${workflowId} not delivered: ${err instanceof Error ? err.message : String(err)}`,
+      );
     });
   };
 

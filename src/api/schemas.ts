@@ -57,13 +57,21 @@ export const TaskIdParams = z.object({ id: id('id') });
 export const TaskInstanceIdParams = z.object({ id: id('id') });
 // Not checked as a UUID here: the bind layer answers 404 for any id that names no draft of the caller.
 export const DraftIdParams = z.object({
-  draft_id: z.string().min(1).max(100).openapi({ param: { name: 'draft_id', in: 'path' }, example: '6f1c0a52-5d0e-4a3b-9d1e-2b7f3c4d5e6f' }),
+  draft_id: z
+    .string()
+    .min(1)
+    .max(100)
+    .openapi({ param: { name: 'draft_id', in: 'path' }, example: '6f1c0a52-5d0e-4a3b-9d1e-2b7f3c4d5e6f' }),
 });
 
 const argValue = z.union([z.string(), z.number()]);
 const argMap = z.record(z.string(), argValue);
-const computeResources = z.record(z.string(), z.unknown()).openapi({ example: { queue: 'null.q', cores: 1, memory: '1G', runtime: '10m' } });
-const resourceScales = z.record(z.string(), z.union([z.number(), z.array(z.number())])).openapi({ example: { memory: 0.5, runtime: 0.5 } });
+const computeResources = z
+  .record(z.string(), z.unknown())
+  .openapi({ example: { queue: 'null.q', cores: 1, memory: '1G', runtime: '10m' } });
+const resourceScales = z
+  .record(z.string(), z.union([z.number(), z.array(z.number())]))
+  .openapi({ example: { memory: 0.5, runtime: 0.5 } });
 const name = z.string().min(1).max(255);
 const limitOrNull = z.number().int().min(0).max(2_147_483_647).nullish();
 const attemptsOrNull = z.number().int().min(1).max(1000).nullish();
@@ -168,8 +176,12 @@ const date = z.string().openapi({ format: 'date-time' });
 const nullableDate = date.nullable();
 const limitQuery = (def: number, max: number) => z.coerce.number().int().min(1).max(max).default(def);
 
-const taskStatusLetter = z.enum(Object.keys(TASK_STATUSES) as [keyof typeof TASK_STATUSES, ...(keyof typeof TASK_STATUSES)[]]);
-export const StatusCountsSchema = z.record(z.string(), z.number().int()).openapi({ example: { G: 0, Q: 0, I: 0, O: 0, R: 1, D: 9, E: 0, A: 0, F: 0 } });
+const taskStatusLetter = z.enum(
+  Object.keys(TASK_STATUSES) as [keyof typeof TASK_STATUSES, ...(keyof typeof TASK_STATUSES)[]],
+);
+export const StatusCountsSchema = z
+  .record(z.string(), z.number().int())
+  .openapi({ example: { G: 0, Q: 0, I: 0, O: 0, R: 1, D: 9, E: 0, A: 0, F: 0 } });
 export const BucketsSchema = z.object({
   PENDING: z.number().int(),
   SCHEDULED: z.number().int(),
@@ -182,7 +194,11 @@ export const WorkflowListQuery = z.object({
   user: z.string().max(255).optional(),
   tool: z.string().max(255).optional(),
   name: z.string().max(1000).optional(),
-  status: z.string().max(100).optional().openapi({ description: 'Workflow status letters, comma-separated (e.g. `R,F`)' }),
+  status: z
+    .string()
+    .max(100)
+    .optional()
+    .openapi({ description: 'Workflow status letters, comma-separated (e.g. `R,F`)' }),
   limit: limitQuery(20, 1000),
 });
 export const WorkflowSummarySchema = z.object({
@@ -211,7 +227,9 @@ export const WorkflowStatusSchema = z
     buckets: BucketsSchema,
     percent_done: z.number(),
     max_concurrently_running: z.number().int(),
-    templates: z.array(z.object({ name: z.string(), max_concurrently_running: z.number().int(), buckets: BucketsSchema })),
+    templates: z.array(
+      z.object({ name: z.string(), max_concurrently_running: z.number().int(), buckets: BucketsSchema }),
+    ),
     run: z
       .object({
         id: z.number().int(),
@@ -227,7 +245,11 @@ export const WorkflowStatusSchema = z
   .openapi('WorkflowStatus');
 
 export const WorkflowTasksQuery = z.object({
-  status: z.string().max(100).optional().openapi({ description: 'Task status letters or buckets, comma-separated (`G,F`, `PENDING`)' }),
+  status: z
+    .string()
+    .max(100)
+    .optional()
+    .openapi({ description: 'Task status letters or buckets, comma-separated (`G,F`, `PENDING`)' }),
   template: z.string().max(255).optional(),
   attribute: z.string().max(2000).optional().openapi({ description: '`key=value` of a task attribute' }),
   limit: limitQuery(100, 10_000),
@@ -309,7 +331,10 @@ export { taskStatusLetter };
 // ---------------------------------------------------------------- worker-node wrapper callbacks
 
 // The wrapper may be newer than the server: unknown keys are ignored here, not rejected.
-const tail = z.string().max(256 * 1024).nullish();
+const tail = z
+  .string()
+  .max(256 * 1024)
+  .nullish();
 const usage = {
   wallclock_s: z.number().min(0).nullish(),
   maxrss_bytes: z.number().int().min(0).nullish(),

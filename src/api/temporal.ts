@@ -34,15 +34,18 @@ export function lazyTemporalClient(
   return {
     async get() {
       // Share one attempt between concurrent requests; forget it if it failed so the next retries.
-      connecting ??= Connection.connect({ address: config.temporalAddress, connectTimeout }).then(
-        (connection) => ({ connection, client: new Client({ connection, namespace: config.temporalNamespace }) }),
-      );
+      connecting ??= Connection.connect({ address: config.temporalAddress, connectTimeout }).then((connection) => ({
+        connection,
+        client: new Client({ connection, namespace: config.temporalNamespace }),
+      }));
       const attempt = connecting;
       try {
         return (await attempt).client;
       } catch (err) {
         if (connecting === attempt) connecting = undefined;
-        throw temporalUnavailable(`cannot connect to ${config.temporalAddress} (${err instanceof Error ? err.message : String(err)})`);
+        throw temporalUnavailable(
+          `cannot connect to ${config.temporalAddress} (${err instanceof Error ? err.message : String(err)})`,
+        );
       }
     },
     async close() {
@@ -57,6 +60,10 @@ export function lazyTemporalClient(
 
 /** True when `err` says Temporal could not be reached (as opposed to rejecting the request). */
 export function isTemporalUnreachable(err: unknown): boolean {
-  const grpc = isGrpcServiceError(err) ? err : err instanceof ServiceError && isGrpcServiceError(err.cause) ? err.cause : undefined;
+  const grpc = isGrpcServiceError(err)
+    ? err
+    : err instanceof ServiceError && isGrpcServiceError(err.cause)
+      ? err.cause
+      : undefined;
   return grpc !== undefined && (grpc.code === GRPC_UNAVAILABLE || grpc.code === GRPC_DEADLINE_EXCEEDED);
 }

@@ -9,6 +9,7 @@ import { argMappingHash } from './identity';
 import { UNLIMITED_CONCURRENCY } from './bind-spec';
 import {
   attributes,
+  checkKnownFields,
   isPlainObject,
   optionalInt,
   optionalString,
@@ -54,15 +55,44 @@ export interface CheckedDraft {
   templateByName: ReadonlyMap<string, CheckedTemplate>;
 }
 
+const DEFAULT_FIELDS = [
+  'default_cluster_name',
+  'default_compute_resources',
+  'default_resource_scales',
+  'default_max_attempts',
+];
+const SPEC_FIELDS = new Set(['tool', 'workflow', 'task_templates']);
+const TOOL_FIELDS = new Set(['name', 'version_id']);
+const WORKFLOW_FIELDS = new Set([
+  'workflow_args',
+  'name',
+  'description',
+  'attributes',
+  'max_concurrently_running',
+  ...DEFAULT_FIELDS,
+]);
+const TEMPLATE_FIELDS = new Set([
+  'name',
+  'command_template',
+  'node_args',
+  'task_args',
+  'op_args',
+  'max_concurrently_running',
+  ...DEFAULT_FIELDS,
+]);
+
 /** Check a draft spec (parsed JSON); throws a JobmonError naming the first bad field. */
 export function checkDraftSpec(spec: unknown, catalog: ClusterCatalog): CheckedDraft {
   if (!isPlainObject(spec)) throw invalid('', 'the bind spec must be an object with tool, workflow and task_templates');
+  checkKnownFields(spec, SPEC_FIELDS, '');
   if (!isPlainObject(spec.tool)) throw invalid('tool', 'tool must be an object with a name', 'required');
+  checkKnownFields(spec.tool, TOOL_FIELDS, 'tool');
   const toolName = requiredString(spec.tool.name, 'tool.name');
   const toolVersionId = optionalInt(spec.tool.version_id, 'tool.version_id', 1);
 
   const wf = spec.workflow;
   if (!isPlainObject(wf)) throw invalid('workflow', 'workflow must be an object', 'required');
+  checkKnownFields(wf, WORKFLOW_FIELDS, 'workflow');
   const workflowDefaults = checkDefaults(wf, 'workflow', catalog, undefined);
   const workflow = {
     ...workflowDefaults,
@@ -70,7 +100,8 @@ export function checkDraftSpec(spec: unknown, catalog: ClusterCatalog): CheckedD
     name: optionalString(wf.name, 'workflow.name') ?? '',
     description: optionalString(wf.description, 'workflow.description') ?? '',
     attributes: attributes(wf.attributes, 'workflow.attributes'),
-    maxConcurrentlyRunning: optionalInt(wf.max_concurrently_running, 'workflow.max_concurrently_running', 0) ?? UNLIMITED_CONCURRENCY,
+    maxConcurrentlyRunning:
+      optionalInt(wf.max_concurrently_running, 'workflow.max_concurrently_running', 0) ?? UNLIMITED_CONCURRENCY,
   };
 
   if (!Array.isArray(spec.task_templates)) throw invalid('task_templates', 'task_templates must be a list', 'required');
@@ -79,9 +110,15 @@ export function checkDraftSpec(spec: unknown, catalog: ClusterCatalog): CheckedD
   spec.task_templates.forEach((raw: unknown, index) => {
     const prefix = `task_templates[${index}]`;
     if (!isPlainObject(raw)) throw invalid(prefix, `${prefix} must be an object`);
+    checkKnownFields(raw, TEMPLATE_FIELDS, prefix);
     const name = requiredString(raw.name, `${prefix}.name`);
     const earlier = templateByName.get(name);
-    if (earlier) throw invalid(`${prefix}.name`, `template "${name}" is already declared at task_templates[${earlier.index}]`, 'duplicate_template');
+    if (earlier)
+      throw invalid(
+        `${prefix}.name`,
+        `template "${name}" is already declared at task_templates[${earlier.index}]`,
+        'duplicate_template',
+      );
     const args = checkTemplateArgs(raw, prefix);
     const template: CheckedTemplate = {
       ...checkDefaults(raw, prefix, catalog, workflowDefaults),
@@ -89,7 +126,8 @@ export function checkDraftSpec(spec: unknown, catalog: ClusterCatalog): CheckedD
       name,
       args,
       argMappingHash: argMappingHash(args.command.source, args.nodeArgs, args.taskArgs, args.opArgs),
-      maxConcurrentlyRunning: optionalInt(raw.max_concurrently_running, `${prefix}.max_concurrently_running`, 0) ?? UNLIMITED_CONCURRENCY,
+      maxConcurrentlyRunning:
+        optionalInt(raw.max_concurrently_running, `${prefix}.max_concurrently_running`, 0) ?? UNLIMITED_CONCURRENCY,
     };
     templates.push(template);
     templateByName.set(name, template);
@@ -103,7 +141,12 @@ export function checkDraftSpec(spec: unknown, catalog: ClusterCatalog): CheckedD
  * default cluster, else the workflow's): tasks may still override the cluster, and commit checks
  * every task's final combination anyway.
  */
-function checkDefaults(raw: Record<string, unknown>, prefix: string, catalog: ClusterCatalog, parent: TaskDefaults | undefined): TaskDefaults {
+function checkDefaults(
+  raw: Record<string, unknown>,
+  prefix: string,
+  catalog: ClusterCatalog,
+  parent: TaskDefaults | undefined,
+): TaskDefaults {
   const clusterField = `${prefix}.default_cluster_name`;
   const clusterName = optionalString(raw.default_cluster_name, clusterField);
   if (clusterName !== undefined) checkCluster(clusterName, clusterField, catalog);
@@ -124,7 +167,11 @@ function checkDefaults(raw: Record<string, unknown>, prefix: string, catalog: Cl
 export function checkCluster(name: string, field: string, catalog: ClusterCatalog): ReadonlyMap<string, QueueLimits> {
   const queues = catalog.get(name);
   if (!queues) {
-    throw invalid(field, `cluster "${name}" does not exist (known: ${[...catalog.keys()].join(', ') || 'none'})`, 'unknown_cluster');
+    throw invalid(
+      field,
+      `cluster "${name}" does not exist (known: ${[...catalog.keys()].join(', ') || 'none'})`,
+      'unknown_cluster',
+    );
   }
   return queues;
 }
@@ -133,7 +180,11 @@ export function checkQueue(cluster: string, queue: string, field: string, catalo
   const queues = checkCluster(cluster, field, catalog);
   const limits = queues.get(queue);
   if (!limits) {
-    throw invalid(field, `queue "${queue}" does not exist on cluster "${cluster}" (known: ${[...queues.keys()].join(', ') || 'none'})`, 'unknown_queue');
+    throw invalid(
+      field,
+      `queue "${queue}" does not exist on cluster "${cluster}" (known: ${[...queues.keys()].join(', ') || 'none'})`,
+      'unknown_queue',
+    );
   }
   return limits;
 }

@@ -34,18 +34,27 @@ export interface BindPlan {
 export function planBind(draft: CheckedDraft, rawTasks: readonly unknown[], catalog: ClusterCatalog): BindPlan {
   if (rawTasks.length === 0) throw invalid('tasks', 'a workflow needs at least one task', 'no_tasks');
   const tasks = rawTasks.map((raw, i) => checkTask(raw, i, draft, catalog));
-  const dag = analyzeDag(tasks.map((t) => ({ key: t.key, upstream: t.upstream, templateName: t.template.name, nodeArgsHash: t.nodeArgsHash })));
+  const dag = analyzeDag(
+    tasks.map((t) => ({
+      key: t.key,
+      upstream: t.upstream,
+      templateName: t.template.name,
+      nodeArgsHash: t.nodeArgsHash,
+    })),
+  );
 
   const edges: string[] = new Array(dag.numEdges);
   for (let i = 0; i < tasks.length; i++) {
-    for (let k = dag.upOffsets[i]; k < dag.upOffsets[i + 1]; k++) edges[k] = edgeKey(tasks[dag.upTargets[k]].taskHash, tasks[i].taskHash);
+    for (let k = dag.upOffsets[i]; k < dag.upOffsets[i + 1]; k++)
+      edges[k] = edgeKey(tasks[dag.upTargets[k]].taskHash, tasks[i].taskHash);
   }
 
   const used = new Set<CheckedTemplate>();
   const resources = new Map<string, ResourceRequest>();
   for (const t of tasks) {
     used.add(t.template);
-    if (!resources.has(t.resourcesHash)) resources.set(t.resourcesHash, { hash: t.resourcesHash, clusterName: t.clusterName, resources: t.resources });
+    if (!resources.has(t.resourcesHash))
+      resources.set(t.resourcesHash, { hash: t.resourcesHash, clusterName: t.clusterName, resources: t.resources });
   }
 
   return {

@@ -124,7 +124,11 @@ export function checkTemplateArgs(input: TemplateArgsInput, prefix: string): Che
     raw.forEach((name: unknown, j) => {
       const argField = `${prefix}.${kind}[${j}]`;
       if (typeof name !== 'string' || !IDENTIFIER.test(name)) {
-        throw invalid(argField, `arg name ${JSON.stringify(name)} must be an identifier (letters, digits, _; not starting with a digit)`, 'bad_arg_name');
+        throw invalid(
+          argField,
+          `arg name ${JSON.stringify(name)} must be an identifier (letters, digits, _; not starting with a digit)`,
+          'bad_arg_name',
+        );
       }
       const earlier = declaredIn.get(name);
       if (earlier) throw invalid(argField, `arg "${name}" is already declared at ${earlier}`, 'duplicate_arg');

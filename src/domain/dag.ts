@@ -38,7 +38,8 @@ export function analyzeDag(tasks: readonly DagTask[]): Dag {
   for (let i = 0; i < n; i++) {
     const t = tasks[i];
     const earlier = indexOf.get(t.key);
-    if (earlier !== undefined) throw invalid(`tasks[${i}].key`, `key "${t.key}" is already used by tasks[${earlier}]`, 'duplicate_key');
+    if (earlier !== undefined)
+      throw invalid(`tasks[${i}].key`, `key "${t.key}" is already used by tasks[${earlier}]`, 'duplicate_key');
     indexOf.set(t.key, i);
     const nodeId = `${t.templateName}\u0000${t.nodeArgsHash}`;
     const twin = nodeOwner.get(nodeId);
@@ -62,7 +63,12 @@ export function analyzeDag(tasks: readonly DagTask[]): Dag {
     const ups = tasks[i].upstream;
     for (let j = 0; j < ups.length; j++) {
       const u = indexOf.get(ups[j]);
-      if (u === undefined) throw invalid(`tasks[${i}].upstream[${j}]`, `upstream "${ups[j]}" is not the key of any task`, 'unknown_upstream');
+      if (u === undefined)
+        throw invalid(
+          `tasks[${i}].upstream[${j}]`,
+          `upstream "${ups[j]}" is not the key of any task`,
+          'unknown_upstream',
+        );
       upTargets[e++] = u;
       downCount[u]++;
     }
@@ -131,6 +137,9 @@ function cycleError(tasks: readonly DagTask[], upOffsets: Int32Array, upTargets:
   const upstreamTask = rotated[rotated.length - 1];
   const j = tasks[task].upstream.indexOf(tasks[upstreamTask].key);
   const keys = rotated.slice(0, CYCLE_KEYS_SHOWN).map((i) => `"${tasks[i].key}"`);
-  const path = rotated.length > CYCLE_KEYS_SHOWN ? `${keys.join(' → ')} → … (${rotated.length} tasks)` : `${keys.join(' → ')} → ${keys[0]}`;
+  const path =
+    rotated.length > CYCLE_KEYS_SHOWN
+      ? `${keys.join(' → ')} → … (${rotated.length} tasks)`
+      : `${keys.join(' → ')} → ${keys[0]}`;
   return invalid(`tasks[${task}].upstream[${j}]`, `dependency cycle: ${path}`, 'cycle');
 }

@@ -21,8 +21,20 @@ const byCodeUnit = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0
  * Hash of a template version: the command plus which names are node/task/op args. Lists are sorted
  * because declaring `["a", "b"]` or `["b", "a"]` is the same template.
  */
-export function argMappingHash(commandTemplate: string, nodeArgs: readonly string[], taskArgs: readonly string[], opArgs: readonly string[]): string {
-  return sha256(JSON.stringify([commandTemplate, [...nodeArgs].sort(byCodeUnit), [...taskArgs].sort(byCodeUnit), [...opArgs].sort(byCodeUnit)]));
+export function argMappingHash(
+  commandTemplate: string,
+  nodeArgs: readonly string[],
+  taskArgs: readonly string[],
+  opArgs: readonly string[],
+): string {
+  return sha256(
+    JSON.stringify([
+      commandTemplate,
+      [...nodeArgs].sort(byCodeUnit),
+      [...taskArgs].sort(byCodeUnit),
+      [...opArgs].sort(byCodeUnit),
+    ]),
+  );
 }
 
 const EMPTY_ARGS_HASH = sha256('[]');
@@ -77,10 +89,17 @@ export function defaultTaskName(templateName: string, nodeArgs: ReadonlyArray<re
 
 /** Validate a user-given task name (Jobmon's `is_valid_job_name`); throws naming `field`. */
 export function checkTaskName(name: unknown, field: string): string {
-  if (typeof name !== 'string' || name.length === 0) throw invalid(field, 'task name must be a non-empty string', 'bad_name');
+  if (typeof name !== 'string' || name.length === 0)
+    throw invalid(field, 'task name must be a non-empty string', 'bad_name');
   if (/^[0-9]/.test(name)) throw invalid(field, `task name "${name}" must not start with a digit`, 'bad_name');
   const bad = /[/\\'" ]/.exec(name);
-  if (bad) throw invalid(field, `task name "${name}" contains an illegal character ${JSON.stringify(bad[0])} (illegal: / \\ ' " and space)`, 'bad_name');
-  if (name.length > MAX_TASK_NAME_LENGTH) throw invalid(field, `task name is ${name.length} characters; at most ${MAX_TASK_NAME_LENGTH}`, 'bad_name');
+  if (bad)
+    throw invalid(
+      field,
+      `task name "${name}" contains an illegal character ${JSON.stringify(bad[0])} (illegal: / \\ ' " and space)`,
+      'bad_name',
+    );
+  if (name.length > MAX_TASK_NAME_LENGTH)
+    throw invalid(field, `task name is ${name.length} characters; at most ${MAX_TASK_NAME_LENGTH}`, 'bad_name');
   return name;
 }

@@ -17,6 +17,19 @@ export function optionalObject(value: unknown, field: string): Record<string, un
   return value;
 }
 
+/**
+ * Refuse keys the spec does not define: a typo such as `upstreams` or `default_compute_resource`
+ * would otherwise be ignored silently and bind a different DAG than the user meant.
+ */
+export function checkKnownFields(obj: Record<string, unknown>, allowed: ReadonlySet<string>, prefix: string): void {
+  for (const key in obj) {
+    if (!allowed.has(key)) {
+      const field = prefix ? `${prefix}.${key}` : key;
+      throw invalid(field, `unknown field "${key}" (expected one of: ${[...allowed].join(', ')})`, 'unknown_field');
+    }
+  }
+}
+
 export function optionalString(value: unknown, field: string): string | undefined {
   if (value === undefined || value === null) return undefined;
   if (typeof value !== 'string') throw invalid(field, `${field} must be a string`);
@@ -24,7 +37,8 @@ export function optionalString(value: unknown, field: string): string | undefine
 }
 
 export function requiredString(value: unknown, field: string): string {
-  if (typeof value !== 'string' || value.trim() === '') throw invalid(field, `${field} must be a non-empty string`, 'required');
+  if (typeof value !== 'string' || value.trim() === '')
+    throw invalid(field, `${field} must be a non-empty string`, 'required');
   return value;
 }
 
@@ -77,13 +91,18 @@ export function resourceScales(value: unknown, field: string): ResourceScales | 
   for (const [key, scale] of Object.entries(obj)) {
     const f = `${field}.${key}`;
     if (typeof scale === 'number') {
-      if (!Number.isFinite(scale) || scale < 0) throw invalid(f, `${f} must be a factor ≥ 0 (0.5 = +50 % per retry)`, 'bad_resource_scales');
+      if (!Number.isFinite(scale) || scale < 0)
+        throw invalid(f, `${f} must be a factor ≥ 0 (0.5 = +50 % per retry)`, 'bad_resource_scales');
       out[key] = scale;
     } else if (Array.isArray(scale)) {
       if (scale.length === 0) throw invalid(f, `${f} must list at least one value`, 'bad_resource_scales');
       scale.forEach((v, j) => {
         if (typeof v !== 'number' || !Number.isFinite(v) || v <= 0) {
-          throw invalid(`${f}[${j}]`, `${f}[${j}] must be a number > 0 (absolute value for that retry)`, 'bad_resource_scales');
+          throw invalid(
+            `${f}[${j}]`,
+            `${f}[${j}] must be a number > 0 (absolute value for that retry)`,
+            'bad_resource_scales',
+          );
         }
       });
       out[key] = [...(scale as number[])];

@@ -7,10 +7,27 @@
 import { invalid } from './errors';
 import { renderCommand } from './command-template';
 import { argsHash, checkTaskName, defaultTaskName, sha256, taskHash } from './identity';
-import { DEFAULT_RESOURCE_SCALES, resourcesKey, validateAgainstQueue, type ResourceScales, type Resources } from './resources';
+import {
+  DEFAULT_RESOURCE_SCALES,
+  resourcesKey,
+  validateAgainstQueue,
+  type ResourceScales,
+  type Resources,
+} from './resources';
 import { DEFAULT_MAX_ATTEMPTS } from './bind-spec';
 import { checkCluster, checkQueue, type CheckedDraft, type CheckedTemplate, type ClusterCatalog } from './bind-checks';
-import { argValue, attributes, isPlainObject, optionalInt, optionalString, requiredString, resourceLayer, resourceScales, stringList } from './spec-values';
+import {
+  argValue,
+  attributes,
+  checkKnownFields,
+  isPlainObject,
+  optionalInt,
+  optionalString,
+  requiredString,
+  resourceLayer,
+  resourceScales,
+  stringList,
+} from './spec-values';
 
 export interface CheckedTask {
   index: number;
@@ -49,7 +66,10 @@ export function checkTask(raw: unknown, index: number, draft: CheckedDraft, cata
     template,
     name:
       task.name === undefined || task.name === null
-        ? defaultTaskName(template.name, template.args.nodeArgs.map((a) => [a, nodeArgs[a]] as const))
+        ? defaultTaskName(
+            template.name,
+            template.args.nodeArgs.map((a) => [a, nodeArgs[a]] as const),
+          )
         : (task.name as string),
     nodeArgs,
     taskArgs,
@@ -58,7 +78,10 @@ export function checkTask(raw: unknown, index: number, draft: CheckedDraft, cata
     command: renderCommand(template.args.command, nodeArgs, taskArgs, opArgs),
     ...resourceSettings(task, index, draft, template, catalog),
     maxAttempts: maxAttempts(task, index, draft, template),
-    attributes: task.attributes === undefined || task.attributes === null ? NO_ATTRIBUTES : attributes(task.attributes, `tasks[${index}].attributes`),
+    attributes:
+      task.attributes === undefined || task.attributes === null
+        ? NO_ATTRIBUTES
+        : attributes(task.attributes, `tasks[${index}].attributes`),
     nodeArgsHash,
     taskArgsHash,
     taskHash: taskHash(template.name, nodeArgsHash, taskArgsHash),
@@ -73,20 +96,41 @@ export function validateTask(raw: unknown, index: number, draft: CheckedDraft, c
   const { task, template } = checkTaskShape(raw, index, draft);
   resourceSettings(task, index, draft, template, catalog);
   maxAttempts(task, index, draft, template);
-  if (task.attributes !== undefined && task.attributes !== null) attributes(task.attributes, `tasks[${index}].attributes`);
+  if (task.attributes !== undefined && task.attributes !== null)
+    attributes(task.attributes, `tasks[${index}].attributes`);
   return task.key as string;
 }
 
+const TASK_FIELDS = new Set([
+  'key',
+  'template',
+  'name',
+  'node_args',
+  'task_args',
+  'op_args',
+  'upstream',
+  'compute_resources',
+  'cluster_name',
+  'resource_scales',
+  'fallback_queues',
+  'max_attempts',
+  'attributes',
+]);
 const NO_ATTRIBUTES: Readonly<Record<string, string>> = Object.freeze({});
 
 function checkTaskShape(raw: unknown, index: number, draft: CheckedDraft) {
   const at = (rest: string) => `tasks[${index}]${rest}`;
   if (!isPlainObject(raw)) throw invalid(at(''), `${at('')} must be an object`);
+  checkKnownFields(raw, TASK_FIELDS, at(''));
   if (typeof raw.key !== 'string' || raw.key === '') requiredString(raw.key, at('.key'));
   if (typeof raw.template !== 'string') requiredString(raw.template, at('.template'));
   const template = draft.templateByName.get(raw.template as string);
   if (!template) {
-    throw invalid(at('.template'), `template "${String(raw.template)}" is not among task_templates (${[...draft.templateByName.keys()].join(', ')})`, 'unknown_template');
+    throw invalid(
+      at('.template'),
+      `template "${String(raw.template)}" is not among task_templates (${[...draft.templateByName.keys()].join(', ')})`,
+      'unknown_template',
+    );
   }
   const nodeArgs = checkArgs(raw.node_args, template.args.nodeArgs, index, 'node_args', template.name);
   const taskArgs = checkArgs(raw.task_args, template.args.taskArgs, index, 'task_args', template.name);
@@ -98,7 +142,8 @@ function checkTaskShape(raw: unknown, index: number, draft: CheckedDraft) {
     for (let j = 0; j < upstream.length; j++) {
       if (typeof upstream[j] !== 'string' || upstream[j] === '') requiredString(upstream[j], at(`.upstream[${j}]`));
       // Upstream lists are short; a quadratic scan beats building a Set for each of 100,000 tasks.
-      if (upstream.indexOf(upstream[j]) !== j) throw invalid(at(`.upstream[${j}]`), `upstream "${upstream[j]}" is listed twice`, 'duplicate_upstream');
+      if (upstream.indexOf(upstream[j]) !== j)
+        throw invalid(at(`.upstream[${j}]`), `upstream "${upstream[j]}" is listed twice`, 'duplicate_upstream');
     }
   }
   if (raw.name !== undefined && raw.name !== null) checkTaskName(raw.name, at('.name'));
@@ -108,32 +153,58 @@ function checkTaskShape(raw: unknown, index: number, draft: CheckedDraft) {
 const NO_UPSTREAM: readonly string[] = Object.freeze([]);
 
 /** The args of one kind must be exactly the template's: missing and extra names are both errors. */
-function checkArgs(raw: unknown, declared: readonly string[], index: number, kind: string, templateName: string): Record<string, string> {
+function checkArgs(
+  raw: unknown,
+  declared: readonly string[],
+  index: number,
+  kind: string,
+  templateName: string,
+): Record<string, string> {
   const field = (name?: string) => `tasks[${index}].${kind}${name === undefined ? '' : `.${name}`}`;
-  if (raw !== undefined && raw !== null && !isPlainObject(raw)) throw invalid(field(), `${field()} must be an object of arg name → value`);
+  if (raw !== undefined && raw !== null && !isPlainObject(raw))
+    throw invalid(field(), `${field()} must be an object of arg name → value`);
   const given = (raw ?? NO_ATTRIBUTES) as Record<string, unknown>;
   const out: Record<string, string> = {};
   for (const name of declared) {
     const value = given[name];
     if (value === undefined || value === null) {
-      throw invalid(field(name), `template "${templateName}" declares ${kind} "${name}" but the task gives no value for it`, 'missing_arg');
+      throw invalid(
+        field(name),
+        `template "${templateName}" declares ${kind} "${name}" but the task gives no value for it`,
+        'missing_arg',
+      );
     }
     out[name] = typeof value === 'string' ? value : argValue(value, field(name));
   }
   for (const name in given) {
     if (!declared.includes(name)) {
-      throw invalid(field(name), `template "${templateName}" has no ${kind} "${name}" (declared: ${declared.join(', ') || 'none'})`, 'unknown_arg');
+      throw invalid(
+        field(name),
+        `template "${templateName}" has no ${kind} "${name}" (declared: ${declared.join(', ') || 'none'})`,
+        'unknown_arg',
+      );
     }
   }
   return out;
 }
 
-function maxAttempts(task: Record<string, unknown>, index: number, draft: CheckedDraft, template: CheckedTemplate): number {
-  const own = task.max_attempts === undefined || task.max_attempts === null ? undefined : optionalInt(task.max_attempts, `tasks[${index}].max_attempts`, 1);
+function maxAttempts(
+  task: Record<string, unknown>,
+  index: number,
+  draft: CheckedDraft,
+  template: CheckedTemplate,
+): number {
+  const own =
+    task.max_attempts === undefined || task.max_attempts === null
+      ? undefined
+      : optionalInt(task.max_attempts, `tasks[${index}].max_attempts`, 1);
   return own ?? template.maxAttempts ?? draft.workflow.maxAttempts ?? DEFAULT_MAX_ATTEMPTS;
 }
 
-type ResourceSettings = Pick<CheckedTask, 'clusterName' | 'resources' | 'resourcesHash' | 'resourceScales' | 'fallbackQueues'>;
+type ResourceSettings = Pick<
+  CheckedTask,
+  'clusterName' | 'resources' | 'resourcesHash' | 'resourceScales' | 'fallbackQueues'
+>;
 
 /**
  * Most tasks set no resources of their own and resolve exactly like their template's defaults.
@@ -144,7 +215,13 @@ type ResourceSettings = Pick<CheckedTask, 'clusterName' | 'resources' | 'resourc
 const templateSettings = new WeakMap<CheckedTemplate, ResourceSettings>();
 const OWN_RESOURCE_FIELDS = ['cluster_name', 'compute_resources', 'resource_scales', 'fallback_queues'] as const;
 
-function resourceSettings(raw: Record<string, unknown>, index: number, draft: CheckedDraft, template: CheckedTemplate, catalog: ClusterCatalog): ResourceSettings {
+function resourceSettings(
+  raw: Record<string, unknown>,
+  index: number,
+  draft: CheckedDraft,
+  template: CheckedTemplate,
+  catalog: ClusterCatalog,
+): ResourceSettings {
   const inherits = OWN_RESOURCE_FIELDS.every((f) => raw[f] === undefined || raw[f] === null);
   if (!inherits) return effectiveSettings(raw, `tasks[${index}]`, draft, template, catalog);
   let cached = templateSettings.get(template);
@@ -162,15 +239,29 @@ function resourceSettings(raw: Record<string, unknown>, index: number, draft: Ch
  * outside the limits is the user's mistake to fix, while clamping is reserved for requests the
  * system scaled itself after a resource error.
  */
-function effectiveSettings(raw: Record<string, unknown>, prefix: string, draft: CheckedDraft, template: CheckedTemplate, catalog: ClusterCatalog): ResourceSettings {
+function effectiveSettings(
+  raw: Record<string, unknown>,
+  prefix: string,
+  draft: CheckedDraft,
+  template: CheckedTemplate,
+  catalog: ClusterCatalog,
+): ResourceSettings {
   const wf = draft.workflow;
   const clusterField = `${prefix}.cluster_name`;
   const ownCluster = optionalString(raw.cluster_name, clusterField);
   const clusterName = ownCluster ?? template.clusterName ?? wf.clusterName;
   if (clusterName === undefined) {
-    throw invalid(clusterField, 'no cluster: set cluster_name on the task, or default_cluster_name on its template or the workflow', 'missing_cluster');
+    throw invalid(
+      clusterField,
+      'no cluster: set cluster_name on the task, or default_cluster_name on its template or the workflow',
+      'missing_cluster',
+    );
   }
-  checkCluster(clusterName, ownCluster !== undefined ? clusterField : (template.clusterName !== undefined ? template : wf).clusterField, catalog);
+  checkCluster(
+    clusterName,
+    ownCluster !== undefined ? clusterField : (template.clusterName !== undefined ? template : wf).clusterField,
+    catalog,
+  );
 
   const own = resourceLayer(raw.compute_resources, `${prefix}.compute_resources`);
   const merged: Record<string, unknown> = {};
@@ -181,13 +272,18 @@ function effectiveSettings(raw: Record<string, unknown>, prefix: string, draft: 
     Object.assign(fields, layer.fields);
   }
   if (typeof merged.queue !== 'string') {
-    throw invalid(`${prefix}.compute_resources.queue`, 'A queue name must be provided (in the task, its template or the workflow default_compute_resources)', 'missing_queue');
+    throw invalid(
+      `${prefix}.compute_resources.queue`,
+      'A queue name must be provided (in the task, its template or the workflow default_compute_resources)',
+      'missing_queue',
+    );
   }
   const resources = merged as Resources;
   const limits = checkQueue(clusterName, resources.queue, fields.queue, catalog);
   for (const [key, range] of Object.entries(limits)) {
     const problems = validateAgainstQueue(resources, { [key]: range });
-    if (problems.length) throw invalid(fields[key] ?? `${prefix}.compute_resources.${key}`, problems[0], 'outside_queue_limits');
+    if (problems.length)
+      throw invalid(fields[key] ?? `${prefix}.compute_resources.${key}`, problems[0], 'outside_queue_limits');
   }
 
   const fallbackQueues = stringList(raw.fallback_queues, `${prefix}.fallback_queues`);

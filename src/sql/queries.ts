@@ -79,7 +79,16 @@ export async function getWorkflowStatus(db: Db, config: Config, workflowId: numb
     .selectFrom('workflow as w')
     .innerJoin('tool_version as tv', 'tv.id', 'w.tool_version_id')
     .innerJoin('tool as t', 't.id', 'tv.tool_id')
-    .select(['w.id', 'w.name', 't.name as tool', 'w.user', 'w.workflow_args', 'w.status', 'w.num_tasks', 'w.max_concurrently_running'])
+    .select([
+      'w.id',
+      'w.name',
+      't.name as tool',
+      'w.user',
+      'w.workflow_args',
+      'w.status',
+      'w.num_tasks',
+      'w.max_concurrently_running',
+    ])
     .where('w.id', '=', workflowId)
     .executeTakeFirst();
   if (!wf) throw notFoundField('workflow', workflowId);
@@ -88,7 +97,13 @@ export async function getWorkflowStatus(db: Db, config: Config, workflowId: numb
   // index-only scan of task_array(array_id, status); a plain join + GROUP BY over the same rows
   // read the heap and measured ~5x slower at 100,000 tasks.
   const [perArray, run] = await Promise.all([
-    sql<{ array_id: number; name: string; max_concurrently_running: number; status: TaskStatus | null; n: number | null }>`
+    sql<{
+      array_id: number;
+      name: string;
+      max_concurrently_running: number;
+      status: TaskStatus | null;
+      n: number | null;
+    }>`
       select a.id as array_id, tt.name, a.max_concurrently_running, c.status, c.n
         from array_ a
         join task_template_version ttv on ttv.id = a.task_template_version_id
@@ -181,7 +196,11 @@ export interface WorkflowSummary {
 export function parseWorkflowStatuses(value: string, field = 'status'): WorkflowStatus[] {
   const letters = splitList(value);
   for (const l of letters) {
-    if (!(l in WORKFLOW_STATUSES)) throw invalid(field, `unknown workflow status "${l}"; expected letters of ${Object.keys(WORKFLOW_STATUSES).join(',')}`);
+    if (!(l in WORKFLOW_STATUSES))
+      throw invalid(
+        field,
+        `unknown workflow status "${l}"; expected letters of ${Object.keys(WORKFLOW_STATUSES).join(',')}`,
+      );
   }
   return letters as WorkflowStatus[];
 }
@@ -254,13 +273,20 @@ export function parseTaskStatuses(value: string, field = 'status'): TaskStatus[]
     else if ((BUCKET_NAMES as readonly string[]).includes(upper)) {
       for (const l of TASK_LETTERS) if (taskBucket(l) === upper) out.add(l);
     } else {
-      throw invalid(field, `unknown task status "${item}"; expected letters of ${TASK_LETTERS.join(',')} or ${BUCKET_NAMES.join(', ')}`);
+      throw invalid(
+        field,
+        `unknown task status "${item}"; expected letters of ${TASK_LETTERS.join(',')} or ${BUCKET_NAMES.join(', ')}`,
+      );
     }
   }
   return [...out];
 }
 
-export async function listWorkflowTasks(db: Db, workflowId: number, filters: WorkflowTaskFilters = {}): Promise<{ tasks: TaskRow[]; total: number }> {
+export async function listWorkflowTasks(
+  db: Db,
+  workflowId: number,
+  filters: WorkflowTaskFilters = {},
+): Promise<{ tasks: TaskRow[]; total: number }> {
   const exists = await db.selectFrom('workflow').select('id').where('id', '=', workflowId).executeTakeFirst();
   if (!exists) throw notFoundField('workflow', workflowId);
 
@@ -491,7 +517,9 @@ export async function listWorkflowErrors(db: Db, workflowId: number, limit = 20)
     .innerJoin('task_instance as ti', 'ti.id', 'e.task_instance_id')
     .innerJoin('task as k', 'k.id', 'ti.task_id')
     .select(['e.task_instance_id', 'ti.task_id', 'k.name as task_name', 'e.error_time', 'e.description'])
-    .where('ti.workflow_run_id', 'in', (eb) => eb.selectFrom('workflow_run').select('id').where('workflow_id', '=', workflowId))
+    .where('ti.workflow_run_id', 'in', (eb) =>
+      eb.selectFrom('workflow_run').select('id').where('workflow_id', '=', workflowId),
+    )
     .where('ti.workflow_id', '=', workflowId)
     .orderBy('e.error_time', 'desc')
     .orderBy('e.id', 'desc')

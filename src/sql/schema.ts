@@ -6,6 +6,7 @@ import type { ColumnType, Generated, Insertable, Selectable } from 'kysely';
 import type { TaskInstanceStatus, TaskStatus, WorkflowRunStatus, WorkflowStatus } from '../domain/statuses';
 import type { Resources } from '../domain/resources';
 
+// Insert type includes undefined: columns with a default are optional on insert, Date when selected.
 type Timestamp = ColumnType<Date, Date | string | undefined, Date | string>;
 type Json<T> = ColumnType<T, string | T, string | T>;
 // BIGINT ids are parsed as numbers (src/sql/db.ts): ours stay far below 2^53.
@@ -31,7 +32,7 @@ export interface ToolTable {
 export interface ToolVersionTable {
   id: Generated<number>;
   tool_id: number;
-  created_date: Generated<Timestamp>;
+  created_date: Timestamp;
 }
 export interface TaskTemplateTable {
   id: Generated<number>;
@@ -61,8 +62,8 @@ export interface WorkflowTable {
   default_cluster_name: string;
   num_tasks: number;
   status: WorkflowStatus;
-  status_date: Generated<Timestamp>;
-  created_date: Generated<Timestamp>;
+  status_date: Timestamp;
+  created_date: Timestamp;
 }
 export interface WorkflowAttributeTable {
   workflow_id: number;
@@ -84,7 +85,7 @@ export interface TaskResourcesTable {
   /** O original (as requested), V validated (coerced to the queue), A adjusted after a resource error. */
   resources_type: 'O' | 'V' | 'A';
   requested_resources: Json<Resources>;
-  created_date: Generated<Timestamp>;
+  created_date: Timestamp;
 }
 export interface TaskTable {
   id: Generated<BigId>;
@@ -106,7 +107,7 @@ export interface TaskTable {
   upstream_count: Generated<number>;
   upstream_remaining: Generated<number>;
   status: TaskStatus;
-  status_date: Generated<Timestamp>;
+  status_date: Timestamp;
 }
 export interface TaskDependencyTable {
   upstream_task_id: BigId;
@@ -126,9 +127,9 @@ export interface WorkflowRunTable {
   resume_mode: 'hot' | 'cold' | null;
   temporal_workflow_id: string;
   temporal_run_id: string | null;
-  created_date: Generated<Timestamp>;
-  status_date: Generated<Timestamp>;
-  heartbeat_date: Generated<Timestamp>;
+  created_date: Timestamp;
+  status_date: Timestamp;
+  heartbeat_date: Timestamp;
 }
 export type BatchStatus = 'Q' | 'S' | 'D';
 export interface TaskBatchTable {
@@ -141,7 +142,7 @@ export interface TaskBatchTable {
   size: number;
   status: BatchStatus;
   distributor_array_id: string | null;
-  created_date: Generated<Timestamp>;
+  created_date: Timestamp;
   submitted_date: Timestamp | null;
   finished_date: Timestamp | null;
 }
@@ -159,7 +160,7 @@ export interface TaskInstanceTable {
   submitted_date: Timestamp | null;
   started_date: Timestamp | null;
   ended_date: Timestamp | null;
-  status_date: Generated<Timestamp>;
+  status_date: Timestamp;
   report_by_date: Timestamp | null;
   nodename: string | null;
   process_id: number | null;
@@ -175,7 +176,7 @@ export interface TaskInstanceTable {
 export interface TaskInstanceErrorLogTable {
   id: Generated<BigId>;
   task_instance_id: BigId;
-  error_time: Generated<Timestamp>;
+  error_time: Timestamp;
   description: string;
 }
 export interface BindDraftTable {
@@ -183,7 +184,7 @@ export interface BindDraftTable {
   user: string;
   spec: Json<unknown>;
   num_tasks: Generated<number>;
-  created_date: Generated<Timestamp>;
+  created_date: Timestamp;
 }
 export interface BindDraftChunkTable {
   draft_id: string;

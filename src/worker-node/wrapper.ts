@@ -5,6 +5,11 @@
  *
  * Exit code: 0 whenever the outcome was reported (whatever the command's exit code; the API has
  * it), WRAPPER_FAILURE_EXIT_CODE when the wrapper could not do its job.
+ *
+ * A wrapper killed by SIGKILL (OOM killer, Slurm after KillWait) reports nothing; the batch monitor
+ * notices the silence and asks the distributor. Its command, in a process group of its own, is not
+ * killed with it: it dies of SIGPIPE at its next write to the dead wrapper's pipes, or runs to its
+ * end if it never writes (on Slurm the job's cgroup is cleaned up anyway).
  */
 import os from 'node:os';
 import { ApiClient, ApiUnavailableError, type RetryPolicy } from './api-client';

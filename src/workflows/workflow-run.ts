@@ -68,7 +68,7 @@ const monitor = proxyActivities<Activities>({
   // A batch lives as long as its jobs (queued + running on the cluster). The heartbeat timeout,
   // not this bound, is what detects a dead worker.
   startToCloseTimeout: '30 days',
-  heartbeatTimeout: '30s',
+  heartbeatTimeout: '20s',
   retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '30s' },
 });
 

@@ -6,7 +6,13 @@ import type { DraftSpec, TaskSpec } from '../../src/domain/bind-spec';
 import type { QueueLimits } from '../../src/domain/resources';
 
 const catalog: ClusterCatalog = new Map<string, Map<string, QueueLimits>>([
-  ['local', new Map([['small.q', { cores: [1, 4], memory: [0, 8] }], ['big.q', { cores: [1, 64], memory: [0, 512] }]])],
+  [
+    'local',
+    new Map([
+      ['small.q', { cores: [1, 4], memory: [0, 8] }],
+      ['big.q', { cores: [1, 64], memory: [0, 512] }],
+    ]),
+  ],
   ['other', new Map([['null.q', {}]])],
 ]);
 
@@ -98,7 +104,10 @@ describe('planBind', () => {
   it('refuses requests outside the queue limits, naming where the value came from', () => {
     const over = structuredClone(tasks);
     over[1].compute_resources = { memory: '9G' };
-    expect([errorOf(() => plan(over)).field, errorOf(() => plan(over)).code]).toEqual(['tasks[1].compute_resources.memory', 'outside_queue_limits']);
+    expect([errorOf(() => plan(over)).field, errorOf(() => plan(over)).code]).toEqual([
+      'tasks[1].compute_resources.memory',
+      'outside_queue_limits',
+    ]);
     const s = spec();
     s.workflow.default_compute_resources = { queue: 'small.q', cores: 8 };
     expect(errorOf(() => plan(tasks.slice(0, 1), s)).field).toBe('workflow.default_compute_resources.cores');
@@ -107,19 +116,31 @@ describe('planBind', () => {
   it('refuses a missing op arg and an extra node arg, naming the arg', () => {
     const missing = structuredClone(tasks);
     missing[1].op_args = {};
-    expect([errorOf(() => plan(missing)).field, errorOf(() => plan(missing)).code]).toEqual(['tasks[1].op_args.verbose', 'missing_arg']);
+    expect([errorOf(() => plan(missing)).field, errorOf(() => plan(missing)).code]).toEqual([
+      'tasks[1].op_args.verbose',
+      'missing_arg',
+    ]);
     const extra = structuredClone(tasks);
     extra[0].node_args = { loc: 1, sex: 2 };
-    expect([errorOf(() => plan(extra)).field, errorOf(() => plan(extra)).code]).toEqual(['tasks[0].node_args.sex', 'unknown_arg']);
+    expect([errorOf(() => plan(extra)).field, errorOf(() => plan(extra)).code]).toEqual([
+      'tasks[0].node_args.sex',
+      'unknown_arg',
+    ]);
   });
 
   it('refuses unknown clusters, queues and fallback queues', () => {
     const badCluster = structuredClone(tasks);
     badCluster[0].cluster_name = 'nope';
-    expect([errorOf(() => plan(badCluster)).field, errorOf(() => plan(badCluster)).code]).toEqual(['tasks[0].cluster_name', 'unknown_cluster']);
+    expect([errorOf(() => plan(badCluster)).field, errorOf(() => plan(badCluster)).code]).toEqual([
+      'tasks[0].cluster_name',
+      'unknown_cluster',
+    ]);
     const badQueue = structuredClone(tasks);
     badQueue[0].compute_resources = { queue: 'nope.q' };
-    expect([errorOf(() => plan(badQueue)).field, errorOf(() => plan(badQueue)).code]).toEqual(['tasks[0].compute_resources.queue', 'unknown_queue']);
+    expect([errorOf(() => plan(badQueue)).field, errorOf(() => plan(badQueue)).code]).toEqual([
+      'tasks[0].compute_resources.queue',
+      'unknown_queue',
+    ]);
     const badFallback = structuredClone(tasks);
     badFallback[0].fallback_queues = ['big.q', 'nope.q'];
     expect(errorOf(() => plan(badFallback)).field).toBe('tasks[0].fallback_queues[1]');
@@ -129,7 +150,10 @@ describe('planBind', () => {
     const s = spec();
     delete s.workflow.default_cluster_name;
     delete s.task_templates[1].default_cluster_name;
-    expect([errorOf(() => plan(tasks, s)).field, errorOf(() => plan(tasks, s)).code]).toEqual(['tasks[0].cluster_name', 'missing_cluster']);
+    expect([errorOf(() => plan(tasks, s)).field, errorOf(() => plan(tasks, s)).code]).toEqual([
+      'tasks[0].cluster_name',
+      'missing_cluster',
+    ]);
     const s2 = spec();
     s2.workflow.default_compute_resources = { cores: 1 };
     expect(errorOf(() => plan(tasks, s2)).field).toBe('tasks[0].compute_resources.queue');

@@ -77,7 +77,9 @@ describe('checkTemplateArgs', () => {
   });
 
   it('rejects a declared arg the command never uses', () => {
-    expect(fieldOf(() => checkTemplateArgs({ command_template: 'x {a}', node_args: ['a'], task_args: ['b'] }, 't'))).toEqual({
+    expect(
+      fieldOf(() => checkTemplateArgs({ command_template: 'x {a}', node_args: ['a'], task_args: ['b'] }, 't')),
+    ).toEqual({
       field: 't.task_args[0]',
       code: 'unused_arg',
     });

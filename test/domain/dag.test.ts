@@ -2,7 +2,12 @@ import { describe, expect, it } from 'vitest';
 import { analyzeDag, upstreamCount, type DagTask } from '../../src/domain/dag';
 import { JobmonError } from '../../src/domain/errors';
 
-const task = (key: string, upstream: string[] = [], nodeArgsHash = key): DagTask => ({ key, upstream, templateName: 't', nodeArgsHash });
+const task = (key: string, upstream: string[] = [], nodeArgsHash = key): DagTask => ({
+  key,
+  upstream,
+  templateName: 't',
+  nodeArgsHash,
+});
 
 function errorOf(tasks: DagTask[]): JobmonError {
   try {
@@ -43,7 +48,13 @@ describe('analyzeDag', () => {
   });
 
   it('finds a cycle and names its keys at the lowest-index member', () => {
-    const err = errorOf([task('root'), task('x', ['root', 'z']), task('y', ['x']), task('z', ['y']), task('tail', ['z'])]);
+    const err = errorOf([
+      task('root'),
+      task('x', ['root', 'z']),
+      task('y', ['x']),
+      task('z', ['y']),
+      task('tail', ['z']),
+    ]);
     expect(err.code).toBe('cycle');
     expect(err.field).toBe('tasks[1].upstream[1]');
     expect(err.message).toContain('"x" → "y" → "z" → "x"');

@@ -54,8 +54,13 @@ describe('identity hashes', () => {
 
 describe('task names', () => {
   it('builds Jobmon default names and replaces illegal characters', () => {
-    expect(defaultTaskName('model', [['location_id', '1'], ['sex', 'male']])).toBe('model_location_id-1_sex-male');
-    expect(defaultTaskName('m', [['path', "a/b\\c 'd\" e"]])).toBe('m_path-a_b_c__d__e');
+    expect(
+      defaultTaskName('model', [
+        ['location_id', '1'],
+        ['sex', 'male'],
+      ]),
+    ).toBe('model_location_id-1_sex-male');
+    expect(defaultTaskName('m', [['path', 'a/b\\c \'d" e']])).toBe('m_path-a_b_c__d__e');
     expect(defaultTaskName('solo', [])).toBe('solo');
     expect(defaultTaskName('t', [['x', 'y'.repeat(400)]])).toHaveLength(249);
   });

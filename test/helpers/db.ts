@@ -35,9 +35,27 @@ export async function createTestDatabase(): Promise<TestDatabase> {
       if (destroyed) return;
       destroyed = true;
       await db.destroy();
+      // pool.end() resolves before Postgres has closed the sessions; a forced drop would then kill
+      // them mid-close and pg reports that as an uncaught error. Wait (bounded) for them to go.
+      await waitForNoSessions(serverUrl, name, 5_000);
       await adminQuery(serverUrl, `drop database if exists "${name}" with (force)`);
     },
   };
+}
+
+async function waitForNoSessions(serverUrl: string, name: string, timeoutMs: number): Promise<void> {
+  const client = new pg.Client({ connectionString: adminUrl(serverUrl) });
+  await client.connect();
+  try {
+    const deadline = Date.now() + timeoutMs;
+    while (Date.now() < deadline) {
+      const { rows } = await client.query('select count(*)::int as n from pg_stat_activity where datname = $1', [name]);
+      if (rows[0].n === 0) return;
+      await new Promise((r) => setTimeout(r, 25));
+    }
+  } finally {
+    await client.end();
+  }
 }
 
 async function adminQuery(serverUrl: string, text: string): Promise<void> {

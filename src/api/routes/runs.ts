@@ -118,7 +118,9 @@ export function runRoutes(deps: RouteDeps): OpenAPIHono<AppEnv> {
   app.openapi(concurrencyRoute, async (c) => {
     const { id } = c.req.valid('param');
     const { limit, template } = c.req.valid('json');
-    const limits = await withRun(c, id, (runDeps) => setConcurrency(runDeps, id, template === undefined ? { limit } : { limit, template }));
+    const limits = await withRun(c, id, (runDeps) =>
+      setConcurrency(runDeps, id, template === undefined ? { limit } : { limit, template }),
+    );
     return c.json({ workflow: limits.workflow, templates: limits.templates }, 200);
   });
 

@@ -58,7 +58,8 @@ const errorRoute = createRoute({
   responses: { 200: json(InstanceStatusSchema, 'Status after the report'), ...errorResponses },
 });
 
-const unknownInstance = (id: number) => new JobmonError('not_found', `task instance ${id} not found`, 'id', 'not_found');
+const unknownInstance = (id: number) =>
+  new JobmonError('not_found', `task instance ${id} not found`, 'id', 'not_found');
 
 type EndBody = {
   exit_code?: number | null;
@@ -82,7 +83,11 @@ function endReport(body: EndBody): EndReport {
 }
 
 async function workflowOfInstance(db: Db, taskInstanceId: number): Promise<number | undefined> {
-  const row = await db.selectFrom('task_instance').select('workflow_id').where('id', '=', taskInstanceId).executeTakeFirst();
+  const row = await db
+    .selectFrom('task_instance')
+    .select('workflow_id')
+    .where('id', '=', taskInstanceId)
+    .executeTakeFirst();
   return row?.workflow_id;
 }
 

@@ -60,7 +60,9 @@ export function workflowRoutes({ db, config }: RouteDeps): OpenAPIHono<AppEnv> {
 
   app.openapi(statusRoute, async (c) => c.json(await getWorkflowStatus(db, config, c.req.valid('param').id), 200));
 
-  app.openapi(tasksRoute, async (c) => c.json(await listWorkflowTasks(db, c.req.valid('param').id, c.req.valid('query')), 200));
+  app.openapi(tasksRoute, async (c) =>
+    c.json(await listWorkflowTasks(db, c.req.valid('param').id, c.req.valid('query')), 200),
+  );
 
   app.openapi(errorsRoute, async (c) => {
     const errors = await listWorkflowErrors(db, c.req.valid('param').id, c.req.valid('query').limit);
