@@ -9,6 +9,8 @@ import path from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { runCli } from '../src/cli/main';
 import { apiError, FakeApi, fakeStatus } from './helpers/fake-api';
+
+const statusBody = (input: Parameters<typeof fakeStatus>[0]) => ({ body: fakeStatus(input) });
 import { freePort } from './helpers/ports';
 
 interface Result {
@@ -51,7 +53,7 @@ describe('jmt workflow status', () => {
     api.on(
       'GET',
       '/workflows/12/status',
-      fakeStatus({
+      statusBody({
         workflowId: 12,
         name: 'burden',
         buckets: { PENDING: 10, SCHEDULED: 2, RUNNING: 3, DONE: 35, FATAL: 2 },
@@ -59,7 +61,7 @@ describe('jmt workflow status', () => {
         templates: [{ name: 'model', max_concurrently_running: 5, buckets: { PENDING: 10, SCHEDULED: 2, RUNNING: 3, DONE: 35, FATAL: 2 } }],
       }),
     );
-    api.on('GET', '/workflows/13/status', fakeStatus({ workflowId: 13, name: 'other', status: 'D', buckets: { DONE: 4 }, run: { id: 9, status: 'D' } }));
+    api.on('GET', '/workflows/13/status', statusBody({ workflowId: 13, name: 'other', status: 'D', buckets: { DONE: 4 }, run: { id: 9, status: 'D' } }));
   });
 
   it('prints Jobmon’s columns, one row per workflow, and the Temporal UI link', async () => {
@@ -68,8 +70,8 @@ describe('jmt workflow status', () => {
     expect(r.code).toBe(0);
     const lines = r.stdout.split('\n');
     expect(lines[0].split(/\s+/)).toEqual(['WF_ID', 'WF_NAME', 'WF_STATUS', 'TASKS', 'PENDING', 'SCHEDULED', 'RUNNING', 'DONE', 'FATAL', '%DONE']);
-    expect(lines[1].split(/\s+/)).toEqual(['12', 'burden', 'RUNNING', '52', '10', '2', '3', '35', '2', '67']);
-    expect(lines[2].split(/\s+/)).toEqual(['13', 'other', 'DONE', '4', '0', '0', '0', '4', '0', '100']);
+    expect(lines[1].trim().split(/\s+/)).toEqual(['12', 'burden', 'RUNNING', '52', '10', '2', '3', '35', '2', '67']);
+    expect(lines[2].trim().split(/\s+/)).toEqual(['13', 'other', 'DONE', '4', '0', '0', '0', '4', '0', '100']);
     // Columns line up: every row has its numbers ending where the header's column ends.
     expect(lines[1].length).toBe(lines[0].length);
     expect(r.stdout).toContain('wf 12 run 4 R RUNNING: http://127.0.0.1:8233/namespaces/default/workflows/jobmon-wf-12');
@@ -81,7 +83,7 @@ describe('jmt workflow status', () => {
     expect(r.code).toBe(0);
     const header = r.stdout.split('\n').find((l) => l.startsWith('WF_ID  TEMPLATE'));
     expect(header?.split(/\s+/)).toEqual(['WF_ID', 'TEMPLATE', 'MAX_RUNNING', 'TASKS', 'PENDING', 'SCHEDULED', 'RUNNING', 'DONE', 'FATAL', '%DONE']);
-    expect(r.stdout).toMatch(/^12\s+model\s+5\s+52\s+10\s+2\s+3\s+35\s+2\s+67$/m);
+    expect(r.stdout).toMatch(/^\s*12\s+model\s+5\s+52\s+10\s+2\s+3\s+35\s+2\s+67$/m);
   });
 
   it('--json prints the API reports as { workflows: [...] }', async () => {
@@ -193,13 +195,13 @@ describe('jmt workflow resume / start', () => {
 
   it('--wait exits 0 when the run ends DONE and 1 when it ends in ERROR', async () => {
     api.on('POST', '/workflows/12/runs', { status: 201, body: started });
-    api.on('GET', '/workflows/12/status', fakeStatus({ workflowId: 12, status: 'D', buckets: { DONE: 3 }, run: { id: 5, status: 'D' } }));
+    api.on('GET', '/workflows/12/status', statusBody({ workflowId: 12, status: 'D', buckets: { DONE: 3 }, run: { id: 5, status: 'D' } }));
     const done = await jmt(['workflow', 'resume', '12', '--wait']);
     expect(done.code).toBe(0);
     expect(done.stdout).toBe('workflow 12: run 5 finished D DONE\n');
     expect(done.stderr).toContain('[wf 12] 3/3 done, 0 running, 0 failed (100%)');
 
-    api.on('GET', '/workflows/12/status', fakeStatus({ workflowId: 12, status: 'F', buckets: { DONE: 2, FATAL: 1 }, run: { id: 5, status: 'E' } }));
+    api.on('GET', '/workflows/12/status', statusBody({ workflowId: 12, status: 'F', buckets: { DONE: 2, FATAL: 1 }, run: { id: 5, status: 'E' } }));
     const failed = await jmt(['workflow', 'resume', '12', '--wait', '--json']);
     expect(failed.code).toBe(1);
     expect(JSON.parse(failed.stdout)).toMatchObject({ workflow_run_id: 5, final_status: 'E' });
@@ -220,7 +222,7 @@ describe('jmt workflow list / tasks', () => {
     expect(r.code).toBe(0);
     const q = api.calls('GET', '/workflows')[0].query;
     expect(Object.fromEntries(q)).toEqual({ user: 'alice', status: 'R,F', limit: '7' });
-    expect(r.stdout.split('\n')[1].split(/\s+/)).toEqual(['3', 'burden', 'tool', 'alice', 'RUNNING', '2026-11-25T10:00:00Z', '10', '40']);
+    expect(r.stdout.split('\n')[1].trim().split(/\s+/)).toEqual(['3', 'burden', 'tool', 'alice', 'RUNNING', '2026-11-25T10:00:00Z', '10', '40']);
   });
 
   it('list rejects an unknown status locally', async () => {
@@ -240,7 +242,7 @@ describe('jmt workflow list / tasks', () => {
       limit: '1',
       offset: '0',
     });
-    expect(r.stdout).toMatch(/^40\s+model_loc-1\s+model\s+F ERROR_FATAL\s+3\/3$/m);
+    expect(r.stdout).toMatch(/^\s*40\s+model_loc-1\s+model\s+F ERROR_FATAL\s+3\/3$/m);
     expect(r.stdout).toContain('tasks 1–1 of 9');
   });
 
@@ -272,7 +274,7 @@ describe('jmt task status', () => {
     expect(r.code).toBe(0);
     expect(r.stdout).toContain('task 40 model_loc-1 (template model, workflow 12): F ERROR_FATAL, attempts 1/1');
     expect(r.stdout).toMatch(/^TI_ID\s+STATUS\s+DISTRIBUTOR_ID\s+NODE\s+EXIT\s+WALL_S\s+MAX_RSS\s+STDOUT\s+STDERR\s+LAST_ERROR$/m);
-    expect(r.stdout).toMatch(/^77\s+Z RESOURCE_ERROR\s+4242\s+node-1\s+137\s+12\.3\s+2\.0G\s+\/logs\/o\.txt\s+\/logs\/e\.txt\s+killed: out of memory$/m);
+    expect(r.stdout).toMatch(/^\s*77\s+Z RESOURCE_ERROR\s+4242\s+node-1\s+137\s+12\.3\s+2\.0G\s+\/logs\/o\.txt\s+\/logs\/e\.txt\s+killed: out of memory$/m);
     const json = JSON.parse((await jmt(['task', 'status', '40', '--json'])).stdout);
     expect(json.tasks[0].instances[0].id).toBe(77);
   });

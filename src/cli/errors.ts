@@ -59,7 +59,7 @@ export function describeError(err: unknown): string {
 }
 
 function withField(message: string, field: string | undefined): string {
-  return field && !message.includes(field) ? `${message} (field: ${field})` : message;
+  return field ? `${message} (field: ${field})` : message;
 }
 
 function oneLine(text: string): string {

@@ -29,7 +29,7 @@ export class WatchTimeoutError extends Error {
   ) {
     const run = lastReport?.run ? ` run ${lastReport.run.id}` : '';
     super(
-      `workflow ${workflowId}${run} did not finish within ${Math.round(timeoutMs / 1000)} s; ` +
+      `workflow ${workflowId}${run} did not finish within ${Number((timeoutMs / 1000).toFixed(1))} s; ` +
         `it keeps running in Temporal — follow it with \`jmt workflow status ${workflowId}\``,
     );
     this.name = 'WatchTimeoutError';

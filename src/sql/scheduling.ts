@@ -197,3 +197,14 @@ export async function countTasks(db: Pick<Db, 'selectFrom'>, workflowId: number)
   }
   return { byStatus, total, inFlight, readyWaiting: Number(ready.n) };
 }
+
+/**
+ * Whether the run's scheduler would act now: a task is ready to queue, or no task is in flight
+ * (the run may be finished or blocked). Two indexed existence checks, cheap enough per report.
+ */
+export async function runHasWork(db: Db, workflowId: number): Promise<boolean> {
+  const { rows } = await sql<{ ready: boolean; busy: boolean }>`
+    select exists(select 1 from task where workflow_id = ${workflowId} and status in ('G','A') and upstream_remaining = 0) as ready,
+           exists(select 1 from task where workflow_id = ${workflowId} and status in ('Q','I','O','R')) as busy`.execute(db);
+  return rows[0].ready || !rows[0].busy;
+}

@@ -84,9 +84,13 @@ export class FakeApi {
     } catch (err) {
       response = { status: 500, body: { error: { code: 'internal', message: String(err) } } };
     }
-    const body = JSON.stringify(response.body ?? {});
+    const status = response.status ?? 200;
+    if (!Number.isInteger(status)) {
+      // A test passed a body where a response was expected; answer (rather than hang the client) and say so.
+      response = { status: 500, body: { error: { code: 'fake_api_misuse', message: `handler returned status ${JSON.stringify(status)}; wrap bodies as { body }` } } };
+    }
     res.writeHead(response.status ?? 200, { 'content-type': 'application/json' });
-    res.end(body);
+    res.end(JSON.stringify(response.body ?? {}));
   }
 }
 

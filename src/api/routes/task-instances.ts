@@ -8,6 +8,7 @@ import { createRoute, OpenAPIHono } from '@hono/zod-openapi';
 import { conflict, JobmonError } from '../../domain/errors';
 import { FINAL_TASK_INSTANCE_STATUSES, isOneOf, type TaskInstanceStatus } from '../../domain/statuses';
 import type { Db } from '../../sql/db';
+import { runHasWork } from '../../sql/scheduling';
 import { logDone, logError, logHeartbeat, logRunning, type EndReport } from '../../sql/task-instance-reports';
 import type { AppEnv, RouteDeps } from '../deps';
 import {
@@ -100,7 +101,10 @@ export function taskInstanceRoutes({ db, config, notifier }: RouteDeps): OpenAPI
   async function afterEnd(id: number, status: TaskInstanceStatus): Promise<void> {
     if (!isOneOf(status, FINAL_TASK_INSTANCE_STATUSES)) return;
     const workflowId = await workflowOfInstance(db, id);
-    if (workflowId !== undefined) notifier.notifyRunChanged(workflowId);
+    // Wake the run only when its scheduler has something to do: a task became ready, or nothing is
+    // in flight any more (the run may be finished). Waking it for every end of a wide, fully
+    // queued DAG would only add history events.
+    if (workflowId !== undefined && (await runHasWork(db, workflowId))) notifier.notifyRunChanged(workflowId);
   }
 
   app.openapi(runningRoute, async (c) => {

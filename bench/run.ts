@@ -1,0 +1,301 @@
+/**
+ * `npm run bench`: orchestration figures on this machine, printed as a table and saved as JSON
+ * under bench/results/. Not a test: nothing here asserts; the figures are compared by people.
+ *
+ * Scenarios (each on a fresh database, one Temporal dev server with a WAL SQLite file, and one
+ * services process = API + worker, exactly as `jmt up` runs them):
+ *   layered-100k  1 → 100 → 10,000 → 89,798 → 100 (fan-in) → 1 on the dummy distributor
+ *   chain-20      20 levels of one no-op task each (latency per DAG level), dummy
+ *   true-2000     2,000 tasks of `true` through the wrapper, multiprocess
+ * Figures: bind s, run s, tasks/s, the largest history (events, bytes) of any Temporal execution
+ * of the run, the most pending activities seen, peak RSS of the services process and of Temporal.
+ *
+ *   node dist/bench/run.js [--only layered-100k,chain-20,true-2000]
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { Client, Connection } from '@temporalio/client';
+import pg from 'pg';
+import { Tool, type Task } from '../src/client';
+import { loadConfig, projectRoot, type Config } from '../src/config';
+import { devServerArgs } from '../src/temporal/dev-server-args';
+
+interface Figures {
+  scenario: string;
+  tasks: number;
+  edges: number;
+  bindSeconds: number;
+  runSeconds: number;
+  tasksPerSecond: number;
+  finalStatus: string;
+  executions: number;
+  maxHistoryEvents: number;
+  maxHistoryBytes: number;
+  maxPendingActivities: number;
+  servicesPeakRssMiB: number;
+  temporalPeakRssMiB: number;
+}
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as net.AddressInfo;
+      server.close(() => resolve(port));
+    });
+    server.once('error', reject);
+  });
+}
+
+function peakRssMiB(pid: number | undefined): number {
+  if (!pid) return NaN;
+  try {
+    const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m ? Math.round(Number(m[1]) / 1024) : NaN;
+  } catch {
+    return NaN;
+  }
+}
+
+async function until(what: string, check: () => Promise<boolean>, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (await check().catch(() => false)) return;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  throw new Error(`${what} not ready within ${timeoutMs / 1000} s`);
+}
+
+async function stop(child: ChildProcess | undefined): Promise<void> {
+  if (!child || child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise((r) => child.once('exit', r));
+  child.kill('SIGTERM');
+  const timer = setTimeout(() => child.kill('SIGKILL'), 20_000);
+  await exited;
+  clearTimeout(timer);
+}
+
+interface Environment {
+  config: Config;
+  env: NodeJS.ProcessEnv;
+  temporal: ChildProcess;
+  services: ChildProcess;
+  client: Client;
+  connection: Connection;
+  close(): Promise<void>;
+}
+
+async function startEnvironment(name: string): Promise<Environment> {
+  const home = mkdtempSync(path.join(os.tmpdir(), `jmt-bench-${name}-`));
+  const base = loadConfig();
+  const dbName = `jmt_bench_${name.replace(/[^a-z0-9]/gi, '_')}`;
+  const serverUrl = new URL(process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres');
+  serverUrl.pathname = '/postgres';
+  const admin = new pg.Client({ connectionString: serverUrl.toString() });
+  await admin.connect();
+  await admin.query(`drop database if exists ${dbName} with (force)`);
+  await admin.query(`create database ${dbName}`);
+  await admin.end();
+  serverUrl.pathname = `/${dbName}`;
+  const temporalPort = await freePort();
+  const apiPort = await freePort();
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    DATABASE_URL: serverUrl.toString(),
+    TEMPORAL_ADDRESS: `127.0.0.1:${temporalPort}`,
+    JMT_API_PORT: String(apiPort),
+    JMT_API_URL: `http://127.0.0.1:${apiPort}`,
+    JMT_HOME: home,
+    JMT_TASK_QUEUE: `bench-${name}`,
+  };
+  delete env.JMT_TOKENS;
+  const config = loadConfig({}, env);
+  const temporal = spawn(
+    base.temporalBin,
+    ['server', 'start-dev', ...devServerArgs({ port: temporalPort, uiPort: null, dbFile: path.join(home, 'temporal.sqlite') })],
+    { stdio: ['ignore', 'ignore', 'inherit'] },
+  );
+  await until('Temporal', async () => {
+    const c = await Connection.connect({ address: config.temporalAddress, connectTimeout: '1s' });
+    await c.close();
+    return true;
+  }, 60_000);
+  const services = spawn(process.execPath, [path.join(projectRoot(), 'dist', 'src', 'local', 'services-main.js')], {
+    env,
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
+  await until('API', async () => (await fetch(`${config.apiUrl}/api/v1/health`)).ok, 60_000);
+  const connection = await Connection.connect({ address: config.temporalAddress });
+  const client = new Client({ connection });
+  return {
+    config,
+    env,
+    temporal,
+    services,
+    client,
+    connection,
+    async close() {
+      await connection.close();
+      await stop(services);
+      await stop(temporal);
+      rmSync(home, { recursive: true, force: true });
+    },
+  };
+}
+
+interface Shape {
+  tool: Tool;
+  tasks: Task[];
+  edges: number;
+}
+
+function layered(tool: Tool): Shape {
+  const noop = (level: number) => tool.getTaskTemplate({ templateName: `level${level}`, commandTemplate: `true {i}`, nodeArgs: ['i'] });
+  const sizes = [1, 100, 10_000, 89_798, 100, 1];
+  const levels: Task[][] = [];
+  let edges = 0;
+  sizes.forEach((size, level) => {
+    const tt = noop(level);
+    const prev = levels[level - 1];
+    const tasks: Task[] = [];
+    for (let i = 0; i < size; i++) {
+      let upstream: Task[] = [];
+      if (prev) {
+        if (size >= prev.length) upstream = [prev[i % prev.length]];
+        else {
+          // Fan-in: each task gathers an equal share of the level above.
+          const share = Math.ceil(prev.length / size);
+          upstream = prev.slice(i * share, Math.min(prev.length, (i + 1) * share));
+        }
+      }
+      edges += upstream.length;
+      tasks.push(tt.createTask({ i, upstreamTasks: upstream }));
+    }
+    levels.push(tasks);
+  });
+  return { tool, tasks: levels.flat(), edges };
+}
+
+function chain(tool: Tool, length: number): Shape {
+  const tt = tool.getTaskTemplate({ templateName: 'step', commandTemplate: 'true {i}', nodeArgs: ['i'] });
+  const tasks: Task[] = [];
+  for (let i = 0; i < length; i++) tasks.push(tt.createTask({ i, upstreamTasks: i > 0 ? [tasks[i - 1]] : [] }));
+  return { tool, tasks, edges: length - 1 };
+}
+
+function wide(tool: Tool, n: number): Shape {
+  const tt = tool.getTaskTemplate({ templateName: 'true', commandTemplate: 'true {i}', nodeArgs: ['i'] });
+  return { tool, tasks: Array.from({ length: n }, (_, i) => tt.createTask({ i })), edges: 0 };
+}
+
+async function scenario(name: string, cluster: string, build: (tool: Tool) => Shape): Promise<Figures> {
+  const env = await startEnvironment(name);
+  try {
+    const tool = new Tool(`bench-${name}`, { config: env.config, stderr: { write: () => true } });
+    const shape = build(tool);
+    const wf = tool.createWorkflow({ workflowArgs: `bench-${name}`, defaultClusterName: cluster, defaultComputeResources: { queue: 'null.q' } });
+    wf.addTasks(shape.tasks);
+    const bindStart = performance.now();
+    const workflowId = await wf.bind();
+    const bindSeconds = (performance.now() - bindStart) / 1000;
+
+    const temporalId = `jobmon-workflow-${workflowId}`;
+    let maxPending = 0;
+    let sampling = true;
+    const sampler = (async () => {
+      while (sampling) {
+        try {
+          const d = await env.client.workflow.getHandle(temporalId).describe();
+          maxPending = Math.max(maxPending, d.raw.pendingActivities?.length ?? 0);
+        } catch {
+          /* not started yet */
+        }
+        await new Promise((r) => setTimeout(r, 500));
+      }
+    })();
+    const runStart = performance.now();
+    const status = await wf.run({ progress: false, pollIntervalMs: 200 });
+    const runSeconds = (performance.now() - runStart) / 1000;
+    sampling = false;
+    await sampler;
+
+    let executions = 0;
+    let maxEvents = 0;
+    let maxBytes = 0;
+    for await (const e of env.client.workflow.list({ query: `WorkflowId="${temporalId}"` })) {
+      executions += 1;
+      maxEvents = Math.max(maxEvents, e.historyLength);
+      maxBytes = Math.max(maxBytes, e.historySize ?? 0);
+    }
+    return {
+      scenario: name,
+      tasks: shape.tasks.length,
+      edges: shape.edges,
+      bindSeconds: round(bindSeconds),
+      runSeconds: round(runSeconds),
+      tasksPerSecond: Math.round(shape.tasks.length / runSeconds),
+      finalStatus: status,
+      executions,
+      maxHistoryEvents: maxEvents,
+      maxHistoryBytes: maxBytes,
+      maxPendingActivities: maxPending,
+      servicesPeakRssMiB: peakRssMiB(env.services.pid),
+      temporalPeakRssMiB: peakRssMiB(env.temporal.pid),
+    };
+  } finally {
+    await env.close();
+  }
+}
+
+const round = (x: number) => Math.round(x * 100) / 100;
+
+const SCENARIOS: Record<string, () => Promise<Figures>> = {
+  'chain-20': () => scenario('chain-20', 'dummy', (tool) => chain(tool, 20)),
+  'true-2000': () => scenario('true-2000', 'multiprocess', (tool) => wide(tool, 2_000)),
+  'layered-100k': () => scenario('layered-100k', 'dummy', layered),
+};
+
+async function main(): Promise<void> {
+  const onlyArg = process.argv.indexOf('--only');
+  const names = onlyArg >= 0 ? process.argv[onlyArg + 1].split(',') : Object.keys(SCENARIOS);
+  const results: Figures[] = [];
+  for (const name of names) {
+    const run = SCENARIOS[name];
+    if (!run) throw new Error(`unknown scenario ${name}; known: ${Object.keys(SCENARIOS).join(', ')}`);
+    process.stderr.write(`bench: ${name} ...\n`);
+    results.push(await run());
+  }
+  const columns: (keyof Figures)[] = [
+    'scenario', 'tasks', 'bindSeconds', 'runSeconds', 'tasksPerSecond', 'finalStatus', 'executions',
+    'maxHistoryEvents', 'maxHistoryBytes', 'maxPendingActivities', 'servicesPeakRssMiB', 'temporalPeakRssMiB',
+  ];
+  const rows = results.map((r) => columns.map((c) => String(r[c])));
+  const widths = columns.map((c, i) => Math.max(c.length, ...rows.map((r) => r[i].length)));
+  console.log(columns.map((c, i) => c.padStart(widths[i])).join('  '));
+  for (const r of rows) console.log(r.map((v, i) => v.padStart(widths[i])).join('  '));
+  const layeredResult = results.find((r) => r.scenario === 'layered-100k');
+  if (layeredResult) {
+    console.log(
+      `ratios: history events / 51,200 hard limit = ${(layeredResult.maxHistoryEvents / 51_200).toFixed(3)}; ` +
+        `pending activities / 2,000 cap = ${(layeredResult.maxPendingActivities / 2_000).toFixed(3)}; ` +
+        `bind s / 10 s goal = ${(layeredResult.bindSeconds / 10).toFixed(2)}`,
+    );
+  }
+  const chainResult = results.find((r) => r.scenario === 'chain-20');
+  if (chainResult) console.log(`latency per DAG level (chain-20): ${(chainResult.runSeconds / 20).toFixed(3)} s`);
+  const dir = path.join(projectRoot(), 'bench', 'results');
+  mkdirSync(dir, { recursive: true });
+  const record = { date: new Date().toISOString(), machine: { cpus: os.cpus().length, memoryGiB: Math.round(os.totalmem() / 2 ** 30), node: process.version }, results };
+  const stamp = record.date.replace(/[:.]/g, '-');
+  writeFileSync(path.join(dir, `bench-${stamp}.json`), `${JSON.stringify(record, null, 2)}\n`);
+  writeFileSync(path.join(dir, 'latest.json'), `${JSON.stringify(record, null, 2)}\n`);
+  console.log(`saved bench/results/bench-${stamp}.json`);
+}
+
+main().catch((err) => {
+  console.error(`bench: ${err instanceof Error ? err.stack : String(err)}`);
+  process.exit(1);
+});

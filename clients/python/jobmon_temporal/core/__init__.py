@@ -1,0 +1,1 @@
+"""Pieces shared by the client classes: HTTP requester, exceptions, status constants, checks."""

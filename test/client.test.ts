@@ -1,0 +1,273 @@
+/**
+ * The TypeScript client library against a fake HTTP API: task creation (kwargs checking, cross
+ * products), chunked binding, and run() starting or attaching to a run and returning its final
+ * status letter. The real API and Temporal are covered by the end-to-end tests.
+ */
+import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import { Tool, type Workflow } from '../src/client';
+import { loadConfig } from '../src/config';
+import { apiError, FakeApi, fakeStatus, type FakeRequest } from './helpers/fake-api';
+
+let api: FakeApi;
+let stderr: string;
+
+function tool(name = 'tool'): Tool {
+  return new Tool(name, { config: loadConfig({ apiUrl: api.url, token: undefined }, {}), stderr: { write: (t: string) => (stderr += t) } });
+}
+
+function modelTemplate(t: Tool) {
+  return t.getTaskTemplate({
+    templateName: 'model',
+    commandTemplate: 'python model.py --loc {location_id} --sex {sex} --year {year} {verbose}',
+    nodeArgs: ['location_id', 'sex'],
+    taskArgs: ['year'],
+    opArgs: ['verbose'],
+  });
+}
+
+/** Bind routes that accept any draft and count tasks, answering commit with `workflowId`. */
+function acceptBinds(workflowId: number, newlyCreated = true): void {
+  let total = 0;
+  api.on('POST', '/bind/drafts', () => {
+    total = 0;
+    return { status: 201, body: { draft_id: 'draft-1' } };
+  });
+  api.on('POST', '/bind/drafts/draft-1/tasks', (req) => {
+    const n = (req.body as { tasks: unknown[] }).tasks.length;
+    total += n;
+    return { body: { received: n, total } };
+  });
+  api.on('POST', '/bind/drafts/draft-1/commit', () => ({ body: { workflow_id: workflowId, status: 'G', newly_created: newlyCreated, num_tasks: total } }));
+}
+
+beforeAll(async () => {
+  api = await new FakeApi().start();
+});
+afterAll(async () => {
+  await api.close();
+});
+beforeEach(() => {
+  api.requests.length = 0;
+  stderr = '';
+  api.on('GET', '/health', { body: { status: 'ok', database: 'ok', auth: 'local-single-user' } });
+});
+
+describe('TaskTemplate', () => {
+  it('createTasks is the cross product of node args given as arrays', () => {
+    const tasks = modelTemplate(tool()).createTasks({ location_id: [1, 2, 3], sex: ['m', 'f'], year: 2026, verbose: '-v' });
+    expect(tasks).toHaveLength(6);
+    expect(tasks.map((t) => [t.nodeArgs.location_id, t.nodeArgs.sex])).toEqual([
+      [1, 'm'],
+      [1, 'f'],
+      [2, 'm'],
+      [2, 'f'],
+      [3, 'm'],
+      [3, 'f'],
+    ]);
+    expect(new Set(tasks.map((t) => t.key)).size).toBe(6);
+    for (const t of tasks) expect(t.taskArgs).toEqual({ year: 2026 });
+    // A node arg given as one value is one point on its axis.
+    expect(modelTemplate(tool()).createTasks({ location_id: [1, 2], sex: 'm', year: 1, verbose: '' })).toHaveLength(2);
+  });
+
+  it('createTask rejects unknown and missing kwargs, naming them', () => {
+    const model = modelTemplate(tool());
+    expect(() => model.createTask({ location_id: 1, sex: 'm', year: 2026, verbose: '', locaton: 2, extra: 1 })).toThrow(
+      /createTask for template "model": unknown arguments locaton, extra; the template's args are location_id \(node\), sex \(node\), year \(task\), verbose \(op\)/,
+    );
+    expect(() => model.createTask({ location_id: 1, sex: 'm', verbose: '' })).toThrow(/missing argument year/);
+    expect(() => model.createTasks({ location_id: [1], sex: 'm', year: [2025, 2026], verbose: '' })).toThrow(/"year" is a task\/op arg and takes one value/);
+    expect(() => model.createTask({ location_id: { a: 1 }, sex: 'm', year: 1, verbose: '' })).toThrow(/"location_id" must be a string or a finite number/);
+  });
+
+  it('task keys are stable, and 1 and "1" are the same task (Jobmon stores values as strings)', () => {
+    const model = modelTemplate(tool());
+    const a = model.createTask({ location_id: 1, sex: 'm', year: 1, verbose: '' });
+    const b = model.createTask({ sex: 'm', location_id: '1', year: 2, verbose: '-v' });
+    expect(a.key).toBe(b.key);
+    expect(a.name).toBe('model_location_id-1_sex-m');
+    const wf = tool().createWorkflow({ workflowArgs: 'x' });
+    wf.addTask(a);
+    expect(() => wf.addTask(b)).toThrow(/duplicate node args/);
+  });
+
+  it('rejects a command template naming an undeclared arg', () => {
+    expect(() => tool().getTaskTemplate({ templateName: 't', commandTemplate: 'echo {a} {b}', nodeArgs: ['a'] })).toThrow(/placeholder \{b\} is not declared/);
+  });
+});
+
+describe('Workflow.bind', () => {
+  function bigWorkflow(n: number): Workflow {
+    const t = tool();
+    const step = t.getTaskTemplate({ templateName: 'step', commandTemplate: 'echo {i}', nodeArgs: ['i'] });
+    const wf = t.createWorkflow({ workflowArgs: 'big', defaultClusterName: 'multiprocess', defaultComputeResources: { queue: 'null.q' } });
+    const tasks = step.createTasks({ i: Array.from({ length: n }, (_, i) => i) });
+    // A chain across chunk boundaries: upstream keys must resolve at commit, whichever chunk they came in.
+    for (let i = 1; i < n; i++) tasks[i].addUpstream(tasks[i - 1]);
+    wf.addTasks(tasks);
+    return wf;
+  }
+
+  it('sends 12,000 tasks as three chunks of at most 5,000, then commits', async () => {
+    acceptBinds(42);
+    const wf = bigWorkflow(12_000);
+    expect(await wf.bind()).toBe(42);
+    expect(wf.workflowId).toBe(42);
+    const chunks = api.calls('POST', '/bind/drafts/draft-1/tasks').map((r) => (r.body as { tasks: { key: string; upstream: string[] }[] }).tasks);
+    expect(chunks.map((c) => c.length)).toEqual([5_000, 5_000, 2_000]);
+    expect(api.calls('POST', '/bind/drafts/draft-1/commit')).toHaveLength(1);
+    expect(chunks[1][0].upstream).toEqual([chunks[0][4_999].key]);
+    const draft = api.calls('POST', '/bind/drafts')[0].body as Record<string, unknown>;
+    expect(draft).toEqual({
+      tool: { name: 'tool' },
+      workflow: {
+        workflow_args: 'big',
+        name: null,
+        description: null,
+        attributes: {},
+        max_concurrently_running: null,
+        default_cluster_name: 'multiprocess',
+        default_compute_resources: { queue: 'null.q' },
+        default_resource_scales: null,
+        default_max_attempts: null,
+      },
+      task_templates: [
+        {
+          name: 'step',
+          command_template: 'echo {i}',
+          node_args: ['i'],
+          task_args: [],
+          op_args: [],
+          default_cluster_name: null,
+          default_compute_resources: null,
+          default_resource_scales: null,
+          default_max_attempts: null,
+          max_concurrently_running: null,
+        },
+      ],
+    });
+  });
+
+  it('sends per-template limits, attributes and task settings in the contract’s shape', async () => {
+    acceptBinds(7);
+    const t = tool();
+    const model = modelTemplate(t);
+    const wf = t.createWorkflow({ workflowArgs: 'w', workflowAttributes: { release: 'r1' }, maxConcurrentlyRunning: 10 });
+    const a = model.createTask({ location_id: 1, sex: 'm', year: 1, verbose: '', maxAttempts: 2, computeResources: { queue: 'all.q', memory: '2G' }, fallbackQueues: ['long.q'] });
+    const b = model.createTask({ location_id: 2, sex: 'm', year: 1, verbose: '', name: 'second', upstreamTasks: [a], taskAttributes: { stage: 2 } });
+    wf.addTasks([a, b]);
+    wf.setTaskTemplateMaxConcurrencyLimit('model', 3);
+    await wf.bind();
+    const draft = api.calls('POST', '/bind/drafts')[0].body as { workflow: Record<string, unknown>; task_templates: Record<string, unknown>[] };
+    expect(draft.workflow).toMatchObject({ attributes: { release: 'r1' }, max_concurrently_running: 10 });
+    expect(draft.task_templates[0].max_concurrently_running).toBe(3);
+    const [specA, specB] = (api.calls('POST', '/bind/drafts/draft-1/tasks')[0].body as { tasks: Record<string, unknown>[] }).tasks;
+    expect(specA).toMatchObject({ template: 'model', name: null, node_args: { location_id: 1, sex: 'm' }, task_args: { year: 1 }, op_args: { verbose: '' }, max_attempts: 2, compute_resources: { queue: 'all.q', memory: '2G' }, fallback_queues: ['long.q'], upstream: [] });
+    expect(specB).toMatchObject({ name: 'second', upstream: [specA.key], attributes: { stage: 2 } });
+  });
+
+  it('refuses an upstream task that was not added to the workflow', async () => {
+    const t = tool();
+    const step = t.getTaskTemplate({ templateName: 'step', commandTemplate: 'echo {i}', nodeArgs: ['i'] });
+    const [a, b] = step.createTasks({ i: [1, 2] });
+    b.addUpstream(a);
+    const wf = t.createWorkflow({ workflowArgs: 'w' });
+    wf.addTask(b);
+    await expect(wf.bind()).rejects.toThrow(/depends on task step_i-1, which was not added/);
+    expect(api.requests.filter((r) => r.path.startsWith('/bind'))).toHaveLength(0);
+  });
+
+  it('a 422 from commit surfaces as JobmonClientError with code and field', async () => {
+    acceptBinds(1);
+    api.on('POST', '/bind/drafts/draft-1/commit', apiError(422, 'unknown_cluster', 'cluster "nope" does not exist', 'workflow.default_cluster_name'));
+    const t = tool();
+    const wf = t.createWorkflow({ workflowArgs: 'w', defaultClusterName: 'nope' });
+    wf.addTasks(t.getTaskTemplate({ templateName: 's', commandTemplate: 'echo {i}', nodeArgs: ['i'] }).createTasks({ i: [1] }));
+    await expect(wf.bind()).rejects.toMatchObject({ name: 'JobmonClientError', status: 422, code: 'unknown_cluster', field: 'workflow.default_cluster_name' });
+  });
+});
+
+describe('Workflow.run', () => {
+  function smallWorkflow(): Workflow {
+    const t = tool();
+    const wf = t.createWorkflow({ workflowArgs: 'small' });
+    wf.addTasks(t.getTaskTemplate({ templateName: 's', commandTemplate: 'echo {i}', nodeArgs: ['i'] }).createTasks({ i: [1, 2] }));
+    return wf;
+  }
+
+  /** Status answers in sequence; the last one repeats. */
+  function statusSequence(workflowId: number, seq: Parameters<typeof fakeStatus>[0][]): void {
+    let i = 0;
+    api.on('GET', `/workflows/${workflowId}/status`, () => ({ body: fakeStatus(seq[Math.min(i++, seq.length - 1)]) }));
+  }
+
+  const started = { workflow_run_id: 3, temporal_workflow_id: 'jobmon-wf-9', temporal_run_id: 'r', temporal_ui_url: 'http://ui/wf-9' };
+
+  it('binds, starts a cold run and returns D once the run is DONE, printing progress on change', async () => {
+    acceptBinds(9);
+    api.on('POST', '/workflows/9/runs', { status: 201, body: started });
+    statusSequence(9, [
+      { workflowId: 9, buckets: { PENDING: 2 }, run: { id: 3, status: 'R' } },
+      { workflowId: 9, buckets: { PENDING: 2 }, run: { id: 3, status: 'R' } },
+      { workflowId: 9, buckets: { DONE: 1, RUNNING: 1 }, run: { id: 3, status: 'R' } },
+      { workflowId: 9, status: 'D', buckets: { DONE: 2 }, run: { id: 3, status: 'D' } },
+    ]);
+    const status = await smallWorkflow().run({ pollIntervalMs: 10 });
+    expect(status).toBe('D');
+    expect(api.calls('POST', '/workflows/9/runs').map((r: FakeRequest) => r.body)).toEqual([{ resume_mode: 'cold', fail_fast: false }]);
+    const progress = stderr.split('\n').filter((l) => l.includes(' done, '));
+    expect(progress).toEqual([
+      '[wf 9] 0/2 done, 0 running, 0 failed (0%)',
+      '[wf 9] 1/2 done, 1 running, 0 failed (50%)',
+      '[wf 9] 2/2 done, 0 running, 0 failed (100%)',
+    ]);
+    expect(stderr).toContain('run 3 finished: D DONE');
+  });
+
+  it('attaches to the active run on 409 run_active and returns its final status', async () => {
+    acceptBinds(9, false);
+    api.on('POST', '/workflows/9/runs', apiError(409, 'run_active', 'workflow 9 already has an active run'));
+    statusSequence(9, [
+      { workflowId: 9, buckets: { RUNNING: 2 }, run: { id: 2, status: 'R' } },
+      { workflowId: 9, status: 'F', buckets: { DONE: 1, FATAL: 1 }, run: { id: 2, status: 'E' } },
+    ]);
+    expect(await smallWorkflow().run({ pollIntervalMs: 10, resumeMode: 'hot', failFast: true })).toBe('E');
+    expect(api.calls('POST', '/workflows/9/runs')).toHaveLength(1);
+    expect(api.calls('POST', '/workflows/9/runs')[0].body).toEqual({ resume_mode: 'hot', fail_fast: true });
+    expect(stderr).toContain('attaching');
+  });
+
+  it('returns D at once when every task is already DONE (409 workflow_done)', async () => {
+    acceptBinds(9, false);
+    api.on('POST', '/workflows/9/runs', apiError(409, 'workflow_done', 'workflow 9 is DONE'));
+    expect(await smallWorkflow().run({ progress: false })).toBe('D');
+    expect(api.calls('GET', '/workflows/9/status')).toHaveLength(0);
+    expect(stderr).toBe('');
+  });
+
+  it('with resume: false refuses a workflow that already existed', async () => {
+    acceptBinds(9, false);
+    await expect(smallWorkflow().run({ resume: false, progress: false })).rejects.toThrow(/already exists .*resume: true/);
+    expect(api.calls('POST', '/workflows/9/runs')).toHaveLength(0);
+  });
+
+  it('gives up watching after secondsUntilTimeout (the run itself goes on)', async () => {
+    acceptBinds(9);
+    api.on('POST', '/workflows/9/runs', { status: 201, body: started });
+    statusSequence(9, [{ workflowId: 9, buckets: { RUNNING: 2 }, run: { id: 3, status: 'R' } }]);
+    await expect(smallWorkflow().run({ secondsUntilTimeout: 0.2, pollIntervalMs: 20, progress: false })).rejects.toThrow(/did not finish within 0.2 s; it keeps running in Temporal/);
+  });
+
+  it('starts the local stack when the loopback API does not answer /health', async () => {
+    const stack = await import('../src/local/stack');
+    api.on('GET', '/health', apiError(503, 'unavailable', 'starting'));
+    const ensure = vi.spyOn(stack, 'ensureLocalStack').mockImplementation(async () => {
+      // What the real one achieves: the API answers afterwards.
+      api.on('GET', '/health', { body: { status: 'ok', database: 'ok', auth: 'local-single-user' } });
+    });
+    acceptBinds(9, false);
+    api.on('POST', '/workflows/9/runs', apiError(409, 'workflow_done', 'workflow 9 is DONE'));
+    expect(await smallWorkflow().run({ progress: false })).toBe('D');
+    expect(ensure).toHaveBeenCalledTimes(1);
+  });
+});
