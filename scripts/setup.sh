@@ -39,6 +39,21 @@ else
   say "installed $(.venv/bin/temporal --version)"
 fi
 
+# --- Python client (clients/python) and pytest into .venv ----------------------------------------
+# Editable install, so the tests always see the working tree; stamped on pyproject.toml.
+py_stamp=.venv/.jmt-python-client.sha256
+py_hash=$(sha clients/python/pyproject.toml)
+if [[ -f $py_stamp && $(cat "$py_stamp") == "$py_hash" ]] && .venv/bin/python -c 'import jobmon_temporal, pytest' 2>/dev/null; then
+  say "python client up to date"
+else
+  say "installing the python client (editable) and pytest into .venv"
+  .venv/bin/pip install --quiet --disable-pip-version-check -e clients/python pytest
+  echo "$py_hash" >"$py_stamp"
+fi
+
+# --- R client (clients/r): r-base-core, r-cran-httr2, r-cran-jsonlite from Debian -------------------
+bash scripts/setup-r.sh || say "R set-up failed: the R client test will fail (see scripts/setup-r.sh)"
+
 # --- Postgres ----------------------------------------------------------------------------------
 # Only the local cluster is ours to start; a DATABASE_URL naming another host is someone else's.
 db_url=${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/postgres}
