@@ -73,6 +73,17 @@ else
   exit 1
 fi
 
+# --- Chromium for the GUI tests (test/gui.test.ts drives /usr/bin/chromium via playwright-core) ---
+# Debian's package, installed only when missing (playwright's own browser download is not used).
+if [[ -x /usr/bin/chromium ]]; then
+  say "chromium present"
+elif [[ $(id -u) == 0 ]] && command -v apt-get >/dev/null; then
+  say "installing chromium (apt-get)"
+  apt-get install -y chromium >/dev/null || { apt-get update >/dev/null && apt-get install -y chromium >/dev/null; }
+else
+  say "chromium missing and not root: the GUI tests will fail (apt-get install -y chromium)"
+fi
+
 # --- Build ---------------------------------------------------------------------------------------
 # Incremental: the build info file lets an unchanged tree rebuild in about a second.
 say "building dist/ (tsc)"

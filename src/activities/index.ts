@@ -6,6 +6,7 @@ import type { Client } from '@temporalio/client';
 import type { Config } from '../config';
 import type { Db } from '../sql/db';
 import { activeBatchIds } from '../sql/batches';
+import { queuedArrayThrottles } from '../sql/array-throttles';
 import { finishRun, markLiveInstancesKilled, markRunStarted, setConcurrencyLimit } from '../sql/runs';
 import { scheduleReadyTasks, type ScheduleResult } from '../sql/scheduling';
 import type { WorkflowRunStatus } from '../domain/statuses';
@@ -60,8 +61,26 @@ export function createActivities(deps: ActivityDeps) {
       return n;
     },
 
+    /** The jobs of some tasks only (operator set-status --force); same mechanism as killLiveInstances. */
+    async killTaskInstances(input: { workflowId: number; taskIds: number[] }): Promise<number> {
+      const groups = await markLiveInstancesKilled(db, input.workflowId, input.taskIds);
+      let n = 0;
+      for (const group of groups) {
+        const distributor = deps.distributors.get(group.clusterName, group.clusterType, group.connectionParameters);
+        await distributor.terminate(group.distributorIds);
+        n += group.distributorIds.length;
+      }
+      return n;
+    },
+
     async setConcurrency(input: { workflowId: number; limit: number; template?: string }) {
-      return setConcurrencyLimit(db, input.workflowId, { limit: input.limit, template: input.template });
+      const limits = await setConcurrencyLimit(db, input.workflowId, { limit: input.limit, template: input.template });
+      // Arrays already queued on a distributor that can throttle them follow the new limit.
+      for (const group of await queuedArrayThrottles(db, input.workflowId, input.template)) {
+        const distributor = deps.distributors.get(group.clusterName, group.clusterType, group.connectionParameters);
+        await distributor.setArrayThrottle?.(group.arrayIds, group.limit);
+      }
+      return limits;
     },
 
     async finishRun(input: { workflowRunId: number; requested: 'E' | 'S' }): Promise<WorkflowRunStatus> {

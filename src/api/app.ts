@@ -16,7 +16,10 @@ import { JobmonError } from '../domain/errors';
 import type { Db } from '../sql/db';
 import { authMiddleware, type AuthConfig } from './auth';
 import { API_PREFIX, type AppEnv, type RouteDeps } from './deps';
+import { guiRoutes } from '../gui/server';
 import { bindRoutes } from './routes/bind';
+import { observeRoutes } from './routes/observe';
+import { operatorRoutes } from './routes/operator';
 import { runRoutes } from './routes/runs';
 import { taskInstanceRoutes } from './routes/task-instances';
 import { taskRoutes } from './routes/tasks';
@@ -62,7 +65,7 @@ export function createApp(deps: AppDeps): OpenAPIHono<AppEnv> {
   app.notFound((c) => c.json({ error: { code: 'not_found', message: `no route ${c.req.method} ${c.req.path}` } }, 404));
 
   // Auth before the body limit: an unauthenticated client must not make us read 32 MiB.
-  app.use(`${API_PREFIX}/*`, authMiddleware(deps.auth, API_PREFIX));
+  app.use(`${API_PREFIX}/*`, authMiddleware(deps.auth, API_PREFIX, deps.db));
   const tooLarge = (limit: number) => () => {
     throw new JobmonError('too_large', `request body exceeds ${limit / (1024 * 1024)} MiB`, 'body', 'too_large');
   };
@@ -76,9 +79,12 @@ export function createApp(deps: AppDeps): OpenAPIHono<AppEnv> {
 
   app.route(API_PREFIX, bindRoutes(routeDeps));
   app.route(API_PREFIX, runRoutes(routeDeps));
+  app.route(API_PREFIX, operatorRoutes(routeDeps));
   app.route(API_PREFIX, workflowRoutes(routeDeps));
   app.route(API_PREFIX, taskRoutes(routeDeps));
   app.route(API_PREFIX, taskInstanceRoutes(routeDeps));
+  app.route(API_PREFIX, observeRoutes(routeDeps));
+  app.route('/', guiRoutes());
 
   app.openapi(
     createRoute({

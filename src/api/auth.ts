@@ -12,8 +12,10 @@
  */
 import { createHash } from 'node:crypto';
 import type { MiddlewareHandler } from 'hono';
+import { getCookie } from 'hono/cookie';
 import { JobmonError } from '../domain/errors';
 import type { Db } from '../sql/db';
+import { resolveShareToken, workflowOfRoute } from '../sql/observe/shares';
 
 export type Role = 'operator' | 'observer' | 'admin';
 export const ROLES: readonly Role[] = ['operator', 'observer', 'admin'];
@@ -21,6 +23,8 @@ export const ROLES: readonly Role[] = ['operator', 'observer', 'admin'];
 export interface Identity {
   user: string;
   role: Role;
+  /** Set when the request came with a read-only share link (`?share=` or the `jmt_share` cookie). */
+  share?: { id: number; workflow_id: number };
 }
 
 export type AuthConfig =
@@ -91,9 +95,19 @@ const READ_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
  * Sets `identity` on the context and enforces the role rules that depend on the route alone.
  * Ownership of a workflow needs the database and is checked by the routes (`assertMayActOn`).
  */
-export function authMiddleware(auth: AuthConfig, apiPrefix: string): MiddlewareHandler<{ Variables: AuthVariables }> {
+export function authMiddleware(
+  auth: AuthConfig,
+  apiPrefix: string,
+  /** Given: share links (`?share=<token>` or cookie `jmt_share`, without an Authorization header) are accepted. */
+  db?: Db,
+): MiddlewareHandler<{ Variables: AuthVariables }> {
   const callbackPrefix = `${apiPrefix}/task-instances/`;
   return async (c, next) => {
+    const shareToken = db && !c.req.header('authorization') ? (c.req.query('share') ?? getCookie(c, 'jmt_share')) : undefined;
+    if (db && shareToken) {
+      c.set('identity', await shareIdentity(db, shareToken, c.req.method, c.req.path.slice(apiPrefix.length)));
+      return next();
+    }
     let identity: Identity;
     if (auth.mode === 'local-single-user') {
       identity = auth.identity;
@@ -150,4 +164,26 @@ export async function assertMayActOn(db: Db, identity: Identity, workflowId: num
       'not_owner',
     );
   }
+}
+
+/**
+ * A share link reads one workflow: GET routes under /workflows/<id>/, /tasks/<task of it>/ and
+ * /task-instances/<instance of it>/logs, plus /whoami. Anything else is 403; an unknown, revoked or
+ * expired link is 401.
+ */
+async function shareIdentity(db: Db, token: string, method: string, relPath: string): Promise<Identity> {
+  const found = await resolveShareToken(db, token);
+  if (!found.ok) {
+    throw new JobmonError('unauthorized', `share link ${found.reason === 'unknown' ? 'not recognised' : `was ${found.reason}`}`, 'share', `share_${found.reason}`);
+  }
+  if (!READ_METHODS.has(method)) {
+    throw new JobmonError('forbidden', 'a share link grants read-only access', 'share', 'share_read_only');
+  }
+  if (relPath !== '/whoami') {
+    const workflowId = await workflowOfRoute(db, relPath);
+    if (workflowId !== found.workflow_id) {
+      throw new JobmonError('forbidden', `this share link grants access to workflow ${found.workflow_id} only`, 'share', 'share_scope');
+    }
+  }
+  return { user: `share-link-${found.share_id}`, role: 'observer', share: { id: found.share_id, workflow_id: found.workflow_id } };
 }

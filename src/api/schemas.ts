@@ -10,6 +10,7 @@
 import { z } from '@hono/zod-openapi';
 import { MAX_TASKS_PER_CHUNK } from '../domain/bind-spec';
 import { TASK_STATUSES } from '../domain/statuses';
+import { WorkflowEventSchema } from './operator-schemas';
 
 // ---------------------------------------------------------------- shared pieces
 
@@ -152,12 +153,15 @@ export const BoundWorkflowSchema = z
 export const StartRunSchema = z.strictObject({
   resume_mode: z.enum(['cold', 'hot']).optional(),
   fail_fast: z.boolean().optional(),
+  /** Default false: tasks whose last attempt failed for resources get scaled resources (Jobmon's CLI resume). */
+  keep_resources: z.boolean().optional(),
 });
 export const StartedRunSchema = z.object({
   workflow_run_id: z.number().int(),
   temporal_workflow_id: z.string(),
   temporal_run_id: z.string(),
   temporal_ui_url: z.string(),
+  resources_increased: z.number().int().optional(),
 });
 export const StopSchema = z.strictObject({ mode: z.enum(['drain', 'kill']).default('drain') });
 export const ControlResultSchema = z.object({ workflow_id: z.number().int(), action: z.string() });
@@ -241,6 +245,8 @@ export const WorkflowStatusSchema = z
         created_date: date,
       })
       .nullable(),
+    /** The latest operator controls, newest first (GET /workflows/:id/events for more). */
+    events: z.array(WorkflowEventSchema).optional(),
   })
   .openapi('WorkflowStatus');
 

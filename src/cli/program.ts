@@ -9,6 +9,7 @@ import { projectRoot } from '../config';
 import { registerBindCommand } from './bind';
 import { createContext } from './context';
 import { EXIT_ERROR, reportError } from './errors';
+import { registerObserveCommands } from './observe';
 import type { CliIo } from './output';
 import { registerTaskCommands } from './task';
 import { registerUpDownCommands } from './up';
@@ -28,6 +29,7 @@ export async function runCli(argv: readonly string[], io: CliIo, options: RunCli
   registerTaskCommands(program, ctx);
   registerBindCommand(program, ctx);
   registerUpDownCommands(program, ctx);
+  registerObserveCommands(program, ctx);
   try {
     await program.parseAsync([...argv], { from: 'user' });
     return ctx.exitCode;

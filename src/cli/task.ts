@@ -3,13 +3,13 @@
  * what it used and where its logs are — which is what a user needs to debug a failing task.
  */
 import type { Command } from 'commander';
-import type { TaskDetails } from '../client/types';
+import type { SetStatusResult, TaskDetails } from '../client/types';
 import type { CliContext } from './context';
-import { parsePositiveInt } from './errors';
+import { CliUsageError, parsePositiveInt } from './errors';
 import { firstLine, formatBytes, formatSeconds, renderTable, taskInstanceStatusText, taskStatusText, writeJson, writeLine } from './output';
 
 export function registerTaskCommands(program: Command, ctx: CliContext): void {
-  const task = program.command('task').description('inspect tasks');
+  const task = program.command('task').description('inspect tasks and set their status');
 
   task
     .command('status')
@@ -49,4 +49,91 @@ export function registerTaskCommands(program: Command, ctx: CliContext): void {
         );
       });
     });
+
+  task
+    .command('set-status')
+    .description('mark selected tasks DONE (D) or run them again (G, their descendants too); --dry-run previews')
+    .requiredOption('--workflow <id>', 'workflow id')
+    .requiredOption('--status <status>', 'D (DONE) or G (run again; Jobmon REGISTERING)')
+    .option('--task <ids...>', 'task ids (repeatable)')
+    .option('--template <name>', 'tasks of this task template')
+    .option('--attribute <key=value>', 'tasks with this attribute value (repeatable: all must match)', collect, [])
+    .option('--status-filter <statuses>', 'tasks now in these statuses, comma-separated letters or buckets (e.g. F,E)')
+    .option('--node-arg <key=value>', 'tasks with this node arg value (repeatable: all must match)', collect, [])
+    .option('-r, --recursive', 'D: also mark every upstream task not DONE (G always includes the descendants)')
+    .option('-f, --force', 'also change tasks with a queued or running job: their jobs are killed through the run first')
+    .option('--dry-run', 'show how many tasks would change, per template and status, and change nothing')
+    .option('-y, --yes', 'confirm a change of more than 1,000 tasks')
+    .option('--json', 'machine-readable output')
+    .action(async (opts: SetStatusOpts, cmd: Command) => {
+      const workflowId = parsePositiveInt(opts.workflow, '--workflow');
+      const status = parseTargetStatus(opts.status);
+      const body = {
+        status,
+        ...(opts.task ? { task_ids: opts.task.map((t) => parsePositiveInt(t, '--task')) } : {}),
+        ...(opts.template !== undefined ? { template: opts.template } : {}),
+        ...(opts.attribute.length ? { attributes: parsePairs(opts.attribute, '--attribute') } : {}),
+        ...(opts.statusFilter !== undefined ? { status_filter: opts.statusFilter.split(',').map((x) => x.trim()).filter(Boolean) } : {}),
+        ...(opts.nodeArg.length ? { node_args: parsePairs(opts.nodeArg, '--node-arg') } : {}),
+        recursive: opts.recursive ?? false,
+        force: opts.force ?? false,
+        dry_run: opts.dryRun ?? false,
+        confirm: opts.yes ?? false,
+      };
+      if (!body.task_ids && body.template === undefined && !body.attributes && !body.status_filter && !body.node_args) {
+        throw new CliUsageError('select tasks with --task, --template, --attribute, --status-filter or --node-arg (`jmt workflow reset` changes a whole workflow)');
+      }
+      const result = await ctx.api(cmd).post<SetStatusResult>(`/workflows/${workflowId}/tasks/set-status`, body);
+      if (opts.json) return writeJson(ctx.io, result);
+      const label = status === 'D' ? 'DONE' : 'REGISTERING (run again)';
+      if (result.changed > 0) {
+        ctx.io.stdout.write(renderTable(['TEMPLATE', 'FROM_STATUS', 'TASKS'], result.by_template.map((t) => [t.template, taskStatusText(t.status), t.n])));
+      }
+      const extra = status === 'G' ? 'descendants' : 'upstream tasks';
+      if (result.dry_run) {
+        writeLine(ctx.io, `workflow ${workflowId}: ${result.changed} task(s) would be set to ${label} (${result.selected} selected, ${result.propagated} ${extra} added); nothing changed`);
+        if (result.needs_force) writeLine(ctx.io, `${result.running} of them have a queued or running job: add --force to kill those jobs first`);
+        if (result.needs_confirm) writeLine(ctx.io, 'more than 1,000 tasks: add --yes to apply');
+        return;
+      }
+      writeLine(ctx.io, `workflow ${workflowId}: ${result.changed} task(s) set to ${label} (${result.selected} selected, ${result.propagated} ${extra} added)${result.killed_jobs ? `; ${result.killed_jobs} job(s) killed` : ''}`);
+      if (result.workflow_run_id === null && result.changed > 0 && status === 'G') writeLine(ctx.io, `no run is active: \`jmt workflow resume ${workflowId}\` runs them`);
+    });
+}
+
+interface SetStatusOpts {
+  workflow: string;
+  status: string;
+  task?: string[];
+  template?: string;
+  attribute: string[];
+  statusFilter?: string;
+  nodeArg: string[];
+  recursive?: boolean;
+  force?: boolean;
+  dryRun?: boolean;
+  yes?: boolean;
+  json?: boolean;
+}
+
+function collect(value: string, previous: string[]): string[] {
+  return [...previous, value];
+}
+
+/** Jobmon accepts the letters and the names (`jobmon task update -s DONE|REGISTERED`). */
+function parseTargetStatus(text: string): 'D' | 'G' {
+  const upper = text.trim().toUpperCase();
+  if (upper === 'D' || upper === 'DONE') return 'D';
+  if (upper === 'G' || upper === 'REGISTERING' || upper === 'REGISTERED') return 'G';
+  throw new CliUsageError(`--status must be D (DONE) or G (run again), got ${JSON.stringify(text)}`);
+}
+
+function parsePairs(items: string[], what: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const item of items) {
+    const eq = item.indexOf('=');
+    if (eq <= 0) throw new CliUsageError(`${what} must look like key=value, got ${JSON.stringify(item)}`);
+    out[item.slice(0, eq)] = item.slice(eq + 1);
+  }
+  return out;
 }

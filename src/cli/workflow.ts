@@ -8,7 +8,9 @@ import type { ApiClient } from '../client/api-client';
 import type {
   ConcurrencyLimits,
   ControlResult,
+  ResetResult,
   StartedRun,
+  WorkflowEvent,
   WorkflowErrorRow,
   WorkflowStatusReport,
   WorkflowSummary,
@@ -17,6 +19,7 @@ import type {
 import { percentDone, progressPrinter, watchRun } from '../client/watch';
 import { TASK_STATUSES, WORKFLOW_STATUSES, type TaskBucket } from '../domain/statuses';
 import type { CliContext } from './context';
+import { printErrorGroups } from './observe';
 import { CliUsageError, EXIT_RUN_NOT_DONE, parseNonNegativeInt, parsePositiveInt } from './errors';
 import { firstLine, formatLimit, renderTable, runStatusText, taskStatusText, workflowStatusLabel, writeJson, writeLine } from './output';
 
@@ -65,6 +68,10 @@ export function registerWorkflowCommands(program: Command, ctx: CliContext): voi
             ? `wf ${r.workflow_id} run ${r.run.id} ${runStatusText(r.run.status)}: ${r.run.temporal_ui_url}`
             : `wf ${r.workflow_id}: no run yet — start it with \`jmt workflow start ${r.workflow_id}\``,
         );
+        if (r.events?.length) {
+          writeLine(ctx.io, `wf ${r.workflow_id} last controls (newest first; \`jmt workflow events ${r.workflow_id}\` for more):`);
+          for (const e of r.events) writeLine(ctx.io, `  ${formatEvent(e)}`);
+        }
       }
     });
 
@@ -139,9 +146,11 @@ export function registerWorkflowCommands(program: Command, ctx: CliContext): voi
     .description('latest task-instance errors of a workflow')
     .argument('<id>', 'workflow id')
     .option('--limit <n>', 'at most this many errors', '20')
+    .option('--grouped', 'grouped by normalised pattern, with help for common causes')
     .option('--json', 'machine-readable output')
-    .action(async (idText: string, opts: { limit: string; json?: boolean }, cmd: Command) => {
+    .action(async (idText: string, opts: { limit: string; json?: boolean; grouped?: boolean }, cmd: Command) => {
       const id = parsePositiveInt(idText, 'workflow id');
+      if (opts.grouped) return printErrorGroups(ctx, cmd, id, opts);
       const limit = parsePositiveInt(opts.limit, '--limit');
       const { errors } = await ctx.api(cmd).get<{ errors: WorkflowErrorRow[] }>(`/workflows/${id}/errors`, { query: { limit } });
       if (opts.json) return writeJson(ctx.io, { errors });
@@ -159,6 +168,7 @@ export function registerWorkflowCommands(program: Command, ctx: CliContext): voi
     .description('start a new run of a workflow; tasks already DONE are not run again')
     .argument('<id>', 'workflow id')
     .option('--reset-running', 'cold resume: kill jobs of the previous run still running and rerun their tasks (default: hot, they are adopted)')
+    .option('--keep-resources', 'keep the resources of tasks whose last attempt failed for resources (default: scale them, as Jobmon)')
     .option('--fail-fast', 'stop scheduling new tasks after the first task fails for good')
     .option('--wait', 'watch the run to its end; exit 0 if DONE, 1 otherwise')
     .option('--timeout <seconds>', 'with --wait: stop watching after this long (the run goes on)', '36000')
@@ -196,16 +206,51 @@ export function registerWorkflowCommands(program: Command, ctx: CliContext): voi
 
   workflow
     .command('stop')
-    .description('end the active run: by default let running tasks finish (drain); --kill kills them')
+    .description('end the active run, resumable: --drain (default) lets running tasks finish, --kill kills them')
     .argument('<id>', 'workflow id')
-    .option('--kill', 'kill running tasks instead of letting them finish')
+    .option('--drain', 'let running tasks finish; nothing new starts (the default)')
+    .option('--kill', 'kill running tasks (their jobs are cancelled on the distributor) instead of letting them finish')
     .option('--json', 'machine-readable output')
-    .action(async (idText: string, opts: { kill?: boolean; json?: boolean }, cmd: Command) => {
+    .action(async (idText: string, opts: { drain?: boolean; kill?: boolean; json?: boolean }, cmd: Command) => {
       const id = parsePositiveInt(idText, 'workflow id');
+      if (opts.drain && opts.kill) throw new CliUsageError('choose one of --drain and --kill');
       const mode = opts.kill ? 'kill' : 'drain';
       const result = await ctx.api(cmd).post<ControlResult>(`/workflows/${id}/stop`, { mode });
       if (opts.json) return writeJson(ctx.io, result);
       writeLine(ctx.io, `workflow ${id}: stopping (${mode === 'kill' ? 'running tasks are being killed' : 'running tasks finish, nothing new starts'})`);
+    });
+
+  workflow
+    .command('reset')
+    .description('every task back to REGISTERING with no attempts used (for debugging); refused while a run is active')
+    .argument('<id>', 'workflow id')
+    .option('--keep-done', 'leave DONE tasks DONE (Jobmon --partial)')
+    .option('--json', 'machine-readable output')
+    .action(async (idText: string, opts: { keepDone?: boolean; json?: boolean }, cmd: Command) => {
+      const id = parsePositiveInt(idText, 'workflow id');
+      const result = await ctx.api(cmd).post<ResetResult>(`/workflows/${id}/reset`, { keep_done: opts.keepDone ?? false });
+      if (opts.json) return writeJson(ctx.io, result);
+      writeLine(ctx.io, `workflow ${id}: reset ${result.reset} task(s) to REGISTERING${opts.keepDone ? `, kept ${result.kept_done} DONE` : ''}; start it with \`jmt workflow resume ${id}\``);
+    });
+
+  workflow
+    .command('events')
+    .description('operator controls acted on a workflow (audit log), newest first')
+    .argument('<id>', 'workflow id')
+    .option('--limit <n>', 'at most this many events', '20')
+    .option('--json', 'machine-readable output')
+    .action(async (idText: string, opts: { limit: string; json?: boolean }, cmd: Command) => {
+      const id = parsePositiveInt(idText, 'workflow id');
+      const limit = parsePositiveInt(opts.limit, '--limit');
+      const { events } = await ctx.api(cmd).get<{ events: WorkflowEvent[] }>(`/workflows/${id}/events`, { query: { limit } });
+      if (opts.json) return writeJson(ctx.io, { events });
+      if (events.length === 0) return writeLine(ctx.io, `workflow ${id}: no operator controls yet`);
+      ctx.io.stdout.write(
+        renderTable(
+          ['TIME', 'USER', 'ACTION', 'RESULT', 'RUN', 'DETAILS'],
+          events.map((e) => [e.created_date, e.user, e.action, e.result, e.workflow_run_id, eventDetails(e)]),
+        ),
+      );
     });
 
   workflow
@@ -226,8 +271,26 @@ export function registerWorkflowCommands(program: Command, ctx: CliContext): voi
     });
 }
 
+/** The interesting part of an event's details, on one line. */
+function eventDetails(e: WorkflowEvent): string {
+  const d = e.details;
+  const parts: string[] = [];
+  for (const key of ['resume_mode', 'limit', 'template', 'status', 'changed', 'keep_done', 'reset', 'resources_increased', 'killed_jobs']) {
+    const v = d[key];
+    if (v !== undefined && v !== null && v !== false && v !== 0) parts.push(`${key}=${typeof v === 'object' ? JSON.stringify(v) : String(v)}`);
+  }
+  if (e.result !== 'ok' && typeof d.message === 'string') parts.push(firstLine(d.message, 100) ?? '');
+  return parts.join(' ');
+}
+
+function formatEvent(e: WorkflowEvent): string {
+  const details = eventDetails(e);
+  return `${e.created_date} ${e.user} ${e.action}${e.result === 'ok' ? '' : ` (refused: ${e.result})`}${details ? ` ${details}` : ''}`;
+}
+
 interface StartOpts {
   resetRunning?: boolean;
+  keepResources?: boolean;
   failFast?: boolean;
   wait?: boolean;
   timeout: string;
@@ -238,10 +301,12 @@ async function startRun(ctx: CliContext, cmd: Command, idText: string, mode: 'co
   const id = parsePositiveInt(idText, 'workflow id');
   const timeoutS = parsePositiveInt(opts.timeout, '--timeout');
   const api = ctx.api(cmd);
-  const started = await api.post<StartedRun>(`/workflows/${id}/runs`, { resume_mode: mode, fail_fast: opts.failFast ?? false });
+  const body = { resume_mode: mode, fail_fast: opts.failFast ?? false, ...(opts.keepResources ? { keep_resources: true } : {}) };
+  const started = await api.post<StartedRun>(`/workflows/${id}/runs`, body);
+  const scaled = started.resources_increased ? `; resources scaled for ${started.resources_increased} task(s) that failed for resources` : '';
   if (!opts.wait) {
     if (opts.json) return writeJson(ctx.io, started);
-    writeLine(ctx.io, `workflow ${id}: run ${started.workflow_run_id} started (${mode})`);
+    writeLine(ctx.io, `workflow ${id}: run ${started.workflow_run_id} started (${mode})${scaled}`);
     writeLine(ctx.io, `Temporal UI: ${started.temporal_ui_url}`);
     return;
   }

@@ -9,3 +9,4 @@ export { watchRun, formatProgress, progressPrinter, percentDone, isFinalRunStatu
 export type * from './types';
 export type { ArgValue, ComputeResourcesSpec, BindRequest, DraftSpec, TaskSpec, TaskTemplateSpec } from '../domain/bind-spec';
 export type { WorkflowRunStatus } from '../domain/statuses';
+export { loadTemplateResources, parseResourcesYaml, type ResourcesByTemplate } from './resources-yaml';

@@ -27,6 +27,8 @@ export interface StartedRun {
   temporal_workflow_id: string;
   temporal_run_id: string;
   temporal_ui_url: string;
+  /** Tasks whose resources were scaled before the run (last attempt failed for resources). */
+  resources_increased?: number;
 }
 
 export interface ControlResult {
@@ -75,6 +77,43 @@ export interface WorkflowStatusReport {
   max_concurrently_running: number;
   templates: { name: string; max_concurrently_running: number; buckets: Buckets }[];
   run: RunSummary | null;
+  /** Latest operator controls, newest first (absent from APIs before issue 5). */
+  events?: WorkflowEvent[];
+}
+
+/** One row of a workflow's operator audit log. */
+export interface WorkflowEvent {
+  id: number;
+  workflow_id: number;
+  workflow_run_id: number | null;
+  user: string;
+  action: string;
+  result: string;
+  details: Record<string, unknown>;
+  created_date: string;
+}
+
+export interface SetStatusResult {
+  status: 'D' | 'G';
+  dry_run: boolean;
+  applied: boolean;
+  selected: number;
+  changed: number;
+  propagated: number;
+  running: number;
+  by_template: { template: string; status: string; n: number }[];
+  needs_force: boolean;
+  needs_confirm: boolean;
+  killed_jobs: number;
+  workflow_run_id: number | null;
+  workflow_status: string | null;
+}
+
+export interface ResetResult {
+  workflow_id: number;
+  reset: number;
+  kept_done: number;
+  status: string;
 }
 
 export interface TaskRow {

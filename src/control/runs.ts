@@ -6,7 +6,7 @@ import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, type Clien
 import type { Config } from '../config';
 import type { Db } from '../sql/db';
 import { conflict, invalid, notFound, JobmonError } from '../domain/errors';
-import { abortRun, createRun, finishRun, readConcurrencyLimits, setConcurrencyLimit, setTemporalRunId } from '../sql/runs';
+import { abortRun, createRunDetailed, finishRun, readConcurrencyLimits, setConcurrencyLimit, setTemporalRunId } from '../sql/runs';
 import { JOBMON_RUN_STATUS, JOBMON_TOOL, JOBMON_USER, JOBMON_WORKFLOW_ID, JOBMON_WORKFLOW_NAME } from '../temporal/search-attributes';
 import { pauseSignal, setConcurrencyUpdate, stopSignal, unpauseSignal, type ConcurrencyLimits } from '../workflows/messages';
 import type { jobmonWorkflowRun } from '../workflows/workflow-run';
@@ -23,12 +23,16 @@ export interface StartRunOptions {
   /** cold (default): running jobs of an earlier run are killed first; hot: they are adopted. */
   resumeMode?: 'hot' | 'cold';
   failFast?: boolean;
+  /** Keep the resources of tasks that last failed for resources (default: scale them, as Jobmon's CLI resume). */
+  keepResources?: boolean;
 }
 export interface StartedRun {
   workflowRunId: number;
   temporalWorkflowId: string;
   temporalRunId: string;
   temporalUiUrl: string;
+  /** Tasks whose resources were scaled before this run (their last attempt failed for resources). */
+  resourcesIncreased: number;
 }
 export type ControlAction = 'pause' | 'unpause' | 'stop-drain' | 'stop-kill';
 
@@ -57,7 +61,12 @@ export async function startRun(deps: RunDeps, workflowId: number, options: Start
   const id = temporalWorkflowId(workflowId);
   const resumeMode = options.resumeMode ?? 'cold';
   await closeStaleRun(deps, workflowId);
-  const workflowRunId = await createRun(db, workflowId, { user: options.user, resumeMode, temporalWorkflowId: id });
+  const { runId: workflowRunId, resourcesIncreased } = await createRunDetailed(db, workflowId, {
+    user: options.user,
+    resumeMode,
+    temporalWorkflowId: id,
+    increaseResources: !(options.keepResources ?? false),
+  });
   try {
     const handle = await temporal.workflow.start<typeof jobmonWorkflowRun>('jobmonWorkflowRun', {
       taskQueue: config.taskQueue,
@@ -80,6 +89,7 @@ export async function startRun(deps: RunDeps, workflowId: number, options: Start
       temporalWorkflowId: id,
       temporalRunId: handle.firstExecutionRunId,
       temporalUiUrl: temporalUiUrl(config, id, handle.firstExecutionRunId),
+      resourcesIncreased: resourcesIncreased.length,
     };
   } catch (err) {
     await abortRun(db, workflowRunId);
@@ -111,7 +121,8 @@ async function closeStaleRun(deps: RunDeps, workflowId: number): Promise<void> {
   await finishRun(deps.db, run.id, 'E');
 }
 
-async function activeHandle(deps: RunDeps, workflowId: number) {
+/** The active run of a workflow and its Temporal handle; undefined when none (404 for an unknown workflow). */
+export async function activeRun(deps: RunDeps, workflowId: number) {
   const run = await deps.db
     .selectFrom('workflow_run')
     .select(['id', 'temporal_workflow_id'])
@@ -123,12 +134,18 @@ async function activeHandle(deps: RunDeps, workflowId: number) {
     if (!exists) throw notFound('workflow', workflowId);
     return undefined;
   }
-  return deps.temporal.workflow.getHandle(run.temporal_workflow_id);
+  return { id: run.id, handle: deps.temporal.workflow.getHandle(run.temporal_workflow_id) };
 }
 
-export async function controlRun(deps: RunDeps, workflowId: number, action: ControlAction): Promise<void> {
-  const handle = await activeHandle(deps, workflowId);
-  if (!handle) throw conflict(`workflow ${workflowId} has no active run`, 'no_active_run');
+async function activeHandle(deps: RunDeps, workflowId: number) {
+  return (await activeRun(deps, workflowId))?.handle;
+}
+
+/** Signal the active run; answers the run's id (for the audit log). */
+export async function controlRun(deps: RunDeps, workflowId: number, action: ControlAction): Promise<{ workflowRunId: number }> {
+  const run = await activeRun(deps, workflowId);
+  if (!run) throw conflict(`workflow ${workflowId} has no active run`, 'no_active_run');
+  const handle = run.handle;
   try {
     if (action === 'pause') await handle.signal(pauseSignal);
     else if (action === 'unpause') await handle.signal(unpauseSignal);
@@ -137,6 +154,7 @@ export async function controlRun(deps: RunDeps, workflowId: number, action: Cont
     if (err instanceof WorkflowNotFoundError) throw conflict(`workflow ${workflowId}'s run is no longer running`, 'no_active_run');
     throw err;
   }
+  return { workflowRunId: run.id };
 }
 
 /**

@@ -54,6 +54,11 @@ export interface Distributor {
   remoteExitInfo(distributorId: string): Promise<RemoteExitInfo>;
   /** Kill these jobs (cold resume, stop --kill). Unknown or finished ids are ignored. */
   terminate(distributorIds: string[]): Promise<void>;
+  /**
+   * Optional: change the throttle of arrays already queued (a concurrency limit changed at run
+   * time). `arrayIds` are SubmitResult.arrayId values; `limit` ≥ 2,147,483,647 means no limit.
+   */
+  setArrayThrottle?(arrayIds: string[], limit: number): Promise<void>;
   /** Stop background work; running jobs are left alone. */
   close(): Promise<void>;
 }

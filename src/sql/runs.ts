@@ -3,8 +3,10 @@
  * finished, and the kill of live instances. The Temporal side of the same operations is in
  * src/control/runs.ts (client) and src/workflows (the run itself).
  */
-import { sql } from 'kysely';
+import { sql, type Transaction } from 'kysely';
 import type { Db } from './db';
+import type { Database } from './schema';
+import { adjustTaskResources } from './resource-adjustment';
 import { conflict, invalid, notFound } from '../domain/errors';
 import type { WorkflowRunStatus, WorkflowStatus } from '../domain/statuses';
 
@@ -14,6 +16,11 @@ export interface CreateRunOptions {
   user: string;
   resumeMode: 'hot' | 'cold';
   temporalWorkflowId: string;
+  /**
+   * Scale the resources of tasks whose last attempt failed for resources (instance Z) before their
+   * fresh attempt budget, as Jobmon's CLI resume does unless `--keep-resources`.
+   */
+  increaseResources?: boolean;
 }
 
 /**
@@ -23,6 +30,14 @@ export interface CreateRunOptions {
  * their status and the new run adopts their batches.
  */
 export async function createRun(db: Db, workflowId: number, options: CreateRunOptions): Promise<number> {
+  return (await createRunDetailed(db, workflowId, options)).runId;
+}
+
+export async function createRunDetailed(
+  db: Db,
+  workflowId: number,
+  options: CreateRunOptions,
+): Promise<{ runId: number; resourcesIncreased: number[] }> {
   try {
     return await db.transaction().execute(async (tx) => {
       const wf = await tx.selectFrom('workflow').select(['id', 'status']).where('id', '=', workflowId).forUpdate().executeTakeFirst();
@@ -34,7 +49,10 @@ export async function createRun(db: Db, workflowId: number, options: CreateRunOp
         .where('status', 'in', ['G', 'L', 'B', 'I', 'O', 'R', 'C', 'H'])
         .executeTakeFirst();
       if (active) {
-        throw conflict(`workflow ${workflowId} already has an active run (${active.id}, status ${active.status}); stop it first or wait for it to end`, 'run_active');
+        throw conflict(
+          `workflow ${workflowId} already has an active run (${active.id}, status ${active.status}); stop it first (\`jmt workflow stop ${workflowId}\`, --kill to kill its jobs) and resume once it has ended`,
+          'run_active',
+        );
       }
       const notDone = await tx
         .selectFrom('task')
@@ -57,6 +75,8 @@ export async function createRun(db: Db, workflowId: number, options: CreateRunOp
         })
         .returning('id')
         .executeTakeFirstOrThrow();
+      // Before the reset below: the scale of a list-valued resource_scales depends on the attempt.
+      const resourcesIncreased = options.increaseResources ? await increaseResourcesAfterResourceErrors(tx, workflowId) : [];
       if (options.resumeMode === 'cold') {
         await sql`
           update task_instance set status = 'K', status_date = now()
@@ -68,7 +88,7 @@ export async function createRun(db: Db, workflowId: number, options: CreateRunOp
            and (${options.resumeMode} = 'cold' or not exists (
                  select 1 from task_instance ti where ti.task_id = t.id and ti.status in ('Q','I','O','R','T')))`.execute(tx);
       await tx.updateTable('workflow').set({ status: 'Q', status_date: sql`now()` }).where('id', '=', workflowId).execute();
-      return run.id;
+      return { runId: run.id, resourcesIncreased };
     });
   } catch (err) {
     // The partial unique index is the last line of defence against two concurrent resumes.
@@ -77,6 +97,22 @@ export async function createRun(db: Db, workflowId: number, options: CreateRunOp
     }
     throw err;
   }
+}
+
+/**
+ * Jobmon's `increase_resources` (server route used by `jobmon workflow resume` by default): tasks
+ * that ended failed (E/F) and whose latest instance died of a resource error (Z) get a new
+ * task_resources row scaled by their resource_scales (and a fallback queue if needed). Tasks in A
+ * were already scaled when they entered A. Returns the ids of the tasks scaled.
+ */
+export async function increaseResourcesAfterResourceErrors(tx: Transaction<Database>, workflowId: number): Promise<number[]> {
+  const rows = await sql<{ id: number; num_attempts: number }>`
+    select t.id, t.num_attempts from task t
+     where t.workflow_id = ${workflowId} and t.status in ('E','F')
+       and (select ti.status from task_instance ti where ti.task_id = t.id order by ti.id desc limit 1) = 'Z'
+     order by t.id`.execute(tx);
+  for (const row of rows.rows) await adjustTaskResources(tx, Number(row.id), row.num_attempts);
+  return rows.rows.map((r) => Number(r.id));
 }
 
 export async function setTemporalRunId(db: Db, runId: number, temporalRunId: string): Promise<void> {
@@ -146,14 +182,17 @@ export interface JobsToKill {
  * Mark every live instance of the workflow KILL_SELF (the wrapper sees K on its next heartbeat) and
  * return their jobs by cluster so the caller can also terminate them on the distributor.
  */
-export async function markLiveInstancesKilled(db: Db, workflowId: number): Promise<JobsToKill[]> {
+export async function markLiveInstancesKilled(db: Db, workflowId: number, taskIds?: number[]): Promise<JobsToKill[]> {
+  // taskIds: only these tasks' instances (operator set-status --force); absent: the whole workflow.
+  const onlyTasks = taskIds === undefined ? sql`` : sql`and task_id = any(${taskIds}::bigint[])`;
   await sql`
     update task_instance set status = 'K', status_date = now()
-     where workflow_id = ${workflowId} and status in ('Q','I','O','R','T')`.execute(db);
+     where workflow_id = ${workflowId} and status in ('Q','I','O','R','T') ${onlyTasks}`.execute(db);
+  const onlyTasksTi = taskIds === undefined ? sql`` : sql`and ti.task_id = any(${taskIds}::bigint[])`;
   const rows = await sql<{ cluster_name: string; cluster_type: string; connection_parameters: Record<string, unknown>; ids: string[] }>`
     select b.cluster_name, c.cluster_type, c.connection_parameters, array_agg(ti.distributor_id) as ids
       from task_instance ti join task_batch b on b.id = ti.batch_id join cluster c on c.name = b.cluster_name
-     where ti.workflow_id = ${workflowId} and ti.status = 'K' and ti.distributor_id is not null
+     where ti.workflow_id = ${workflowId} and ti.status = 'K' and ti.distributor_id is not null ${onlyTasksTi}
      group by b.cluster_name, c.cluster_type, c.connection_parameters`.execute(db);
   return rows.rows.map((r) => ({
     clusterName: r.cluster_name,

@@ -179,6 +179,18 @@ export interface TaskInstanceErrorLogTable {
   error_time: Timestamp;
   description: string;
 }
+/** Audit log of operator controls (migration 0003). */
+export interface WorkflowEventTable {
+  id: Generated<BigId>;
+  workflow_id: number;
+  workflow_run_id: number | null;
+  user: string;
+  action: string;
+  /** `ok`, or the error code the control was refused with after authorisation. */
+  result: Generated<string>;
+  details: Json<Record<string, unknown>>;
+  created_date: Timestamp;
+}
 export interface BindDraftTable {
   id: string;
   user: string;
@@ -211,6 +223,7 @@ export interface Database {
   task_instance: TaskInstanceTable;
   task_instance_error_log: TaskInstanceErrorLogTable;
   bind_draft: BindDraftTable;
+  workflow_event: WorkflowEventTable;
   bind_draft_chunk: BindDraftChunkTable;
 }
 

@@ -37,4 +37,12 @@ export const unpauseSignal = defineSignal('unpause');
 /** End the run: `drain` waits for running jobs, `kill` terminates them. The workflow stays resumable. */
 export const stopSignal = defineSignal<[StopMode]>('stop');
 export const setConcurrencyUpdate = defineUpdate<ConcurrencyLimits, [ConcurrencyChange]>('setConcurrency');
+/**
+ * Kill the jobs of these tasks (operator set-status with force): their live instances become
+ * KILL_SELF and the distributor terminates them. Answers how many jobs were told to stop. An update,
+ * not a signal, so the API knows the kill landed before it changes the tasks' statuses.
+ */
+export const killTasksUpdate = defineUpdate<number, [{ taskIds: number[] }]>('killTasks');
+/** Most task ids per killTasks update: keeps the payload far under Temporal's 2 MiB. */
+export const MAX_KILL_TASK_IDS = 5_000;
 export const runStateQuery = defineQuery<RunState>('runState');

@@ -26,6 +26,8 @@ import type { Activities } from '../activities';
 import type { WorkflowRunStatus } from '../domain/statuses';
 import { JOBMON_RUN_STATUS } from '../temporal/search-attributes';
 import {
+  killTasksUpdate,
+  MAX_KILL_TASK_IDS,
   pauseSignal,
   runStateQuery,
   setConcurrencyUpdate,
@@ -111,6 +113,22 @@ export async function jobmonWorkflowRun(input: WorkflowRunInput): Promise<Workfl
         if (change.template !== undefined && (typeof change.template !== 'string' || change.template.length === 0)) {
           throw new Error('template must be a non-empty task template name');
         }
+      },
+    },
+  );
+  setHandler(
+    killTasksUpdate,
+    async ({ taskIds }) => {
+      const n = await short.killTaskInstances({ workflowId, taskIds });
+      wake = true;
+      return n;
+    },
+    {
+      validator: ({ taskIds }) => {
+        if (!Array.isArray(taskIds) || taskIds.length === 0 || taskIds.length > MAX_KILL_TASK_IDS) {
+          throw new Error(`taskIds must list 1 to ${MAX_KILL_TASK_IDS} task ids`);
+        }
+        if (!taskIds.every((id) => Number.isSafeInteger(id) && id > 0)) throw new Error('taskIds must be positive integers');
       },
     },
   );

@@ -6,6 +6,8 @@
 import { createRoute, OpenAPIHono } from '@hono/zod-openapi';
 import type { Context } from 'hono';
 import { controlRun, setConcurrency, startRun, type ControlAction, type RunDeps } from '../../control/runs';
+import type { OperatorAction } from '../../sql/events';
+import { audited, type AuditOutcome } from '../audit';
 import { assertMayActOn } from '../auth';
 import type { AppEnv, RouteDeps } from '../deps';
 import {
@@ -68,23 +70,50 @@ const concurrencyRoute = createRoute({
 export function runRoutes(deps: RouteDeps): OpenAPIHono<AppEnv> {
   const app = new OpenAPIHono<AppEnv>();
 
-  /** Owner check, then the Temporal client; Temporal going away mid-call is a 503 too. */
-  async function withRun<T>(c: Context<AppEnv>, workflowId: number, fn: (runDeps: RunDeps) => Promise<T>): Promise<T> {
-    await assertMayActOn(deps.db, c.get('identity'), workflowId);
-    const temporal = await deps.temporal();
-    try {
-      return await fn({ db: deps.db, temporal, config: deps.config });
-    } catch (err) {
-      if (isTemporalUnreachable(err)) throw temporalUnavailable(err instanceof Error ? err.message : String(err));
-      throw err;
-    }
+  /**
+   * Owner check, then the Temporal client; Temporal going away mid-call is a 503 too. Whatever
+   * happens after the owner check is recorded in the workflow's audit log (src/api/audit.ts).
+   */
+  async function withRun<T>(
+    c: Context<AppEnv>,
+    workflowId: number,
+    fn: (runDeps: RunDeps) => Promise<T>,
+    audit: { action: OperatorAction; details?: Record<string, unknown>; outcome?: (result: NoInfer<T>) => AuditOutcome },
+  ): Promise<T> {
+    const identity = c.get('identity');
+    await assertMayActOn(deps.db, identity, workflowId);
+    return audited(deps.db, identity, workflowId, audit.action, audit.details ?? {}, async () => {
+      const temporal = await deps.temporal();
+      try {
+        return await fn({ db: deps.db, temporal, config: deps.config });
+      } catch (err) {
+        if (isTemporalUnreachable(err)) throw temporalUnavailable(err instanceof Error ? err.message : String(err));
+        throw err;
+      }
+    }, audit.outcome);
   }
 
   app.openapi(startRoute, async (c) => {
     const { id } = c.req.valid('param');
     const body = c.req.valid('json');
-    const run = await withRun(c, id, (runDeps) =>
-      startRun(runDeps, id, { user: c.get('identity').user, resumeMode: body.resume_mode, failFast: body.fail_fast }),
+    // The first run of a workflow is a start; any later one resumes it (Jobmon's words).
+    const earlier = await deps.db.selectFrom('workflow_run').select('id').where('workflow_id', '=', id).limit(1).executeTakeFirst();
+    const details = { resume_mode: body.resume_mode ?? 'cold', fail_fast: body.fail_fast ?? false, keep_resources: body.keep_resources ?? false };
+    const run = await withRun(
+      c,
+      id,
+      (runDeps) =>
+        startRun(runDeps, id, {
+          user: c.get('identity').user,
+          resumeMode: body.resume_mode,
+          failFast: body.fail_fast,
+          keepResources: body.keep_resources,
+        }),
+      {
+        action: earlier ? 'resume' : 'start',
+        details,
+        outcome: (r) => ({ workflowRunId: r.workflowRunId, details: { resources_increased: r.resourcesIncreased } }),
+      },
     );
     return c.json(
       {
@@ -92,13 +121,14 @@ export function runRoutes(deps: RouteDeps): OpenAPIHono<AppEnv> {
         temporal_workflow_id: run.temporalWorkflowId,
         temporal_run_id: run.temporalRunId,
         temporal_ui_url: run.temporalUiUrl,
+        resources_increased: run.resourcesIncreased,
       },
       201,
     );
   });
 
   const control = (action: ControlAction, label: string) => async (c: Context<AppEnv>, id: number) => {
-    await withRun(c, id, (runDeps) => controlRun(runDeps, id, action));
+    await withRun(c, id, (runDeps) => controlRun(runDeps, id, action), { action, outcome: (r) => ({ workflowRunId: r.workflowRunId }) });
     return { workflow_id: id, action: label };
   };
   const pause = control('pause', 'pause');
@@ -118,8 +148,11 @@ export function runRoutes(deps: RouteDeps): OpenAPIHono<AppEnv> {
   app.openapi(concurrencyRoute, async (c) => {
     const { id } = c.req.valid('param');
     const { limit, template } = c.req.valid('json');
-    const limits = await withRun(c, id, (runDeps) =>
-      setConcurrency(runDeps, id, template === undefined ? { limit } : { limit, template }),
+    const limits = await withRun(
+      c,
+      id,
+      (runDeps) => setConcurrency(runDeps, id, template === undefined ? { limit } : { limit, template }),
+      { action: 'concurrency', details: { limit, template: template ?? null }, outcome: (l) => ({ details: { in_force: l } }) },
     );
     return c.json({ workflow: limits.workflow, templates: limits.templates }, 200);
   });

@@ -1,6 +1,7 @@
 /** Workflow reads (CLI and GUI → server), all answered from Postgres by src/sql/queries.ts. */
 import { createRoute, OpenAPIHono } from '@hono/zod-openapi';
 import { getWorkflowStatus, listWorkflowErrors, listWorkflows, listWorkflowTasks } from '../../sql/queries';
+import { listEvents } from '../../sql/events';
 import type { AppEnv, RouteDeps } from '../deps';
 import {
   errorResponses,
@@ -16,6 +17,8 @@ import {
 } from '../schemas';
 
 const tags = ['workflows'];
+/** Operator events shown with a workflow's status. */
+const RECENT_EVENTS = 5;
 
 const listRoute = createRoute({
   method: 'get',
@@ -58,7 +61,12 @@ export function workflowRoutes({ db, config }: RouteDeps): OpenAPIHono<AppEnv> {
 
   app.openapi(listRoute, async (c) => c.json({ workflows: await listWorkflows(db, c.req.valid('query')) }, 200));
 
-  app.openapi(statusRoute, async (c) => c.json(await getWorkflowStatus(db, config, c.req.valid('param').id), 200));
+  app.openapi(statusRoute, async (c) => {
+    const id = c.req.valid('param').id;
+    const status = await getWorkflowStatus(db, config, id);
+    // The last operator controls travel with the status, so `jmt workflow status` shows them in one request.
+    return c.json({ ...status, events: await listEvents(db, id, RECENT_EVENTS) }, 200);
+  });
 
   app.openapi(tasksRoute, async (c) =>
     c.json(await listWorkflowTasks(db, c.req.valid('param').id, c.req.valid('query')), 200),

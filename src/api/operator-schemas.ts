@@ -1,0 +1,70 @@
+/**
+ * Request and response schemas of the operator controls added by issue 5 (set-status, reset, the
+ * audit log). Kept apart from schemas.ts so the controls can grow without touching the shared file.
+ */
+import { z } from '@hono/zod-openapi';
+
+const name = z.string().min(1).max(255);
+// Node args and attributes are stored as text; numbers are accepted as a script would write them.
+const textValue = z.union([z.string(), z.number(), z.boolean()]).transform((v) => String(v));
+
+export const SetStatusSchema = z
+  .strictObject({
+    status: z.enum(['D', 'G']).openapi({ description: 'D = mark DONE, G = run again (REGISTERING)' }),
+    task_ids: z.array(z.number().int().min(1).max(Number.MAX_SAFE_INTEGER)).min(1).max(100_000).optional(),
+    template: name.optional(),
+    attributes: z.record(z.string().min(1).max(255), textValue).optional().openapi({ description: 'task attributes that must all match' }),
+    status_filter: z
+      .array(z.string().min(1).max(20))
+      .min(1)
+      .max(20)
+      .optional()
+      .openapi({ description: 'current task statuses, letters or buckets (`F`, `E`, `FATAL`)' }),
+    node_args: z.record(z.string().min(1).max(255), textValue).optional().openapi({ description: 'node args that must all match' }),
+    recursive: z.boolean().default(false).openapi({ description: 'D: also mark every upstream task not DONE. G: downstream is always included' }),
+    force: z.boolean().default(false).openapi({ description: 'change tasks with queued/running jobs too (their jobs are killed through the run)' }),
+    dry_run: z.boolean().default(false),
+    confirm: z.boolean().default(false).openapi({ description: 'required when more than 1,000 tasks change' }),
+  })
+  .openapi('SetStatusRequest');
+
+export const SetStatusResultSchema = z
+  .object({
+    status: z.enum(['D', 'G']),
+    dry_run: z.boolean(),
+    applied: z.boolean(),
+    selected: z.number().int(),
+    changed: z.number().int(),
+    propagated: z.number().int(),
+    running: z.number().int(),
+    by_template: z.array(z.object({ template: z.string(), status: z.string(), n: z.number().int() })),
+    needs_force: z.boolean(),
+    needs_confirm: z.boolean(),
+    killed_jobs: z.number().int(),
+    workflow_run_id: z.number().int().nullable(),
+    workflow_status: z.string().nullable(),
+  })
+  .openapi('SetStatusResult');
+
+export const ResetSchema = z.strictObject({ keep_done: z.boolean().default(false) });
+export const ResetResultSchema = z.object({
+  workflow_id: z.number().int(),
+  reset: z.number().int(),
+  kept_done: z.number().int(),
+  status: z.string(),
+});
+
+export const WorkflowEventSchema = z
+  .object({
+    id: z.number().int(),
+    workflow_id: z.number().int(),
+    workflow_run_id: z.number().int().nullable(),
+    user: z.string(),
+    action: z.string(),
+    result: z.string().openapi({ description: '`ok` or the error code the control was refused with' }),
+    details: z.record(z.string(), z.unknown()),
+    created_date: z.string().openapi({ format: 'date-time' }),
+  })
+  .openapi('WorkflowEvent');
+export const EventsQuery = z.object({ limit: z.coerce.number().int().min(1).max(1000).default(20) });
+export const WorkflowEventsSchema = z.object({ events: z.array(WorkflowEventSchema) });

@@ -1,0 +1,125 @@
+/**
+ * Operator controls on tasks (issue 5): set the status of selected tasks (Jobmon's `task update`),
+ * reset a workflow (Jobmon's `workflow reset`), and read the audit log every control writes.
+ * Role and owner checks first (src/api/auth.ts), then the control, then the audit record.
+ */
+import { createRoute, OpenAPIHono } from '@hono/zod-openapi';
+import { JobmonError } from '../../domain/errors';
+import { resetWorkflowTasks, setTaskStatuses } from '../../control/task-status';
+import { listEvents } from '../../sql/events';
+import { parseTaskStatuses } from '../../sql/queries';
+import { audited } from '../audit';
+import { assertMayActOn } from '../auth';
+import type { AppEnv, RouteDeps } from '../deps';
+import {
+  EventsQuery,
+  ResetResultSchema,
+  ResetSchema,
+  SetStatusResultSchema,
+  SetStatusSchema,
+  WorkflowEventsSchema,
+} from '../operator-schemas';
+import { ErrorSchema, errorResponses, json, jsonBody, WorkflowIdParams } from '../schemas';
+import { isTemporalUnreachable, temporalUnavailable } from '../temporal';
+
+const tags = ['controls'];
+const unavailable = { 503: json(ErrorSchema, 'Temporal is unavailable (code temporal_unavailable)') };
+
+const setStatusRoute = createRoute({
+  method: 'post',
+  path: '/workflows/{id}/tasks/set-status',
+  tags,
+  summary: 'Mark selected tasks DONE (D) or run them again (G, with their descendants); dry_run previews',
+  request: { params: WorkflowIdParams, body: jsonBody(SetStatusSchema) },
+  responses: { 200: json(SetStatusResultSchema, 'Applied, or previewed with dry_run'), ...errorResponses, ...unavailable },
+});
+
+const resetRoute = createRoute({
+  method: 'post',
+  path: '/workflows/{id}/reset',
+  tags,
+  summary: 'Every task (or every task not DONE with keep_done) back to REGISTERING; refused while a run is active',
+  request: { params: WorkflowIdParams, body: jsonBody(ResetSchema, false) },
+  responses: { 200: json(ResetResultSchema, 'Reset'), ...errorResponses },
+});
+
+const eventsRoute = createRoute({
+  method: 'get',
+  path: '/workflows/{id}/events',
+  tags,
+  summary: 'Audit log of the operator controls acted on the workflow, newest first',
+  request: { params: WorkflowIdParams, query: EventsQuery },
+  responses: { 200: json(WorkflowEventsSchema, 'Events'), ...errorResponses },
+});
+
+export function operatorRoutes(deps: RouteDeps): OpenAPIHono<AppEnv> {
+  const app = new OpenAPIHono<AppEnv>();
+
+  app.openapi(setStatusRoute, async (c) => {
+    const { id } = c.req.valid('param');
+    const body = c.req.valid('json');
+    const identity = c.get('identity');
+    await assertMayActOn(deps.db, identity, id);
+    const request = {
+      status: body.status,
+      selection: {
+        taskIds: body.task_ids,
+        template: body.template,
+        attributes: body.attributes,
+        statuses: body.status_filter ? parseTaskStatuses(body.status_filter.join(','), 'status_filter') : undefined,
+        nodeArgs: body.node_args,
+      },
+      recursive: body.recursive,
+      force: body.force,
+      confirm: body.confirm,
+    };
+    const run = async () => {
+      try {
+        return await setTaskStatuses({ db: deps.db, temporal: deps.temporal }, id, request, body.dry_run);
+      } catch (err) {
+        if (isTemporalUnreachable(err)) throw temporalUnavailable(err instanceof Error ? err.message : String(err));
+        throw err;
+      }
+    };
+    // A preview changes nothing, so it is not a control to record.
+    if (body.dry_run) return c.json(await run(), 200);
+    const details = {
+      status: body.status,
+      selection: {
+        task_ids: body.task_ids?.slice(0, 100),
+        task_ids_count: body.task_ids?.length,
+        template: body.template,
+        attributes: body.attributes,
+        status_filter: body.status_filter,
+        node_args: body.node_args,
+      },
+      recursive: body.recursive,
+      force: body.force,
+    };
+    const outcome = await audited(deps.db, identity, id, 'set-status', details, run, (r) => ({
+      workflowRunId: r.workflow_run_id,
+      details: { selected: r.selected, changed: r.changed, propagated: r.propagated, by_template: r.by_template, killed_jobs: r.killed_jobs },
+    }));
+    return c.json(outcome, 200);
+  });
+
+  app.openapi(resetRoute, async (c) => {
+    const { id } = c.req.valid('param');
+    const keepDone = c.req.valid('json').keep_done ?? false;
+    const identity = c.get('identity');
+    await assertMayActOn(deps.db, identity, id);
+    const result = await audited(deps.db, identity, id, 'reset', { keep_done: keepDone }, () => resetWorkflowTasks(deps, id, keepDone), (r) => ({
+      details: { reset: r.reset, kept_done: r.keptDone },
+    }));
+    return c.json({ workflow_id: id, reset: result.reset, kept_done: result.keptDone, status: 'G' }, 200);
+  });
+
+  app.openapi(eventsRoute, async (c) => {
+    const { id } = c.req.valid('param');
+    const exists = await deps.db.selectFrom('workflow').select('id').where('id', '=', id).executeTakeFirst();
+    if (!exists) throw new JobmonError('not_found', `workflow ${id} not found`, 'id', 'not_found');
+    return c.json({ events: await listEvents(deps.db, id, c.req.valid('query').limit) }, 200);
+  });
+
+  return app;
+}
