@@ -22,6 +22,7 @@ import pg from 'pg';
 import { Tool, type Task } from '../src/client';
 import { loadConfig, projectRoot, type Config } from '../src/config';
 import { devServerArgs } from '../src/temporal/dev-server-args';
+import { temporalWorkflowId } from '../src/control/runs';
 
 interface Figures {
   scenario: string;
@@ -202,7 +203,7 @@ async function scenario(name: string, cluster: string, build: (tool: Tool) => Sh
     const workflowId = await wf.bind();
     const bindSeconds = (performance.now() - bindStart) / 1000;
 
-    const temporalId = `jobmon-workflow-${workflowId}`;
+    const temporalId = temporalWorkflowId(env.config, workflowId);
     let maxPending = 0;
     let sampling = true;
     const sampler = (async () => {

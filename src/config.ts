@@ -14,6 +14,12 @@ export interface Config {
   temporalNamespace: string;
   /** Task queue the worker polls for workflow runs and their activities. */
   taskQueue: string;
+  /**
+   * First part of every Temporal workflow id (`<prefix>-workflow-<id>`): Jobmon workflow ids are
+   * unique per database, so two installations (or test databases) sharing a Temporal namespace
+   * need different prefixes.
+   */
+  workflowIdPrefix: string;
   /** Base URL of the HTTP API (clients, CLI and the worker-node wrapper call it). */
   apiUrl: string;
   apiPort: number;
@@ -48,6 +54,7 @@ export function loadConfig(overrides: Partial<Config> = {}, env: NodeJS.ProcessE
     temporalAddressFromEnv: env.TEMPORAL_ADDRESS !== undefined,
     temporalNamespace: env.TEMPORAL_NAMESPACE ?? 'default',
     taskQueue: env.JMT_TASK_QUEUE ?? 'jobmon',
+    workflowIdPrefix: env.JMT_WORKFLOW_ID_PREFIX ?? 'jobmon',
     apiUrl: (env.JMT_API_URL ?? `http://127.0.0.1:${apiPort}`).replace(/\/+$/, ''),
     apiPort,
     apiHost: env.JMT_API_HOST ?? '127.0.0.1',

@@ -7,6 +7,7 @@ import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { temporalWorkflowId } from '../src/control/runs';
 import { startTestStack, api, type TestStack } from './helpers/stack';
 import { toolOn } from './e2e/helpers';
 
@@ -55,7 +56,7 @@ describe('web GUI', () => {
     expect(await page.textContent('#summary')).toMatch(/not running \(1 task failed\)/);
     expect(await page.textContent('#percent-done')).toBe('71.4 %');
     const temporal = await page.getAttribute('#temporal-link', 'href');
-    expect(temporal).toContain(`/workflows/jobmon-workflow-${wfId}`);
+    expect(temporal).toContain(`/workflows/${temporalWorkflowId(stack.config, wfId)}`);
     await page.waitForSelector('#error-groups');
     expect(await page.textContent('#error-groups')).toContain('Module or package not found');
     expect(await page.isVisible('#operator-panel')).toBe(true); // local single-user mode: operator, owner

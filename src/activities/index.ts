@@ -28,6 +28,16 @@ export function createActivities(deps: ActivityDeps) {
   const notify = async (temporalWorkflowId: string) => {
     await deps.temporal?.workflow.getHandle(temporalWorkflowId).signal('tasksChanged');
   };
+  /** Mark live instances KILL_SELF and tell their distributors to terminate the jobs; counts the jobs. */
+  const killJobs = async (workflowId: number, taskIds?: number[]): Promise<number> => {
+    let n = 0;
+    for (const group of await markLiveInstancesKilled(db, workflowId, taskIds)) {
+      const distributor = deps.distributors.get(group.clusterName, group.clusterType, group.connectionParameters);
+      await distributor.terminate(group.distributorIds);
+      n += group.distributorIds.length;
+    }
+    return n;
+  };
   return {
     async markRunStarted(input: { workflowRunId: number }): Promise<void> {
       await markRunStarted(db, input.workflowRunId);
@@ -51,26 +61,12 @@ export function createActivities(deps: ActivityDeps) {
      * stop --kill and by a cold resume for jobs of earlier runs.
      */
     async killLiveInstances(input: { workflowId: number }): Promise<number> {
-      const groups = await markLiveInstancesKilled(db, input.workflowId);
-      let n = 0;
-      for (const group of groups) {
-        const distributor = deps.distributors.get(group.clusterName, group.clusterType, group.connectionParameters);
-        await distributor.terminate(group.distributorIds);
-        n += group.distributorIds.length;
-      }
-      return n;
+      return killJobs(input.workflowId);
     },
 
     /** The jobs of some tasks only (operator set-status --force); same mechanism as killLiveInstances. */
     async killTaskInstances(input: { workflowId: number; taskIds: number[] }): Promise<number> {
-      const groups = await markLiveInstancesKilled(db, input.workflowId, input.taskIds);
-      let n = 0;
-      for (const group of groups) {
-        const distributor = deps.distributors.get(group.clusterName, group.clusterType, group.connectionParameters);
-        await distributor.terminate(group.distributorIds);
-        n += group.distributorIds.length;
-      }
-      return n;
+      return killJobs(input.workflowId, input.taskIds);
     },
 
     async setConcurrency(input: { workflowId: number; limit: number; template?: string }) {

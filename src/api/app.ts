@@ -51,7 +51,7 @@ export function createApp(deps: AppDeps): OpenAPIHono<AppEnv> {
     db: deps.db,
     config: deps.config,
     temporal: getTemporal,
-    notifier: deps.notifier ?? createRunNotifier(getTemporal),
+    notifier: deps.notifier ?? createRunNotifier(getTemporal, { workflowIdPrefix: deps.config.workflowIdPrefix }),
   };
 
   const app = new OpenAPIHono<AppEnv>({

@@ -25,6 +25,8 @@ export interface RunNotifier {
 
 export interface RunNotifierOptions {
   windowMs?: number;
+  /** Temporal workflow id prefix of this installation (config.workflowIdPrefix); default `jobmon`. */
+  workflowIdPrefix?: string;
   /** Debug log; defaults to stderr when JMT_LOG_LEVEL=debug. */
   debug?: (message: string) => void;
 }
@@ -47,7 +49,7 @@ export function createRunNotifier(getClient: () => Promise<Client>, options: Run
 
   const send = (workflowId: number): void => {
     void (async () => {
-      const id = temporalWorkflowId(workflowId);
+      const id = temporalWorkflowId({ workflowIdPrefix: options.workflowIdPrefix ?? 'jobmon' }, workflowId);
       const client = await getClient();
       await client.workflow.getHandle(id).signal(TASKS_CHANGED_SIGNAL);
     })().catch((err: unknown) => {

@@ -6,7 +6,7 @@ import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, type Clien
 import type { Config } from '../config';
 import type { Db } from '../sql/db';
 import { conflict, invalid, notFound, JobmonError } from '../domain/errors';
-import { abortRun, createRunDetailed, finishRun, readConcurrencyLimits, setConcurrencyLimit, setTemporalRunId } from '../sql/runs';
+import { abortRun, createRunDetailed, findActiveRun, finishRun, readConcurrencyLimits, setConcurrencyLimit, setTemporalRunId } from '../sql/runs';
 import { JOBMON_RUN_STATUS, JOBMON_TOOL, JOBMON_USER, JOBMON_WORKFLOW_ID, JOBMON_WORKFLOW_NAME } from '../temporal/search-attributes';
 import { pauseSignal, setConcurrencyUpdate, stopSignal, unpauseSignal, type ConcurrencyLimits } from '../workflows/messages';
 import type { jobmonWorkflowRun } from '../workflows/workflow-run';
@@ -37,8 +37,8 @@ export interface StartedRun {
 export type ControlAction = 'pause' | 'unpause' | 'stop-drain' | 'stop-kill';
 
 /** One Temporal workflow id per Jobmon workflow: Temporal's id uniqueness gives "one active run" for free. */
-export function temporalWorkflowId(workflowId: number): string {
-  return `jobmon-workflow-${workflowId}`;
+export function temporalWorkflowId(config: Pick<Config, 'workflowIdPrefix'>, workflowId: number): string {
+  return `${config.workflowIdPrefix}-workflow-${workflowId}`;
 }
 
 export function temporalUiUrl(config: Config, id: string, runId?: string): string {
@@ -58,7 +58,7 @@ export async function startRun(deps: RunDeps, workflowId: number, options: Start
     .where('workflow.id', '=', workflowId)
     .executeTakeFirst();
   if (!wf) throw notFound('workflow', workflowId);
-  const id = temporalWorkflowId(workflowId);
+  const id = temporalWorkflowId(config, workflowId);
   const resumeMode = options.resumeMode ?? 'cold';
   await closeStaleRun(deps, workflowId);
   const { runId: workflowRunId, resourcesIncreased } = await createRunDetailed(db, workflowId, {
@@ -105,12 +105,7 @@ export async function startRun(deps: RunDeps, workflowId: number, options: Start
  * Temporal UI, timed out) would block every resume; close it as ERROR once Temporal confirms.
  */
 async function closeStaleRun(deps: RunDeps, workflowId: number): Promise<void> {
-  const run = await deps.db
-    .selectFrom('workflow_run')
-    .select(['id', 'temporal_workflow_id'])
-    .where('workflow_id', '=', workflowId)
-    .where('status', 'in', ['B', 'I', 'O', 'R', 'C', 'H'])
-    .executeTakeFirst();
+  const run = await findActiveRun(deps.db, workflowId);
   if (!run) return;
   try {
     const description = await deps.temporal.workflow.getHandle(run.temporal_workflow_id).describe();
@@ -123,12 +118,7 @@ async function closeStaleRun(deps: RunDeps, workflowId: number): Promise<void> {
 
 /** The active run of a workflow and its Temporal handle; undefined when none (404 for an unknown workflow). */
 export async function activeRun(deps: RunDeps, workflowId: number) {
-  const run = await deps.db
-    .selectFrom('workflow_run')
-    .select(['id', 'temporal_workflow_id'])
-    .where('workflow_id', '=', workflowId)
-    .where('status', 'in', ['B', 'I', 'O', 'R', 'C', 'H'])
-    .executeTakeFirst();
+  const run = await findActiveRun(deps.db, workflowId);
   if (!run) {
     const exists = await deps.db.selectFrom('workflow').select('id').where('id', '=', workflowId).executeTakeFirst();
     if (!exists) throw notFound('workflow', workflowId);

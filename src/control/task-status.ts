@@ -6,6 +6,7 @@
  */
 import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import type { Db } from '../sql/db';
+import { findActiveRun } from '../sql/runs';
 import { conflict, notFound } from '../domain/errors';
 import {
   applyStatusChange,
@@ -25,12 +26,7 @@ export interface StatusChangeDeps {
 }
 
 async function activeRunOf(deps: StatusChangeDeps, workflowId: number) {
-  const run = await deps.db
-    .selectFrom('workflow_run')
-    .select(['id', 'temporal_workflow_id'])
-    .where('workflow_id', '=', workflowId)
-    .where('status', 'in', ['B', 'I', 'O', 'R', 'C', 'H'])
-    .executeTakeFirst();
+  const run = await findActiveRun(deps.db, workflowId);
   if (!run) {
     const exists = await deps.db.selectFrom('workflow').select('id').where('id', '=', workflowId).executeTakeFirst();
     if (!exists) throw notFound('workflow', workflowId);

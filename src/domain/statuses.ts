@@ -79,6 +79,8 @@ export const TASK_INSTANCE_ERROR_STATUSES = ['E', 'U', 'W', 'Z'] as const satisf
 /** TaskInstance statuses of a job that may still be alive on its distributor. */
 export const LIVE_TASK_INSTANCE_STATUSES = ['Q', 'I', 'O', 'R', 'K', 'T'] as const satisfies readonly TaskInstanceStatus[];
 
+/** WorkflowRun statuses of a run that may still act: at most one per workflow (a partial unique index). */
+export const ACTIVE_WORKFLOW_RUN_STATUSES = ['G', 'L', 'B', 'I', 'O', 'R', 'C', 'H'] as const satisfies readonly WorkflowRunStatus[];
 /** Final WorkflowRun statuses: the run's Temporal execution has ended. */
 export const FINAL_WORKFLOW_RUN_STATUSES = ['D', 'S', 'E', 'T', 'A'] as const satisfies readonly WorkflowRunStatus[];
 

@@ -8,9 +8,25 @@ import type { Db } from './db';
 import type { Database } from './schema';
 import { adjustTaskResources } from './resource-adjustment';
 import { conflict, invalid, notFound } from '../domain/errors';
-import type { WorkflowRunStatus, WorkflowStatus } from '../domain/statuses';
+import { ACTIVE_WORKFLOW_RUN_STATUSES, type WorkflowRunStatus, type WorkflowStatus } from '../domain/statuses';
 
 export const JOBMON_VERSION = '0.1.0';
+
+export interface ActiveRun {
+  id: number;
+  status: WorkflowRunStatus;
+  temporal_workflow_id: string;
+}
+
+/** The workflow's active run, if any (there is at most one). Pass a transaction to read under its locks. */
+export async function findActiveRun(db: Pick<Db, 'selectFrom'>, workflowId: number): Promise<ActiveRun | undefined> {
+  return db
+    .selectFrom('workflow_run')
+    .select(['id', 'status', 'temporal_workflow_id'])
+    .where('workflow_id', '=', workflowId)
+    .where('status', 'in', ACTIVE_WORKFLOW_RUN_STATUSES)
+    .executeTakeFirst();
+}
 
 export interface CreateRunOptions {
   user: string;
@@ -42,12 +58,7 @@ export async function createRunDetailed(
     return await db.transaction().execute(async (tx) => {
       const wf = await tx.selectFrom('workflow').select(['id', 'status']).where('id', '=', workflowId).forUpdate().executeTakeFirst();
       if (!wf) throw notFound('workflow', workflowId);
-      const active = await tx
-        .selectFrom('workflow_run')
-        .select(['id', 'status'])
-        .where('workflow_id', '=', workflowId)
-        .where('status', 'in', ['G', 'L', 'B', 'I', 'O', 'R', 'C', 'H'])
-        .executeTakeFirst();
+      const active = await findActiveRun(tx, workflowId);
       if (active) {
         throw conflict(
           `workflow ${workflowId} already has an active run (${active.id}, status ${active.status}); stop it first (\`jmt workflow stop ${workflowId}\`, --kill to kill its jobs) and resume once it has ended`,

@@ -16,6 +16,7 @@ import type { Db } from './db';
 import type { Database } from './schema';
 import { conflict, invalid, notFound } from '../domain/errors';
 import type { TaskStatus } from '../domain/statuses';
+import { findActiveRun } from './runs';
 import { releaseDownstream } from './task-instance-reports';
 
 type Tx = Transaction<Database>;
@@ -285,12 +286,7 @@ export async function resetWorkflow(db: Db, workflowId: number, keepDone: boolea
     db.transaction().execute(async (tx) => {
       const wf = await tx.selectFrom('workflow').select('id').where('id', '=', workflowId).forUpdate().executeTakeFirst();
       if (!wf) throw notFound('workflow', workflowId);
-      const active = await tx
-        .selectFrom('workflow_run')
-        .select(['id', 'status'])
-        .where('workflow_id', '=', workflowId)
-        .where('status', 'in', ['G', 'L', 'B', 'I', 'O', 'R', 'C', 'H'])
-        .executeTakeFirst();
+      const active = await findActiveRun(tx, workflowId);
       if (active) {
         throw conflict(
           `workflow ${workflowId} has an active run (${active.id}); stop it first (\`jmt workflow stop ${workflowId}\`) and reset when it has ended`,

@@ -1,5 +1,5 @@
 /**
- * One Jobmon WorkflowRun as one Temporal workflow (id `jobmon-workflow-<id>`, a resume is a new
+ * One Jobmon WorkflowRun as one Temporal workflow (id `jobmon-workflow-<id>`, prefix configurable; a resume is a new
  * execution of the same id).
  *
  * Shape, chosen for Temporal's per-execution limits (docs/design.md):

@@ -4,6 +4,7 @@
  * resume after changing op_args in the control script.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { temporalWorkflowId } from '../../src/control/runs';
 import { api, startTestStack, type TestStack } from '../helpers/stack';
 import { waitFor } from '../helpers/wait';
 import { instances, maxOverlap, taskStatusCounts, toolOn } from './helpers';
@@ -37,7 +38,7 @@ describe('operator controls', () => {
     await api(stack, 'POST', `/workflows/${id}/runs`, {});
     await waitFor(async () => (await runStatus(id)) === 'R', { timeoutMs: 20_000, what: 'the run to start' });
     // Held back: nothing is queued while the limit is 0.
-    const state = await stack.temporal.client.workflow.getHandle(`jobmon-workflow-${id}`).query('runState');
+    const state = await stack.temporal.client.workflow.getHandle(temporalWorkflowId(stack.config, id)).query('runState');
     expect(state).toMatchObject({ workflowId: id, paused: false });
     expect(await taskStatusCounts(stack.database.db, id)).toEqual({ G: 5 });
 

@@ -39,6 +39,8 @@ export async function startTestStack(options: { inProcessWorker?: boolean } = {}
     TEMPORAL_ADDRESS: temporalAddress(),
     TEMPORAL_NAMESPACE: temporalNamespace(),
     JMT_TASK_QUEUE: `jmt-test-${randomUUID()}`,
+    // Test databases share the run's Temporal namespace; workflow ids restart at 1 in each.
+    JMT_WORKFLOW_ID_PREFIX: `jmt-test-${randomUUID().slice(0, 8)}`,
     JMT_API_PORT: String(apiPort),
     JMT_API_URL: `http://127.0.0.1:${apiPort}`,
     JMT_HOME: home,
