@@ -13,6 +13,7 @@ say() { printf 'slurm-down: %s\n' "$*"; }
 # stop NAME: TERM the recorded pid if it still is NAME, wait up to 10 s, then KILL.
 stop() {
   local name=$1 f=$RUN/$1.pid pid
+  [[ $name == munged ]] && f=$RUN/munge/munged.pid
   [[ -s $f ]] || return 0
   pid=$(cat "$f")
   if [[ -r /proc/$pid/comm && $(cat "/proc/$pid/comm") == "$name" ]]; then

@@ -115,8 +115,11 @@ fi
 
 # --- daemons -------------------------------------------------------------------------------------
 # alive NAME: the recorded pid of NAME is running and is that program.
+# munged runs as user munge and writes its pid file into a directory of its own.
+pidfile() { if [[ $1 == munged ]]; then echo "$RUN/munge/munged.pid"; else echo "$RUN/$1.pid"; fi; }
 alive() {
-  local f=$RUN/$1.pid pid
+  local f pid
+  f=$(pidfile "$1")
   [[ -s $f ]] || return 1
   pid=$(cat "$f")
   [[ -r /proc/$pid/comm && $(cat "/proc/$pid/comm") == "$1" ]]
@@ -132,9 +135,8 @@ wait_for() { # wait_for SECONDS DESCRIPTION COMMAND...
 
 # munged: reuse one that answers (it may belong to the machine); record only one we start.
 if ! munge -n 2>/dev/null | unmunge >/dev/null 2>&1; then
-  runuser -u munge -- /usr/sbin/munged --pid-file="$RUN/munged.pid" 2>/dev/null \
-    || runuser -u munge -- /usr/sbin/munged
-  [[ -s $RUN/munged.pid ]] || cp /run/munge/munged.pid "$RUN/munged.pid" 2>/dev/null || true
+  mkdir -p "$RUN/munge"; chown munge:munge "$RUN/munge"
+  runuser -u munge -- /usr/sbin/munged --pid-file="$RUN/munge/munged.pid"
   echo munged >>"$RUN/started"
   wait_for 10 "munged answering" bash -c 'munge -n | unmunge'
 fi
@@ -157,9 +159,12 @@ if ! alive slurmrestd; then
   touch "$STATE/log/slurmrestd.log"; chown slurm:slurm "$STATE/log/slurmrestd.log"
   # Not root (slurmrestd refuses it), cwd / (jobs without a cwd would land in ours); setpriv execs,
   # so $! is slurmrestd's own pid.
-  (cd / && SLURM_JWT=daemon setsid setpriv --reuid=slurm --regid=slurm --init-groups \
+  pushd / >/dev/null
+  SLURM_JWT=daemon setsid setpriv --reuid=slurm --regid=slurm --init-groups \
     /usr/sbin/slurmrestd -a rest_auth/jwt -s openapi/v0.0.38 "127.0.0.1:$REST_PORT" \
-    >>"$STATE/log/slurmrestd.log" 2>&1 </dev/null & echo $! >"$RUN/slurmrestd.pid")
+    >>"$STATE/log/slurmrestd.log" 2>&1 </dev/null &
+  echo $! >"$RUN/slurmrestd.pid"
+  popd >/dev/null
   echo slurmrestd >>"$RUN/started"
 fi
 wait_for 15 "slurmrestd answering on 127.0.0.1:$REST_PORT" \

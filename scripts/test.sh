@@ -20,6 +20,25 @@ npx tsc -p . --noEmit || status=1
 step "typecheck (test)"
 npx tsc -p test || status=1
 
+# A real one-node Slurm for test/slurm (root only: it installs packages and starts slurmd). Brought
+# down afterwards only if this script brought it up. Without root the Slurm tests skip, saying why.
+slurm_started=0
+if [[ $(id -u) == 0 ]]; then
+  step "slurm up"
+  if scontrol ping >/dev/null 2>&1 && sinfo -h -o %t 2>/dev/null | grep -Eq 'idle|mix|alloc'; then
+    echo "slurm already running; leaving it as found"
+  else
+    slurm_t0=$(date +%s)
+    if timeout 300 bash scripts/slurm-up.sh; then
+      slurm_started=1
+      echo "slurm up took $(( $(date +%s) - slurm_t0 )) s"
+    else
+      echo "test: slurm-up failed (the Slurm tests will skip and say why)"
+      status=1
+    fi
+  fi
+fi
+
 step "vitest"
 report=test-results/vitest.json
 mkdir -p test-results
@@ -50,6 +69,11 @@ summary=$(node -e '
   console.log(`${passed} passed, ${failed} failed` + (skipped ? `, ${skipped} skipped` : ""));
   process.exit(failed ? 1 : 0);
 ' "$report") || status=1
+
+if (( slurm_started )); then
+  step "slurm down"
+  bash scripts/slurm-down.sh || status=1
+fi
 
 echo
 echo "$summary"

@@ -7,6 +7,7 @@ import type { DistributorContext } from './context';
 import { DummyDistributor } from './dummy';
 import { createMultiprocessDistributor } from './multiprocess';
 import { createSequentialDistributor } from './sequential';
+import { createSlurmDistributor } from './slurm';
 
 export type DistributorFactory = (ctx: DistributorContext) => Distributor;
 
@@ -14,6 +15,7 @@ const FACTORIES = new Map<string, DistributorFactory>([
   ['dummy', (ctx) => new DummyDistributor(ctx.db)],
   ['sequential', createSequentialDistributor],
   ['multiprocess', createMultiprocessDistributor],
+  ['slurm', createSlurmDistributor],
 ]);
 
 export function registerDistributor(clusterType: ClusterType, factory: DistributorFactory): void {

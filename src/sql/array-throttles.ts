@@ -14,7 +14,11 @@ export interface ArrayThrottleGroup {
   arrayIds: string[];
 }
 
-export async function queuedArrayThrottles(db: Db, workflowId: number, template?: string): Promise<ArrayThrottleGroup[]> {
+export async function queuedArrayThrottles(
+  db: Db,
+  workflowId: number,
+  template?: string,
+): Promise<ArrayThrottleGroup[]> {
   const rows = await sql<{
     distributor_array_id: string;
     cluster_name: string;
@@ -37,7 +41,13 @@ export async function queuedArrayThrottles(db: Db, workflowId: number, template?
     const key = `${r.cluster_name}\u0000${r.throttle}`;
     let g = groups.get(key);
     if (!g) {
-      g = { clusterName: r.cluster_name, clusterType: r.cluster_type, connectionParameters: r.connection_parameters, limit: Number(r.throttle), arrayIds: [] };
+      g = {
+        clusterName: r.cluster_name,
+        clusterType: r.cluster_type,
+        connectionParameters: r.connection_parameters,
+        limit: Number(r.throttle),
+        arrayIds: [],
+      };
       groups.set(key, g);
     }
     g.arrayIds.push(r.distributor_array_id);

@@ -17,6 +17,7 @@ import { RunningCommand, type CommandOutcome } from './run-command';
 import { UsageSampler, type Usage } from './usage';
 import { Heartbeat, statusOf } from './heartbeat';
 import { KILL_GRACE_MS, SignalForwarder } from './signals';
+import { batchSignalVerdict } from './batch-signal';
 
 /** Jobmon's exit code for a worker-node failure (198 is its version mismatch). */
 export const WRAPPER_FAILURE_EXIT_CODE = 199;
@@ -152,7 +153,14 @@ export async function runWrapper(opts: WrapperOptions): Promise<number> {
       });
     }
     if (outcome.exitCode === 0 && !outcome.signal) return await report('done', body);
-    return await report('error', { ...body, error_state: 'E', message: errorText(outcome, signals.received) });
+    // A signal from the batch system may say more than "error" (time limit, outside cancel).
+    const verdict = signals.received ? batchSignalVerdict(opts.env ?? process.env) : undefined;
+    const message = errorText(outcome, signals.received);
+    return await report('error', {
+      ...body,
+      error_state: verdict?.state ?? 'E',
+      message: verdict ? `${verdict.reason}; ${message}` : message,
+    });
   } catch (err) {
     log(`wrapper failure: ${(err as Error).stack ?? String(err)}`);
     heartbeat?.stop();

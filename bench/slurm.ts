@@ -1,0 +1,341 @@
+/**
+ * `npm run bench:slurm`: the Slurm path on this machine's one-node Slurm (scripts/slurm-up.sh must
+ * have run; root). Not a test: figures are printed and saved as JSON under bench/results/.
+ *
+ *  1. project: 1,000 `true` tasks of one template through the project (Temporal + Postgres + the
+ *     slurm distributor, REST mode): two job arrays of 500; bind s, run s, tasks/s, submit ms.
+ *  2. hand: the same 1,000 `true` as one `sbatch --array=1-1000 --wrap true` as the job user, until
+ *     slurmctld lists none of them pending or running; ratio project / hand.
+ *  3. submission cost: N single jobs through slurmrestd (one keep-alive connection) vs N sbatch runs.
+ *
+ *   node dist/bench/slurm.js [--tasks 1000] [--submissions 100] [--parts project,hand,submission]
+ */
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import pg from 'pg';
+import { Tool } from '../src/client';
+import { loadConfig, projectRoot } from '../src/config';
+import { devServerArgs } from '../src/temporal/dev-server-args';
+import { Connection } from '@temporalio/client';
+
+const JOB_USER = process.env.JMT_SLURM_JOB_USER ?? 'jmtuser';
+const REST = `${process.env.JMT_SLURM_REST_URL ?? 'http://127.0.0.1:6820'}/slurm/v0.0.38`;
+const arg = (name: string, fallback: number): number => {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 ? Number(process.argv[i + 1]) : fallback;
+};
+const round = (x: number, d = 2): number => Math.round(x * 10 ** d) / 10 ** d;
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as net.AddressInfo;
+      server.close(() => resolve(port));
+    });
+    server.once('error', reject);
+  });
+}
+
+async function until(
+  what: string,
+  check: () => Promise<boolean> | boolean,
+  timeoutMs: number,
+  everyMs = 200,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (
+      await Promise.resolve()
+        .then(check)
+        .catch(() => false)
+    )
+      return;
+    await new Promise((r) => setTimeout(r, everyMs));
+  }
+  throw new Error(`${what} not reached within ${timeoutMs / 1000} s`);
+}
+
+async function stop(child: ChildProcess | undefined): Promise<void> {
+  if (!child || child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise((r) => child.once('exit', r));
+  child.kill('SIGTERM');
+  const timer = setTimeout(() => child.kill('SIGKILL'), 20_000);
+  await exited;
+  clearTimeout(timer);
+}
+
+const token = (): string =>
+  execFileSync('scontrol', ['token', `username=${JOB_USER}`, 'lifespan=3600'], { encoding: 'utf8' })
+    .trim()
+    .replace(/^SLURM_JWT=/, '');
+
+/** Array tasks of these jobs still pending/running (plain squeue lists only those). */
+const activeCount = (ids: string[]): number => {
+  try {
+    const out = execFileSync('squeue', ['-h', '-r', '-j', ids.join(','), '-o', '%i'], {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'ignore'],
+    });
+    return out.trim() ? out.trim().split('\n').length : 0;
+  } catch {
+    return 0; // every id purged or finished
+  }
+};
+
+async function projectRun(tasks: number) {
+  const home = mkdtempSync(path.join(os.tmpdir(), 'jmt-bench-slurm-'));
+  chmodSync(home, 0o755); // jobs run as the job user and write the tasks' logs under it
+  const dbName = 'jmt_bench_slurm';
+  const serverUrl = new URL(process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres');
+  serverUrl.pathname = '/postgres';
+  const admin = new pg.Client({ connectionString: serverUrl.toString() });
+  await admin.connect();
+  await admin.query(`drop database if exists ${dbName} with (force)`);
+  await admin.query(`create database ${dbName}`);
+  await admin.end();
+  serverUrl.pathname = `/${dbName}`;
+  const [temporalPort, apiPort] = [await freePort(), await freePort()];
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    DATABASE_URL: serverUrl.toString(),
+    TEMPORAL_ADDRESS: `127.0.0.1:${temporalPort}`,
+    JMT_API_PORT: String(apiPort),
+    JMT_API_URL: `http://127.0.0.1:${apiPort}`,
+    JMT_HOME: home,
+    JMT_TASK_QUEUE: 'bench-slurm',
+  };
+  delete env.JMT_TOKENS;
+  const config = loadConfig({}, env);
+  const temporal = spawn(
+    config.temporalBin,
+    [
+      'server',
+      'start-dev',
+      ...devServerArgs({ port: temporalPort, uiPort: null, dbFile: path.join(home, 'temporal.sqlite') }),
+    ],
+    {
+      stdio: ['ignore', 'ignore', 'inherit'],
+    },
+  );
+  let services: ChildProcess | undefined;
+  try {
+    await until(
+      'Temporal',
+      async () => {
+        const c = await Connection.connect({ address: config.temporalAddress, connectTimeout: '1s' });
+        await c.close();
+        return true;
+      },
+      60_000,
+    );
+    services = spawn(process.execPath, [path.join(projectRoot(), 'dist', 'src', 'local', 'services-main.js')], {
+      env,
+      stdio: ['ignore', 'ignore', 'inherit'],
+    });
+    await until('API', async () => (await fetch(`${config.apiUrl}/api/v1/health`)).ok, 60_000);
+    const tool = new Tool('bench-slurm', { config, stderr: { write: () => true } });
+    const tt = tool.getTaskTemplate({ templateName: 'true', commandTemplate: 'true {i}', nodeArgs: ['i'] });
+    const wf = tool.createWorkflow({
+      workflowArgs: `bench-slurm-${tasks}`,
+      defaultClusterName: 'slurm',
+      defaultComputeResources: { queue: 'debug', memory: '100M', runtime: '10m' },
+    });
+    wf.addTasks(Array.from({ length: tasks }, (_, i) => tt.createTask({ i })));
+    const b0 = performance.now();
+    const workflowId = await wf.bind();
+    const bindSeconds = (performance.now() - b0) / 1000;
+    const r0 = performance.now();
+    const status = await wf.run({ progress: false, pollIntervalMs: 200 });
+    const runSeconds = (performance.now() - r0) / 1000;
+    const db = new pg.Client({ connectionString: serverUrl.toString() });
+    await db.connect();
+    const batches = await db.query<{ ms: number; size: number; distributor_array_id: string }>(
+      `select extract(epoch from submitted_date - created_date) * 1000 as ms, size, distributor_array_id from task_batch where workflow_id = $1 order by id`,
+      [workflowId],
+    );
+    const perInstance = await db.query<{ n: number }>(
+      `select count(*)::int as n from task_instance where workflow_id = $1`,
+      [workflowId],
+    );
+    await db.end();
+    return {
+      tasks,
+      status,
+      bindSeconds: round(bindSeconds),
+      runSeconds: round(runSeconds),
+      tasksPerSecond: round(tasks / runSeconds, 1),
+      instances: perInstance.rows[0].n,
+      arrays: batches.rows.map((b) => ({ id: b.distributor_array_id, size: b.size, submitMs: round(Number(b.ms), 0) })),
+    };
+  } finally {
+    await stop(services);
+    await stop(temporal);
+    rmSync(home, { recursive: true, force: true });
+  }
+}
+
+async function byHand(tasks: number) {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'jmt-bench-hand-'));
+  chmodSync(dir, 0o1777);
+  const t0 = performance.now();
+  const id = execFileSync(
+    'runuser',
+    [
+      '-u',
+      JOB_USER,
+      '--',
+      'sbatch',
+      '--parsable',
+      '--no-requeue',
+      '-p',
+      'debug',
+      '--mem=100M',
+      '--time=10',
+      `--chdir=${dir}`,
+      '-o',
+      '/dev/null',
+      `--array=1-${tasks}`,
+      '--wrap',
+      'true',
+    ],
+    { encoding: 'utf8' },
+  ).trim();
+  const submitMs = performance.now() - t0;
+  await until('the hand-submitted array to finish', () => activeCount([id]) === 0, 900_000, 250);
+  const seconds = (performance.now() - t0) / 1000;
+  rmSync(dir, { recursive: true, force: true });
+  return {
+    tasks,
+    arrayJobId: id,
+    submitMs: round(submitMs, 1),
+    runSeconds: round(seconds),
+    tasksPerSecond: round(tasks / seconds, 1),
+  };
+}
+
+async function submissionCost(n: number) {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'jmt-bench-submit-'));
+  chmodSync(dir, 0o1777);
+  const jwt = token();
+  const headers = { 'X-SLURM-USER-NAME': JOB_USER, 'X-SLURM-USER-TOKEN': jwt, 'Content-Type': 'application/json' };
+  const ids: string[] = [];
+  const r0 = performance.now();
+  for (let i = 0; i < n; i++) {
+    const res = await fetch(`${REST}/job/submit`, {
+      method: 'POST',
+      headers,
+      body: JSON.stringify({
+        script: '#!/bin/bash\ntrue\n',
+        job: {
+          name: 'bench-rest',
+          partition: 'debug',
+          current_working_directory: dir,
+          environment: { PATH: '/usr/bin:/bin' },
+          memory_per_node: 100,
+          time_limit: 5,
+          standard_output: '/dev/null',
+          requeue: false,
+        },
+      }),
+    });
+    ids.push(String(((await res.json()) as { job_id: number }).job_id));
+  }
+  const restMs = (performance.now() - r0) / n;
+  const s0 = performance.now();
+  for (let i = 0; i < n; i++) {
+    ids.push(
+      execFileSync(
+        'runuser',
+        [
+          '-u',
+          JOB_USER,
+          '--',
+          'sbatch',
+          '--parsable',
+          '--no-requeue',
+          '-p',
+          'debug',
+          '--mem=100M',
+          '--time=5',
+          `--chdir=${dir}`,
+          '-o',
+          '/dev/null',
+          '--wrap',
+          'true',
+        ],
+        { encoding: 'utf8' },
+      ).trim(),
+    );
+  }
+  const sbatchMs = (performance.now() - s0) / n;
+  await until('the single jobs to finish', () => activeCount(ids) === 0, 600_000, 500);
+  rmSync(dir, { recursive: true, force: true });
+  return {
+    jobs: n,
+    restMsPerJob: round(restMs),
+    sbatchMsPerJob: round(sbatchMs),
+    sbatchOverRest: round(sbatchMs / restMs, 1),
+  };
+}
+
+async function main(): Promise<void> {
+  const tasks = arg('tasks', 1000);
+  const submissions = arg('submissions', 100);
+  const partsArg = process.argv.indexOf('--parts');
+  const parts = new Set(partsArg >= 0 ? process.argv[partsArg + 1].split(',') : ['project', 'hand', 'submission']);
+  const slots = execFileSync('sinfo', ['-h', '-p', 'debug', '-o', '%c %h'], { encoding: 'utf8' }).trim();
+  let project: Awaited<ReturnType<typeof projectRun>> | undefined;
+  let hand: Awaited<ReturnType<typeof byHand>> | undefined;
+  let submission: Awaited<ReturnType<typeof submissionCost>> | undefined;
+  if (parts.has('project')) {
+    process.stderr.write(`bench:slurm: ${tasks} tasks through the project ...\n`);
+    project = await projectRun(tasks);
+    console.log(
+      `project: ${project.tasks} true tasks in ${project.runSeconds} s = ${project.tasksPerSecond} tasks/s (bind ${project.bindSeconds} s, arrays ${project.arrays.map((a) => `${a.size} submitted in ${a.submitMs} ms`).join(', ')}), status ${project.status}`,
+    );
+  }
+  if (parts.has('hand')) {
+    process.stderr.write(`bench:slurm: the same by hand (sbatch --array) ...\n`);
+    hand = await byHand(tasks);
+    console.log(`by hand: sbatch --array=1-${hand.tasks} in ${hand.runSeconds} s = ${hand.tasksPerSecond} tasks/s`);
+  }
+  const ratio = project && hand ? round(project.runSeconds / hand.runSeconds) : undefined;
+  if (ratio !== undefined) console.log(`ratio project / by hand: ${ratio}`);
+  if (parts.has('submission')) {
+    process.stderr.write(`bench:slurm: submission cost, ${submissions} jobs each way ...\n`);
+    submission = await submissionCost(submissions);
+    console.log(
+      `submission: REST ${submission.restMsPerJob} ms/job, sbatch ${submission.sbatchMsPerJob} ms/job (×${submission.sbatchOverRest})`,
+    );
+  }
+  const slurmVersion = execFileSync('sinfo', ['--version'], { encoding: 'utf8' }).trim();
+  const record = {
+    date: new Date().toISOString(),
+    machine: {
+      cpus: os.cpus().length,
+      memoryGiB: Math.round(os.totalmem() / 2 ** 30),
+      node: process.version,
+      slurm: slurmVersion,
+      loadAverage1mAtEnd: round(os.loadavg()[0]),
+      debugPartition: `CPUs/OverSubscribe ${slots}`,
+    },
+    project,
+    hand,
+    ratio,
+    submission,
+  };
+  const dir = path.join(projectRoot(), 'bench', 'results');
+  mkdirSync(dir, { recursive: true });
+  const stamp = record.date.replace(/[:.]/g, '-');
+  writeFileSync(path.join(dir, `slurm-${stamp}.json`), `${JSON.stringify(record, null, 2)}\n`);
+  console.log(`saved bench/results/slurm-${stamp}.json`);
+}
+
+main().catch((err) => {
+  console.error(`bench:slurm: ${err instanceof Error ? err.stack : String(err)}`);
+  process.exit(1);
+});

@@ -1,0 +1,53 @@
+/**
+ * What the Slurm distributor needs from Slurm, with two implementations: slurmrestd (REST, JWT) and
+ * the command-line tools (sbatch, scontrol, scancel). Selected by connection_parameters.mode.
+ */
+import type { SlurmJobRecord } from './job-record';
+import type { SlurmMode } from './settings';
+
+/** One job array: indexes 1..size, each running `script` with SLURM_ARRAY_TASK_ID = its index. */
+export interface ArraySubmission {
+  name: string;
+  partition: string;
+  /** Bash entry script (starts with `#!/bin/bash`). */
+  script: string;
+  /** Absolute working directory; Slurm's own output goes to `<workDir>/%A_%a.out`. */
+  workDir: string;
+  size: number;
+  /** Most array tasks running at once (`%N`); undefined = no throttle. */
+  throttle?: number;
+  memoryMb?: number;
+  timeLimitMin?: number;
+  cpusPerTask?: number;
+  account?: string;
+  qos?: string;
+  constraints?: string;
+  /** The job's whole environment (REST sends exactly this; sbatch gets it with --export=ALL). */
+  env: Record<string, string>;
+}
+
+export const OUTPUT_PATTERN = '%A_%a.out';
+
+export interface PartitionInfo {
+  name: string;
+  maxTimeMin?: number;
+  maxMemoryMb?: number;
+  totalCpus?: number;
+  maxCpusPerNode?: number;
+}
+
+/** The job id is unknown to slurmctld (never existed, or purged after MinJobAge). */
+export const UNKNOWN_JOB = 'unknown-job' as const;
+
+export interface SlurmBackend {
+  readonly mode: SlurmMode;
+  /** Submit; resolves to the array job id. Throws with Slurm's message when refused. */
+  submitArray(submission: ArraySubmission): Promise<string>;
+  /** Every task of the array slurmctld still holds; throws when Slurm could not be asked. */
+  arrayJobs(arrayJobId: string): Promise<SlurmJobRecord[] | typeof UNKNOWN_JOB>;
+  /** Cancel jobs or array tasks (`<array>_<task>`); unknown or finished ids are ignored. */
+  cancel(ids: string[]): Promise<void>;
+  /** Change ArrayTaskThrottle of a queued array (0 = no limit). */
+  setThrottle(arrayJobId: string, limit: number): Promise<void>;
+  partition(name: string): Promise<PartitionInfo | undefined>;
+}

@@ -1,0 +1,175 @@
+/**
+ * The command-line fallback (connection_parameters.mode = "cli"): sbatch to submit (as the job user
+ * through runuser when the worker is root), `scontrol show job -o` for status (one call per array,
+ * finished tasks included until MinJobAge), scancel, `scontrol update` for the throttle.
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { OUTPUT_PATTERN, UNKNOWN_JOB, type ArraySubmission, type PartitionInfo, type SlurmBackend } from './backend';
+import { CommandError, run } from './commands';
+import { expandTaskString, type SlurmJobRecord } from './job-record';
+import type { SlurmSettings } from './settings';
+
+export interface SlurmBins {
+  sbatch: string;
+  scontrol: string;
+  scancel: string;
+  runuser: string;
+}
+
+const INVALID_JOB = /Invalid job id specified/i;
+
+export class SlurmCliBackend implements SlurmBackend {
+  readonly mode = 'cli' as const;
+
+  constructor(
+    private readonly settings: SlurmSettings,
+    private readonly bins: SlurmBins,
+    private readonly currentUser: string,
+  ) {}
+
+  async submitArray(s: ArraySubmission): Promise<string> {
+    mkdirSync(s.workDir, { recursive: true });
+    const scriptPath = path.join(s.workDir, `${s.name}.sh`);
+    writeFileSync(scriptPath, s.script, { mode: 0o755 });
+    const args = [
+      '--parsable',
+      `--job-name=${s.name}`,
+      `--partition=${s.partition}`,
+      `--chdir=${s.workDir}`,
+      `--output=${OUTPUT_PATTERN}`,
+      `--error=${OUTPUT_PATTERN}`,
+      `--array=1-${s.size}${s.throttle ? `%${s.throttle}` : ''}`,
+      '--no-requeue',
+      '--export=ALL',
+    ];
+    if (s.memoryMb !== undefined) args.push(`--mem=${s.memoryMb}M`);
+    if (s.timeLimitMin !== undefined) args.push(`--time=${s.timeLimitMin}`);
+    if (s.cpusPerTask !== undefined) args.push(`--cpus-per-task=${s.cpusPerTask}`);
+    if (s.account) args.push(`--account=${s.account}`);
+    if (s.qos) args.push(`--qos=${s.qos}`);
+    if (s.constraints) args.push(`--constraint=${s.constraints}`);
+    args.push(scriptPath);
+    // Root submits as the job user (runuser keeps the environment, sets HOME/USER/LOGNAME).
+    const asOther = this.settings.user !== this.currentUser;
+    const [cmd, argv] = asOther
+      ? [this.bins.runuser, ['-u', this.settings.user, '--', this.bins.sbatch, ...args]]
+      : [this.bins.sbatch, args];
+    const out = await run(cmd, argv, { env: s.env, timeoutMs: 60_000 });
+    const id = out.trim().split(';')[0];
+    if (!/^\d+$/.test(id)) throw new Error(`sbatch printed no job id: ${out.slice(0, 200)}`);
+    return id;
+  }
+
+  async arrayJobs(arrayJobId: string): Promise<SlurmJobRecord[] | typeof UNKNOWN_JOB> {
+    let out: string;
+    try {
+      out = await run(this.bins.scontrol, ['show', 'job', '-o', arrayJobId], { timeoutMs: 30_000 });
+    } catch (err) {
+      if (err instanceof CommandError && INVALID_JOB.test(err.stderr)) return UNKNOWN_JOB;
+      throw err;
+    }
+    return out
+      .split('\n')
+      .filter((l) => l.startsWith('JobId='))
+      .flatMap((l) => recordsOfLine(l));
+  }
+
+  async cancel(ids: string[]): Promise<void> {
+    if (ids.length === 0) return;
+    try {
+      await run(this.bins.scancel, ids, { timeoutMs: 30_000 });
+    } catch (err) {
+      // scancel cancels the valid ids and complains about the others.
+      if (!(err instanceof CommandError && INVALID_JOB.test(err.stderr))) throw err;
+    }
+  }
+
+  async setThrottle(arrayJobId: string, limit: number): Promise<void> {
+    await run(this.bins.scontrol, ['update', `JobId=${arrayJobId}`, `ArrayTaskThrottle=${limit}`], {
+      timeoutMs: 15_000,
+    });
+  }
+
+  async partition(name: string): Promise<PartitionInfo | undefined> {
+    let out: string;
+    try {
+      out = await run(this.bins.scontrol, ['show', 'partition', '-o', name], { timeoutMs: 15_000 });
+    } catch (err) {
+      if (err instanceof CommandError && /not found|Invalid partition/i.test(err.stderr)) return undefined;
+      throw err;
+    }
+    const kv = keyValues(out);
+    if (!kv.PartitionName) return undefined;
+    const n = (v: string | undefined): number | undefined =>
+      v && /^\d+$/.test(v) && Number(v) > 0 ? Number(v) : undefined;
+    return {
+      name,
+      maxTimeMin: parseSlurmMinutes(kv.MaxTime),
+      maxMemoryMb: n(kv.MaxMemPerNode),
+      totalCpus: n(kv.TotalCPUs),
+      maxCpusPerNode: n(kv.MaxCPUsPerNode),
+    };
+  }
+}
+
+/** `Key=Value` pairs of one `scontrol -o` line (values without spaces, which is all we read). */
+export function keyValues(line: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const m of line.matchAll(/(?:^|\s)([A-Za-z:/]+)=(\S*)/g)) out[m[1]] ??= m[2];
+  return out;
+}
+
+/** Slurm time (`UNLIMITED`, `MM`, `HH:MM:SS`, `D-HH:MM:SS`, `MM:SS`) → minutes, rounded up. */
+export function parseSlurmMinutes(value: string | undefined): number | undefined {
+  if (!value || /^(UNLIMITED|INFINITE|NONE|n\/a)$/i.test(value)) return undefined;
+  const m = /^(?:(\d+)-)?(\d+)(?::(\d+))?(?::(\d+))?$/.exec(value);
+  if (!m) return undefined;
+  const [days, a, b, c] = [Number(m[1] ?? 0), Number(m[2]), m[3], m[4]];
+  let seconds: number;
+  if (c !== undefined) seconds = a * 3600 + Number(b) * 60 + Number(c);
+  else if (b !== undefined) seconds = m[1] !== undefined ? a * 3600 + Number(b) * 60 : a * 60 + Number(b);
+  else seconds = m[1] !== undefined ? a * 3600 : a * 60;
+  return Math.ceil((days * 86400 + seconds) / 60);
+}
+
+function recordsOfLine(line: string): SlurmJobRecord[] {
+  const kv = keyValues(line);
+  const [code, signal] = (kv.ExitCode ?? '')
+    .split(':')
+    .map((v) => (v === undefined || v === '' ? undefined : Number(v)));
+  const arrayJobId = kv.ArrayJobId;
+  const base = {
+    jobId: kv.JobId,
+    arrayJobId,
+    state: (kv.JobState ?? 'UNKNOWN').split(/[ +]/)[0],
+    reason: kv.Reason ?? '',
+    exitCode: code,
+    signal,
+    workDir: kv.WorkDir,
+    user: kv.UserId?.replace(/\(.*$/, ''),
+    throttle: kv.ArrayTaskThrottle === undefined ? undefined : Number(kv.ArrayTaskThrottle),
+    partition: kv.Partition,
+    timeLimitMin: parseSlurmMinutes(kv.TimeLimit),
+    memoryMb: kv.MinMemoryNode ? Number.parseInt(kv.MinMemoryNode, 10) : undefined,
+  };
+  const task = kv.ArrayTaskId;
+  if (arrayJobId && task && !/^\d+$/.test(task)) {
+    // Pending remainder of the array (`ArrayTaskId=3-10%2`): one record per task id.
+    return expandTaskString(task).map((t) => ({
+      ...base,
+      key: `${arrayJobId}_${t}`,
+      arrayTaskId: t,
+      stdoutPath: base.workDir ? path.join(base.workDir, `${arrayJobId}_${t}.out`) : undefined,
+    }));
+  }
+  const taskId = task && /^\d+$/.test(task) ? Number(task) : undefined;
+  return [
+    {
+      ...base,
+      key: arrayJobId && taskId !== undefined ? `${arrayJobId}_${taskId}` : base.jobId,
+      arrayTaskId: taskId,
+      stdoutPath: kv.StdOut || undefined,
+    },
+  ];
+}

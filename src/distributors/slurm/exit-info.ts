@@ -1,0 +1,135 @@
+/**
+ * Why a Slurm job ended, for an instance whose wrapper went silent (Jobmon's get_remote_exit_info).
+ * The wrapper reports every ending it survives itself, so what is left here is what killed it too:
+ *
+ * | Slurm says                                                  | status | meaning                    |
+ * |-------------------------------------------------------------|--------|----------------------------|
+ * | OUT_OF_MEMORY, or signal 9 + "Exceeded job memory limit"     | Z      | resource error: memory     |
+ * | TIMEOUT                                                     | Z      | resource error: runtime    |
+ * | CANCELLED                                                   | F      | cancelled outside: no retry|
+ * | NODE_FAIL, PREEMPTED, BOOT_FAIL, DEADLINE                   | U      | lost: retried              |
+ * | killed by SIGKILL (no memory notice)                        | U      | lost: retried              |
+ * | COMPLETED without a report from the wrapper                 | U      | lost report: retried       |
+ * | FAILED with another exit code (wrapper failure, bad entry)  | E      | error: retried             |
+ * | unknown to slurmctld and to the jobcomp log                 | U      | unknown: retried           |
+ */
+import { closeSync, openSync, readSync, statSync } from 'node:fs';
+import path from 'node:path';
+import type { RemoteExitInfo } from '../distributor';
+import type { SlurmJobRecord } from './job-record';
+
+const MEMORY_NOTICE = /Exceeded (job|step) memory limit|exceeded memory limit|oom-kill|Out Of Memory/i;
+const TAIL_BYTES = 16 * 1024;
+const JOBCOMP_SCAN_BYTES = 64 * 1024 * 1024;
+
+/** Last bytes of a file, or '' when it cannot be read. */
+export function readTail(file: string | undefined, bytes = TAIL_BYTES): string {
+  if (!file) return '';
+  let fd: number | undefined;
+  try {
+    fd = openSync(file, 'r');
+    const size = statSync(file).size;
+    const length = Math.min(size, bytes);
+    const buf = Buffer.alloc(length);
+    readSync(fd, buf, 0, length, size - length);
+    return buf.toString('utf8');
+  } catch {
+    return '';
+  } finally {
+    if (fd !== undefined) closeSync(fd);
+  }
+}
+
+const lastLines = (text: string, n = 8): string => text.trimEnd().split('\n').slice(-n).join('\n');
+
+export function classifyEnd(record: SlurmJobRecord, output: string): RemoteExitInfo {
+  const id = record.key;
+  const how = `Slurm job ${id}: ${record.state}${record.reason && record.reason !== 'None' ? ` (${record.reason})` : ''}, exit code ${record.exitCode ?? '?'}:${record.signal ?? '?'}`;
+  const withOutput = (m: string): string =>
+    output.trim() ? `${m}; Slurm output (${record.stdoutPath}) ends:\n${lastLines(output)}` : m;
+  if (record.state === 'OUT_OF_MEMORY' || (record.signal === 9 && MEMORY_NOTICE.test(output))) {
+    return { status: 'Z', message: withOutput(`${how}: over its memory limit (resource error: memory)`) };
+  }
+  switch (record.state) {
+    case 'TIMEOUT':
+      return { status: 'Z', message: withOutput(`${how}: reached its time limit (resource error: runtime)`) };
+    case 'CANCELLED':
+      return {
+        status: 'F',
+        message: withOutput(
+          `${how}: cancelled outside the workflow (scancel or REST DELETE); not retried — resume the workflow to run it again`,
+        ),
+      };
+    case 'NODE_FAIL':
+    case 'PREEMPTED':
+    case 'BOOT_FAIL':
+    case 'DEADLINE':
+      return { status: 'U', message: withOutput(`${how}: lost with its node or preempted; retried`) };
+    case 'COMPLETED':
+      return {
+        status: 'U',
+        exitCode: 0,
+        message: withOutput(`${how}: the job ended but the wrapper's final report never arrived`),
+      };
+    default:
+      break;
+  }
+  if (record.signal === 9 || record.exitCode === 137) {
+    return {
+      status: 'U',
+      message: withOutput(`${how}: killed by SIGKILL from outside Slurm's limits (kill -9, OOM killer); retried`),
+    };
+  }
+  if (record.state === 'FAILED' && record.exitCode !== undefined && record.exitCode !== 0) {
+    return {
+      status: 'E',
+      exitCode: record.exitCode,
+      message: withOutput(`${how}: the job's entry script or wrapper failed`),
+    };
+  }
+  return {
+    status: 'U',
+    exitCode: record.exitCode,
+    message: withOutput(`${how}: ended without a report from the wrapper`),
+  };
+}
+
+/**
+ * The jobcomp/filetxt record of an array task slurmctld no longer holds (after MinJobAge). One line
+ * per finished job, `Key=Value` separated by spaces; TIMEOUT and CANCELLED carry ExitCode 0:0 there,
+ * so the state is what counts.
+ */
+export function jobcompRecord(
+  logFile: string | undefined,
+  arrayJobId: string,
+  taskId: number | undefined,
+): SlurmJobRecord | undefined {
+  if (!logFile) return undefined;
+  const text = readTail(logFile, JOBCOMP_SCAN_BYTES);
+  const needle = taskId === undefined ? `JobId=${arrayJobId} ` : `ArrayJobId=${arrayJobId} `;
+  let found: Record<string, string> | undefined;
+  for (const line of text.split('\n')) {
+    if (!line.includes(needle)) continue;
+    const kv: Record<string, string> = {};
+    for (const m of line.matchAll(/(?:^|\s)(\w+)=(\S*)/g)) kv[m[1]] ??= m[2];
+    if (
+      taskId === undefined ? kv.JobId === arrayJobId : kv.ArrayJobId === arrayJobId && Number(kv.ArrayTaskId) === taskId
+    )
+      found = kv;
+  }
+  if (!found) return undefined;
+  const [code, signal] = (found.ExitCode ?? '').split(':').map(Number);
+  const key = taskId === undefined ? arrayJobId : `${arrayJobId}_${taskId}`;
+  return {
+    key,
+    jobId: found.JobId,
+    arrayJobId: taskId === undefined ? undefined : arrayJobId,
+    arrayTaskId: taskId,
+    state: (found.JobState ?? 'UNKNOWN').split(/[ +]/)[0],
+    reason: 'from the jobcomp log',
+    exitCode: Number.isFinite(code) ? code : undefined,
+    signal: Number.isFinite(signal) ? signal : undefined,
+    workDir: found.WorkDir,
+    stdoutPath: found.WorkDir ? path.join(found.WorkDir, `${key}.out`) : undefined,
+  };
+}

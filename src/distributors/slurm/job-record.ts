@@ -1,0 +1,91 @@
+/**
+ * One Slurm job (or array task) as both backends report it, and the reading of its state.
+ * Distributor ids of array tasks are `<array job id>_<array task id>` (Slurm's own `%A_%a`).
+ */
+
+export interface SlurmJobRecord {
+  /** `<array>_<task>` for array tasks, else the plain job id. */
+  key: string;
+  jobId: string;
+  arrayJobId?: string;
+  arrayTaskId?: number;
+  /** JOB_STATE base name: PENDING, RUNNING, COMPLETED, FAILED, TIMEOUT, CANCELLED, ... */
+  state: string;
+  reason: string;
+  /** Exit code and terminating signal of the batch script (REST's raw wait status decoded). */
+  exitCode?: number;
+  signal?: number;
+  /** Slurm's output file of this job, expanded, when known. */
+  stdoutPath?: string;
+  workDir?: string;
+  user?: string;
+  /** ArrayTaskThrottle of the array (0 = none). */
+  throttle?: number;
+  partition?: string;
+  timeLimitMin?: number;
+  memoryMb?: number;
+}
+
+/** States after which the job's processes are gone for good (no requeue: JobRequeue=0, requeue=false). */
+export const FINAL_STATES = new Set([
+  'COMPLETED',
+  'FAILED',
+  'CANCELLED',
+  'TIMEOUT',
+  'OUT_OF_MEMORY',
+  'NODE_FAIL',
+  'PREEMPTED',
+  'BOOT_FAIL',
+  'DEADLINE',
+]);
+
+export const isLive = (record: SlurmJobRecord): boolean => !FINAL_STATES.has(record.state);
+
+export function parseDistributorId(id: string): { arrayJobId: string; taskId?: number } {
+  const m = /^(\d+)(?:_(\d+))?$/.exec(id);
+  if (!m) throw new Error(`"${id}" is not a Slurm job id`);
+  return { arrayJobId: m[1], taskId: m[2] === undefined ? undefined : Number(m[2]) };
+}
+
+/** REST v0.0.38 gives the raw wait status: exit code in the high byte, signal in the low 7 bits. */
+export function decodeWaitStatus(raw: number | undefined | null): { exitCode?: number; signal?: number } {
+  if (typeof raw !== 'number') return {};
+  return { exitCode: (raw >> 8) & 0xff, signal: raw & 0x7f };
+}
+
+/** `3-7,9,12-14%2` (array_task_string of a not yet split pending array) → task ids. */
+export function expandTaskString(spec: string): number[] {
+  const out: number[] = [];
+  for (const part of spec.replace(/%\d+$/, '').split(',')) {
+    const m = /^(\d+)(?:-(\d+))?(?::(\d+))?$/.exec(part.trim());
+    if (!m) continue;
+    const from = Number(m[1]);
+    const to = m[2] === undefined ? from : Number(m[2]);
+    const step = m[3] === undefined ? 1 : Number(m[3]);
+    for (let i = from; i <= to; i += step) out.push(i);
+  }
+  return out;
+}
+
+/** Expand a Slurm output pattern (%A %a %j %x %u %%) for one record. */
+export function expandOutputPattern(
+  pattern: string,
+  r: { jobId: string; arrayJobId?: string; arrayTaskId?: number; name?: string; user?: string },
+): string {
+  return pattern.replace(/%(%|A|a|j|x|u)/g, (_, c: string) => {
+    switch (c) {
+      case '%':
+        return '%';
+      case 'A':
+        return r.arrayJobId ?? r.jobId;
+      case 'a':
+        return r.arrayTaskId === undefined ? '4294967294' : String(r.arrayTaskId);
+      case 'j':
+        return r.jobId;
+      case 'x':
+        return r.name ?? '';
+      default:
+        return r.user ?? '';
+    }
+  });
+}

@@ -1,0 +1,336 @@
+/**
+ * The `slurm` distributor: each batch (one TaskTemplate, one set of resources, ≤ 500 instances) goes
+ * out as one job array (chunked below MaxArraySize), throttled with `%N` by the array's concurrency
+ * limit; every array task runs the worker-node wrapper through a bash entry script
+ * (entry-script.ts). Slurm is asked about jobs only for instances whose wrapper went silent, one
+ * call per array, cached for a couple of seconds and backed off after failures: a poll that fails
+ * means "unknown" (the jobs count as alive and get more time), never "failed".
+ *
+ * Submission goes through slurmrestd (JWT from `scontrol token`) or, with `"mode": "cli"`, sbatch.
+ */
+import { execFileSync } from 'node:child_process';
+import { chownSync, existsSync, mkdirSync } from 'node:fs';
+import path from 'node:path';
+import { wrapperCommand } from '../../worker-node/launch';
+import type { DistributorContext } from '../context';
+import type { Distributor, RemoteExitInfo, SubmitRequest, SubmitResult } from '../distributor';
+import { UNKNOWN_JOB, type PartitionInfo, type SlurmBackend } from './backend';
+import { SlurmCliBackend } from './cli-backend';
+import { resolveBin, run } from './commands';
+import { entryScript } from './entry-script';
+import { jobEnvironment, type JobIdentity } from './environment';
+import { classifyEnd, jobcompRecord, readTail } from './exit-info';
+import { isLive, parseDistributorId, type SlurmJobRecord } from './job-record';
+import { partitionProblems, toSlurmRequest } from './resources';
+import { SlurmRestBackend } from './rest-backend';
+import { parseSlurmSettings, safeUser, type SlurmSettings } from './settings';
+import { TokenSource } from './token';
+
+/** Concurrency limits at or above this mean "no limit" (Slurm's ArrayTaskThrottle=0). */
+const UNLIMITED = 2_147_483_647;
+/** Partition limits change rarely; re-read them after this long. */
+const PARTITION_CACHE_MS = 60_000;
+/** Longest pause in asking Slurm about an array after repeated failures. */
+const MAX_BACKOFF_MS = 60_000;
+
+type Snapshot = { at: number; records: Map<string, SlurmJobRecord> | typeof UNKNOWN_JOB };
+
+export interface SlurmDistributorOptions {
+  backend?: SlurmBackend;
+  /** Logged problems (failed polls); defaults to stderr. */
+  log?: (message: string) => void;
+}
+
+export class SlurmDistributor implements Distributor {
+  readonly clusterType = 'slurm' as const;
+  readonly settings: SlurmSettings;
+  readonly backend: SlurmBackend;
+  readonly #ctx: DistributorContext;
+  readonly #log: (message: string) => void;
+  readonly #currentUser = safeUser();
+  readonly #wrapper: string[];
+  readonly #snapshots = new Map<string, Snapshot>();
+  readonly #inflight = new Map<string, Promise<Snapshot>>();
+  readonly #backoff = new Map<string, { until: number; failures: number }>();
+  readonly #partitions = new Map<string, { at: number; info: PartitionInfo | undefined }>();
+  #identity: (JobIdentity & { uid: number; gid: number }) | null | undefined;
+  #jobcompLog: string | undefined | null = null;
+
+  constructor(ctx: DistributorContext, opts: SlurmDistributorOptions = {}) {
+    this.#ctx = ctx;
+    this.settings = parseSlurmSettings(ctx.connectionParameters ?? {});
+    this.#log = opts.log ?? ((m) => process.stderr.write(`slurm distributor: ${m}\n`));
+    this.#wrapper = wrapperCommand();
+    if (!existsSync(this.#wrapper[1])) {
+      throw new Error(`the worker-node wrapper is not built (${this.#wrapper[1]} is missing): run \`npx tsc -p .\``);
+    }
+    const scontrol = resolveBin('scontrol');
+    this.backend =
+      opts.backend ??
+      (this.settings.mode === 'rest'
+        ? new SlurmRestBackend(
+            this.settings,
+            new TokenSource(this.settings.user, this.#currentUser, this.settings.tokenLifespanS, scontrol),
+            scontrol,
+          )
+        : new SlurmCliBackend(
+            this.settings,
+            { sbatch: resolveBin('sbatch'), scontrol, scancel: resolveBin('scancel'), runuser: resolveBin('runuser') },
+            this.#currentUser,
+          ));
+  }
+
+  async submit(request: SubmitRequest): Promise<SubmitResult> {
+    const distributorIds = new Map<number, string>();
+    const errors = new Map<number, string>();
+    const failAll = (instances: SubmitRequest['instances'], message: string) => {
+      for (const i of instances) errors.set(i.taskInstanceId, message);
+    };
+    const req = toSlurmRequest(request.resources, this.settings.partitionMap);
+    let problems: string[];
+    try {
+      problems = partitionProblems(req, await this.#partition(req.partition));
+    } catch (err) {
+      // Cannot ask Slurm now: submit anyway; Slurm itself refuses what it cannot run.
+      this.#log(`could not read partition ${req.partition} (${(err as Error).message}); submitting unchecked`);
+      problems = [];
+    }
+    if (problems.length > 0) {
+      failAll(request.instances, `impossible request for Slurm: ${problems.join('; ')}`);
+      return { distributorIds, errors };
+    }
+
+    const identity = this.#jobIdentity();
+    const root = this.settings.scriptDir ?? path.join(this.#ctx.config.logDir, 'slurm');
+    const workDir = path.join(root, `batch-${request.batchId}`);
+    try {
+      this.#ensureDir(root, false);
+      this.#ensureDir(workDir, true);
+      // The wrapper (running as the job user) writes the task's stdout/stderr here.
+      this.#ensureDir(this.#ctx.config.logDir, false);
+      this.#ensureDir(path.join(this.#ctx.config.logDir, `workflow-${request.workflowId}`), true);
+    } catch (err) {
+      failAll(
+        request.instances,
+        `cannot prepare ${workDir} for the job user ${this.settings.user}: ${(err as Error).message}`,
+      );
+      return { distributorIds, errors };
+    }
+    const env = jobEnvironment({
+      mode: this.settings.environment,
+      passEnv: this.settings.passEnv,
+      base: process.env,
+      token: this.#ctx.config.token,
+      identity: identity ?? undefined,
+    });
+
+    const chunkSize = Math.max(1, Math.floor(this.settings.maxArraySize) - 1);
+    const arrayIds: string[] = [];
+    for (let start = 0, chunk = 1; start < request.instances.length; start += chunkSize, chunk++) {
+      const instances = request.instances.slice(start, start + chunkSize);
+      const throttle =
+        request.concurrencyLimit !== undefined && request.concurrencyLimit > 0 && request.concurrencyLimit < UNLIMITED
+          ? Math.min(request.concurrencyLimit, instances.length)
+          : undefined;
+      const script = entryScript({
+        batchId: request.batchId,
+        chunk,
+        taskInstanceIds: instances.map((i) => i.taskInstanceId),
+        nodeBin: this.settings.nodeBin,
+        wrapperPath: this.#wrapper[1],
+        apiUrl: this.#ctx.apiUrl,
+        timeLimitS: req.timeLimitMin === undefined ? undefined : req.timeLimitMin * 60,
+      });
+      try {
+        const arrayJobId = await this.backend.submitArray({
+          name: chunk === 1 ? request.jobName : `${request.jobName}-${chunk}`,
+          partition: req.partition,
+          script,
+          workDir,
+          size: instances.length,
+          throttle,
+          memoryMb: req.memoryMb,
+          timeLimitMin: req.timeLimitMin,
+          cpusPerTask: req.cpusPerTask,
+          account: req.account,
+          qos: req.qos,
+          constraints: req.constraints,
+          env,
+        });
+        arrayIds.push(arrayJobId);
+        instances.forEach((inst, i) => distributorIds.set(inst.taskInstanceId, `${arrayJobId}_${i + 1}`));
+      } catch (err) {
+        failAll(instances, `Slurm refused the array: ${(err as Error).message}`);
+      }
+    }
+    return { distributorIds, arrayId: arrayIds.length > 0 ? arrayIds.join(',') : undefined, errors };
+  }
+
+  async liveJobs(distributorIds: string[]): Promise<Set<string>> {
+    const live = new Set<string>();
+    for (const [arrayJobId, ids] of groupByArray(distributorIds)) {
+      const snap = await this.#snapshot(arrayJobId);
+      if (!snap) {
+        // Slurm could not be asked: unknown, so alive (more time), never lost.
+        for (const id of ids) live.add(id);
+        continue;
+      }
+      if (snap.records === UNKNOWN_JOB) continue;
+      for (const id of ids) {
+        const record = snap.records.get(id);
+        if (record && isLive(record)) live.add(id);
+      }
+    }
+    return live;
+  }
+
+  async remoteExitInfo(distributorId: string): Promise<RemoteExitInfo> {
+    let parsed: ReturnType<typeof parseDistributorId>;
+    try {
+      parsed = parseDistributorId(distributorId);
+    } catch (err) {
+      return { status: 'U', message: (err as Error).message };
+    }
+    const snap = await this.#snapshot(parsed.arrayJobId);
+    if (!snap) throw new Error(`Slurm could not be asked about job ${distributorId}; will ask again`);
+    let record = snap.records === UNKNOWN_JOB ? undefined : snap.records.get(distributorId);
+    if (!record) record = jobcompRecord(await this.#jobcompLogPath(), parsed.arrayJobId, parsed.taskId);
+    if (!record) {
+      return {
+        status: 'U',
+        message: `Slurm job ${distributorId} is unknown to slurmctld (purged after MinJobAge?) and to the jobcomp log`,
+      };
+    }
+    if (isLive(record)) {
+      return {
+        status: 'U',
+        message: `Slurm job ${distributorId} is still ${record.state} but its wrapper stopped reporting`,
+      };
+    }
+    return classifyEnd(record, readTail(record.stdoutPath));
+  }
+
+  async terminate(distributorIds: string[]): Promise<void> {
+    const ids = distributorIds.filter((id) => /^\d+(_\d+)?$/.test(id));
+    if (ids.length > 0) await this.backend.cancel(ids);
+    for (const array of groupByArray(ids).keys()) this.#snapshots.delete(array);
+  }
+
+  /** Change the throttle of queued arrays (`arrayIds` as recorded: comma-separated chunks allowed). */
+  async setArrayThrottle(arrayIds: string[], limit: number): Promise<void> {
+    // 0 pauses the workflow: no new batches are scheduled; Slurm's throttle 0 would mean "none".
+    if (limit <= 0) return;
+    const throttle = limit >= UNLIMITED ? 0 : limit;
+    for (const id of arrayIds.flatMap((a) => a.split(',')).filter((a) => /^\d+$/.test(a))) {
+      try {
+        await this.backend.setThrottle(id, throttle);
+        this.#snapshots.delete(id);
+      } catch (err) {
+        // A finished or purged array has nothing left to throttle.
+        const message = (err as Error).message;
+        if (!/finished|Invalid job id|already completed/i.test(message)) throw err;
+      }
+    }
+  }
+
+  async close(): Promise<void> {
+    this.#snapshots.clear();
+  }
+
+  /** Records of one array, from a fresh-enough cache; undefined when Slurm could not be asked. */
+  async #snapshot(arrayJobId: string): Promise<Snapshot | undefined> {
+    const cached = this.#snapshots.get(arrayJobId);
+    if (cached && Date.now() - cached.at < this.settings.statusCacheS * 1000) return cached;
+    const backoff = this.#backoff.get(arrayJobId);
+    if (backoff && Date.now() < backoff.until) return undefined;
+    let pending = this.#inflight.get(arrayJobId);
+    if (!pending) {
+      pending = this.backend
+        .arrayJobs(arrayJobId)
+        .then((records) => {
+          const snap: Snapshot = {
+            at: Date.now(),
+            records: records === UNKNOWN_JOB ? UNKNOWN_JOB : new Map(records.map((r) => [r.key, r])),
+          };
+          this.#snapshots.set(arrayJobId, snap);
+          this.#backoff.delete(arrayJobId);
+          return snap;
+        })
+        .finally(() => this.#inflight.delete(arrayJobId));
+      this.#inflight.set(arrayJobId, pending);
+    }
+    try {
+      return await pending;
+    } catch (err) {
+      const failures = (this.#backoff.get(arrayJobId)?.failures ?? 0) + 1;
+      const delay = Math.min(MAX_BACKOFF_MS, 1000 * 2 ** failures);
+      this.#backoff.set(arrayJobId, { until: Date.now() + delay, failures });
+      this.#log(`status of array ${arrayJobId} unavailable (${(err as Error).message}); next try in ${delay / 1000} s`);
+      return undefined;
+    }
+  }
+
+  async #partition(name: string): Promise<PartitionInfo | undefined> {
+    const cached = this.#partitions.get(name);
+    if (cached && Date.now() - cached.at < PARTITION_CACHE_MS) return cached.info;
+    const info = await this.backend.partition(name);
+    this.#partitions.set(name, { at: Date.now(), info });
+    return info;
+  }
+
+  async #jobcompLogPath(): Promise<string | undefined> {
+    if (this.settings.jobcompLog) return this.settings.jobcompLog;
+    if (this.#jobcompLog !== null) return this.#jobcompLog;
+    try {
+      const out = await run(resolveBin('scontrol'), ['show', 'config'], { timeoutMs: 15_000 });
+      const m = /^JobCompLoc\s*=\s*(\S+)/m.exec(out);
+      this.#jobcompLog = m && m[1].startsWith('/') ? m[1] : undefined;
+    } catch {
+      this.#jobcompLog = undefined;
+    }
+    return this.#jobcompLog;
+  }
+
+  /** Home and ids of the job user when jobs run as someone else than the worker; null if same user. */
+  #jobIdentity(): (JobIdentity & { uid: number; gid: number }) | null {
+    if (this.#identity !== undefined) return this.#identity;
+    if (this.settings.user === this.#currentUser) return (this.#identity = null);
+    let line: string;
+    try {
+      line = execFileSync(resolveBin('getent'), ['passwd', this.settings.user], {
+        encoding: 'utf8',
+        timeout: 10_000,
+      }).trim();
+    } catch {
+      throw new Error(`the Slurm job user "${this.settings.user}" does not exist on this machine (see docs/slurm.md)`);
+    }
+    const [user, , uid, gid, , home] = line.split(':');
+    this.#identity = { user, uid: Number(uid), gid: Number(gid), home };
+    return this.#identity;
+  }
+
+  /** mkdir -p; when root submits for another user, hand `owned` dirs to that user. */
+  #ensureDir(dir: string, owned: boolean): void {
+    mkdirSync(dir, { recursive: true, mode: 0o755 });
+    const identity = this.#identity;
+    if (owned && identity && process.getuid?.() === 0) chownSync(dir, identity.uid, identity.gid);
+  }
+}
+
+function groupByArray(ids: string[]): Map<string, string[]> {
+  const out = new Map<string, string[]>();
+  for (const id of ids) {
+    let array: string;
+    try {
+      array = parseDistributorId(id).arrayJobId;
+    } catch {
+      continue;
+    }
+    out.set(array, [...(out.get(array) ?? []), id]);
+  }
+  return out;
+}
+
+export function createSlurmDistributor(ctx: DistributorContext): Distributor {
+  return new SlurmDistributor(ctx);
+}

@@ -1,0 +1,229 @@
+/**
+ * The Slurm distributor's pure parts, without a cluster: reading Slurm's answers, the failure
+ * mapping, resource translation and partition checks, the entry script, the job environment, and
+ * the wrapper's reading of a batch system's signal.
+ */
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { classifyEnd, jobcompRecord } from '../../src/distributors/slurm/exit-info';
+import {
+  decodeWaitStatus,
+  expandOutputPattern,
+  expandTaskString,
+  parseDistributorId,
+  type SlurmJobRecord,
+} from '../../src/distributors/slurm/job-record';
+import { keyValues, parseSlurmMinutes } from '../../src/distributors/slurm/cli-backend';
+import { partitionProblems, toSlurmRequest } from '../../src/distributors/slurm/resources';
+import { entryScript } from '../../src/distributors/slurm/entry-script';
+import { jobEnvironment, SEALED_DEFAULT_PATH } from '../../src/distributors/slurm/environment';
+import { parseSlurmSettings, SlurmConfigError } from '../../src/distributors/slurm/settings';
+import { batchSignalVerdict } from '../../src/worker-node/batch-signal';
+
+const rec = (over: Partial<SlurmJobRecord>): SlurmJobRecord => ({
+  key: '7_1',
+  jobId: '8',
+  arrayJobId: '7',
+  arrayTaskId: 1,
+  state: 'FAILED',
+  reason: '',
+  stdoutPath: '/x/7_1.out',
+  ...over,
+});
+
+describe('Slurm failure mapping', () => {
+  it.each([
+    ['OUT_OF_MEMORY', rec({ state: 'OUT_OF_MEMORY', exitCode: 0, signal: 9 }), '', 'Z'],
+    [
+      'FAILED 0:9 with the memory notice',
+      rec({ exitCode: 0, signal: 9 }),
+      'slurmstepd-vm: error: Exceeded job memory limit',
+      'Z',
+    ],
+    ['TIMEOUT', rec({ state: 'TIMEOUT', exitCode: 0, signal: 15 }), '', 'Z'],
+    ['CANCELLED', rec({ state: 'CANCELLED', exitCode: 0, signal: 15 }), '', 'F'],
+    ['NODE_FAIL', rec({ state: 'NODE_FAIL', exitCode: 0, signal: 1 }), '', 'U'],
+    ['PREEMPTED', rec({ state: 'PREEMPTED' }), '', 'U'],
+    ['FAILED 0:9 without notice (kill -9)', rec({ exitCode: 0, signal: 9 }), 'worker-node ti=1: started', 'U'],
+    ['FAILED 137:0', rec({ exitCode: 137, signal: 0 }), '', 'U'],
+    ['FAILED 199:0 (wrapper failure)', rec({ exitCode: 199, signal: 0 }), '', 'E'],
+    ['COMPLETED without report', rec({ state: 'COMPLETED', exitCode: 0, signal: 0 }), '', 'U'],
+  ])('%s → %s', (_name, record, output, status) => {
+    expect(classifyEnd(record, output).status).toBe(status);
+  });
+
+  it('quotes the end of Slurm’s output in the message', () => {
+    const info = classifyEnd(rec({ exitCode: 0, signal: 9 }), 'line 1\nslurmstepd: error: Exceeded job memory limit\n');
+    expect(info.message).toMatch(/memory/);
+    expect(info.message).toContain('/x/7_1.out');
+    expect(info.message).toContain('Exceeded job memory limit');
+  });
+
+  it('finds purged array tasks in the jobcomp/filetxt log (state counts, not its 0:0)', () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'jmt-jobcomp-'));
+    const log = path.join(dir, 'jobcomp.log');
+    writeFileSync(
+      log,
+      [
+        'JobId=40 UserId=u(1) GroupId=g(1) Name=a JobState=COMPLETED Partition=debug WorkDir=/w ExitCode=0:0 ArrayJobId=39 ArrayTaskId=2',
+        'JobId=39 UserId=u(1) GroupId=g(1) Name=a JobState=TIMEOUT Partition=debug WorkDir=/w ExitCode=0:0 ArrayJobId=39 ArrayTaskId=1',
+        'JobId=5 UserId=u(1) GroupId=g(1) Name=b JobState=FAILED Partition=debug WorkDir=/v ExitCode=3:0',
+      ].join('\n') + '\n',
+    );
+    expect(jobcompRecord(log, '39', 1)).toMatchObject({ key: '39_1', state: 'TIMEOUT', stdoutPath: '/w/39_1.out' });
+    expect(jobcompRecord(log, '39', 2)?.state).toBe('COMPLETED');
+    expect(jobcompRecord(log, '5', undefined)).toMatchObject({ state: 'FAILED', exitCode: 3 });
+    expect(jobcompRecord(log, '39', 3)).toBeUndefined();
+    expect(classifyEnd(jobcompRecord(log, '39', 1)!, '').status).toBe('Z');
+  });
+});
+
+describe('reading Slurm', () => {
+  it('decodes REST v0.0.38 exit codes (raw wait status)', () => {
+    expect(decodeWaitStatus(768)).toEqual({ exitCode: 3, signal: 0 });
+    expect(decodeWaitStatus(9)).toEqual({ exitCode: 0, signal: 9 });
+    expect(decodeWaitStatus(undefined)).toEqual({});
+  });
+
+  it('expands pending array task strings, output patterns and distributor ids', () => {
+    expect(expandTaskString('3-5,9,12-16:2%2')).toEqual([3, 4, 5, 9, 12, 14, 16]);
+    expect(expandOutputPattern('/d/%A_%a.out', { jobId: '9', arrayJobId: '7', arrayTaskId: 3 })).toBe('/d/7_3.out');
+    expect(parseDistributorId('12_4')).toEqual({ arrayJobId: '12', taskId: 4 });
+    expect(() => parseDistributorId('local:vm:1:ab')).toThrow();
+  });
+
+  it('parses scontrol one-line output and Slurm times', () => {
+    const kv = keyValues(
+      'JobId=46 ArrayJobId=45 ArrayTaskId=1 ArrayTaskThrottle=2 JobName=x UserId=jmtuser(1001) JobState=FAILED Reason=NonZeroExitCode ExitCode=3:0 TimeLimit=00:02:00',
+    );
+    expect(kv).toMatchObject({
+      JobId: '46',
+      ArrayJobId: '45',
+      JobState: 'FAILED',
+      ExitCode: '3:0',
+      ArrayTaskThrottle: '2',
+    });
+    expect(parseSlurmMinutes('01:00:00')).toBe(60);
+    expect(parseSlurmMinutes('1-00:00:00')).toBe(1440);
+    expect(parseSlurmMinutes('5')).toBe(5);
+    expect(parseSlurmMinutes('00:00:05')).toBe(1);
+    expect(parseSlurmMinutes('UNLIMITED')).toBeUndefined();
+  });
+});
+
+describe('resources on Slurm', () => {
+  it('translates memory GiB → MB, runtime s → minutes rounded up, cores, queue → partition', () => {
+    expect(toSlurmRequest({ queue: 'all.q', memory: 1.5, runtime: 61, cores: 2 }, { 'all.q': 'long' })).toEqual({
+      partition: 'long',
+      memoryMb: 1536,
+      timeLimitMin: 2,
+      cpusPerTask: 2,
+      account: undefined,
+      qos: undefined,
+      constraints: undefined,
+    });
+    expect(toSlurmRequest({ queue: 'debug', runtime: 5 }, {}).timeLimitMin).toBe(1);
+  });
+
+  it('refuses what the partition can never run, naming the limit', () => {
+    const debug = { name: 'debug', maxTimeMin: 60, maxMemoryMb: 1024, totalCpus: 2 };
+    expect(partitionProblems({ partition: 'debug', memoryMb: 1024, timeLimitMin: 60, cpusPerTask: 2 }, debug)).toEqual(
+      [],
+    );
+    expect(partitionProblems({ partition: 'debug', memoryMb: 2048, timeLimitMin: 61, cpusPerTask: 4 }, debug)).toEqual([
+      "runtime 61 min exceeds partition debug's MaxTime of 60 min",
+      "memory 2048 MB exceeds partition debug's MaxMemPerNode of 1024 MB",
+      'cores 4 exceeds the 2 CPUs partition debug has per node',
+    ]);
+    expect(partitionProblems({ partition: 'nope' }, undefined)[0]).toMatch(/does not exist/);
+  });
+});
+
+describe('the job side', () => {
+  it('maps array task ids to task instances in a bash entry script that runs', () => {
+    const script = entryScript({
+      batchId: 3,
+      chunk: 1,
+      taskInstanceIds: [101, 102, 103],
+      nodeBin: '/bin/echo',
+      wrapperPath: "/p/it's/main.js",
+      apiUrl: 'http://127.0.0.1:1',
+      timeLimitS: 120,
+    });
+    expect(script.startsWith('#!/bin/bash\n')).toBe(true);
+    const out = execFileSync('bash', ['-c', script], {
+      env: { SLURM_ARRAY_TASK_ID: '2', SLURM_ARRAY_JOB_ID: '77', PATH: process.env.PATH },
+      encoding: 'utf8',
+    });
+    expect(out.trim()).toBe(
+      "/p/it's/main.js --task-instance-id 102 --api-url http://127.0.0.1:1 --distributor-id 77_2",
+    );
+    const env = execFileSync(
+      'bash',
+      ['-c', script.replace(/^exec .*$/m, 'echo "$JMT_TIME_LIMIT_AT $JMT_SIGNAL_ERROR_STATE"')],
+      { env: { SLURM_ARRAY_TASK_ID: '1', PATH: process.env.PATH }, encoding: 'utf8' },
+    );
+    const [limitAt, state] = env.trim().split(' ');
+    expect(Number(limitAt) - Date.now() / 1000).toBeGreaterThan(100);
+    expect(state).toBe('F');
+    expect(() => execFileSync('bash', ['-c', script], { env: { SLURM_ARRAY_TASK_ID: '9' }, stdio: 'pipe' })).toThrow();
+  });
+
+  it('propagates the worker environment, or seals it to the named variables', () => {
+    const base = {
+      PATH: '/opt/conda/bin:/usr/bin',
+      CONDA_PREFIX: '/opt/conda/envs/x',
+      DATABASE_URL: 'postgres://secret',
+      SLURM_JOB_ID: '9',
+      NODE_OPTIONS: '--require x',
+      KEEP: '1',
+    };
+    const propagated = jobEnvironment({
+      mode: 'propagate',
+      passEnv: [],
+      base,
+      token: 't',
+      identity: { user: 'jmtuser', home: '/home/jmtuser' },
+    });
+    expect(propagated).toMatchObject({
+      PATH: '/opt/conda/bin:/usr/bin',
+      CONDA_PREFIX: '/opt/conda/envs/x',
+      KEEP: '1',
+      JMT_TOKEN: 't',
+      HOME: '/home/jmtuser',
+      USER: 'jmtuser',
+    });
+    expect(propagated).not.toHaveProperty('DATABASE_URL');
+    expect(propagated).not.toHaveProperty('SLURM_JOB_ID');
+    expect(propagated).not.toHaveProperty('NODE_OPTIONS');
+    const sealed = jobEnvironment({ mode: 'sealed', passEnv: ['KEEP', 'ABSENT'], base });
+    expect(sealed).toEqual({ KEEP: '1', PATH: SEALED_DEFAULT_PATH });
+  });
+
+  it('reads what a batch system declared a termination signal to mean', () => {
+    const now = Date.now();
+    expect(
+      batchSignalVerdict({ JMT_TIME_LIMIT_AT: String(now / 1000 - 1), JMT_SIGNAL_ERROR_STATE: 'F' }, now)?.state,
+    ).toBe('Z');
+    expect(
+      batchSignalVerdict({ JMT_TIME_LIMIT_AT: String(now / 1000 + 60), JMT_SIGNAL_ERROR_STATE: 'F' }, now)?.state,
+    ).toBe('F');
+    expect(batchSignalVerdict({}, now)).toBeUndefined();
+  });
+});
+
+describe('slurm connection_parameters', () => {
+  it('has defaults for the local cluster and rejects nonsense', () => {
+    const s = parseSlurmSettings({}, {});
+    expect(s).toMatchObject({ mode: 'rest', restUrl: 'http://127.0.0.1:6820', environment: 'propagate' });
+    expect(parseSlurmSettings({ mode: 'cli', environment: 'sealed', pass_env: ['A'] }, {})).toMatchObject({
+      mode: 'cli',
+      passEnv: ['A'],
+    });
+    expect(() => parseSlurmSettings({ mode: 'ssh' }, {})).toThrow(SlurmConfigError);
+    expect(() => parseSlurmSettings({ pass_env: ['1BAD'] }, {})).toThrow(/pass_env/);
+  });
+});
