@@ -1,15 +1,10 @@
 /**
  * Coalescing of `tasksChanged` signals (src/api/run-notifier.ts) with a fake Temporal client and
- * fake timers: deterministic, no server. temporalWorkflowId is stubbed so this test does not
- * depend on the id scheme (owned by src/control/runs.ts).
+ * fake timers: deterministic, no server. Ids follow src/control/runs.ts's scheme with the
+ * installation prefix the notifier is given (`wf` here).
  */
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { Client } from '@temporalio/client';
-
-vi.mock('../src/control/runs', async (importOriginal) => ({
-  ...(await importOriginal<typeof import('../src/control/runs')>()),
-  temporalWorkflowId: (id: number) => `jobmon-wf-${id}`,
-}));
 
 import { createRunNotifier, NOTIFY_WINDOW_MS, TASKS_CHANGED_SIGNAL } from '../src/api/run-notifier';
 
@@ -44,10 +39,10 @@ describe('run notifier', () => {
 
   it('sends at once (leading edge), then at most one trailing signal per window', async () => {
     const { client, signals } = fakeClient();
-    const notifier = createRunNotifier(async () => client);
+    const notifier = createRunNotifier(async () => client, { workflowIdPrefix: 'wf' });
     notifier.notifyRunChanged(7);
     await settle();
-    expect(signals).toEqual([{ id: 'jobmon-wf-7', name: TASKS_CHANGED_SIGNAL, at: 0 }]);
+    expect(signals).toEqual([{ id: 'wf-workflow-7', name: TASKS_CHANGED_SIGNAL, at: 0 }]);
 
     // A burst inside the window collapses into one signal at its end.
     for (let i = 0; i < 100; i++) notifier.notifyRunChanged(7);
@@ -72,26 +67,26 @@ describe('run notifier', () => {
 
   it('windows are per workflow', async () => {
     const { client, signals } = fakeClient();
-    const notifier = createRunNotifier(async () => client);
+    const notifier = createRunNotifier(async () => client, { workflowIdPrefix: 'wf' });
     notifier.notifyRunChanged(1);
     notifier.notifyRunChanged(2);
     notifier.notifyRunChanged(1);
     await settle();
-    expect(signals.map((s) => s.id)).toEqual(['jobmon-wf-1', 'jobmon-wf-2']);
+    expect(signals.map((s) => s.id)).toEqual(['wf-workflow-1', 'wf-workflow-2']);
     await vi.advanceTimersByTimeAsync(NOTIFY_WINDOW_MS);
-    expect(signals.map((s) => s.id)).toEqual(['jobmon-wf-1', 'jobmon-wf-2', 'jobmon-wf-1']);
+    expect(signals.map((s) => s.id)).toEqual(['wf-workflow-1', 'wf-workflow-2', 'wf-workflow-1']);
     notifier.close();
   });
 
   it('swallows delivery failures (workflow not running, Temporal down) and logs them at debug', async () => {
     const debug = vi.fn();
     const { client } = fakeClient(() => new Error('workflow execution already completed'));
-    const notifier = createRunNotifier(async () => client, { debug });
+    const notifier = createRunNotifier(async () => client, { debug, workflowIdPrefix: 'wf' });
     notifier.notifyRunChanged(3);
     await settle();
     expect(debug).toHaveBeenCalledWith(expect.stringContaining('already completed'));
 
-    const down = createRunNotifier(() => Promise.reject(new Error('ECONNREFUSED')), { debug });
+    const down = createRunNotifier(() => Promise.reject(new Error('ECONNREFUSED')), { debug, workflowIdPrefix: 'wf' });
     down.notifyRunChanged(4);
     await settle();
     expect(debug).toHaveBeenCalledWith(expect.stringContaining('ECONNREFUSED'));
@@ -101,7 +96,7 @@ describe('run notifier', () => {
 
   it('close drops pending trailing signals', async () => {
     const { client, signals } = fakeClient();
-    const notifier = createRunNotifier(async () => client);
+    const notifier = createRunNotifier(async () => client, { workflowIdPrefix: 'wf' });
     notifier.notifyRunChanged(5);
     notifier.notifyRunChanged(5);
     notifier.close();
