@@ -22,7 +22,9 @@ async function main(): Promise<void> {
   const db = createDb(base.toString(), 4);
   await migrate(db);
   const config = loadConfig({}, process.env);
-  const { rows: existing } = await sql<{ id: number }>`select id from workflow where workflow_args = 'bench-100k'`.execute(db);
+  const { rows: existing } = await sql<{
+    id: number;
+  }>`select id from workflow where workflow_args = 'bench-100k'`.execute(db);
   let wf = existing[0]?.id;
   if (!wf) {
     const t0 = Date.now();
@@ -35,16 +37,32 @@ async function main(): Promise<void> {
     for (const name of templates) {
       await sql`insert into task_template (tool_version_id, name) values (${tv}, ${name})`.execute(db);
       await sql`insert into task_template_version (task_template_id, command_template, node_args, task_args, op_args, arg_mapping_hash)
-                select id, ${name + ' {i}'}, '{i}', '{}', '{}', 'h' from task_template where tool_version_id = ${tv} and name = ${name}`.execute(db);
+                select id, ${name + ' {i}'}, '{i}', '{}', '{}', 'h' from task_template where tool_version_id = ${tv} and name = ${name}`.execute(
+        db,
+      );
     }
     await sql`insert into task_resources (hash, cluster_name, queue, resources_type, requested_resources)
-              values ('bench-res', 'dummy', 'null.q', 'O', '{"queue":"null.q","cores":1,"memory":2,"runtime":600}') on conflict do nothing`.execute(db);
-    const res = (await sql<{ id: number }>`select id from task_resources where hash = 'bench-res'`.execute(db)).rows[0].id;
-    for (const [args, n] of [['history', 20_000], ['bench-100k', 100_000]] as const) {
-      const w = (await sql<{ id: number }>`insert into workflow (tool_version_id, workflow_args, workflow_args_hash, task_hash, dag_hash, name, "user", default_cluster_name, num_tasks, status)
-        values (${tv}, ${args}, ${args}, ${args}, ${args}, ${args}, 'bench', 'dummy', ${n}, 'R') returning id`.execute(db)).rows[0].id;
+              values ('bench-res', 'dummy', 'null.q', 'O', '{"queue":"null.q","cores":1,"memory":2,"runtime":600}') on conflict do nothing`.execute(
+      db,
+    );
+    const res = (await sql<{ id: number }>`select id from task_resources where hash = 'bench-res'`.execute(db)).rows[0]
+      .id;
+    for (const [args, n] of [
+      ['history', 20_000],
+      ['bench-100k', 100_000],
+    ] as const) {
+      const w = (
+        await sql<{
+          id: number;
+        }>`insert into workflow (tool_version_id, workflow_args, workflow_args_hash, task_hash, dag_hash, name, "user", default_cluster_name, num_tasks, status)
+        values (${tv}, ${args}, ${args}, ${args}, ${args}, ${args}, 'bench', 'dummy', ${n}, 'R') returning id`.execute(
+          db,
+        )
+      ).rows[0].id;
       await sql`insert into array_ (workflow_id, task_template_version_id, name)
-                select ${w}, v.id, tt.name from task_template_version v join task_template tt on tt.id = v.task_template_id where tt.tool_version_id = ${tv}`.execute(db);
+                select ${w}, v.id, tt.name from task_template_version v join task_template tt on tt.id = v.task_template_id where tt.tool_version_id = ${tv}`.execute(
+        db,
+      );
       // Template of task i: 0 → prep (1 %), model (94 %), agg (4 %), summary (1 %).
       await sql`insert into task (workflow_id, array_id, name, task_hash, node_args_hash, node_args, task_args, op_args, command,
                                   original_resources_id, task_resources_id, resource_scales, max_attempts, num_attempts, status)
@@ -52,15 +70,28 @@ async function main(): Promise<void> {
                case when i % 20 = 0 then 2 else 1 end,
                case when ${args} = 'history' then 'D' when i % 100 = 7 then 'F' when i % 10 < 6 then 'D' when i % 10 = 6 then 'R' else 'G' end
           from generate_series(1, ${n}) i
-          join array_ a on a.workflow_id = ${w} and a.name = case when i % 100 = 0 then 'prep' when i % 100 < 95 then 'model' when i % 100 < 99 then 'agg' else 'summary' end`.execute(db);
+          join array_ a on a.workflow_id = ${w} and a.name = case when i % 100 = 0 then 'prep' when i % 100 < 95 then 'model' when i % 100 < 99 then 'agg' else 'summary' end`.execute(
+        db,
+      );
       await sql`insert into task_dependency (upstream_task_id, downstream_task_id)
                 select u.id, d.id from task d join task u on u.workflow_id = d.workflow_id and u.task_hash = 'h' || (substr(d.task_hash, 2)::int - 1)
                  where d.workflow_id = ${w}`.execute(db);
-      const run = (await sql<{ id: number }>`insert into workflow_run (workflow_id, "user", jobmon_version, status, temporal_workflow_id)
-        values (${w}, 'bench', 'bench', ${args === 'history' ? 'D' : 'R'}, ${'jobmon-workflow-' + w}) returning id`.execute(db)).rows[0].id;
-      const arr = (await sql<{ id: number }>`select min(id) as id from array_ where workflow_id = ${w}`.execute(db)).rows[0].id;
-      const batch = (await sql<{ id: number }>`insert into task_batch (workflow_run_id, workflow_id, array_id, task_resources_id, cluster_name, size, status)
-        values (${run}, ${w}, ${arr}, ${res}, 'dummy', ${n}, 'S') returning id`.execute(db)).rows[0].id;
+      const run = (
+        await sql<{
+          id: number;
+        }>`insert into workflow_run (workflow_id, "user", jobmon_version, status, temporal_workflow_id)
+        values (${w}, 'bench', 'bench', ${args === 'history' ? 'D' : 'R'}, ${'jobmon-workflow-' + w}) returning id`.execute(
+          db,
+        )
+      ).rows[0].id;
+      const arr = (await sql<{ id: number }>`select min(id) as id from array_ where workflow_id = ${w}`.execute(db))
+        .rows[0].id;
+      const batch = (
+        await sql<{
+          id: number;
+        }>`insert into task_batch (workflow_run_id, workflow_id, array_id, task_resources_id, cluster_name, size, status)
+        values (${run}, ${w}, ${arr}, ${res}, 'dummy', ${n}, 'S') returning id`.execute(db)
+      ).rows[0].id;
       await sql`insert into task_instance (workflow_run_id, workflow_id, task_id, array_id, batch_id, array_step_id, task_resources_id, status,
                                            submitted_date, started_date, ended_date, wallclock_s, maxrss_bytes, cpu_s, nodename, exit_code)
         select ${run}, ${w}, k.id, k.array_id, ${batch}, row_number() over (), ${res},
@@ -97,12 +128,16 @@ async function main(): Promise<void> {
       ms.push(Number(process.hrtime.bigint() - t) / 1e6);
     }
     ms.sort((a, b) => a - b);
-    console.log(`${label.padEnd(42)} median ${ms[2].toFixed(1).padStart(7)} ms   max ${ms[4].toFixed(1).padStart(7)} ms`);
+    console.log(
+      `${label.padEnd(42)} median ${ms[2].toFixed(1).padStart(7)} ms   max ${ms[4].toFixed(1).padStart(7)} ms`,
+    );
   };
   const id = wf as number;
   const { rows } = await sql<{ t: number; i: number; e: number }>`
     select (select count(*) from task where workflow_id = ${id})::int as t, (select count(*) from task_instance where workflow_id = ${id})::int as i,
-           (select count(*) from task_instance_error_log e join task_instance ti on ti.id = e.task_instance_id where ti.workflow_id = ${id})::int as e`.execute(db);
+           (select count(*) from task_instance_error_log e join task_instance ti on ti.id = e.task_instance_id where ti.workflow_id = ${id})::int as e`.execute(
+    db,
+  );
   console.log(`workflow ${id}: ${rows[0].t} tasks, ${rows[0].i} instances, ${rows[0].e} errors`);
   await time('status (GET /workflows/:id/status)', () => getWorkflowStatus(db, config, id));
   await time('progress + ETA + risks (/progress)', () => getWorkflowProgress(db, config, id));

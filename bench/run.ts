@@ -116,14 +116,22 @@ async function startEnvironment(name: string): Promise<Environment> {
   const config = loadConfig({}, env);
   const temporal = spawn(
     base.temporalBin,
-    ['server', 'start-dev', ...devServerArgs({ port: temporalPort, uiPort: null, dbFile: path.join(home, 'temporal.sqlite') })],
+    [
+      'server',
+      'start-dev',
+      ...devServerArgs({ port: temporalPort, uiPort: null, dbFile: path.join(home, 'temporal.sqlite') }),
+    ],
     { stdio: ['ignore', 'ignore', 'inherit'] },
   );
-  await until('Temporal', async () => {
-    const c = await Connection.connect({ address: config.temporalAddress, connectTimeout: '1s' });
-    await c.close();
-    return true;
-  }, 60_000);
+  await until(
+    'Temporal',
+    async () => {
+      const c = await Connection.connect({ address: config.temporalAddress, connectTimeout: '1s' });
+      await c.close();
+      return true;
+    },
+    60_000,
+  );
   const services = spawn(process.execPath, [path.join(projectRoot(), 'dist', 'src', 'local', 'services-main.js')], {
     env,
     stdio: ['ignore', 'ignore', 'inherit'],
@@ -154,7 +162,8 @@ interface Shape {
 }
 
 function layered(tool: Tool): Shape {
-  const noop = (level: number) => tool.getTaskTemplate({ templateName: `level${level}`, commandTemplate: `true {i}`, nodeArgs: ['i'] });
+  const noop = (level: number) =>
+    tool.getTaskTemplate({ templateName: `level${level}`, commandTemplate: `true {i}`, nodeArgs: ['i'] });
   const sizes = [1, 100, 10_000, 89_798, 100, 1];
   const levels: Task[][] = [];
   let edges = 0;
@@ -197,7 +206,11 @@ async function scenario(name: string, cluster: string, build: (tool: Tool) => Sh
   try {
     const tool = new Tool(`bench-${name}`, { config: env.config, stderr: { write: () => true } });
     const shape = build(tool);
-    const wf = tool.createWorkflow({ workflowArgs: `bench-${name}`, defaultClusterName: cluster, defaultComputeResources: { queue: 'null.q' } });
+    const wf = tool.createWorkflow({
+      workflowArgs: `bench-${name}`,
+      defaultClusterName: cluster,
+      defaultComputeResources: { queue: 'null.q' },
+    });
     wf.addTasks(shape.tasks);
     const bindStart = performance.now();
     const workflowId = await wf.bind();
@@ -270,8 +283,18 @@ async function main(): Promise<void> {
     results.push(await run());
   }
   const columns: (keyof Figures)[] = [
-    'scenario', 'tasks', 'bindSeconds', 'runSeconds', 'tasksPerSecond', 'finalStatus', 'executions',
-    'maxHistoryEvents', 'maxHistoryBytes', 'maxPendingActivities', 'servicesPeakRssMiB', 'temporalPeakRssMiB',
+    'scenario',
+    'tasks',
+    'bindSeconds',
+    'runSeconds',
+    'tasksPerSecond',
+    'finalStatus',
+    'executions',
+    'maxHistoryEvents',
+    'maxHistoryBytes',
+    'maxPendingActivities',
+    'servicesPeakRssMiB',
+    'temporalPeakRssMiB',
   ];
   const rows = results.map((r) => columns.map((c) => String(r[c])));
   const widths = columns.map((c, i) => Math.max(c.length, ...rows.map((r) => r[i].length)));
@@ -289,7 +312,11 @@ async function main(): Promise<void> {
   if (chainResult) console.log(`latency per DAG level (chain-20): ${(chainResult.runSeconds / 20).toFixed(3)} s`);
   const dir = path.join(projectRoot(), 'bench', 'results');
   mkdirSync(dir, { recursive: true });
-  const record = { date: new Date().toISOString(), machine: { cpus: os.cpus().length, memoryGiB: Math.round(os.totalmem() / 2 ** 30), node: process.version }, results };
+  const record = {
+    date: new Date().toISOString(),
+    machine: { cpus: os.cpus().length, memoryGiB: Math.round(os.totalmem() / 2 ** 30), node: process.version },
+    results,
+  };
   const stamp = record.date.replace(/[:.]/g, '-');
   writeFileSync(path.join(dir, `bench-${stamp}.json`), `${JSON.stringify(record, null, 2)}\n`);
   writeFileSync(path.join(dir, 'latest.json'), `${JSON.stringify(record, null, 2)}\n`);

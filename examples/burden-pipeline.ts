@@ -32,7 +32,8 @@ async function main(): Promise<void> {
 
   const prepare = tool.getTaskTemplate({
     templateName: 'prepare_inputs',
-    commandTemplate: 'mkdir -p {out}/inputs && for l in {locations}; do echo "$l $((l * 37 % 101))" > {out}/inputs/$l.txt; done',
+    commandTemplate:
+      'mkdir -p {out}/inputs && for l in {locations}; do echo "$l $((l * 37 % 101))" > {out}/inputs/$l.txt; done',
     nodeArgs: [],
     taskArgs: ['out', 'locations'],
     defaultComputeResources: { queue: 'null.q', cores: 1, memory: '1G', runtime: '5m' },
@@ -50,14 +51,16 @@ async function main(): Promise<void> {
   });
   const aggregate = tool.getTaskTemplate({
     templateName: 'aggregate',
-    commandTemplate: 'mkdir -p {out}/agg && cat {out}/models/{location_id}_*.txt | awk \'{{s += $4}} END {{print "{location_id}", s}}\' > {out}/agg/{location_id}.txt',
+    commandTemplate:
+      'mkdir -p {out}/agg && cat {out}/models/{location_id}_*.txt | awk \'{{s += $4}} END {{print "{location_id}", s}}\' > {out}/agg/{location_id}.txt',
     nodeArgs: ['location_id'],
     taskArgs: ['out'],
     defaultComputeResources: { queue: 'null.q', cores: 1, memory: '1G', runtime: '5m' },
   });
   const summarize = tool.getTaskTemplate({
     templateName: 'summarize',
-    commandTemplate: 'sort -n {out}/agg/*.txt > {out}/summary.txt && echo "summary of $(wc -l < {out}/summary.txt) locations"',
+    commandTemplate:
+      'sort -n {out}/agg/*.txt > {out}/summary.txt && echo "summary of $(wc -l < {out}/summary.txt) locations"',
     nodeArgs: [],
     taskArgs: ['out'],
     defaultComputeResources: { queue: 'null.q', cores: 1, memory: '1G', runtime: '5m' },
@@ -74,7 +77,14 @@ async function main(): Promise<void> {
   const prep = prepare.createTask({ out, locations: LOCATIONS.join(' ') });
   const aggregates = LOCATIONS.map((location) => {
     const models = SEXES.flatMap((sex) =>
-      model.createTasks({ location_id: location, sex, year: YEARS, out, sex_factor: sex === 'male' ? 11 : 10, upstreamTasks: [prep] }),
+      model.createTasks({
+        location_id: location,
+        sex,
+        year: YEARS,
+        out,
+        sex_factor: sex === 'male' ? 11 : 10,
+        upstreamTasks: [prep],
+      }),
     );
     workflow.addTasks(models);
     return aggregate.createTask({ location_id: location, out, upstreamTasks: models });
@@ -107,8 +117,11 @@ async function printStatus(config: ReturnType<typeof loadConfig>, workflowId: nu
   const rows = s.templates.map((t) => [t.name, ...cols.map((c) => String(t.buckets[c] ?? 0))]);
   const header = ['TEMPLATE', ...cols];
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
-  const line = (cells: string[]) => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ');
-  console.log(`\nworkflow ${s.workflow_id} "${s.name}": ${s.status_label} (${s.status}), ${s.num_tasks} tasks, ${s.percent_done}% done`);
+  const line = (cells: string[]) =>
+    cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ');
+  console.log(
+    `\nworkflow ${s.workflow_id} "${s.name}": ${s.status_label} (${s.status}), ${s.num_tasks} tasks, ${s.percent_done}% done`,
+  );
   console.log(line(header));
   for (const r of rows) console.log(line(r));
   if (s.run) {

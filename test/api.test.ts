@@ -38,7 +38,7 @@ function makeApp(auth: AuthConfig, notifier?: RunNotifier) {
   return createApp({ db, temporal: temporalDown, config, auth, notifier });
 }
 
-type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+type Json = Record<string, any>;
 
 async function call(
   app: ReturnType<typeof makeApp>,

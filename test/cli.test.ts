@@ -24,7 +24,11 @@ let api: FakeApi;
 async function jmt(args: string[], env: NodeJS.ProcessEnv = {}): Promise<Result> {
   let stdout = '';
   let stderr = '';
-  const code = await runCli(['--api-url', api.url, ...args], { stdout: { write: (t: string) => (stdout += t) }, stderr: { write: (t: string) => (stderr += t) } }, { env });
+  const code = await runCli(
+    ['--api-url', api.url, ...args],
+    { stdout: { write: (t: string) => (stdout += t) }, stderr: { write: (t: string) => (stderr += t) } },
+    { env },
+  );
   return { code, stdout, stderr };
 }
 
@@ -58,10 +62,20 @@ describe('jmt workflow status', () => {
         name: 'burden',
         buckets: { PENDING: 10, SCHEDULED: 2, RUNNING: 3, DONE: 35, FATAL: 2 },
         run: { id: 4, status: 'R' },
-        templates: [{ name: 'model', max_concurrently_running: 5, buckets: { PENDING: 10, SCHEDULED: 2, RUNNING: 3, DONE: 35, FATAL: 2 } }],
+        templates: [
+          {
+            name: 'model',
+            max_concurrently_running: 5,
+            buckets: { PENDING: 10, SCHEDULED: 2, RUNNING: 3, DONE: 35, FATAL: 2 },
+          },
+        ],
       }),
     );
-    api.on('GET', '/workflows/13/status', statusBody({ workflowId: 13, name: 'other', status: 'D', buckets: { DONE: 4 }, run: { id: 9, status: 'D' } }));
+    api.on(
+      'GET',
+      '/workflows/13/status',
+      statusBody({ workflowId: 13, name: 'other', status: 'D', buckets: { DONE: 4 }, run: { id: 9, status: 'D' } }),
+    );
   });
 
   it('prints Jobmon’s columns, one row per workflow, and the Temporal UI link', async () => {
@@ -69,20 +83,47 @@ describe('jmt workflow status', () => {
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
     const lines = r.stdout.split('\n');
-    expect(lines[0].split(/\s+/)).toEqual(['WF_ID', 'WF_NAME', 'WF_STATUS', 'TASKS', 'PENDING', 'SCHEDULED', 'RUNNING', 'DONE', 'FATAL', '%DONE']);
+    expect(lines[0].split(/\s+/)).toEqual([
+      'WF_ID',
+      'WF_NAME',
+      'WF_STATUS',
+      'TASKS',
+      'PENDING',
+      'SCHEDULED',
+      'RUNNING',
+      'DONE',
+      'FATAL',
+      '%DONE',
+    ]);
     expect(lines[1].trim().split(/\s+/)).toEqual(['12', 'burden', 'RUNNING', '52', '10', '2', '3', '35', '2', '67']);
     expect(lines[2].trim().split(/\s+/)).toEqual(['13', 'other', 'DONE', '4', '0', '0', '0', '4', '0', '100']);
     // Columns line up: every row has its numbers ending where the header's column ends.
     expect(lines[1].length).toBe(lines[0].length);
-    expect(r.stdout).toContain('wf 12 run 4 R RUNNING: http://127.0.0.1:8233/namespaces/default/workflows/jobmon-wf-12');
-    expect(api.requests.map((q) => `${q.method} ${q.path}`)).toEqual(['GET /workflows/12/status', 'GET /workflows/13/status']);
+    expect(r.stdout).toContain(
+      'wf 12 run 4 R RUNNING: http://127.0.0.1:8233/namespaces/default/workflows/jobmon-wf-12',
+    );
+    expect(api.requests.map((q) => `${q.method} ${q.path}`)).toEqual([
+      'GET /workflows/12/status',
+      'GET /workflows/13/status',
+    ]);
   });
 
   it('adds per-template rows with --templates', async () => {
     const r = await jmt(['workflow', 'status', '12', '--templates']);
     expect(r.code).toBe(0);
     const header = r.stdout.split('\n').find((l) => l.startsWith('WF_ID  TEMPLATE'));
-    expect(header?.split(/\s+/)).toEqual(['WF_ID', 'TEMPLATE', 'MAX_RUNNING', 'TASKS', 'PENDING', 'SCHEDULED', 'RUNNING', 'DONE', 'FATAL', '%DONE']);
+    expect(header?.split(/\s+/)).toEqual([
+      'WF_ID',
+      'TEMPLATE',
+      'MAX_RUNNING',
+      'TASKS',
+      'PENDING',
+      'SCHEDULED',
+      'RUNNING',
+      'DONE',
+      'FATAL',
+      '%DONE',
+    ]);
     expect(r.stdout).toMatch(/^\s*12\s+model\s+5\s+52\s+10\s+2\s+3\s+35\s+2\s+67$/m);
   });
 
@@ -91,7 +132,12 @@ describe('jmt workflow status', () => {
     expect(r.code).toBe(0);
     const parsed = JSON.parse(r.stdout);
     expect(parsed.workflows).toHaveLength(1);
-    expect(parsed.workflows[0]).toMatchObject({ workflow_id: 12, num_tasks: 52, buckets: { DONE: 35 }, run: { id: 4, status: 'R' } });
+    expect(parsed.workflows[0]).toMatchObject({
+      workflow_id: 12,
+      num_tasks: 52,
+      buckets: { DONE: 35 },
+      run: { id: 4, status: 'R' },
+    });
   });
 
   it('a non-numeric id is exit 2 with one line, and nothing is sent', async () => {
@@ -110,11 +156,20 @@ describe('jmt workflow status', () => {
     const port = await freePort(); // nothing listens there
     let stderr = '';
     let stdout = '';
-    const code = await runCli(['workflow', 'status', '1', '--api-url', `http://127.0.0.1:${port}`], {
-      stdout: { write: (t: string) => (stdout += t) },
-      stderr: { write: (t: string) => (stderr += t) },
-    }, { env: {} });
-    expectOneLineError({ code, stdout, stderr }, new RegExp(`^jmt: cannot reach the API at http://127\\.0\\.0\\.1:${port}: connection refused — start it with \`jmt up\`\\n$`));
+    const code = await runCli(
+      ['workflow', 'status', '1', '--api-url', `http://127.0.0.1:${port}`],
+      {
+        stdout: { write: (t: string) => (stdout += t) },
+        stderr: { write: (t: string) => (stderr += t) },
+      },
+      { env: {} },
+    );
+    expectOneLineError(
+      { code, stdout, stderr },
+      new RegExp(
+        `^jmt: cannot reach the API at http://127\\.0\\.0\\.1:${port}: connection refused — start it with \`jmt up\`\\n$`,
+      ),
+    );
   });
 
   it('sends the bearer token from JMT_TOKEN', async () => {
@@ -144,13 +199,23 @@ describe('jmt workflow concurrency / stop / pause', () => {
   });
 
   it('rejects a negative or non-numeric limit locally', async () => {
-    expectOneLineError(await jmt(['workflow', 'concurrency', '12', '--limit', '-3']), /--limit must be a whole number ≥ 0, got "-3"/);
-    expectOneLineError(await jmt(['workflow', 'concurrency', '12', '--limit', 'x']), /--limit must be a whole number ≥ 0, got "x"/);
+    expectOneLineError(
+      await jmt(['workflow', 'concurrency', '12', '--limit', '-3']),
+      /--limit must be a whole number ≥ 0, got "-3"/,
+    );
+    expectOneLineError(
+      await jmt(['workflow', 'concurrency', '12', '--limit', 'x']),
+      /--limit must be a whole number ≥ 0, got "x"/,
+    );
     expect(api.requests).toHaveLength(0);
   });
 
   it('shows the API’s 422 message and field in one line', async () => {
-    api.on('PUT', '/workflows/12/concurrency', apiError(422, 'invalid', 'workflow 12 has no task template "nope"', 'template'));
+    api.on(
+      'PUT',
+      '/workflows/12/concurrency',
+      apiError(422, 'invalid', 'workflow 12 has no task template "nope"', 'template'),
+    );
     const r = await jmt(['workflow', 'concurrency', '12', '--limit', '1', '--template', 'nope']);
     expectOneLineError(r, /^jmt: workflow 12 has no task template "nope" \(field: template\)\n$/);
   });
@@ -166,7 +231,10 @@ describe('jmt workflow concurrency / stop / pause', () => {
     api.on('POST', '/workflows/12/pause', { body: { workflow_id: 12, action: 'pause' } });
     api.on('POST', '/workflows/12/unpause', { body: { workflow_id: 12, action: 'unpause' } });
     expect((await jmt(['workflow', 'pause', '12'])).stdout).toMatch(/^workflow 12: paused/);
-    expect(JSON.parse((await jmt(['workflow', 'unpause', '12', '--json'])).stdout)).toEqual({ workflow_id: 12, action: 'unpause' });
+    expect(JSON.parse((await jmt(['workflow', 'unpause', '12', '--json'])).stdout)).toEqual({
+      workflow_id: 12,
+      action: 'unpause',
+    });
   });
 
   it('a conflict (409) is exit 2 with the API’s message', async () => {
@@ -176,7 +244,12 @@ describe('jmt workflow concurrency / stop / pause', () => {
 });
 
 describe('jmt workflow resume / start', () => {
-  const started = { workflow_run_id: 5, temporal_workflow_id: 'jobmon-wf-12', temporal_run_id: 'r', temporal_ui_url: 'http://ui/wf-12' };
+  const started = {
+    workflow_run_id: 5,
+    temporal_workflow_id: 'jobmon-wf-12',
+    temporal_run_id: 'r',
+    temporal_ui_url: 'http://ui/wf-12',
+  };
 
   it('resumes hot by default and cold with --reset-running', async () => {
     api.on('POST', '/workflows/12/runs', { status: 201, body: started });
@@ -195,13 +268,21 @@ describe('jmt workflow resume / start', () => {
 
   it('--wait exits 0 when the run ends DONE and 1 when it ends in ERROR', async () => {
     api.on('POST', '/workflows/12/runs', { status: 201, body: started });
-    api.on('GET', '/workflows/12/status', statusBody({ workflowId: 12, status: 'D', buckets: { DONE: 3 }, run: { id: 5, status: 'D' } }));
+    api.on(
+      'GET',
+      '/workflows/12/status',
+      statusBody({ workflowId: 12, status: 'D', buckets: { DONE: 3 }, run: { id: 5, status: 'D' } }),
+    );
     const done = await jmt(['workflow', 'resume', '12', '--wait']);
     expect(done.code).toBe(0);
     expect(done.stdout).toBe('workflow 12: run 5 finished D DONE\n');
     expect(done.stderr).toContain('[wf 12] 3/3 done, 0 running, 0 failed (100%)');
 
-    api.on('GET', '/workflows/12/status', statusBody({ workflowId: 12, status: 'F', buckets: { DONE: 2, FATAL: 1 }, run: { id: 5, status: 'E' } }));
+    api.on(
+      'GET',
+      '/workflows/12/status',
+      statusBody({ workflowId: 12, status: 'F', buckets: { DONE: 2, FATAL: 1 }, run: { id: 5, status: 'E' } }),
+    );
     const failed = await jmt(['workflow', 'resume', '12', '--wait', '--json']);
     expect(failed.code).toBe(1);
     expect(JSON.parse(failed.stdout)).toMatchObject({ workflow_run_id: 5, final_status: 'E' });
@@ -209,20 +290,45 @@ describe('jmt workflow resume / start', () => {
 
   it('a run already active is exit 2 with the API’s message', async () => {
     api.on('POST', '/workflows/12/runs', apiError(409, 'run_active', 'workflow 12 already has an active run (run 4)'));
-    expectOneLineError(await jmt(['workflow', 'resume', '12']), /^jmt: workflow 12 already has an active run \(run 4\)\n$/);
+    expectOneLineError(
+      await jmt(['workflow', 'resume', '12']),
+      /^jmt: workflow 12 already has an active run \(run 4\)\n$/,
+    );
   });
 });
 
 describe('jmt workflow list / tasks', () => {
   it('list passes filters and prints labels', async () => {
     api.on('GET', '/workflows', {
-      body: { workflows: [{ id: 3, name: 'burden', tool: 'tool', user: 'alice', status: 'R', created_date: '2026-11-25T10:00:00Z', num_tasks: 10, percent_done: 40 }] },
+      body: {
+        workflows: [
+          {
+            id: 3,
+            name: 'burden',
+            tool: 'tool',
+            user: 'alice',
+            status: 'R',
+            created_date: '2026-11-25T10:00:00Z',
+            num_tasks: 10,
+            percent_done: 40,
+          },
+        ],
+      },
     });
     const r = await jmt(['workflow', 'list', '--user', 'alice', '--status', 'running,F', '--limit', '7']);
     expect(r.code).toBe(0);
     const q = api.calls('GET', '/workflows')[0].query;
     expect(Object.fromEntries(q)).toEqual({ user: 'alice', status: 'R,F', limit: '7' });
-    expect(r.stdout.split('\n')[1].trim().split(/\s+/)).toEqual(['3', 'burden', 'tool', 'alice', 'RUNNING', '2026-11-25T10:00:00Z', '10', '40']);
+    expect(r.stdout.split('\n')[1].trim().split(/\s+/)).toEqual([
+      '3',
+      'burden',
+      'tool',
+      'alice',
+      'RUNNING',
+      '2026-11-25T10:00:00Z',
+      '10',
+      '40',
+    ]);
   });
 
   it('list rejects an unknown status locally', async () => {
@@ -231,9 +337,24 @@ describe('jmt workflow list / tasks', () => {
 
   it('tasks passes status buckets, template, attribute and paging', async () => {
     api.on('GET', '/workflows/12/tasks', {
-      body: { tasks: [{ id: 40, name: 'model_loc-1', template: 'model', status: 'F', num_attempts: 3, max_attempts: 3 }], total: 9 },
+      body: {
+        tasks: [{ id: 40, name: 'model_loc-1', template: 'model', status: 'F', num_attempts: 3, max_attempts: 3 }],
+        total: 9,
+      },
     });
-    const r = await jmt(['workflow', 'tasks', '12', '--status', 'fatal,E', '--template', 'model', '--attribute', 'stage=2', '--limit', '1']);
+    const r = await jmt([
+      'workflow',
+      'tasks',
+      '12',
+      '--status',
+      'fatal,E',
+      '--template',
+      'model',
+      '--attribute',
+      'stage=2',
+      '--limit',
+      '1',
+    ]);
     expect(r.code).toBe(0);
     expect(Object.fromEntries(api.calls('GET', '/workflows/12/tasks')[0].query)).toEqual({
       status: 'FATAL,E',
@@ -247,8 +368,14 @@ describe('jmt workflow list / tasks', () => {
   });
 
   it('tasks validates --attribute and --limit locally', async () => {
-    expectOneLineError(await jmt(['workflow', 'tasks', '12', '--attribute', 'novalue']), /--attribute must look like key=value/);
-    expectOneLineError(await jmt(['workflow', 'tasks', '12', '--limit', '0']), /--limit must be a positive integer, got "0"/);
+    expectOneLineError(
+      await jmt(['workflow', 'tasks', '12', '--attribute', 'novalue']),
+      /--attribute must look like key=value/,
+    );
+    expectOneLineError(
+      await jmt(['workflow', 'tasks', '12', '--limit', '0']),
+      /--limit must be a positive integer, got "0"/,
+    );
   });
 });
 
@@ -257,15 +384,42 @@ describe('jmt task status', () => {
     api.on('GET', '/tasks/40', {
       body: {
         task: {
-          id: 40, workflow_id: 12, name: 'model_loc-1', template: 'model', status: 'F', status_label: 'ERROR_FATAL', status_date: '2026-11-25T10:00:00Z',
-          command: 'python model.py --loc 1', num_attempts: 1, max_attempts: 1, node_args: { loc: '1' }, task_args: {}, op_args: {},
-          cluster_name: 'multiprocess', queue: 'null.q', resources: {}, upstream_count: 0, upstream_remaining: 0, attributes: {},
+          id: 40,
+          workflow_id: 12,
+          name: 'model_loc-1',
+          template: 'model',
+          status: 'F',
+          status_label: 'ERROR_FATAL',
+          status_date: '2026-11-25T10:00:00Z',
+          command: 'python model.py --loc 1',
+          num_attempts: 1,
+          max_attempts: 1,
+          node_args: { loc: '1' },
+          task_args: {},
+          op_args: {},
+          cluster_name: 'multiprocess',
+          queue: 'null.q',
+          resources: {},
+          upstream_count: 0,
+          upstream_remaining: 0,
+          attributes: {},
         },
         instances: [
           {
-            id: 77, workflow_run_id: 5, status: 'Z', status_label: 'RESOURCE_ERROR', distributor_id: '4242', nodename: 'node-1', exit_code: 137,
-            wallclock_s: 12.34, maxrss_bytes: 2 * 1024 ** 3, stdout_path: '/logs/o.txt', stderr_path: '/logs/e.txt',
-            submitted_date: null, status_date: '2026-11-25T10:00:00Z', errors: [{ error_time: '2026-11-25T10:00:00Z', description: 'killed: out of memory\ndetails' }],
+            id: 77,
+            workflow_run_id: 5,
+            status: 'Z',
+            status_label: 'RESOURCE_ERROR',
+            distributor_id: '4242',
+            nodename: 'node-1',
+            exit_code: 137,
+            wallclock_s: 12.34,
+            maxrss_bytes: 2 * 1024 ** 3,
+            stdout_path: '/logs/o.txt',
+            stderr_path: '/logs/e.txt',
+            submitted_date: null,
+            status_date: '2026-11-25T10:00:00Z',
+            errors: [{ error_time: '2026-11-25T10:00:00Z', description: 'killed: out of memory\ndetails' }],
           },
         ],
       },
@@ -273,8 +427,12 @@ describe('jmt task status', () => {
     const r = await jmt(['task', 'status', '40']);
     expect(r.code).toBe(0);
     expect(r.stdout).toContain('task 40 model_loc-1 (template model, workflow 12): F ERROR_FATAL, attempts 1/1');
-    expect(r.stdout).toMatch(/^TI_ID\s+STATUS\s+DISTRIBUTOR_ID\s+NODE\s+EXIT\s+WALL_S\s+MAX_RSS\s+STDOUT\s+STDERR\s+LAST_ERROR$/m);
-    expect(r.stdout).toMatch(/^\s*77\s+Z RESOURCE_ERROR\s+4242\s+node-1\s+137\s+12\.3\s+2\.0G\s+\/logs\/o\.txt\s+\/logs\/e\.txt\s+killed: out of memory$/m);
+    expect(r.stdout).toMatch(
+      /^TI_ID\s+STATUS\s+DISTRIBUTOR_ID\s+NODE\s+EXIT\s+WALL_S\s+MAX_RSS\s+STDOUT\s+STDERR\s+LAST_ERROR$/m,
+    );
+    expect(r.stdout).toMatch(
+      /^\s*77\s+Z RESOURCE_ERROR\s+4242\s+node-1\s+137\s+12\.3\s+2\.0G\s+\/logs\/o\.txt\s+\/logs\/e\.txt\s+killed: out of memory$/m,
+    );
     const json = JSON.parse((await jmt(['task', 'status', '40', '--json'])).stdout);
     expect(json.tasks[0].instances[0].id).toBe(77);
   });
@@ -296,8 +454,12 @@ describe('jmt bind', () => {
 
   it('binds a JSON file through draft, task chunks and commit and prints the workflow id', async () => {
     api.on('POST', '/bind/drafts', { status: 201, body: { draft_id: 'd-1' } });
-    api.on('POST', '/bind/drafts/d-1/tasks', (req) => ({ body: { received: (req.body as { tasks: unknown[] }).tasks.length, total: 0 } }));
-    api.on('POST', '/bind/drafts/d-1/commit', { body: { workflow_id: 31, status: 'G', newly_created: true, num_tasks: 2 } });
+    api.on('POST', '/bind/drafts/d-1/tasks', (req) => ({
+      body: { received: (req.body as { tasks: unknown[] }).tasks.length, total: 0 },
+    }));
+    api.on('POST', '/bind/drafts/d-1/commit', {
+      body: { workflow_id: 31, status: 'G', newly_created: true, num_tasks: 2 },
+    });
     const file = path.join(dir, 'wf.json');
     const request = {
       tool: { name: 'tool' },
@@ -313,7 +475,11 @@ describe('jmt bind', () => {
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/^workflow 31 bound: 2 tasks/);
-    expect(api.calls('POST', '/bind/drafts')[0].body).toEqual({ tool: request.tool, workflow: request.workflow, task_templates: request.task_templates });
+    expect(api.calls('POST', '/bind/drafts')[0].body).toEqual({
+      tool: request.tool,
+      workflow: request.workflow,
+      task_templates: request.task_templates,
+    });
     expect(api.calls('POST', '/bind/drafts/d-1/tasks')[0].body).toEqual({ tasks: request.tasks });
     expect(api.calls('POST', '/bind/drafts/d-1/commit')).toHaveLength(1);
   });
@@ -337,7 +503,11 @@ describe('usage errors', () => {
 
   it('a bad --api-url is exit 2 with one line', async () => {
     let stderr = '';
-    const code = await runCli(['--api-url', 'not a url', 'workflow', 'status', '1'], { stdout: { write: () => true }, stderr: { write: (t: string) => (stderr += t) } }, { env: {} });
+    const code = await runCli(
+      ['--api-url', 'not a url', 'workflow', 'status', '1'],
+      { stdout: { write: () => true }, stderr: { write: (t: string) => (stderr += t) } },
+      { env: {} },
+    );
     expect(code).toBe(2);
     expect(stderr).toBe('jmt: --api-url must be an http(s) URL, got "not a url"\n');
   });

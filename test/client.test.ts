@@ -12,7 +12,10 @@ let api: FakeApi;
 let stderr: string;
 
 function tool(name = 'tool'): Tool {
-  return new Tool(name, { config: loadConfig({ apiUrl: api.url, token: undefined }, {}), stderr: { write: (t: string) => (stderr += t) } });
+  return new Tool(name, {
+    config: loadConfig({ apiUrl: api.url, token: undefined }, {}),
+    stderr: { write: (t: string) => (stderr += t) },
+  });
 }
 
 function modelTemplate(t: Tool) {
@@ -37,7 +40,9 @@ function acceptBinds(workflowId: number, newlyCreated = true): void {
     total += n;
     return { body: { received: n, total } };
   });
-  api.on('POST', '/bind/drafts/draft-1/commit', () => ({ body: { workflow_id: workflowId, status: 'G', newly_created: newlyCreated, num_tasks: total } }));
+  api.on('POST', '/bind/drafts/draft-1/commit', () => ({
+    body: { workflow_id: workflowId, status: 'G', newly_created: newlyCreated, num_tasks: total },
+  }));
 }
 
 beforeAll(async () => {
@@ -54,7 +59,12 @@ beforeEach(() => {
 
 describe('TaskTemplate', () => {
   it('createTasks is the cross product of node args given as arrays', () => {
-    const tasks = modelTemplate(tool()).createTasks({ location_id: [1, 2, 3], sex: ['m', 'f'], year: 2026, verbose: '-v' });
+    const tasks = modelTemplate(tool()).createTasks({
+      location_id: [1, 2, 3],
+      sex: ['m', 'f'],
+      year: 2026,
+      verbose: '-v',
+    });
     expect(tasks).toHaveLength(6);
     expect(tasks.map((t) => [t.nodeArgs.location_id, t.nodeArgs.sex])).toEqual([
       [1, 'm'],
@@ -76,8 +86,12 @@ describe('TaskTemplate', () => {
       /createTask for template "model": unknown arguments locaton, extra; the template's args are location_id \(node\), sex \(node\), year \(task\), verbose \(op\)/,
     );
     expect(() => model.createTask({ location_id: 1, sex: 'm', verbose: '' })).toThrow(/missing argument year/);
-    expect(() => model.createTasks({ location_id: [1], sex: 'm', year: [2025, 2026], verbose: '' })).toThrow(/"year" is a task\/op arg and takes one value/);
-    expect(() => model.createTask({ location_id: { a: 1 }, sex: 'm', year: 1, verbose: '' })).toThrow(/"location_id" must be a string or a finite number/);
+    expect(() => model.createTasks({ location_id: [1], sex: 'm', year: [2025, 2026], verbose: '' })).toThrow(
+      /"year" is a task\/op arg and takes one value/,
+    );
+    expect(() => model.createTask({ location_id: { a: 1 }, sex: 'm', year: 1, verbose: '' })).toThrow(
+      /"location_id" must be a string or a finite number/,
+    );
   });
 
   it('task keys are stable, and 1 and "1" are the same task (Jobmon stores values as strings)', () => {
@@ -92,7 +106,9 @@ describe('TaskTemplate', () => {
   });
 
   it('rejects a command template naming an undeclared arg', () => {
-    expect(() => tool().getTaskTemplate({ templateName: 't', commandTemplate: 'echo {a} {b}', nodeArgs: ['a'] })).toThrow(/placeholder \{b\} is not declared/);
+    expect(() =>
+      tool().getTaskTemplate({ templateName: 't', commandTemplate: 'echo {a} {b}', nodeArgs: ['a'] }),
+    ).toThrow(/placeholder \{b\} is not declared/);
   });
 });
 
@@ -100,7 +116,11 @@ describe('Workflow.bind', () => {
   function bigWorkflow(n: number): Workflow {
     const t = tool();
     const step = t.getTaskTemplate({ templateName: 'step', commandTemplate: 'echo {i}', nodeArgs: ['i'] });
-    const wf = t.createWorkflow({ workflowArgs: 'big', defaultClusterName: 'multiprocess', defaultComputeResources: { queue: 'null.q' } });
+    const wf = t.createWorkflow({
+      workflowArgs: 'big',
+      defaultClusterName: 'multiprocess',
+      defaultComputeResources: { queue: 'null.q' },
+    });
     const tasks = step.createTasks({ i: Array.from({ length: n }, (_, i) => i) });
     // A chain across chunk boundaries: upstream keys must resolve at commit, whichever chunk they came in.
     for (let i = 1; i < n; i++) tasks[i].addUpstream(tasks[i - 1]);
@@ -113,7 +133,9 @@ describe('Workflow.bind', () => {
     const wf = bigWorkflow(12_000);
     expect(await wf.bind()).toBe(42);
     expect(wf.workflowId).toBe(42);
-    const chunks = api.calls('POST', '/bind/drafts/draft-1/tasks').map((r) => (r.body as { tasks: { key: string; upstream: string[] }[] }).tasks);
+    const chunks = api
+      .calls('POST', '/bind/drafts/draft-1/tasks')
+      .map((r) => (r.body as { tasks: { key: string; upstream: string[] }[] }).tasks);
     expect(chunks.map((c) => c.length)).toEqual([5_000, 5_000, 2_000]);
     expect(api.calls('POST', '/bind/drafts/draft-1/commit')).toHaveLength(1);
     expect(chunks[1][0].upstream).toEqual([chunks[0][4_999].key]);
@@ -152,17 +174,52 @@ describe('Workflow.bind', () => {
     acceptBinds(7);
     const t = tool();
     const model = modelTemplate(t);
-    const wf = t.createWorkflow({ workflowArgs: 'w', workflowAttributes: { release: 'r1' }, maxConcurrentlyRunning: 10 });
-    const a = model.createTask({ location_id: 1, sex: 'm', year: 1, verbose: '', maxAttempts: 2, computeResources: { queue: 'all.q', memory: '2G' }, fallbackQueues: ['long.q'] });
-    const b = model.createTask({ location_id: 2, sex: 'm', year: 1, verbose: '', name: 'second', upstreamTasks: [a], taskAttributes: { stage: 2 } });
+    const wf = t.createWorkflow({
+      workflowArgs: 'w',
+      workflowAttributes: { release: 'r1' },
+      maxConcurrentlyRunning: 10,
+    });
+    const a = model.createTask({
+      location_id: 1,
+      sex: 'm',
+      year: 1,
+      verbose: '',
+      maxAttempts: 2,
+      computeResources: { queue: 'all.q', memory: '2G' },
+      fallbackQueues: ['long.q'],
+    });
+    const b = model.createTask({
+      location_id: 2,
+      sex: 'm',
+      year: 1,
+      verbose: '',
+      name: 'second',
+      upstreamTasks: [a],
+      taskAttributes: { stage: 2 },
+    });
     wf.addTasks([a, b]);
     wf.setTaskTemplateMaxConcurrencyLimit('model', 3);
     await wf.bind();
-    const draft = api.calls('POST', '/bind/drafts')[0].body as { workflow: Record<string, unknown>; task_templates: Record<string, unknown>[] };
+    const draft = api.calls('POST', '/bind/drafts')[0].body as {
+      workflow: Record<string, unknown>;
+      task_templates: Record<string, unknown>[];
+    };
     expect(draft.workflow).toMatchObject({ attributes: { release: 'r1' }, max_concurrently_running: 10 });
     expect(draft.task_templates[0].max_concurrently_running).toBe(3);
-    const [specA, specB] = (api.calls('POST', '/bind/drafts/draft-1/tasks')[0].body as { tasks: Record<string, unknown>[] }).tasks;
-    expect(specA).toMatchObject({ template: 'model', name: null, node_args: { location_id: 1, sex: 'm' }, task_args: { year: 1 }, op_args: { verbose: '' }, max_attempts: 2, compute_resources: { queue: 'all.q', memory: '2G' }, fallback_queues: ['long.q'], upstream: [] });
+    const [specA, specB] = (
+      api.calls('POST', '/bind/drafts/draft-1/tasks')[0].body as { tasks: Record<string, unknown>[] }
+    ).tasks;
+    expect(specA).toMatchObject({
+      template: 'model',
+      name: null,
+      node_args: { location_id: 1, sex: 'm' },
+      task_args: { year: 1 },
+      op_args: { verbose: '' },
+      max_attempts: 2,
+      compute_resources: { queue: 'all.q', memory: '2G' },
+      fallback_queues: ['long.q'],
+      upstream: [],
+    });
     expect(specB).toMatchObject({ name: 'second', upstream: [specA.key], attributes: { stage: 2 } });
   });
 
@@ -179,11 +236,22 @@ describe('Workflow.bind', () => {
 
   it('a 422 from commit surfaces as JobmonClientError with code and field', async () => {
     acceptBinds(1);
-    api.on('POST', '/bind/drafts/draft-1/commit', apiError(422, 'unknown_cluster', 'cluster "nope" does not exist', 'workflow.default_cluster_name'));
+    api.on(
+      'POST',
+      '/bind/drafts/draft-1/commit',
+      apiError(422, 'unknown_cluster', 'cluster "nope" does not exist', 'workflow.default_cluster_name'),
+    );
     const t = tool();
     const wf = t.createWorkflow({ workflowArgs: 'w', defaultClusterName: 'nope' });
-    wf.addTasks(t.getTaskTemplate({ templateName: 's', commandTemplate: 'echo {i}', nodeArgs: ['i'] }).createTasks({ i: [1] }));
-    await expect(wf.bind()).rejects.toMatchObject({ name: 'JobmonClientError', status: 422, code: 'unknown_cluster', field: 'workflow.default_cluster_name' });
+    wf.addTasks(
+      t.getTaskTemplate({ templateName: 's', commandTemplate: 'echo {i}', nodeArgs: ['i'] }).createTasks({ i: [1] }),
+    );
+    await expect(wf.bind()).rejects.toMatchObject({
+      name: 'JobmonClientError',
+      status: 422,
+      code: 'unknown_cluster',
+      field: 'workflow.default_cluster_name',
+    });
   });
 });
 
@@ -191,7 +259,9 @@ describe('Workflow.run', () => {
   function smallWorkflow(): Workflow {
     const t = tool();
     const wf = t.createWorkflow({ workflowArgs: 'small' });
-    wf.addTasks(t.getTaskTemplate({ templateName: 's', commandTemplate: 'echo {i}', nodeArgs: ['i'] }).createTasks({ i: [1, 2] }));
+    wf.addTasks(
+      t.getTaskTemplate({ templateName: 's', commandTemplate: 'echo {i}', nodeArgs: ['i'] }).createTasks({ i: [1, 2] }),
+    );
     return wf;
   }
 
@@ -201,7 +271,12 @@ describe('Workflow.run', () => {
     api.on('GET', `/workflows/${workflowId}/status`, () => ({ body: fakeStatus(seq[Math.min(i++, seq.length - 1)]) }));
   }
 
-  const started = { workflow_run_id: 3, temporal_workflow_id: 'jobmon-wf-9', temporal_run_id: 'r', temporal_ui_url: 'http://ui/wf-9' };
+  const started = {
+    workflow_run_id: 3,
+    temporal_workflow_id: 'jobmon-wf-9',
+    temporal_run_id: 'r',
+    temporal_ui_url: 'http://ui/wf-9',
+  };
 
   it('binds, starts a cold run and returns D once the run is DONE, printing progress on change', async () => {
     acceptBinds(9);
@@ -214,7 +289,9 @@ describe('Workflow.run', () => {
     ]);
     const status = await smallWorkflow().run({ pollIntervalMs: 10 });
     expect(status).toBe('D');
-    expect(api.calls('POST', '/workflows/9/runs').map((r: FakeRequest) => r.body)).toEqual([{ resume_mode: 'cold', fail_fast: false }]);
+    expect(api.calls('POST', '/workflows/9/runs').map((r: FakeRequest) => r.body)).toEqual([
+      { resume_mode: 'cold', fail_fast: false },
+    ]);
     const progress = stderr.split('\n').filter((l) => l.includes(' done, '));
     expect(progress).toEqual([
       '[wf 9] 0/2 done, 0 running, 0 failed (0%)',
@@ -247,7 +324,9 @@ describe('Workflow.run', () => {
 
   it('with resume: false refuses a workflow that already existed', async () => {
     acceptBinds(9, false);
-    await expect(smallWorkflow().run({ resume: false, progress: false })).rejects.toThrow(/already exists .*resume: true/);
+    await expect(smallWorkflow().run({ resume: false, progress: false })).rejects.toThrow(
+      /already exists .*resume: true/,
+    );
     expect(api.calls('POST', '/workflows/9/runs')).toHaveLength(0);
   });
 
@@ -255,7 +334,9 @@ describe('Workflow.run', () => {
     acceptBinds(9);
     api.on('POST', '/workflows/9/runs', { status: 201, body: started });
     statusSequence(9, [{ workflowId: 9, buckets: { RUNNING: 2 }, run: { id: 3, status: 'R' } }]);
-    await expect(smallWorkflow().run({ secondsUntilTimeout: 0.2, pollIntervalMs: 20, progress: false })).rejects.toThrow(/did not finish within 0.2 s; it keeps running in Temporal/);
+    await expect(
+      smallWorkflow().run({ secondsUntilTimeout: 0.2, pollIntervalMs: 20, progress: false }),
+    ).rejects.toThrow(/did not finish within 0.2 s; it keeps running in Temporal/);
   });
 
   it('starts the local stack when the loopback API does not answer /health', async () => {

@@ -21,10 +21,24 @@ beforeAll(async () => {
   mkdirSync(SHOTS, { recursive: true });
   stack = await startTestStack();
   const tool = toolOn(stack, 'gui-tool');
-  const prep = tool.getTaskTemplate({ templateName: 'prepare', commandTemplate: 'echo preparing inputs', nodeArgs: [] });
-  const model = tool.getTaskTemplate({ templateName: 'model', commandTemplate: 'sh -c "echo model {loc}; test {loc} -ne 4 || (echo \\"ModuleNotFoundError: No module named scipy\\" >&2; exit 1)"', nodeArgs: ['loc'] });
+  const prep = tool.getTaskTemplate({
+    templateName: 'prepare',
+    commandTemplate: 'echo preparing inputs',
+    nodeArgs: [],
+  });
+  const model = tool.getTaskTemplate({
+    templateName: 'model',
+    commandTemplate:
+      'sh -c "echo model {loc}; test {loc} -ne 4 || (echo \\"ModuleNotFoundError: No module named scipy\\" >&2; exit 1)"',
+    nodeArgs: ['loc'],
+  });
   const summary = tool.getTaskTemplate({ templateName: 'summary', commandTemplate: 'echo summary', nodeArgs: [] });
-  const wf = tool.createWorkflow({ workflowArgs: 'gui-run', name: 'burden-gui', defaultClusterName: 'multiprocess', defaultComputeResources: { queue: 'null.q', cores: 1, memory: '1G', runtime: '5m' } });
+  const wf = tool.createWorkflow({
+    workflowArgs: 'gui-run',
+    name: 'burden-gui',
+    defaultClusterName: 'multiprocess',
+    defaultComputeResources: { queue: 'null.q', cores: 1, memory: '1G', runtime: '5m' },
+  });
   const p = prep.createTask({});
   const models = model.createTasks({ loc: [1, 2, 3, 4, 5], upstreamTasks: [p], maxAttempts: 1 });
   wf.addTasks([p, ...models, summary.createTask({ upstreamTasks: models })]);
@@ -32,7 +46,15 @@ beforeAll(async () => {
   wfId = wf.workflowId as number;
   browser = await chromium.launch({
     executablePath: '/usr/bin/chromium',
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      '--no-first-run',
+    ],
   });
   page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
 }, 120_000);

@@ -24,7 +24,11 @@ let wfId: number;
 async function cli(args: string[]): Promise<{ code: number; out: string; err: string }> {
   let out = '';
   let err = '';
-  const code = await runCli(args, { stdout: { write: (t: string) => (out += t) }, stderr: { write: (t: string) => (err += t) } }, { env: stack.env });
+  const code = await runCli(
+    args,
+    { stdout: { write: (t: string) => (out += t) }, stderr: { write: (t: string) => (err += t) } },
+    { env: stack.env },
+  );
   return { code, out, err };
 }
 
@@ -64,7 +68,8 @@ fetch(api + '/api/v1/task-instances/' + process.env.JMT_TASK_INSTANCE_ID + '/err
   const p = prep.createTask({});
   const models = [1, 2, 3, 4, 5, 6].map((loc) => {
     let cmd = `sh -c 'echo model loc $0 ok; echo "progress 100%" >&2'`;
-    if (loc === 5) cmd = `sh -c 'echo reading input >&2; echo "FileNotFoundError: [Errno 2] No such file or directory: /data/in/loc_$0.csv" >&2; exit 1'`;
+    if (loc === 5)
+      cmd = `sh -c 'echo reading input >&2; echo "FileNotFoundError: [Errno 2] No such file or directory: /data/in/loc_$0.csv" >&2; exit 1'`;
     if (loc === 6) cmd = `${process.execPath} ${oom} ${stack.api.url} ${path.join(scratch, 'oom-marker')}`;
     return model.createTask({ loc, cmd, maxAttempts: 2, upstreamTasks: [p] });
   });
@@ -238,7 +243,10 @@ describe('share links', () => {
       db: stack.database.db,
       config: stack.config,
       temporal: stack.temporal.client,
-      auth: { mode: 'tokens', tokens: parseTokens(`${OPERATOR}:${stack.config.user}:operator,observer-token:someone:observer`) },
+      auth: {
+        mode: 'tokens',
+        tokens: parseTokens(`${OPERATOR}:${stack.config.user}:operator,observer-token:someone:observer`),
+      },
       port: await freePort(),
       host: '127.0.0.1',
     });
@@ -249,33 +257,65 @@ describe('share links', () => {
 
   it('reads one workflow read-only, refuses writes and other workflows, and stops after revocation', async () => {
     const auth = { authorization: `Bearer ${OPERATOR}`, 'content-type': 'application/json' };
-    const denied = await fetch(`${base()}/workflows/${wfId}/share`, { method: 'POST', headers: { authorization: 'Bearer observer-token', 'content-type': 'application/json' }, body: '{}' });
+    const denied = await fetch(`${base()}/workflows/${wfId}/share`, {
+      method: 'POST',
+      headers: { authorization: 'Bearer observer-token', 'content-type': 'application/json' },
+      body: '{}',
+    });
     expect(denied.status).toBe(403);
-    const created = await fetch(`${base()}/workflows/${wfId}/share`, { method: 'POST', headers: auth, body: JSON.stringify({ expires_in_hours: 2 }) });
+    const created = await fetch(`${base()}/workflows/${wfId}/share`, {
+      method: 'POST',
+      headers: auth,
+      body: JSON.stringify({ expires_in_hours: 2 }),
+    });
     expect(created.status).toBe(201);
     const share = (await created.json()) as { id: number; token: string; url: string };
     expect(share.url).toContain(`/ui/?share=${share.token}#/workflows/${wfId}`);
-    const get = (p: string, init?: RequestInit) => fetch(`${base()}${p}${p.includes('?') ? '&' : '?'}share=${share.token}`, init);
+    const get = (p: string, init?: RequestInit) =>
+      fetch(`${base()}${p}${p.includes('?') ? '&' : '?'}share=${share.token}`, init);
     expect((await get(`/workflows/${wfId}/progress`)).status).toBe(200);
     expect((await get(`/workflows/${wfId}/error-groups`)).status).toBe(200);
     const tasks = (await (await get(`/workflows/${wfId}/tasks`)).json()) as { tasks: { id: number }[] };
     expect((await get(`/tasks/${tasks.tasks[0].id}`)).status).toBe(200);
-    const who = (await (await get('/whoami')).json()) as { role: string; share_workflow_id: number; may_operate: boolean };
+    const who = (await (await get('/whoami')).json()) as {
+      role: string;
+      share_workflow_id: number;
+      may_operate: boolean;
+    };
     expect(who).toMatchObject({ role: 'observer', share_workflow_id: wfId, may_operate: false });
     // Writes: 403, even on its own workflow.
-    expect((await get(`/workflows/${wfId}/stop`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' })).status).toBe(403);
+    expect(
+      (
+        await get(`/workflows/${wfId}/stop`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: '{}',
+        })
+      ).status,
+    ).toBe(403);
     // Anything else: 403.
     const otherTool = toolOn(stack, 'observe-other');
-    const otherWf = otherTool.createWorkflow({ workflowArgs: 'other', defaultClusterName: 'dummy', defaultComputeResources: { queue: 'null.q' } });
-    otherWf.addTasks([otherTool.getTaskTemplate({ templateName: 't', commandTemplate: 'true', nodeArgs: [] }).createTask({})]);
+    const otherWf = otherTool.createWorkflow({
+      workflowArgs: 'other',
+      defaultClusterName: 'dummy',
+      defaultComputeResources: { queue: 'null.q' },
+    });
+    otherWf.addTasks([
+      otherTool.getTaskTemplate({ templateName: 't', commandTemplate: 'true', nodeArgs: [] }).createTask({}),
+    ]);
     const other = { id: await otherWf.bind() };
     expect((await get(`/workflows/${other.id}/progress`)).status).toBe(403);
     expect((await get('/search/workflows')).status).toBe(403);
     expect((await get('/tools')).status).toBe(403);
     // A cookie works the same way.
-    expect((await fetch(`${base()}/workflows/${wfId}/status`, { headers: { cookie: `jmt_share=${share.token}` } })).status).toBe(200);
+    expect(
+      (await fetch(`${base()}/workflows/${wfId}/status`, { headers: { cookie: `jmt_share=${share.token}` } })).status,
+    ).toBe(200);
     // Revoked: 401.
-    const revoked = await fetch(`${base()}/shares/${share.id}`, { method: 'DELETE', headers: { authorization: `Bearer ${OPERATOR}` } });
+    const revoked = await fetch(`${base()}/shares/${share.id}`, {
+      method: 'DELETE',
+      headers: { authorization: `Bearer ${OPERATOR}` },
+    });
     expect(revoked.status).toBe(200);
     const after = await get(`/workflows/${wfId}/progress`);
     expect(after.status).toBe(401);

@@ -20,7 +20,14 @@
 import { activityInfo, heartbeat, sleep } from '@temporalio/activity';
 import type { Config } from '../config';
 import type { Db } from '../sql/db';
-import { extendReportBy, finishBatch, liveInstances, loadBatch, recordSubmission, type LiveInstance } from '../sql/batches';
+import {
+  extendReportBy,
+  finishBatch,
+  liveInstances,
+  loadBatch,
+  recordSubmission,
+  type LiveInstance,
+} from '../sql/batches';
 import { logDone, logError } from '../sql/task-instance-reports';
 import type { Distributor } from '../distributors/distributor';
 import type { DistributorPool } from './distributor-pool';
@@ -97,7 +104,12 @@ export async function runBatch(deps: MonitorDeps, batchId: number): Promise<Batc
 }
 
 /** Decide about instances that missed their report-by or were ordered killed. True if any task changed. */
-async function triage(deps: MonitorDeps, distributor: Distributor, suspects: LiveInstance[], reportBySeconds: number): Promise<boolean> {
+async function triage(
+  deps: MonitorDeps,
+  distributor: Distributor,
+  suspects: LiveInstance[],
+  reportBySeconds: number,
+): Promise<boolean> {
   const { db } = deps;
   const ids = suspects.map((i) => i.distributorId).filter((d): d is string => d !== null);
   const alive = ids.length > 0 ? await distributor.liveJobs(ids) : new Set<string>();
@@ -120,7 +132,14 @@ async function triage(deps: MonitorDeps, distributor: Distributor, suspects: Liv
     if (instance.status === 'R' || instance.status === 'T') {
       const info = await distributor.remoteExitInfo(instance.distributorId as string);
       if (info.status === 'D') await logDone(db, instance.id, { exitCode: info.exitCode ?? 0 });
-      else await logError(db, instance.id, info.status, `lost: no report from the job for ${Math.round(reportBySeconds)} s; ${info.message}`, { exitCode: info.exitCode ?? null });
+      else
+        await logError(
+          db,
+          instance.id,
+          info.status,
+          `lost: no report from the job for ${Math.round(reportBySeconds)} s; ${info.message}`,
+          { exitCode: info.exitCode ?? null },
+        );
     } else {
       await logError(
         db,

@@ -39,7 +39,9 @@ export async function audited<T>(
       });
     } catch (recordErr) {
       // The caller gets the original error; the failed audit write is the server's to see.
-      process.stderr.write(`audit: could not record refused ${action} on workflow ${workflowId}: ${String(recordErr)}\n`);
+      process.stderr.write(
+        `audit: could not record refused ${action} on workflow ${workflowId}: ${String(recordErr)}\n`,
+      );
     }
     throw err;
   }

@@ -103,7 +103,8 @@ export function authMiddleware(
 ): MiddlewareHandler<{ Variables: AuthVariables }> {
   const callbackPrefix = `${apiPrefix}/task-instances/`;
   return async (c, next) => {
-    const shareToken = db && !c.req.header('authorization') ? (c.req.query('share') ?? getCookie(c, 'jmt_share')) : undefined;
+    const shareToken =
+      db && !c.req.header('authorization') ? (c.req.query('share') ?? getCookie(c, 'jmt_share')) : undefined;
     if (db && shareToken) {
       c.set('identity', await shareIdentity(db, shareToken, c.req.method, c.req.path.slice(apiPrefix.length)));
       return next();
@@ -174,7 +175,12 @@ export async function assertMayActOn(db: Db, identity: Identity, workflowId: num
 async function shareIdentity(db: Db, token: string, method: string, relPath: string): Promise<Identity> {
   const found = await resolveShareToken(db, token);
   if (!found.ok) {
-    throw new JobmonError('unauthorized', `share link ${found.reason === 'unknown' ? 'not recognised' : `was ${found.reason}`}`, 'share', `share_${found.reason}`);
+    throw new JobmonError(
+      'unauthorized',
+      `share link ${found.reason === 'unknown' ? 'not recognised' : `was ${found.reason}`}`,
+      'share',
+      `share_${found.reason}`,
+    );
   }
   if (!READ_METHODS.has(method)) {
     throw new JobmonError('forbidden', 'a share link grants read-only access', 'share', 'share_read_only');
@@ -182,8 +188,17 @@ async function shareIdentity(db: Db, token: string, method: string, relPath: str
   if (relPath !== '/whoami') {
     const workflowId = await workflowOfRoute(db, relPath);
     if (workflowId !== found.workflow_id) {
-      throw new JobmonError('forbidden', `this share link grants access to workflow ${found.workflow_id} only`, 'share', 'share_scope');
+      throw new JobmonError(
+        'forbidden',
+        `this share link grants access to workflow ${found.workflow_id} only`,
+        'share',
+        'share_scope',
+      );
     }
   }
-  return { user: `share-link-${found.share_id}`, role: 'observer', share: { id: found.share_id, workflow_id: found.workflow_id } };
+  return {
+    user: `share-link-${found.share_id}`,
+    role: 'observer',
+    share: { id: found.share_id, workflow_id: found.workflow_id },
+  };
 }

@@ -23,7 +23,8 @@ export interface ApiServer {
 export async function startApiServer(deps: AppDeps & { port: number; host: string }): Promise<ApiServer> {
   const { port, host, ...appDeps } = deps;
   const notifier =
-    appDeps.notifier ?? createRunNotifier(toTemporalGetter(appDeps.temporal), { workflowIdPrefix: appDeps.config.workflowIdPrefix });
+    appDeps.notifier ??
+    createRunNotifier(toTemporalGetter(appDeps.temporal), { workflowIdPrefix: appDeps.config.workflowIdPrefix });
   const app = createApp({ ...appDeps, notifier });
   const server = createAdaptorServer({ fetch: app.fetch, hostname: host, port }) as Server;
 

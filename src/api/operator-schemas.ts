@@ -13,16 +13,28 @@ export const SetStatusSchema = z
     status: z.enum(['D', 'G']).openapi({ description: 'D = mark DONE, G = run again (REGISTERING)' }),
     task_ids: z.array(z.number().int().min(1).max(Number.MAX_SAFE_INTEGER)).min(1).max(100_000).optional(),
     template: name.optional(),
-    attributes: z.record(z.string().min(1).max(255), textValue).optional().openapi({ description: 'task attributes that must all match' }),
+    attributes: z
+      .record(z.string().min(1).max(255), textValue)
+      .optional()
+      .openapi({ description: 'task attributes that must all match' }),
     status_filter: z
       .array(z.string().min(1).max(20))
       .min(1)
       .max(20)
       .optional()
       .openapi({ description: 'current task statuses, letters or buckets (`F`, `E`, `FATAL`)' }),
-    node_args: z.record(z.string().min(1).max(255), textValue).optional().openapi({ description: 'node args that must all match' }),
-    recursive: z.boolean().default(false).openapi({ description: 'D: also mark every upstream task not DONE. G: downstream is always included' }),
-    force: z.boolean().default(false).openapi({ description: 'change tasks with queued/running jobs too (their jobs are killed through the run)' }),
+    node_args: z
+      .record(z.string().min(1).max(255), textValue)
+      .optional()
+      .openapi({ description: 'node args that must all match' }),
+    recursive: z
+      .boolean()
+      .default(false)
+      .openapi({ description: 'D: also mark every upstream task not DONE. G: downstream is always included' }),
+    force: z
+      .boolean()
+      .default(false)
+      .openapi({ description: 'change tasks with queued/running jobs too (their jobs are killed through the run)' }),
     dry_run: z.boolean().default(false),
     confirm: z.boolean().default(false).openapi({ description: 'required when more than 1,000 tasks change' }),
   })

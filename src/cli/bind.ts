@@ -22,8 +22,13 @@ export function registerBindCommand(program: Command, ctx: CliContext): void {
       const { draft, tasks } = splitBindRequest(request);
       const bound = await bindChunked(ctx.api(cmd), draft, tasks);
       if (opts.json) return writeJson(ctx.io, bound);
-      const how = bound.newly_created ? 'bound' : 'already existed (its names, commands, resources and limits were updated)';
-      writeLine(ctx.io, `workflow ${bound.workflow_id} ${how}: ${bound.num_tasks} tasks; start it with \`jmt workflow start ${bound.workflow_id}\``);
+      const how = bound.newly_created
+        ? 'bound'
+        : 'already existed (its names, commands, resources and limits were updated)';
+      writeLine(
+        ctx.io,
+        `workflow ${bound.workflow_id} ${how}: ${bound.num_tasks} tasks; start it with \`jmt workflow start ${bound.workflow_id}\``,
+      );
     });
 }
 

@@ -33,7 +33,8 @@ export function parseNonNegativeInt(value: string, what: string): number {
 function parseInteger(value: string, what: string, min: number, expected: string): number {
   const trimmed = String(value).trim();
   const n = /^\d+$/.test(trimmed) ? Number(trimmed) : NaN;
-  if (!Number.isSafeInteger(n) || n < min) throw new CliUsageError(`${what} must be ${expected}, got ${JSON.stringify(value)}`);
+  if (!Number.isSafeInteger(n) || n < min)
+    throw new CliUsageError(`${what} must be ${expected}, got ${JSON.stringify(value)}`);
   return n;
 }
 

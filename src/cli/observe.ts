@@ -31,7 +31,12 @@ function subcommand(program: Command, name: string, description: string): Comman
   return program.commands.find((c) => c.name() === name) ?? program.command(name).description(description);
 }
 
-export async function printErrorGroups(ctx: CliContext, cmd: Command, id: number, opts: { json?: boolean; template?: string; limit?: string }): Promise<void> {
+export async function printErrorGroups(
+  ctx: CliContext,
+  cmd: Command,
+  id: number,
+  opts: { json?: boolean; template?: string; limit?: string },
+): Promise<void> {
   const view = await ctx.api(cmd).get<ErrorGroupsView>(`/workflows/${id}/error-groups`, {
     query: { template: opts.template, limit: opts.limit },
   });
@@ -40,9 +45,15 @@ export async function printErrorGroups(ctx: CliContext, cmd: Command, id: number
   writeLine(ctx.io, `${view.total_errors} errors in ${view.groups.length} group${view.groups.length === 1 ? '' : 's'}`);
   view.groups.forEach((g, i) => {
     writeLine(ctx.io);
-    writeLine(ctx.io, `#${i + 1}  ${g.count} errors, ${g.tasks} tasks, templates ${g.templates.join(', ')}; first ${g.first_seen}, last ${g.last_seen}`);
+    writeLine(
+      ctx.io,
+      `#${i + 1}  ${g.count} errors, ${g.tasks} tasks, templates ${g.templates.join(', ')}; first ${g.first_seen}, last ${g.last_seen}`,
+    );
     writeLine(ctx.io, `    pattern: ${g.pattern.length > 240 ? `${g.pattern.slice(0, 240)}…` : g.pattern}`);
-    writeLine(ctx.io, `    example tasks: ${g.example_task_ids.join(', ')} (instances ${g.example_task_instance_ids.join(', ')})`);
+    writeLine(
+      ctx.io,
+      `    example tasks: ${g.example_task_ids.join(', ')} (instances ${g.example_task_instance_ids.join(', ')})`,
+    );
     if (g.help) writeLine(ctx.io, `    ${g.help.title}: ${g.help.explanation}\n    what to do: ${g.help.action}`);
   });
 }
@@ -65,18 +76,38 @@ export function registerObserveCommands(program: Command, ctx: CliContext): void
       ctx.io.stdout.write(
         renderTable(
           ['TEMPLATE', 'TASKS', 'DONE', 'RUNNING', 'FATAL', '%DONE', 'TYPICAL', 'BASIS', 'WORK_LEFT'],
-          p.templates.map((t) => [t.name, t.total, t.done, t.running, t.fatal, t.percent_done, duration(t.expected_runtime_s), t.basis, duration(t.remaining_work_s)]),
+          p.templates.map((t) => [
+            t.name,
+            t.total,
+            t.done,
+            t.running,
+            t.fatal,
+            t.percent_done,
+            duration(t.expected_runtime_s),
+            t.basis,
+            duration(t.remaining_work_s),
+          ]),
         ),
       );
       writeLine(ctx.io);
       writeLine(ctx.io, `tasks: ${BUCKETS.map((b) => `${b} ${p.buckets[b]}`).join(', ')} (${p.percent_done} % done)`);
-      writeLine(ctx.io, `ETA: ${p.eta.text}${p.eta.finish_date && p.eta.seconds ? ` (around ${p.eta.finish_date}; ${p.eta.confidence.replace('_', ' ')})` : ''}`);
-      writeLine(ctx.io, `time: ${duration(p.wall_time_s) ?? '0s'} wall since the first run; ${p.cpu_hours} CPU-hours in ${p.instances} instances`);
+      writeLine(
+        ctx.io,
+        `ETA: ${p.eta.text}${p.eta.finish_date && p.eta.seconds ? ` (around ${p.eta.finish_date}; ${p.eta.confidence.replace('_', ' ')})` : ''}`,
+      );
+      writeLine(
+        ctx.io,
+        `time: ${duration(p.wall_time_s) ?? '0s'} wall since the first run; ${p.cpu_hours} CPU-hours in ${p.instances} instances`,
+      );
       writeLine(
         ctx.io,
         `now: ${p.running} running, ${p.waiting_in_queue} queued (median wait ${duration(p.queue_wait_s.current_median ?? p.queue_wait_s.recent_median) ?? '-'}); concurrency observed ${p.concurrency.observed}, effective ${p.concurrency.effective}`,
       );
-      for (const r of p.risks) writeLine(ctx.io, `risk (${r.severity}): ${r.message}${r.example_task_ids.length ? ` [tasks ${r.example_task_ids.join(', ')}]` : ''}\n  → ${r.action}`);
+      for (const r of p.risks)
+        writeLine(
+          ctx.io,
+          `risk (${r.severity}): ${r.message}${r.example_task_ids.length ? ` [tasks ${r.example_task_ids.join(', ')}]` : ''}\n  → ${r.action}`,
+        );
       if (p.run) writeLine(ctx.io, `Temporal: ${p.run.temporal_ui_url}`);
     });
 
@@ -112,7 +143,17 @@ export function registerObserveCommands(program: Command, ctx: CliContext): void
       ctx.io.stdout.write(
         renderTable(
           ['WF_ID', 'WF_NAME', 'TOOL', 'USER', 'STATUS', 'CREATED', 'TASKS', '%DONE', 'WORKFLOW_ARGS'],
-          res.workflows.map((w) => [w.id, w.name, w.tool, w.user, w.status_label, w.created_date.slice(0, 16), w.num_tasks, w.percent_done, w.workflow_args]),
+          res.workflows.map((w) => [
+            w.id,
+            w.name,
+            w.tool,
+            w.user,
+            w.status_label,
+            w.created_date.slice(0, 16),
+            w.num_tasks,
+            w.percent_done,
+            w.workflow_args,
+          ]),
         ),
       );
       if (res.total > res.workflows.length) writeLine(ctx.io, `(${res.workflows.length} of ${res.total} shown)`);
@@ -127,9 +168,19 @@ export function registerObserveCommands(program: Command, ctx: CliContext): void
       const id = parsePositiveInt(idText, 'workflow id');
       const dag = await ctx.api(cmd).get<TemplateDag>(`/workflows/${id}/template-dag`);
       if (opts.json) return writeJson(ctx.io, dag);
-      ctx.io.stdout.write(renderTable(['TEMPLATE', 'TASKS', ...BUCKETS], dag.nodes.map((n) => [n.template, n.total, ...BUCKETS.map((b) => n.buckets[b])])));
+      ctx.io.stdout.write(
+        renderTable(
+          ['TEMPLATE', 'TASKS', ...BUCKETS],
+          dag.nodes.map((n) => [n.template, n.total, ...BUCKETS.map((b) => n.buckets[b])]),
+        ),
+      );
       writeLine(ctx.io);
-      ctx.io.stdout.write(renderTable(['UPSTREAM', 'DOWNSTREAM', 'TASK_EDGES'], dag.edges.map((e) => [e.from, e.to, e.task_edges])));
+      ctx.io.stdout.write(
+        renderTable(
+          ['UPSTREAM', 'DOWNSTREAM', 'TASK_EDGES'],
+          dag.edges.map((e) => [e.from, e.to, e.task_edges]),
+        ),
+      );
     });
 
   workflow
@@ -140,18 +191,37 @@ export function registerObserveCommands(program: Command, ctx: CliContext): void
     .option('--json', 'machine-readable output')
     .action(async (idText: string, template: string, opts: { json?: boolean }, cmd: Command) => {
       const id = parsePositiveInt(idText, 'workflow id');
-      const s = await ctx.api(cmd).get<TemplateLogSummary>(`/workflows/${id}/templates/${encodeURIComponent(template)}/log-summary`);
+      const s = await ctx
+        .api(cmd)
+        .get<TemplateLogSummary>(`/workflows/${id}/templates/${encodeURIComponent(template)}/log-summary`);
       if (opts.json) return writeJson(ctx.io, s);
       writeLine(ctx.io, `${s.template}: ${s.instances} ended instances, ${s.succeeded} succeeded, ${s.failed} failed`);
-      for (const [label, groups] of [['stdout', s.stdout_last_lines], ['stderr', s.stderr_last_lines]] as const) {
+      for (const [label, groups] of [
+        ['stdout', s.stdout_last_lines],
+        ['stderr', s.stderr_last_lines],
+      ] as const) {
         writeLine(ctx.io, `\nlast line of ${label}:`);
-        ctx.io.stdout.write(renderTable(['FAILED', 'SUCCEEDED', 'EXAMPLE'], groups.map((g) => [g.failed, g.succeeded, g.example.slice(0, 110)])));
+        ctx.io.stdout.write(
+          renderTable(
+            ['FAILED', 'SUCCEEDED', 'EXAMPLE'],
+            groups.map((g) => [g.failed, g.succeeded, g.example.slice(0, 110)]),
+          ),
+        );
       }
       const d = s.differences;
       writeLine(ctx.io, '\nwhat differs:');
-      writeLine(ctx.io, `  exit codes of failed: ${d.exit_codes_of_failed.map((e) => `${e.exit_code ?? 'none'} ×${e.count}`).join(', ') || '-'}`);
-      writeLine(ctx.io, `  median wall time: succeeded ${duration(d.median_wallclock_s.succeeded) ?? '-'}, failed ${duration(d.median_wallclock_s.failed) ?? '-'}`);
-      writeLine(ctx.io, `  median max RSS: succeeded ${formatBytes(d.median_maxrss_bytes.succeeded) ?? '-'}, failed ${formatBytes(d.median_maxrss_bytes.failed) ?? '-'}`);
+      writeLine(
+        ctx.io,
+        `  exit codes of failed: ${d.exit_codes_of_failed.map((e) => `${e.exit_code ?? 'none'} ×${e.count}`).join(', ') || '-'}`,
+      );
+      writeLine(
+        ctx.io,
+        `  median wall time: succeeded ${duration(d.median_wallclock_s.succeeded) ?? '-'}, failed ${duration(d.median_wallclock_s.failed) ?? '-'}`,
+      );
+      writeLine(
+        ctx.io,
+        `  median max RSS: succeeded ${formatBytes(d.median_maxrss_bytes.succeeded) ?? '-'}, failed ${formatBytes(d.median_maxrss_bytes.failed) ?? '-'}`,
+      );
       for (const n of d.notes) writeLine(ctx.io, `  - ${n}`);
     });
 
@@ -164,9 +234,23 @@ export function registerObserveCommands(program: Command, ctx: CliContext): void
       const id = parsePositiveInt(idText, 'workflow id');
       const r = await ctx.api(cmd).get<ResourceRetries>(`/workflows/${id}/resource-retries`);
       if (opts.json) return writeJson(ctx.io, r);
-      writeLine(ctx.io, `${r.tasks} tasks needed resource retries: ${r.resource_errors} resource errors, ${duration(r.wasted_wallclock_s) ?? '0s'} wall time and ${r.wasted_core_hours.toFixed(2)} core-hours spent on failed attempts`);
+      writeLine(
+        ctx.io,
+        `${r.tasks} tasks needed resource retries: ${r.resource_errors} resource errors, ${duration(r.wasted_wallclock_s) ?? '0s'} wall time and ${r.wasted_core_hours.toFixed(2)} core-hours spent on failed attempts`,
+      );
       if (r.per_template.length) {
-        ctx.io.stdout.write(renderTable(['TEMPLATE', 'TASKS', 'RESOURCE_ERRORS', 'WASTED_WALL', 'WASTED_CORE_H'], r.per_template.map((t) => [t.template, t.tasks, t.resource_errors, duration(t.wasted_wallclock_s), Number(t.wasted_core_hours.toFixed(3))])));
+        ctx.io.stdout.write(
+          renderTable(
+            ['TEMPLATE', 'TASKS', 'RESOURCE_ERRORS', 'WASTED_WALL', 'WASTED_CORE_H'],
+            r.per_template.map((t) => [
+              t.template,
+              t.tasks,
+              t.resource_errors,
+              duration(t.wasted_wallclock_s),
+              Number(t.wasted_core_hours.toFixed(3)),
+            ]),
+          ),
+        );
       }
     });
 
@@ -178,10 +262,15 @@ export function registerObserveCommands(program: Command, ctx: CliContext): void
     .option('--json', 'machine-readable output')
     .action(async (idText: string, opts: { expiresHours: string; json?: boolean }, cmd: Command) => {
       const id = parsePositiveInt(idText, 'workflow id');
-      const share = await ctx.api(cmd).post<ShareLink & { token: string; url: string }>(`/workflows/${id}/share`, { expires_in_hours: parsePositiveInt(opts.expiresHours, '--expires-hours') });
+      const share = await ctx.api(cmd).post<ShareLink & { token: string; url: string }>(`/workflows/${id}/share`, {
+        expires_in_hours: parsePositiveInt(opts.expiresHours, '--expires-hours'),
+      });
       if (opts.json) return writeJson(ctx.io, share);
       writeLine(ctx.io, share.url);
-      writeLine(ctx.io, `read-only, workflow ${id} only, valid until ${share.expires_date}; revoke with: jmt share revoke ${share.id}`);
+      writeLine(
+        ctx.io,
+        `read-only, workflow ${id} only, valid until ${share.expires_date}; revoke with: jmt share revoke ${share.id}`,
+      );
     });
 
   workflow
@@ -193,7 +282,19 @@ export function registerObserveCommands(program: Command, ctx: CliContext): void
       const id = parsePositiveInt(idText, 'workflow id');
       const { shares } = await ctx.api(cmd).get<{ shares: ShareLink[] }>(`/workflows/${id}/shares`);
       if (opts.json) return writeJson(ctx.io, { shares });
-      ctx.io.stdout.write(renderTable(['SHARE_ID', 'CREATED_BY', 'CREATED', 'EXPIRES', 'REVOKED', 'ACTIVE'], shares.map((s) => [s.id, s.created_by, s.created_date, s.expires_date, s.revoked_date, s.active ? 'yes' : 'no'])));
+      ctx.io.stdout.write(
+        renderTable(
+          ['SHARE_ID', 'CREATED_BY', 'CREATED', 'EXPIRES', 'REVOKED', 'ACTIVE'],
+          shares.map((s) => [
+            s.id,
+            s.created_by,
+            s.created_date,
+            s.expires_date,
+            s.revoked_date,
+            s.active ? 'yes' : 'no',
+          ]),
+        ),
+      );
     });
 
   const share = subcommand(program, 'share', 'read-only share links');
@@ -223,14 +324,24 @@ export function registerObserveCommands(program: Command, ctx: CliContext): void
         const fp = await api.get<FailurePaths>(`/tasks/${id}/failure-paths`);
         if (opts.json) return writeJson(ctx.io, fp);
         if (fp.note) writeLine(ctx.io, fp.note);
-        for (const p of fp.paths) writeLine(ctx.io, `${p.path.join(' ← ')}   (task ${p.failed_task_id} ${p.failed_task_name} [${p.failed_template}] failed)`);
-        if (fp.failed_upstream > fp.paths.length) writeLine(ctx.io, `(${fp.paths.length} of ${fp.failed_upstream} failed upstream tasks shown)`);
+        for (const p of fp.paths)
+          writeLine(
+            ctx.io,
+            `${p.path.join(' ← ')}   (task ${p.failed_task_id} ${p.failed_task_name} [${p.failed_template}] failed)`,
+          );
+        if (fp.failed_upstream > fp.paths.length)
+          writeLine(ctx.io, `(${fp.paths.length} of ${fp.failed_upstream} failed upstream tasks shown)`);
         return;
       }
-      const d = await api.get<TaskDeps>(`/tasks/${id}/dependencies`, { query: { depth: parsePositiveInt(opts.depth, '--depth') } });
+      const d = await api.get<TaskDeps>(`/tasks/${id}/dependencies`, {
+        query: { depth: parsePositiveInt(opts.depth, '--depth') },
+      });
       if (opts.json) return writeJson(ctx.io, d);
       writeLine(ctx.io, `task ${d.task.id} ${d.task.name} [${d.task.template}] ${d.task.status}`);
-      const rows = [...d.upstream.map((t) => ['upstream', t.depth, t.id, t.name, t.template, t.status] as const), ...d.downstream.map((t) => ['downstream', t.depth, t.id, t.name, t.template, t.status] as const)];
+      const rows = [
+        ...d.upstream.map((t) => ['upstream', t.depth, t.id, t.name, t.template, t.status] as const),
+        ...d.downstream.map((t) => ['downstream', t.depth, t.id, t.name, t.template, t.status] as const),
+      ];
       ctx.io.stdout.write(renderTable(['DIRECTION', 'DEPTH', 'TASK_ID', 'NAME', 'TEMPLATE', 'STATUS'], rows));
       if (d.upstream_truncated || d.downstream_truncated) writeLine(ctx.io, '(truncated at 500 per direction)');
     });
@@ -243,16 +354,21 @@ export function registerObserveCommands(program: Command, ctx: CliContext): void
     .option('--tail <n>', 'last n lines', '100')
     .option('--full', 'the whole log (up to 8 MiB)')
     .option('--json', 'machine-readable output')
-    .action(async (idText: string, opts: { stream: string; tail: string; full?: boolean; json?: boolean }, cmd: Command) => {
-      const id = parsePositiveInt(idText, 'task instance id');
-      if (opts.stream !== 'stdout' && opts.stream !== 'stderr') throw new CliUsageError('--stream must be stdout or stderr');
-      const log = await ctx.api(cmd).get<InstanceLog>(`/task-instances/${id}/logs`, {
-        query: { stream: opts.stream, tail: opts.full ? undefined : parsePositiveInt(opts.tail, '--tail') },
-      });
-      if (opts.json) return writeJson(ctx.io, log);
-      ctx.io.stderr.write(`== ${log.stream} of task instance ${id} (task ${log.task_id}): ${log.path ?? 'no file'} [${log.source}${log.truncated ? ', truncated' : ''}]${log.note ? ` — ${log.note}` : ''}\n`);
-      ctx.io.stdout.write(log.text.endsWith('\n') || !log.text ? log.text : `${log.text}\n`);
-    });
+    .action(
+      async (idText: string, opts: { stream: string; tail: string; full?: boolean; json?: boolean }, cmd: Command) => {
+        const id = parsePositiveInt(idText, 'task instance id');
+        if (opts.stream !== 'stdout' && opts.stream !== 'stderr')
+          throw new CliUsageError('--stream must be stdout or stderr');
+        const log = await ctx.api(cmd).get<InstanceLog>(`/task-instances/${id}/logs`, {
+          query: { stream: opts.stream, tail: opts.full ? undefined : parsePositiveInt(opts.tail, '--tail') },
+        });
+        if (opts.json) return writeJson(ctx.io, log);
+        ctx.io.stderr.write(
+          `== ${log.stream} of task instance ${id} (task ${log.task_id}): ${log.path ?? 'no file'} [${log.source}${log.truncated ? ', truncated' : ''}]${log.note ? ` — ${log.note}` : ''}\n`,
+        );
+        ctx.io.stdout.write(log.text.endsWith('\n') || !log.text ? log.text : `${log.text}\n`);
+      },
+    );
 
   const tool = subcommand(program, 'tool', 'browse tools and their templates');
   tool
@@ -260,9 +376,18 @@ export function registerObserveCommands(program: Command, ctx: CliContext): void
     .description('tools with their number of workflows and templates')
     .option('--json', 'machine-readable output')
     .action(async (opts: { json?: boolean }, cmd: Command) => {
-      const res = await ctx.api(cmd).get<{ tools: { name: string; workflows: number; templates: number; last_workflow_date: string | null }[] }>('/tools');
+      const res = await ctx
+        .api(cmd)
+        .get<{ tools: { name: string; workflows: number; templates: number; last_workflow_date: string | null }[] }>(
+          '/tools',
+        );
       if (opts.json) return writeJson(ctx.io, res);
-      ctx.io.stdout.write(renderTable(['TOOL', 'WORKFLOWS', 'TEMPLATES', 'LAST_WORKFLOW'], res.tools.map((t) => [t.name, t.workflows, t.templates, t.last_workflow_date])));
+      ctx.io.stdout.write(
+        renderTable(
+          ['TOOL', 'WORKFLOWS', 'TEMPLATES', 'LAST_WORKFLOW'],
+          res.tools.map((t) => [t.name, t.workflows, t.templates, t.last_workflow_date]),
+        ),
+      );
     });
   tool
     .command('templates')
@@ -270,9 +395,16 @@ export function registerObserveCommands(program: Command, ctx: CliContext): void
     .argument('<tool>', 'tool name')
     .option('--json', 'machine-readable output')
     .action(async (name: string, opts: { json?: boolean }, cmd: Command) => {
-      const res = await ctx.api(cmd).get<{ templates: { name: string; versions: number; workflows: number; tasks: number; command_template: string }[] }>(`/tools/${encodeURIComponent(name)}/templates`);
+      const res = await ctx.api(cmd).get<{
+        templates: { name: string; versions: number; workflows: number; tasks: number; command_template: string }[];
+      }>(`/tools/${encodeURIComponent(name)}/templates`);
       if (opts.json) return writeJson(ctx.io, res);
-      ctx.io.stdout.write(renderTable(['TEMPLATE', 'VERSIONS', 'WORKFLOWS', 'TASKS', 'COMMAND_TEMPLATE'], res.templates.map((t) => [t.name, t.versions, t.workflows, t.tasks, t.command_template])));
+      ctx.io.stdout.write(
+        renderTable(
+          ['TEMPLATE', 'VERSIONS', 'WORKFLOWS', 'TASKS', 'COMMAND_TEMPLATE'],
+          res.templates.map((t) => [t.name, t.versions, t.workflows, t.tasks, t.command_template]),
+        ),
+      );
     });
 
   program
@@ -281,63 +413,98 @@ export function registerObserveCommands(program: Command, ctx: CliContext): void
     .argument('<template>', 'task template name')
     .option('--tool <tool>', 'only this tool’s template of that name')
     .option('--workflow <id>', 'only this workflow')
-    .option('--node-arg <k=v>', 'only tasks with this node arg (repeatable)', (v: string, prev: string[]) => [...prev, v], [] as string[])
+    .option(
+      '--node-arg <k=v>',
+      'only tasks with this node arg (repeatable)',
+      (v: string, prev: string[]) => [...prev, v],
+      [] as string[],
+    )
     .option('--confidence <q>', 'quantile for the suggested request', '0.95')
     .option('--format <f>', 'table, json, csv (every instance) or yaml (for the control script)', 'table')
     .option('--json', 'same as --format json')
     .option('-o, --output <file>', 'write to this file instead of stdout')
-    .action(async (template: string, opts: { tool?: string; workflow?: string; nodeArg: string[]; confidence: string; format: string; json?: boolean; output?: string }, cmd: Command) => {
-      const format = opts.json ? 'json' : opts.format;
-      if (!['table', 'json', 'csv', 'yaml'].includes(format)) throw new CliUsageError('--format must be table, json, csv or yaml');
-      const confidence = Number(opts.confidence);
-      if (!(confidence > 0 && confidence < 1)) throw new CliUsageError('--confidence must be between 0 and 1, e.g. 0.95');
-      for (const kv of opts.nodeArg) if (!/^[^=]+=/.test(kv)) throw new CliUsageError(`--node-arg must be k=v, got ${JSON.stringify(kv)}`);
-      const query = {
-        template,
-        tool: opts.tool,
-        workflow_id: opts.workflow === undefined ? undefined : parsePositiveInt(opts.workflow, '--workflow'),
-        node_args: opts.nodeArg.length ? opts.nodeArg.join(',') : undefined,
-        confidence,
-      };
-      const api = ctx.api(cmd);
-      const emit = (text: string) => {
-        if (opts.output) {
-          writeFileSync(opts.output, text);
-          ctx.io.stderr.write(`wrote ${opts.output}\n`);
-        } else ctx.io.stdout.write(text);
-      };
-      if (format === 'csv' || format === 'yaml') {
-        const res = await fetch(api.url('/resources/usage', { ...query, format }), { headers: authHeader(ctx, cmd) });
-        const body = await res.text();
-        if (!res.ok) {
-          let message = body;
-          try {
-            message = (JSON.parse(body) as { error: { message: string } }).error.message;
-          } catch {
-            // not JSON: show as is
+    .action(
+      async (
+        template: string,
+        opts: {
+          tool?: string;
+          workflow?: string;
+          nodeArg: string[];
+          confidence: string;
+          format: string;
+          json?: boolean;
+          output?: string;
+        },
+        cmd: Command,
+      ) => {
+        const format = opts.json ? 'json' : opts.format;
+        if (!['table', 'json', 'csv', 'yaml'].includes(format))
+          throw new CliUsageError('--format must be table, json, csv or yaml');
+        const confidence = Number(opts.confidence);
+        if (!(confidence > 0 && confidence < 1))
+          throw new CliUsageError('--confidence must be between 0 and 1, e.g. 0.95');
+        for (const kv of opts.nodeArg)
+          if (!/^[^=]+=/.test(kv)) throw new CliUsageError(`--node-arg must be k=v, got ${JSON.stringify(kv)}`);
+        const query = {
+          template,
+          tool: opts.tool,
+          workflow_id: opts.workflow === undefined ? undefined : parsePositiveInt(opts.workflow, '--workflow'),
+          node_args: opts.nodeArg.length ? opts.nodeArg.join(',') : undefined,
+          confidence,
+        };
+        const api = ctx.api(cmd);
+        const emit = (text: string) => {
+          if (opts.output) {
+            writeFileSync(opts.output, text);
+            ctx.io.stderr.write(`wrote ${opts.output}\n`);
+          } else ctx.io.stdout.write(text);
+        };
+        if (format === 'csv' || format === 'yaml') {
+          const res = await fetch(api.url('/resources/usage', { ...query, format }), { headers: authHeader(ctx, cmd) });
+          const body = await res.text();
+          if (!res.ok) {
+            let message = body;
+            try {
+              message = (JSON.parse(body) as { error: { message: string } }).error.message;
+            } catch {
+              // not JSON: show as is
+            }
+            throw new CliUsageError(message);
           }
-          throw new CliUsageError(message);
+          return emit(body);
         }
-        return emit(body);
-      }
-      const u = await api.get<TemplateUsage>('/resources/usage', { query });
-      if (format === 'json') return emit(`${JSON.stringify(u, null, 2)}\n`);
-      const pct = (p: TemplateUsage['runtime_s'], f: (v: number | null) => string | number | undefined) => [p.n, f(p.p50), f(p.p90), f(p.p95), f(p.p99), f(p.max)];
-      let out = `${u.template}: ${u.instances} DONE instances${Object.keys(u.node_args).length ? ` with ${Object.entries(u.node_args).map(([k, v]) => `${k}=${v}`).join(', ')}` : ''}\n`;
-      out += renderTable(
-        ['MEASURE', 'N', 'P50', 'P90', 'P95', 'P99', 'MAX'],
-        [
-          ['runtime', ...pct(u.runtime_s, duration)],
-          ['max RSS', ...pct(u.maxrss_bytes, formatBytes)],
-          ['cores used', ...pct(u.cores_used, (v) => (v === null ? undefined : Number(v.toFixed(2))))],
-        ],
-      );
-      out += `requested: ${u.requested.cores ?? '-'} cores, ${u.requested.memory_gib ?? '-'}G, ${duration(u.requested.runtime_s) ?? '-'} on ${u.requested.cluster_name ?? '-'}/${u.requested.queue ?? '-'}\n`;
-      out += u.suggested
-        ? `suggested at ${u.confidence}: cores ${u.suggested.cores}, memory ${u.suggested.memory}, runtime ${u.suggested.runtime}${u.suggested.low_sample ? ' (few instances: rough guide)' : ''}\n`
-        : 'no DONE instances: nothing to suggest yet\n';
-      emit(out);
-    });
+        const u = await api.get<TemplateUsage>('/resources/usage', { query });
+        if (format === 'json') return emit(`${JSON.stringify(u, null, 2)}\n`);
+        const pct = (p: TemplateUsage['runtime_s'], f: (v: number | null) => string | number | undefined) => [
+          p.n,
+          f(p.p50),
+          f(p.p90),
+          f(p.p95),
+          f(p.p99),
+          f(p.max),
+        ];
+        let out = `${u.template}: ${u.instances} DONE instances${
+          Object.keys(u.node_args).length
+            ? ` with ${Object.entries(u.node_args)
+                .map(([k, v]) => `${k}=${v}`)
+                .join(', ')}`
+            : ''
+        }\n`;
+        out += renderTable(
+          ['MEASURE', 'N', 'P50', 'P90', 'P95', 'P99', 'MAX'],
+          [
+            ['runtime', ...pct(u.runtime_s, duration)],
+            ['max RSS', ...pct(u.maxrss_bytes, formatBytes)],
+            ['cores used', ...pct(u.cores_used, (v) => (v === null ? undefined : Number(v.toFixed(2))))],
+          ],
+        );
+        out += `requested: ${u.requested.cores ?? '-'} cores, ${u.requested.memory_gib ?? '-'}G, ${duration(u.requested.runtime_s) ?? '-'} on ${u.requested.cluster_name ?? '-'}/${u.requested.queue ?? '-'}\n`;
+        out += u.suggested
+          ? `suggested at ${u.confidence}: cores ${u.suggested.cores}, memory ${u.suggested.memory}, runtime ${u.suggested.runtime}${u.suggested.low_sample ? ' (few instances: rough guide)' : ''}\n`
+          : 'no DONE instances: nothing to suggest yet\n';
+        emit(out);
+      },
+    );
 }
 
 function authHeader(ctx: CliContext, cmd: Command): Record<string, string> {

@@ -18,7 +18,9 @@ export type Cell = string | number | null | undefined;
 /** Columns separated by two spaces; numeric columns right-aligned; empty cells shown as `-`. */
 export function renderTable(headers: readonly string[], rows: readonly (readonly Cell[])[]): string {
   const text = rows.map((row) => headers.map((_, i) => cellText(row[i])));
-  const numeric = headers.map((_, i) => rows.length > 0 && rows.every((row) => row[i] == null || typeof row[i] === 'number'));
+  const numeric = headers.map(
+    (_, i) => rows.length > 0 && rows.every((row) => row[i] == null || typeof row[i] === 'number'),
+  );
   const widths = headers.map((h, i) => Math.max(h.length, ...text.map((r) => r[i].length)));
   const line = (cells: readonly string[]) =>
     cells

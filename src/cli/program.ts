@@ -53,7 +53,13 @@ function buildProgram(io: CliIo): Command {
       writeOut: (text) => void io.stdout.write(text),
       writeErr: (text) => void io.stderr.write(text),
       // Commander's own usage errors, e.g. a missing argument or an unknown option, as one `jmt:` line.
-      outputError: (text, write) => write(`jmt: ${text.replace(/^error: /, '').replace(/\s*\n\s*/g, ' ').trim()}\n`),
+      outputError: (text, write) =>
+        write(
+          `jmt: ${text
+            .replace(/^error: /, '')
+            .replace(/\s*\n\s*/g, ' ')
+            .trim()}\n`,
+        ),
     });
   return program;
 }

@@ -6,7 +6,16 @@ import type { Command } from 'commander';
 import type { SetStatusResult, TaskDetails } from '../client/types';
 import type { CliContext } from './context';
 import { CliUsageError, parsePositiveInt } from './errors';
-import { firstLine, formatBytes, formatSeconds, renderTable, taskInstanceStatusText, taskStatusText, writeJson, writeLine } from './output';
+import {
+  firstLine,
+  formatBytes,
+  formatSeconds,
+  renderTable,
+  taskInstanceStatusText,
+  taskStatusText,
+  writeJson,
+  writeLine,
+} from './output';
 
 export function registerTaskCommands(program: Command, ctx: CliContext): void {
   const task = program.command('task').description('inspect tasks and set their status');
@@ -32,7 +41,18 @@ export function registerTaskCommands(program: Command, ctx: CliContext): void {
         if (d.instances.length === 0) return writeLine(ctx.io, '  no task instances yet');
         ctx.io.stdout.write(
           renderTable(
-            ['TI_ID', 'STATUS', 'DISTRIBUTOR_ID', 'NODE', 'EXIT', 'WALL_S', 'MAX_RSS', 'STDOUT', 'STDERR', 'LAST_ERROR'],
+            [
+              'TI_ID',
+              'STATUS',
+              'DISTRIBUTOR_ID',
+              'NODE',
+              'EXIT',
+              'WALL_S',
+              'MAX_RSS',
+              'STDOUT',
+              'STDERR',
+              'LAST_ERROR',
+            ],
             d.instances.map((ti) => [
               ti.id,
               taskInstanceStatusText(ti.status),
@@ -61,7 +81,10 @@ export function registerTaskCommands(program: Command, ctx: CliContext): void {
     .option('--status-filter <statuses>', 'tasks now in these statuses, comma-separated letters or buckets (e.g. F,E)')
     .option('--node-arg <key=value>', 'tasks with this node arg value (repeatable: all must match)', collect, [])
     .option('-r, --recursive', 'D: also mark every upstream task not DONE (G always includes the descendants)')
-    .option('-f, --force', 'also change tasks with a queued or running job: their jobs are killed through the run first')
+    .option(
+      '-f, --force',
+      'also change tasks with a queued or running job: their jobs are killed through the run first',
+    )
     .option('--dry-run', 'show how many tasks would change, per template and status, and change nothing')
     .option('-y, --yes', 'confirm a change of more than 1,000 tasks')
     .option('--json', 'machine-readable output')
@@ -73,7 +96,14 @@ export function registerTaskCommands(program: Command, ctx: CliContext): void {
         ...(opts.task ? { task_ids: opts.task.map((t) => parsePositiveInt(t, '--task')) } : {}),
         ...(opts.template !== undefined ? { template: opts.template } : {}),
         ...(opts.attribute.length ? { attributes: parsePairs(opts.attribute, '--attribute') } : {}),
-        ...(opts.statusFilter !== undefined ? { status_filter: opts.statusFilter.split(',').map((x) => x.trim()).filter(Boolean) } : {}),
+        ...(opts.statusFilter !== undefined
+          ? {
+              status_filter: opts.statusFilter
+                .split(',')
+                .map((x) => x.trim())
+                .filter(Boolean),
+            }
+          : {}),
         ...(opts.nodeArg.length ? { node_args: parsePairs(opts.nodeArg, '--node-arg') } : {}),
         recursive: opts.recursive ?? false,
         force: opts.force ?? false,
@@ -81,23 +111,41 @@ export function registerTaskCommands(program: Command, ctx: CliContext): void {
         confirm: opts.yes ?? false,
       };
       if (!body.task_ids && body.template === undefined && !body.attributes && !body.status_filter && !body.node_args) {
-        throw new CliUsageError('select tasks with --task, --template, --attribute, --status-filter or --node-arg (`jmt workflow reset` changes a whole workflow)');
+        throw new CliUsageError(
+          'select tasks with --task, --template, --attribute, --status-filter or --node-arg (`jmt workflow reset` changes a whole workflow)',
+        );
       }
       const result = await ctx.api(cmd).post<SetStatusResult>(`/workflows/${workflowId}/tasks/set-status`, body);
       if (opts.json) return writeJson(ctx.io, result);
       const label = status === 'D' ? 'DONE' : 'REGISTERING (run again)';
       if (result.changed > 0) {
-        ctx.io.stdout.write(renderTable(['TEMPLATE', 'FROM_STATUS', 'TASKS'], result.by_template.map((t) => [t.template, taskStatusText(t.status), t.n])));
+        ctx.io.stdout.write(
+          renderTable(
+            ['TEMPLATE', 'FROM_STATUS', 'TASKS'],
+            result.by_template.map((t) => [t.template, taskStatusText(t.status), t.n]),
+          ),
+        );
       }
       const extra = status === 'G' ? 'descendants' : 'upstream tasks';
       if (result.dry_run) {
-        writeLine(ctx.io, `workflow ${workflowId}: ${result.changed} task(s) would be set to ${label} (${result.selected} selected, ${result.propagated} ${extra} added); nothing changed`);
-        if (result.needs_force) writeLine(ctx.io, `${result.running} of them have a queued or running job: add --force to kill those jobs first`);
+        writeLine(
+          ctx.io,
+          `workflow ${workflowId}: ${result.changed} task(s) would be set to ${label} (${result.selected} selected, ${result.propagated} ${extra} added); nothing changed`,
+        );
+        if (result.needs_force)
+          writeLine(
+            ctx.io,
+            `${result.running} of them have a queued or running job: add --force to kill those jobs first`,
+          );
         if (result.needs_confirm) writeLine(ctx.io, 'more than 1,000 tasks: add --yes to apply');
         return;
       }
-      writeLine(ctx.io, `workflow ${workflowId}: ${result.changed} task(s) set to ${label} (${result.selected} selected, ${result.propagated} ${extra} added)${result.killed_jobs ? `; ${result.killed_jobs} job(s) killed` : ''}`);
-      if (result.workflow_run_id === null && result.changed > 0 && status === 'G') writeLine(ctx.io, `no run is active: \`jmt workflow resume ${workflowId}\` runs them`);
+      writeLine(
+        ctx.io,
+        `workflow ${workflowId}: ${result.changed} task(s) set to ${label} (${result.selected} selected, ${result.propagated} ${extra} added)${result.killed_jobs ? `; ${result.killed_jobs} job(s) killed` : ''}`,
+      );
+      if (result.workflow_run_id === null && result.changed > 0 && status === 'G')
+        writeLine(ctx.io, `no run is active: \`jmt workflow resume ${workflowId}\` runs them`);
     });
 }
 

@@ -21,7 +21,11 @@ export function registerUpDownCommands(program: Command, ctx: CliContext): void 
         return;
       }
       await ensureLocalStack(config);
-      const info = { api_url: config.apiUrl, temporal_address: config.temporalAddress, temporal_ui_url: config.temporalUiUrl };
+      const info = {
+        api_url: config.apiUrl,
+        temporal_address: config.temporalAddress,
+        temporal_ui_url: config.temporalUiUrl,
+      };
       if (opts.json) return writeJson(ctx.io, info);
       writeLine(ctx.io, `API:         ${info.api_url}`);
       writeLine(ctx.io, `Temporal:    ${info.temporal_address}`);

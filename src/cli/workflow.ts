@@ -21,7 +21,16 @@ import { TASK_STATUSES, WORKFLOW_STATUSES, type TaskBucket } from '../domain/sta
 import type { CliContext } from './context';
 import { printErrorGroups } from './observe';
 import { CliUsageError, EXIT_RUN_NOT_DONE, parseNonNegativeInt, parsePositiveInt } from './errors';
-import { firstLine, formatLimit, renderTable, runStatusText, taskStatusText, workflowStatusLabel, writeJson, writeLine } from './output';
+import {
+  firstLine,
+  formatLimit,
+  renderTable,
+  runStatusText,
+  taskStatusText,
+  workflowStatusLabel,
+  writeJson,
+  writeLine,
+} from './output';
 
 const BUCKETS: readonly TaskBucket[] = ['PENDING', 'SCHEDULED', 'RUNNING', 'DONE', 'FATAL'];
 
@@ -43,7 +52,14 @@ export function registerWorkflowCommands(program: Command, ctx: CliContext): voi
       ctx.io.stdout.write(
         renderTable(
           ['WF_ID', 'WF_NAME', 'WF_STATUS', 'TASKS', ...BUCKETS, '%DONE'],
-          reports.map((r) => [r.workflow_id, r.name, r.status_label, r.num_tasks, ...BUCKETS.map((b) => r.buckets[b]), percentDone(r.buckets.DONE, r.num_tasks)]),
+          reports.map((r) => [
+            r.workflow_id,
+            r.name,
+            r.status_label,
+            r.num_tasks,
+            ...BUCKETS.map((b) => r.buckets[b]),
+            percentDone(r.buckets.DONE, r.num_tasks),
+          ]),
         ),
       );
       if (opts.templates) {
@@ -54,7 +70,14 @@ export function registerWorkflowCommands(program: Command, ctx: CliContext): voi
             reports.flatMap((r) =>
               r.templates.map((t) => {
                 const total = BUCKETS.reduce((sum, b) => sum + t.buckets[b], 0);
-                return [r.workflow_id, t.name, formatLimit(t.max_concurrently_running), total, ...BUCKETS.map((b) => t.buckets[b]), percentDone(t.buckets.DONE, total)];
+                return [
+                  r.workflow_id,
+                  t.name,
+                  formatLimit(t.max_concurrently_running),
+                  total,
+                  ...BUCKETS.map((b) => t.buckets[b]),
+                  percentDone(t.buckets.DONE, total),
+                ];
               }),
             ),
           ),
@@ -69,7 +92,10 @@ export function registerWorkflowCommands(program: Command, ctx: CliContext): voi
             : `wf ${r.workflow_id}: no run yet — start it with \`jmt workflow start ${r.workflow_id}\``,
         );
         if (r.events?.length) {
-          writeLine(ctx.io, `wf ${r.workflow_id} last controls (newest first; \`jmt workflow events ${r.workflow_id}\` for more):`);
+          writeLine(
+            ctx.io,
+            `wf ${r.workflow_id} last controls (newest first; \`jmt workflow events ${r.workflow_id}\` for more):`,
+          );
           for (const e of r.events) writeLine(ctx.io, `  ${formatEvent(e)}`);
         }
       }
@@ -84,27 +110,45 @@ export function registerWorkflowCommands(program: Command, ctx: CliContext): voi
     .option('--status <letters>', 'workflow statuses, letters or labels, comma-separated (e.g. R,F or RUNNING)')
     .option('--limit <n>', 'at most this many workflows', '20')
     .option('--json', 'machine-readable output')
-    .action(async (opts: { user?: string; tool?: string; name?: string; status?: string; limit: string; json?: boolean }, cmd: Command) => {
-      const limit = parsePositiveInt(opts.limit, '--limit');
-      const status = opts.status === undefined ? undefined : parseStatuses(opts.status, WORKFLOW_STATUSES, {}, 'workflow status');
-      const { workflows } = await ctx.api(cmd).get<{ workflows: WorkflowSummary[] }>('/workflows', {
-        query: { user: opts.user, tool: opts.tool, name: opts.name, status, limit },
-      });
-      if (opts.json) return writeJson(ctx.io, { workflows });
-      if (workflows.length === 0) return writeLine(ctx.io, 'no workflows match');
-      ctx.io.stdout.write(
-        renderTable(
-          ['WF_ID', 'WF_NAME', 'TOOL', 'USER', 'WF_STATUS', 'CREATED_DATE', 'TASKS', '%DONE'],
-          workflows.map((w) => [w.id, w.name, w.tool, w.user, workflowStatusLabel(w.status), w.created_date, w.num_tasks, Math.floor(w.percent_done)]),
-        ),
-      );
-    });
+    .action(
+      async (
+        opts: { user?: string; tool?: string; name?: string; status?: string; limit: string; json?: boolean },
+        cmd: Command,
+      ) => {
+        const limit = parsePositiveInt(opts.limit, '--limit');
+        const status =
+          opts.status === undefined ? undefined : parseStatuses(opts.status, WORKFLOW_STATUSES, {}, 'workflow status');
+        const { workflows } = await ctx.api(cmd).get<{ workflows: WorkflowSummary[] }>('/workflows', {
+          query: { user: opts.user, tool: opts.tool, name: opts.name, status, limit },
+        });
+        if (opts.json) return writeJson(ctx.io, { workflows });
+        if (workflows.length === 0) return writeLine(ctx.io, 'no workflows match');
+        ctx.io.stdout.write(
+          renderTable(
+            ['WF_ID', 'WF_NAME', 'TOOL', 'USER', 'WF_STATUS', 'CREATED_DATE', 'TASKS', '%DONE'],
+            workflows.map((w) => [
+              w.id,
+              w.name,
+              w.tool,
+              w.user,
+              workflowStatusLabel(w.status),
+              w.created_date,
+              w.num_tasks,
+              Math.floor(w.percent_done),
+            ]),
+          ),
+        );
+      },
+    );
 
   workflow
     .command('tasks')
     .description("a workflow's tasks, filtered by status, template or attribute")
     .argument('<id>', 'workflow id')
-    .option('--status <statuses>', 'task status letters, labels or buckets (PENDING, SCHEDULED, RUNNING, DONE, FATAL), comma-separated')
+    .option(
+      '--status <statuses>',
+      'task status letters, labels or buckets (PENDING, SCHEDULED, RUNNING, DONE, FATAL), comma-separated',
+    )
     .option('--template <name>', 'only tasks of this task template')
     .option('--attribute <key=value>', 'only tasks with this attribute value')
     .option('--limit <n>', 'at most this many tasks', '100')
@@ -120,7 +164,8 @@ export function registerWorkflowCommands(program: Command, ctx: CliContext): voi
         const limit = parsePositiveInt(opts.limit, '--limit');
         const offset = parseNonNegativeInt(opts.offset, '--offset');
         const bucketNames = Object.fromEntries(BUCKETS.map((b) => [b, b]));
-        const status = opts.status === undefined ? undefined : parseStatuses(opts.status, TASK_STATUSES, bucketNames, 'task status');
+        const status =
+          opts.status === undefined ? undefined : parseStatuses(opts.status, TASK_STATUSES, bucketNames, 'task status');
         if (opts.attribute !== undefined && !/^[^=]+=/.test(opts.attribute)) {
           throw new CliUsageError(`--attribute must look like key=value, got ${JSON.stringify(opts.attribute)}`);
         }
@@ -128,15 +173,25 @@ export function registerWorkflowCommands(program: Command, ctx: CliContext): voi
           query: { status, template: opts.template, attribute: opts.attribute, limit, offset },
         });
         if (opts.json) return writeJson(ctx.io, result);
-        if (result.tasks.length === 0) return writeLine(ctx.io, `no tasks match (workflow ${id} has ${result.total} matching in all)`);
+        if (result.tasks.length === 0)
+          return writeLine(ctx.io, `no tasks match (workflow ${id} has ${result.total} matching in all)`);
         ctx.io.stdout.write(
           renderTable(
             ['TASK_ID', 'TASK_NAME', 'TEMPLATE', 'STATUS', 'ATTEMPTS'],
-            result.tasks.map((t) => [t.id, t.name, t.template, taskStatusText(t.status), `${t.num_attempts}/${t.max_attempts}`]),
+            result.tasks.map((t) => [
+              t.id,
+              t.name,
+              t.template,
+              taskStatusText(t.status),
+              `${t.num_attempts}/${t.max_attempts}`,
+            ]),
           ),
         );
         if (offset + result.tasks.length < result.total || offset > 0) {
-          writeLine(ctx.io, `tasks ${offset + 1}–${offset + result.tasks.length} of ${result.total} (use --limit/--offset for more)`);
+          writeLine(
+            ctx.io,
+            `tasks ${offset + 1}–${offset + result.tasks.length} of ${result.total} (use --limit/--offset for more)`,
+          );
         }
       },
     );
@@ -152,7 +207,9 @@ export function registerWorkflowCommands(program: Command, ctx: CliContext): voi
       const id = parsePositiveInt(idText, 'workflow id');
       if (opts.grouped) return printErrorGroups(ctx, cmd, id, opts);
       const limit = parsePositiveInt(opts.limit, '--limit');
-      const { errors } = await ctx.api(cmd).get<{ errors: WorkflowErrorRow[] }>(`/workflows/${id}/errors`, { query: { limit } });
+      const { errors } = await ctx
+        .api(cmd)
+        .get<{ errors: WorkflowErrorRow[] }>(`/workflows/${id}/errors`, { query: { limit } });
       if (opts.json) return writeJson(ctx.io, { errors });
       if (errors.length === 0) return writeLine(ctx.io, `workflow ${id} has no errors`);
       ctx.io.stdout.write(
@@ -167,8 +224,14 @@ export function registerWorkflowCommands(program: Command, ctx: CliContext): voi
     .command('resume')
     .description('start a new run of a workflow; tasks already DONE are not run again')
     .argument('<id>', 'workflow id')
-    .option('--reset-running', 'cold resume: kill jobs of the previous run still running and rerun their tasks (default: hot, they are adopted)')
-    .option('--keep-resources', 'keep the resources of tasks whose last attempt failed for resources (default: scale them, as Jobmon)')
+    .option(
+      '--reset-running',
+      'cold resume: kill jobs of the previous run still running and rerun their tasks (default: hot, they are adopted)',
+    )
+    .option(
+      '--keep-resources',
+      'keep the resources of tasks whose last attempt failed for resources (default: scale them, as Jobmon)',
+    )
     .option('--fail-fast', 'stop scheduling new tasks after the first task fails for good')
     .option('--wait', 'watch the run to its end; exit 0 if DONE, 1 otherwise')
     .option('--timeout <seconds>', 'with --wait: stop watching after this long (the run goes on)', '36000')
@@ -201,7 +264,11 @@ export function registerWorkflowCommands(program: Command, ctx: CliContext): voi
         if (opts.json) return writeJson(ctx.io, result);
         writeLine(ctx.io, `workflow ${id}: ${done}`);
       });
-  control('pause', 'stop launching new tasks; running tasks go on', 'paused (running tasks go on; nothing new starts until unpause)');
+  control(
+    'pause',
+    'stop launching new tasks; running tasks go on',
+    'paused (running tasks go on; nothing new starts until unpause)',
+  );
   control('unpause', 'launch tasks again after pause', 'unpaused');
 
   workflow
@@ -217,7 +284,10 @@ export function registerWorkflowCommands(program: Command, ctx: CliContext): voi
       const mode = opts.kill ? 'kill' : 'drain';
       const result = await ctx.api(cmd).post<ControlResult>(`/workflows/${id}/stop`, { mode });
       if (opts.json) return writeJson(ctx.io, result);
-      writeLine(ctx.io, `workflow ${id}: stopping (${mode === 'kill' ? 'running tasks are being killed' : 'running tasks finish, nothing new starts'})`);
+      writeLine(
+        ctx.io,
+        `workflow ${id}: stopping (${mode === 'kill' ? 'running tasks are being killed' : 'running tasks finish, nothing new starts'})`,
+      );
     });
 
   workflow
@@ -228,9 +298,14 @@ export function registerWorkflowCommands(program: Command, ctx: CliContext): voi
     .option('--json', 'machine-readable output')
     .action(async (idText: string, opts: { keepDone?: boolean; json?: boolean }, cmd: Command) => {
       const id = parsePositiveInt(idText, 'workflow id');
-      const result = await ctx.api(cmd).post<ResetResult>(`/workflows/${id}/reset`, { keep_done: opts.keepDone ?? false });
+      const result = await ctx
+        .api(cmd)
+        .post<ResetResult>(`/workflows/${id}/reset`, { keep_done: opts.keepDone ?? false });
       if (opts.json) return writeJson(ctx.io, result);
-      writeLine(ctx.io, `workflow ${id}: reset ${result.reset} task(s) to REGISTERING${opts.keepDone ? `, kept ${result.kept_done} DONE` : ''}; start it with \`jmt workflow resume ${id}\``);
+      writeLine(
+        ctx.io,
+        `workflow ${id}: reset ${result.reset} task(s) to REGISTERING${opts.keepDone ? `, kept ${result.kept_done} DONE` : ''}; start it with \`jmt workflow resume ${id}\``,
+      );
     });
 
   workflow
@@ -242,7 +317,9 @@ export function registerWorkflowCommands(program: Command, ctx: CliContext): voi
     .action(async (idText: string, opts: { limit: string; json?: boolean }, cmd: Command) => {
       const id = parsePositiveInt(idText, 'workflow id');
       const limit = parsePositiveInt(opts.limit, '--limit');
-      const { events } = await ctx.api(cmd).get<{ events: WorkflowEvent[] }>(`/workflows/${id}/events`, { query: { limit } });
+      const { events } = await ctx
+        .api(cmd)
+        .get<{ events: WorkflowEvent[] }>(`/workflows/${id}/events`, { query: { limit } });
       if (opts.json) return writeJson(ctx.io, { events });
       if (events.length === 0) return writeLine(ctx.io, `workflow ${id}: no operator controls yet`);
       ctx.io.stdout.write(
@@ -267,7 +344,10 @@ export function registerWorkflowCommands(program: Command, ctx: CliContext): voi
       const limits = await ctx.api(cmd).put<ConcurrencyLimits>(`/workflows/${id}/concurrency`, body);
       if (opts.json) return writeJson(ctx.io, limits);
       const templates = Object.entries(limits.templates).map(([name, n]) => `${name}=${formatLimit(n)}`);
-      writeLine(ctx.io, `workflow ${id}: limit ${formatLimit(limits.workflow)}${templates.length ? `; templates: ${templates.join(', ')}` : ''}`);
+      writeLine(
+        ctx.io,
+        `workflow ${id}: limit ${formatLimit(limits.workflow)}${templates.length ? `; templates: ${templates.join(', ')}` : ''}`,
+      );
     });
 }
 
@@ -275,9 +355,20 @@ export function registerWorkflowCommands(program: Command, ctx: CliContext): voi
 function eventDetails(e: WorkflowEvent): string {
   const d = e.details;
   const parts: string[] = [];
-  for (const key of ['resume_mode', 'limit', 'template', 'status', 'changed', 'keep_done', 'reset', 'resources_increased', 'killed_jobs']) {
+  for (const key of [
+    'resume_mode',
+    'limit',
+    'template',
+    'status',
+    'changed',
+    'keep_done',
+    'reset',
+    'resources_increased',
+    'killed_jobs',
+  ]) {
     const v = d[key];
-    if (v !== undefined && v !== null && v !== false && v !== 0) parts.push(`${key}=${typeof v === 'object' ? JSON.stringify(v) : String(v)}`);
+    if (v !== undefined && v !== null && v !== false && v !== 0)
+      parts.push(`${key}=${typeof v === 'object' ? JSON.stringify(v) : String(v)}`);
   }
   if (e.result !== 'ok' && typeof d.message === 'string') parts.push(firstLine(d.message, 100) ?? '');
   return parts.join(' ');
@@ -297,20 +388,35 @@ interface StartOpts {
   json?: boolean;
 }
 
-async function startRun(ctx: CliContext, cmd: Command, idText: string, mode: 'cold' | 'hot', opts: StartOpts): Promise<void> {
+async function startRun(
+  ctx: CliContext,
+  cmd: Command,
+  idText: string,
+  mode: 'cold' | 'hot',
+  opts: StartOpts,
+): Promise<void> {
   const id = parsePositiveInt(idText, 'workflow id');
   const timeoutS = parsePositiveInt(opts.timeout, '--timeout');
   const api = ctx.api(cmd);
-  const body = { resume_mode: mode, fail_fast: opts.failFast ?? false, ...(opts.keepResources ? { keep_resources: true } : {}) };
+  const body = {
+    resume_mode: mode,
+    fail_fast: opts.failFast ?? false,
+    ...(opts.keepResources ? { keep_resources: true } : {}),
+  };
   const started = await api.post<StartedRun>(`/workflows/${id}/runs`, body);
-  const scaled = started.resources_increased ? `; resources scaled for ${started.resources_increased} task(s) that failed for resources` : '';
+  const scaled = started.resources_increased
+    ? `; resources scaled for ${started.resources_increased} task(s) that failed for resources`
+    : '';
   if (!opts.wait) {
     if (opts.json) return writeJson(ctx.io, started);
     writeLine(ctx.io, `workflow ${id}: run ${started.workflow_run_id} started (${mode})${scaled}`);
     writeLine(ctx.io, `Temporal UI: ${started.temporal_ui_url}`);
     return;
   }
-  if (!opts.json) ctx.io.stderr.write(`workflow ${id}: run ${started.workflow_run_id} started (${mode}) — ${started.temporal_ui_url}\n`);
+  if (!opts.json)
+    ctx.io.stderr.write(
+      `workflow ${id}: run ${started.workflow_run_id} started (${mode}) — ${started.temporal_ui_url}\n`,
+    );
   const final = await watchUntilDone(ctx, api, id, started.workflow_run_id, timeoutS, !opts.json);
   const status = (final.run as NonNullable<WorkflowStatusReport['run']>).status;
   if (status !== 'D') ctx.exitCode = EXIT_RUN_NOT_DONE;
@@ -318,7 +424,14 @@ async function startRun(ctx: CliContext, cmd: Command, idText: string, mode: 'co
   writeLine(ctx.io, `workflow ${id}: run ${started.workflow_run_id} finished ${runStatusText(status)}`);
 }
 
-async function watchUntilDone(ctx: CliContext, api: ApiClient, id: number, runId: number, timeoutS: number, progress: boolean): Promise<WorkflowStatusReport> {
+async function watchUntilDone(
+  ctx: CliContext,
+  api: ApiClient,
+  id: number,
+  runId: number,
+  timeoutS: number,
+  progress: boolean,
+): Promise<WorkflowStatusReport> {
   const say = (line: string) => ctx.io.stderr.write(`${line}\n`);
   let warned = false;
   return watchRun(api, id, {
@@ -336,14 +449,22 @@ async function watchUntilDone(ctx: CliContext, api: ApiClient, id: number, runId
  * Statuses typed as letters (`R,F`), labels (`RUNNING`) or extra names (task buckets), checked here
  * so a typo is an exit-2 line naming the choices instead of an empty table.
  */
-function parseStatuses(text: string, labels: Record<string, string>, extra: Record<string, string>, what: string): string {
+function parseStatuses(
+  text: string,
+  labels: Record<string, string>,
+  extra: Record<string, string>,
+  what: string,
+): string {
   const byLabel = Object.fromEntries(Object.entries(labels).map(([letter, label]) => [label, letter]));
   const out: string[] = [];
   for (const raw of text.split(',')) {
     const token = raw.trim();
     if (token === '') continue;
     const upper = token.toUpperCase();
-    const value = token in labels ? token : (extra[upper] ?? byLabel[upper] ?? (upper in labels && token.length === 1 ? upper : undefined));
+    const value =
+      token in labels
+        ? token
+        : (extra[upper] ?? byLabel[upper] ?? (upper in labels && token.length === 1 ? upper : undefined));
     if (value === undefined) {
       const choices = [...Object.keys(labels), ...Object.keys(extra)].join(', ');
       throw new CliUsageError(`unknown ${what} ${JSON.stringify(token)}; choose from ${choices} (or their labels)`);

@@ -143,7 +143,11 @@ export class ApiClient {
     const parsed = parseJson(text);
     if (!response.ok) throw errorFromResponse(response.status, response.statusText, parsed, text);
     if (parsed === undefined && text.length > 0) {
-      throw new JobmonClientError(`the API at ${this.baseUrl} answered ${method} ${path} with something that is not JSON`, 'bad_response', response.status);
+      throw new JobmonClientError(
+        `the API at ${this.baseUrl} answered ${method} ${path} with something that is not JSON`,
+        'bad_response',
+        response.status,
+      );
     }
     return parsed as T;
   }
@@ -151,12 +155,18 @@ export class ApiClient {
   #transportError(err: unknown, timeoutMs: number): JobmonClientError {
     const name = err instanceof Error ? err.name : '';
     if (name === 'TimeoutError' || name === 'AbortError') {
-      return new JobmonClientError(`the API at ${this.baseUrl} did not answer within ${Math.round(timeoutMs / 1000)} s`, 'timeout');
+      return new JobmonClientError(
+        `the API at ${this.baseUrl} did not answer within ${Math.round(timeoutMs / 1000)} s`,
+        'timeout',
+      );
     }
     // Node's fetch throws TypeError('fetch failed') with the socket error (ECONNREFUSED...) as cause.
     const cause = err instanceof Error && err.cause instanceof Error ? err.cause : err;
     const detail = describeCause(cause);
-    return new JobmonClientError(`cannot reach the API at ${this.baseUrl}: ${detail} — start it with \`jmt up\``, 'unreachable');
+    return new JobmonClientError(
+      `cannot reach the API at ${this.baseUrl}: ${detail} — start it with \`jmt up\``,
+      'unreachable',
+    );
   }
 }
 
@@ -194,7 +204,11 @@ function errorFromResponse(status: number, statusText: string, parsed: unknown, 
   }
   // Not the contract's error shape (a proxy, a crash page): keep the first line so the user sees something.
   const firstLine = text.split('\n', 1)[0].slice(0, 200);
-  return new JobmonClientError(`HTTP ${status} ${statusText}${firstLine ? `: ${firstLine}` : ''}`.trim(), `http_${status}`, status);
+  return new JobmonClientError(
+    `HTTP ${status} ${statusText}${firstLine ? `: ${firstLine}` : ''}`.trim(),
+    `http_${status}`,
+    status,
+  );
 }
 
 /** True for URLs whose host is this machine (where the client may start the local stack itself). */

@@ -18,9 +18,15 @@ export interface BindOptions {
   onProgress?: (progress: BindProgress) => void;
 }
 
-export async function bindChunked(api: ApiClient, draft: DraftSpec, tasks: readonly TaskSpec[], options: BindOptions = {}): Promise<BoundWorkflow> {
+export async function bindChunked(
+  api: ApiClient,
+  draft: DraftSpec,
+  tasks: readonly TaskSpec[],
+  options: BindOptions = {},
+): Promise<BoundWorkflow> {
   const chunkSize = Math.min(options.chunkSize ?? MAX_TASKS_PER_CHUNK, MAX_TASKS_PER_CHUNK);
-  if (!Number.isInteger(chunkSize) || chunkSize < 1) throw new Error(`chunkSize must be a whole number ≥ 1, got ${chunkSize}`);
+  if (!Number.isInteger(chunkSize) || chunkSize < 1)
+    throw new Error(`chunkSize must be a whole number ≥ 1, got ${chunkSize}`);
   const { draft_id: draftId } = await api.post<DraftCreated>('/bind/drafts', draft);
   const draftPath = `/bind/drafts/${encodeURIComponent(draftId)}`;
   for (let start = 0; start < tasks.length; start += chunkSize) {

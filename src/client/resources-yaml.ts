@@ -14,9 +14,11 @@ export type ResourcesByTemplate = Record<string, Record<string, Record<string, s
 export function parseResourcesYaml(text: string, source = 'resources YAML'): ResourcesByTemplate {
   const doc = YAML.parse(text) as { task_template_resources?: unknown } | null;
   const all = doc?.task_template_resources;
-  if (!all || typeof all !== 'object') throw new Error(`${source}: expected a top-level "task_template_resources" mapping`);
+  if (!all || typeof all !== 'object')
+    throw new Error(`${source}: expected a top-level "task_template_resources" mapping`);
   for (const [template, clusters] of Object.entries(all as Record<string, unknown>)) {
-    if (!clusters || typeof clusters !== 'object') throw new Error(`${source}: task_template_resources.${template} must map cluster names to resources`);
+    if (!clusters || typeof clusters !== 'object')
+      throw new Error(`${source}: task_template_resources.${template} must map cluster names to resources`);
     for (const [cluster, resources] of Object.entries(clusters as Record<string, unknown>)) {
       if (!resources || typeof resources !== 'object' || Array.isArray(resources))
         throw new Error(`${source}: task_template_resources.${template}.${cluster} must be a mapping of resources`);
@@ -26,10 +28,17 @@ export function parseResourcesYaml(text: string, source = 'resources YAML'): Res
 }
 
 /** Resources of one template (for `cluster`, or the only cluster listed) from a YAML file. */
-export function loadTemplateResources(file: string, template: string, cluster?: string): Record<string, string | number> {
+export function loadTemplateResources(
+  file: string,
+  template: string,
+  cluster?: string,
+): Record<string, string | number> {
   const all = parseResourcesYaml(readFileSync(file, 'utf8'), file);
   const byCluster = all[template];
-  if (!byCluster) throw new Error(`${file}: no resources for template ${JSON.stringify(template)} (has ${Object.keys(all).join(', ') || 'none'})`);
+  if (!byCluster)
+    throw new Error(
+      `${file}: no resources for template ${JSON.stringify(template)} (has ${Object.keys(all).join(', ') || 'none'})`,
+    );
   const clusters = Object.keys(byCluster);
   const chosen = cluster ?? (clusters.length === 1 ? clusters[0] : undefined);
   if (!chosen) throw new Error(`${file}: template ${template} lists clusters ${clusters.join(', ')}; name one`);

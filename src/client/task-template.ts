@@ -80,12 +80,19 @@ export class TaskTemplate {
     this.templateName = options.templateName;
     // The same checks the API makes at bind time, made here so a typo fails at the line that made it.
     const checked = checkTemplateArgs(
-      { command_template: options.commandTemplate, node_args: options.nodeArgs, task_args: options.taskArgs, op_args: options.opArgs },
+      {
+        command_template: options.commandTemplate,
+        node_args: options.nodeArgs,
+        task_args: options.taskArgs,
+        op_args: options.opArgs,
+      },
       `task template "${options.templateName}"`,
     );
     for (const arg of [...checked.nodeArgs, ...checked.taskArgs, ...checked.opArgs]) {
       if (CREATE_TASK_KEYS.includes(arg)) {
-        throw new Error(`task template "${options.templateName}": arg name "${arg}" clashes with the createTask option of that name; rename the arg`);
+        throw new Error(
+          `task template "${options.templateName}": arg name "${arg}" clashes with the createTask option of that name; rename the arg`,
+        );
       }
     }
     this.commandTemplate = options.commandTemplate;
@@ -127,7 +134,9 @@ export class TaskTemplate {
     for (const arg of [...this.taskArgs, ...this.opArgs]) {
       const value = args[arg];
       if (Array.isArray(value)) {
-        throw new Error(`createTasks for template "${this.templateName}": "${arg}" is a task/op arg and takes one value; only node args may be arrays`);
+        throw new Error(
+          `createTasks for template "${this.templateName}": "${arg}" is a task/op arg and takes one value; only node args may be arrays`,
+        );
       }
       this.#checkScalar(arg, value, 'createTasks');
       fixed[arg] = value as ArgValue;
@@ -162,7 +171,11 @@ export class TaskTemplate {
     };
   }
 
-  #splitArgs(options: Record<string, unknown>, settingKeys: readonly string[], method: string): Record<string, unknown> {
+  #splitArgs(
+    options: Record<string, unknown>,
+    settingKeys: readonly string[],
+    method: string,
+  ): Record<string, unknown> {
     const args: Record<string, unknown> = {};
     const unknown: string[] = [];
     for (const [key, value] of Object.entries(options)) {
@@ -173,18 +186,24 @@ export class TaskTemplate {
     const where = `${method} for template "${this.templateName}"`;
     const declared = this.#describeArgs();
     if (unknown.length > 0) {
-      throw new Error(`${where}: unknown argument${unknown.length > 1 ? 's' : ''} ${unknown.join(', ')}; the template's args are ${declared}`);
+      throw new Error(
+        `${where}: unknown argument${unknown.length > 1 ? 's' : ''} ${unknown.join(', ')}; the template's args are ${declared}`,
+      );
     }
     const missing = this.argNames.filter((arg) => args[arg] === undefined);
     if (missing.length > 0) {
-      throw new Error(`${where}: missing argument${missing.length > 1 ? 's' : ''} ${missing.join(', ')}; the template's args are ${declared}`);
+      throw new Error(
+        `${where}: missing argument${missing.length > 1 ? 's' : ''} ${missing.join(', ')}; the template's args are ${declared}`,
+      );
     }
     return args;
   }
 
   #checkScalar(arg: string, value: unknown, method: string): void {
     if (typeof value === 'string' || (typeof value === 'number' && Number.isFinite(value))) return;
-    throw new Error(`${method} for template "${this.templateName}": "${arg}" must be a string or a finite number, got ${describe(value)}`);
+    throw new Error(
+      `${method} for template "${this.templateName}": "${arg}" must be a string or a finite number, got ${describe(value)}`,
+    );
   }
 
   #describeArgs(): string {

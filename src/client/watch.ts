@@ -41,7 +41,11 @@ export function isFinalRunStatus(status: string): status is WorkflowRunStatus {
 }
 
 /** Poll until the run is final; returns the last status report (its `run` is the finished run). */
-export async function watchRun(api: ApiClient, workflowId: number, options: WatchOptions): Promise<WorkflowStatusReport> {
+export async function watchRun(
+  api: ApiClient,
+  workflowId: number,
+  options: WatchOptions,
+): Promise<WorkflowStatusReport> {
   const pollMs = options.pollIntervalMs ?? DEFAULT_POLL_INTERVAL_MS;
   const deadline = Date.now() + options.timeoutMs;
   let last: WorkflowStatusReport | undefined;
@@ -51,7 +55,10 @@ export async function watchRun(api: ApiClient, workflowId: number, options: Watc
       options.onStatus?.(last);
       const run = last.run;
       if (!run && options.runId === undefined) {
-        throw new JobmonClientError(`workflow ${workflowId} has no run to watch; start one with \`jmt workflow start ${workflowId}\``, 'no_run');
+        throw new JobmonClientError(
+          `workflow ${workflowId} has no run to watch; start one with \`jmt workflow start ${workflowId}\``,
+          'no_run',
+        );
       }
       if (run && (options.runId === undefined || run.id >= options.runId) && isFinalRunStatus(run.status)) return last;
     } catch (err) {

@@ -97,12 +97,16 @@ export class Workflow {
 
   addTask(task: Task): Task {
     if (task.template.toolName !== this.tool.name) {
-      throw new Error(`task ${task.name} comes from tool "${task.template.toolName}", but this workflow belongs to tool "${this.tool.name}"`);
+      throw new Error(
+        `task ${task.name} comes from tool "${task.template.toolName}", but this workflow belongs to tool "${this.tool.name}"`,
+      );
     }
     const existing = this.tasks.get(task.key);
     if (existing === task) return task;
     if (existing) {
-      throw new Error(`workflow already has a task of template "${task.template.templateName}" with node args ${JSON.stringify(task.nodeArgs)} (Jobmon: duplicate node args)`);
+      throw new Error(
+        `workflow already has a task of template "${task.template.templateName}" with node args ${JSON.stringify(task.nodeArgs)} (Jobmon: duplicate node args)`,
+      );
     }
     this.tasks.set(task.key, task);
     return task;
@@ -116,9 +120,12 @@ export class Workflow {
 
   /** A dict of name → value, or a list of names with empty values. */
   addAttributes(attributes: Record<string, ArgValue> | string[]): this {
-    const entries: [string, ArgValue][] = Array.isArray(attributes) ? attributes.map((n) => [n, '']) : Object.entries(attributes);
+    const entries: [string, ArgValue][] = Array.isArray(attributes)
+      ? attributes.map((n) => [n, ''])
+      : Object.entries(attributes);
     for (const [name, value] of entries) {
-      if (typeof name !== 'string' || name.trim() === '') throw new Error('a workflow attribute needs a non-empty name');
+      if (typeof name !== 'string' || name.trim() === '')
+        throw new Error('a workflow attribute needs a non-empty name');
       this.attributes[name] = value;
     }
     return this;
@@ -145,7 +152,9 @@ export class Workflow {
    */
   setTaskTemplateMaxConcurrencyLimit(templateName: string, limit: number): this {
     if (this.workflowId !== undefined) {
-      throw new Error(`workflow ${this.workflowId} is already bound; change its live limit with updateConcurrency({ template: "${templateName}", limit }) or \`jmt workflow concurrency ${this.workflowId} --template ${templateName} --limit N\``);
+      throw new Error(
+        `workflow ${this.workflowId} is already bound; change its live limit with updateConcurrency({ template: "${templateName}", limit }) or \`jmt workflow concurrency ${this.workflowId} --template ${templateName} --limit N\``,
+      );
     }
     this.#templateLimits.set(templateName, checkLimit(limit, 'limit') as number);
     return this;
@@ -166,20 +175,27 @@ export class Workflow {
       const template = task.template;
       const seen = templates.get(template.templateName);
       if (seen && seen !== template && JSON.stringify(seen.toSpec()) !== JSON.stringify(template.toSpec())) {
-        throw new Error(`two different definitions of task template "${template.templateName}" are used in this workflow; use one per workflow`);
+        throw new Error(
+          `two different definitions of task template "${template.templateName}" are used in this workflow; use one per workflow`,
+        );
       }
       templates.set(template.templateName, template);
       for (const upstream of task.upstreamTasks) {
         if (this.tasks.get(upstream.key) !== upstream) {
-          throw new Error(`task ${task.name} depends on task ${upstream.name}, which was not added to the workflow (addTask it too)`);
+          throw new Error(
+            `task ${task.name} depends on task ${upstream.name}, which was not added to the workflow (addTask it too)`,
+          );
         }
       }
       tasks.push(task.toSpec());
     }
     for (const name of this.#templateLimits.keys()) {
-      if (!templates.has(name)) throw new Error(`setTaskTemplateMaxConcurrencyLimit: no task of template "${name}" is in this workflow`);
+      if (!templates.has(name))
+        throw new Error(`setTaskTemplateMaxConcurrencyLimit: no task of template "${name}" is in this workflow`);
     }
-    const taskTemplates: TaskTemplateSpec[] = [...templates.values()].map((t) => t.toSpec(this.#templateLimits.get(t.templateName)));
+    const taskTemplates: TaskTemplateSpec[] = [...templates.values()].map((t) =>
+      t.toSpec(this.#templateLimits.get(t.templateName)),
+    );
     const draft: DraftSpec = {
       tool: { name: this.tool.name },
       workflow: {
@@ -215,7 +231,14 @@ export class Workflow {
    * is DONE; 'E' tasks failed; 'S' stopped; 'T' replaced by a newer run; 'A' aborted.
    */
   async run(options: RunOptions = {}): Promise<WorkflowRunStatus> {
-    const { resume = true, resumeMode = 'cold', secondsUntilTimeout = 36_000, progress = true, failFast = false, pollIntervalMs } = options;
+    const {
+      resume = true,
+      resumeMode = 'cold',
+      secondsUntilTimeout = 36_000,
+      progress = true,
+      failFast = false,
+      pollIntervalMs,
+    } = options;
     if (!(secondsUntilTimeout > 0)) throw new Error(`secondsUntilTimeout must be > 0, got ${secondsUntilTimeout}`);
     const say = (line: string) => {
       if (progress) this.tool.stderr.write(`${line}\n`);
@@ -229,11 +252,17 @@ export class Workflow {
         'workflow_exists',
       );
     }
-    if (this.workflowArgsGenerated) say(`[wf ${id}] workflow_args not given, generated ${this.workflowArgs}; resume with \`jmt workflow resume ${id}\``);
+    if (this.workflowArgsGenerated)
+      say(
+        `[wf ${id}] workflow_args not given, generated ${this.workflowArgs}; resume with \`jmt workflow resume ${id}\``,
+      );
 
     let runId: number | undefined;
     try {
-      const started = await this.tool.api.post<StartedRun>(`/workflows/${id}/runs`, { resume_mode: resumeMode, fail_fast: failFast });
+      const started = await this.tool.api.post<StartedRun>(`/workflows/${id}/runs`, {
+        resume_mode: resumeMode,
+        fail_fast: failFast,
+      });
       runId = started.workflow_run_id;
       say(`[wf ${id}] run ${runId} started — ${started.temporal_ui_url}`);
     } catch (err) {
@@ -270,7 +299,8 @@ export class Workflow {
   }
 
   #requireBound(method: string): number {
-    if (this.workflowId === undefined) throw new Error(`${method}: the workflow is not bound yet; call bind() or run() first`);
+    if (this.workflowId === undefined)
+      throw new Error(`${method}: the workflow is not bound yet; call bind() or run() first`);
     return this.workflowId;
   }
 
@@ -304,7 +334,9 @@ export class Workflow {
     else for (const t of templates) if (t.default_cluster_name) clusters.add(t.default_cluster_name);
     if (clusters.size === 0 && Object.keys(set).length === 1) return Object.values(set)[0];
     if (clusters.size !== 1) {
-      throw new Error('defaultComputeResourcesSet has several clusters and the workflow\'s cluster is unclear; set defaultClusterName');
+      throw new Error(
+        "defaultComputeResourcesSet has several clusters and the workflow's cluster is unclear; set defaultClusterName",
+      );
     }
     return set[[...clusters][0]];
   }

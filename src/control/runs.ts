@@ -6,9 +6,29 @@ import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, type Clien
 import type { Config } from '../config';
 import type { Db } from '../sql/db';
 import { conflict, invalid, notFound, JobmonError } from '../domain/errors';
-import { abortRun, createRunDetailed, findActiveRun, finishRun, readConcurrencyLimits, setConcurrencyLimit, setTemporalRunId } from '../sql/runs';
-import { JOBMON_RUN_STATUS, JOBMON_TOOL, JOBMON_USER, JOBMON_WORKFLOW_ID, JOBMON_WORKFLOW_NAME } from '../temporal/search-attributes';
-import { pauseSignal, setConcurrencyUpdate, stopSignal, unpauseSignal, type ConcurrencyLimits } from '../workflows/messages';
+import {
+  abortRun,
+  createRunDetailed,
+  findActiveRun,
+  finishRun,
+  readConcurrencyLimits,
+  setConcurrencyLimit,
+  setTemporalRunId,
+} from '../sql/runs';
+import {
+  JOBMON_RUN_STATUS,
+  JOBMON_TOOL,
+  JOBMON_USER,
+  JOBMON_WORKFLOW_ID,
+  JOBMON_WORKFLOW_NAME,
+} from '../temporal/search-attributes';
+import {
+  pauseSignal,
+  setConcurrencyUpdate,
+  stopSignal,
+  unpauseSignal,
+  type ConcurrencyLimits,
+} from '../workflows/messages';
 import type { jobmonWorkflowRun } from '../workflows/workflow-run';
 
 export type { ConcurrencyLimits };
@@ -94,7 +114,10 @@ export async function startRun(deps: RunDeps, workflowId: number, options: Start
   } catch (err) {
     await abortRun(db, workflowRunId);
     if (err instanceof WorkflowExecutionAlreadyStartedError) {
-      throw conflict(`workflow ${workflowId} still has a running Temporal execution (${id}); stop it first`, 'run_active');
+      throw conflict(
+        `workflow ${workflowId} still has a running Temporal execution (${id}); stop it first`,
+        'run_active',
+      );
     }
     throw err;
   }
@@ -132,7 +155,11 @@ async function activeHandle(deps: RunDeps, workflowId: number) {
 }
 
 /** Signal the active run; answers the run's id (for the audit log). */
-export async function controlRun(deps: RunDeps, workflowId: number, action: ControlAction): Promise<{ workflowRunId: number }> {
+export async function controlRun(
+  deps: RunDeps,
+  workflowId: number,
+  action: ControlAction,
+): Promise<{ workflowRunId: number }> {
   const run = await activeRun(deps, workflowId);
   if (!run) throw conflict(`workflow ${workflowId} has no active run`, 'no_active_run');
   const handle = run.handle;
@@ -141,7 +168,8 @@ export async function controlRun(deps: RunDeps, workflowId: number, action: Cont
     else if (action === 'unpause') await handle.signal(unpauseSignal);
     else await handle.signal(stopSignal, action === 'stop-kill' ? 'kill' : 'drain');
   } catch (err) {
-    if (err instanceof WorkflowNotFoundError) throw conflict(`workflow ${workflowId}'s run is no longer running`, 'no_active_run');
+    if (err instanceof WorkflowNotFoundError)
+      throw conflict(`workflow ${workflowId}'s run is no longer running`, 'no_active_run');
     throw err;
   }
   return { workflowRunId: run.id };
@@ -152,8 +180,13 @@ export async function controlRun(deps: RunDeps, workflowId: number, action: Cont
  * (validated by the workflow, effective at its next scheduling pass); without one it is stored for
  * the next run.
  */
-export async function setConcurrency(deps: RunDeps, workflowId: number, change: { limit: number; template?: string }): Promise<ConcurrencyLimits> {
-  if (!Number.isInteger(change.limit) || change.limit < 0) throw invalid('limit', 'limit must be a non-negative integer');
+export async function setConcurrency(
+  deps: RunDeps,
+  workflowId: number,
+  change: { limit: number; template?: string },
+): Promise<ConcurrencyLimits> {
+  if (!Number.isInteger(change.limit) || change.limit < 0)
+    throw invalid('limit', 'limit must be a non-negative integer');
   if (change.template !== undefined) {
     const limits = await readConcurrencyLimits(deps.db, workflowId);
     if (!(change.template in limits.templates)) {

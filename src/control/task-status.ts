@@ -55,7 +55,13 @@ export interface SetStatusOutcome extends ChangePreview {
 const KILL_ROUNDS = 5;
 
 function preview(p: ChangePreview): ChangePreview {
-  return { selected: p.selected, changed: p.changed, propagated: p.propagated, running: p.running, by_template: p.by_template };
+  return {
+    selected: p.selected,
+    changed: p.changed,
+    propagated: p.propagated,
+    running: p.running,
+    by_template: p.by_template,
+  };
 }
 
 export async function setTaskStatuses(
@@ -107,27 +113,42 @@ export async function setTaskStatuses(
       try {
         killedJobs += await (await run.handle()).executeUpdate(killTasksUpdate, { args: [{ taskIds }] });
       } catch (err) {
-        if (err instanceof WorkflowNotFoundError) throw conflict(`workflow ${workflowId}'s run ended while its jobs were being killed; try again`, 'no_active_run');
+        if (err instanceof WorkflowNotFoundError)
+          throw conflict(
+            `workflow ${workflowId}'s run ended while its jobs were being killed; try again`,
+            'no_active_run',
+          );
         throw err;
       }
       for (const id of taskIds) killed.add(id);
     }
   }
-  throw conflict(`tasks of workflow ${workflowId} kept starting while their jobs were killed; pause the run first`, 'tasks_running');
+  throw conflict(
+    `tasks of workflow ${workflowId} kept starting while their jobs were killed; pause the run first`,
+    'tasks_running',
+  );
 }
 
 /**
  * The change is committed; waking the run only saves it the wait for its fallback pass (10 s), so a
  * Temporal hiccup here must not turn a done change into an error.
  */
-async function wake(handle: () => Promise<{ signal: (def: typeof tasksChangedSignal) => Promise<void> }>): Promise<void> {
+async function wake(
+  handle: () => Promise<{ signal: (def: typeof tasksChangedSignal) => Promise<void> }>,
+): Promise<void> {
   try {
     await (await handle()).signal(tasksChangedSignal);
   } catch (err) {
-    process.stderr.write(`set-status: run not woken (${err instanceof Error ? err.message : String(err)}); it picks the change up at its next pass\n`);
+    process.stderr.write(
+      `set-status: run not woken (${err instanceof Error ? err.message : String(err)}); it picks the change up at its next pass\n`,
+    );
   }
 }
 
-export async function resetWorkflowTasks(deps: Pick<StatusChangeDeps, 'db'>, workflowId: number, keepDone: boolean): Promise<ResetResult> {
+export async function resetWorkflowTasks(
+  deps: Pick<StatusChangeDeps, 'db'>,
+  workflowId: number,
+  keepDone: boolean,
+): Promise<ResetResult> {
   return resetWorkflow(deps.db, workflowId, keepDone);
 }

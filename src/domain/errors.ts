@@ -3,7 +3,8 @@
  * status with `{ error: { code, message, field } }`, the CLI prints `message` and exits 2.
  * Anything else that escapes is a bug (HTTP 500, logged with its stack).
  */
-export type ErrorKind = 'invalid' | 'not_found' | 'conflict' | 'forbidden' | 'unauthorized' | 'too_large' | 'unavailable';
+export type ErrorKind =
+  'invalid' | 'not_found' | 'conflict' | 'forbidden' | 'unauthorized' | 'too_large' | 'unavailable';
 
 const HTTP_STATUS: Record<ErrorKind, 400 | 401 | 403 | 404 | 409 | 413 | 422 | 503> = {
   invalid: 422,
@@ -38,6 +39,8 @@ export class JobmonError extends Error {
   }
 }
 
-export const invalid = (field: string, message: string, code = 'invalid') => new JobmonError('invalid', message, field, code);
-export const notFound = (what: string, id: number | string) => new JobmonError('not_found', `${what} ${id} not found`, undefined, 'not_found');
+export const invalid = (field: string, message: string, code = 'invalid') =>
+  new JobmonError('invalid', message, field, code);
+export const notFound = (what: string, id: number | string) =>
+  new JobmonError('not_found', `${what} ${id} not found`, undefined, 'not_found');
 export const conflict = (message: string, code = 'conflict') => new JobmonError('conflict', message, undefined, code);

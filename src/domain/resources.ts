@@ -46,10 +46,12 @@ const MEMORY_UNITS: Record<string, number> = {
 
 export function parseMemoryGiB(value: unknown, field = 'memory'): number {
   if (typeof value === 'number') {
-    if (!Number.isFinite(value) || value < 0) throw new ResourceError(field, `${field} must be a non-negative number of GiB`);
+    if (!Number.isFinite(value) || value < 0)
+      throw new ResourceError(field, `${field} must be a non-negative number of GiB`);
     return value;
   }
-  if (typeof value !== 'string') throw new ResourceError(field, `${field} must be a number of GiB or a string like "8G"`);
+  if (typeof value !== 'string')
+    throw new ResourceError(field, `${field} must be a number of GiB or a string like "8G"`);
   const m = /^\s*(\d+(?:\.\d+)?)\s*([kmgt]b?|)\s*$/i.exec(value);
   if (!m) throw new ResourceError(field, `${field} "${value}" is not a memory size (examples: 8G, 512M, 2)`);
   return Number(m[1]) * MEMORY_UNITS[m[2].toLowerCase()];
@@ -57,7 +59,8 @@ export function parseMemoryGiB(value: unknown, field = 'memory'): number {
 
 export function parseRuntimeSeconds(value: unknown, field = 'runtime'): number {
   if (typeof value === 'number') {
-    if (!Number.isFinite(value) || value <= 0) throw new ResourceError(field, `${field} must be a positive number of seconds`);
+    if (!Number.isFinite(value) || value <= 0)
+      throw new ResourceError(field, `${field} must be a positive number of seconds`);
     return Math.ceil(value);
   }
   if (typeof value !== 'string') throw new ResourceError(field, `${field} must be seconds or a string like "2h"`);
@@ -102,7 +105,8 @@ export function validateAgainstQueue(resources: Resources, limits: QueueLimits):
   for (const [key, [min, max]] of Object.entries(limits)) {
     const value = resources[key];
     if (typeof value !== 'number') continue;
-    if (value < min || value > max) problems.push(`${key}=${value} is outside queue ${resources.queue}'s range [${min}, ${max}]`);
+    if (value < min || value > max)
+      problems.push(`${key}=${value} is outside queue ${resources.queue}'s range [${min}, ${max}]`);
   }
   return problems;
 }

@@ -73,14 +73,37 @@ export const SCHEDULABLE_TASK_STATUSES = ['G', 'A'] as const satisfies readonly 
 export const FINAL_TASK_STATUSES = ['D', 'F'] as const satisfies readonly TaskStatus[];
 
 /** TaskInstance statuses after which the instance will never change again (except untimely reports). */
-export const FINAL_TASK_INSTANCE_STATUSES = ['D', 'E', 'F', 'U', 'W', 'Z'] as const satisfies readonly TaskInstanceStatus[];
+export const FINAL_TASK_INSTANCE_STATUSES = [
+  'D',
+  'E',
+  'F',
+  'U',
+  'W',
+  'Z',
+] as const satisfies readonly TaskInstanceStatus[];
 /** TaskInstance error statuses that send the task through `transition_after_task_instance_error`. */
 export const TASK_INSTANCE_ERROR_STATUSES = ['E', 'U', 'W', 'Z'] as const satisfies readonly TaskInstanceStatus[];
 /** TaskInstance statuses of a job that may still be alive on its distributor. */
-export const LIVE_TASK_INSTANCE_STATUSES = ['Q', 'I', 'O', 'R', 'K', 'T'] as const satisfies readonly TaskInstanceStatus[];
+export const LIVE_TASK_INSTANCE_STATUSES = [
+  'Q',
+  'I',
+  'O',
+  'R',
+  'K',
+  'T',
+] as const satisfies readonly TaskInstanceStatus[];
 
 /** WorkflowRun statuses of a run that may still act: at most one per workflow (a partial unique index). */
-export const ACTIVE_WORKFLOW_RUN_STATUSES = ['G', 'L', 'B', 'I', 'O', 'R', 'C', 'H'] as const satisfies readonly WorkflowRunStatus[];
+export const ACTIVE_WORKFLOW_RUN_STATUSES = [
+  'G',
+  'L',
+  'B',
+  'I',
+  'O',
+  'R',
+  'C',
+  'H',
+] as const satisfies readonly WorkflowRunStatus[];
 /** Final WorkflowRun statuses: the run's Temporal execution has ended. */
 export const FINAL_WORKFLOW_RUN_STATUSES = ['D', 'S', 'E', 'T', 'A'] as const satisfies readonly WorkflowRunStatus[];
 

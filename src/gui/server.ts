@@ -22,8 +22,14 @@ const FILES: Record<string, { file: () => string; type: string }> = {
   '/ui/app.js': { file: () => path.join(STATIC_DIR, 'app.js'), type: 'text/javascript; charset=utf-8' },
   '/ui/charts.js': { file: () => path.join(STATIC_DIR, 'charts.js'), type: 'text/javascript; charset=utf-8' },
   '/ui/style.css': { file: () => path.join(STATIC_DIR, 'style.css'), type: 'text/css; charset=utf-8' },
-  '/ui/vendor/preact.js': { file: () => vendorFile('preact', 'preact.module.js'), type: 'text/javascript; charset=utf-8' },
-  '/ui/vendor/hooks.js': { file: () => vendorFile('preact/hooks', 'hooks.module.js'), type: 'text/javascript; charset=utf-8' },
+  '/ui/vendor/preact.js': {
+    file: () => vendorFile('preact', 'preact.module.js'),
+    type: 'text/javascript; charset=utf-8',
+  },
+  '/ui/vendor/hooks.js': {
+    file: () => vendorFile('preact/hooks', 'hooks.module.js'),
+    type: 'text/javascript; charset=utf-8',
+  },
   '/ui/vendor/htm.js': { file: () => vendorFile('htm', 'htm.module.js'), type: 'text/javascript; charset=utf-8' },
 };
 
@@ -47,7 +53,8 @@ export function guiRoutes(): Hono {
     if (!body) {
       body = readFileSync(entry.file());
       // hooks imports the bare specifier "preact"; point it at our copy (no import map: CSP forbids inline scripts).
-      if (c.req.path === '/ui/vendor/hooks.js') body = Buffer.from(body.toString('utf8').replace(/from\s*"preact"/g, 'from"./preact.js"'));
+      if (c.req.path === '/ui/vendor/hooks.js')
+        body = Buffer.from(body.toString('utf8').replace(/from\s*"preact"/g, 'from"./preact.js"'));
       // Re-read during development (JMT_GUI_DEV=1), cached otherwise.
       if (process.env.JMT_GUI_DEV !== '1') cache.set(c.req.path, body);
     }

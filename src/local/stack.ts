@@ -68,7 +68,12 @@ function spawnDetached(config: Config, name: string, command: string, args: stri
   const child = spawn(command, args, {
     detached: true,
     stdio: ['ignore', out, out],
-    env: { ...process.env, JMT_HOME: config.home, JMT_API_PORT: String(config.apiPort), TEMPORAL_ADDRESS: config.temporalAddress },
+    env: {
+      ...process.env,
+      JMT_HOME: config.home,
+      JMT_API_PORT: String(config.apiPort),
+      TEMPORAL_ADDRESS: config.temporalAddress,
+    },
   });
   closeSync(out);
   child.unref();
@@ -79,13 +84,20 @@ function temporalDevServerCommand(config: Config): string[] {
   const { port } = hostPort(config.temporalAddress);
   mkdirSync(config.home, { recursive: true });
   if (!existsSync(config.temporalBin)) {
-    throw new Error(`the temporal CLI is not installed at ${config.temporalBin}; run scripts/setup.sh (or set TEMPORAL_ADDRESS)`);
+    throw new Error(
+      `the temporal CLI is not installed at ${config.temporalBin}; run scripts/setup.sh (or set TEMPORAL_ADDRESS)`,
+    );
   }
   return [
     config.temporalBin,
     'server',
     'start-dev',
-    ...devServerArgs({ port, uiPort: port + 1000, dbFile: path.join(config.home, 'temporal.sqlite'), namespace: config.temporalNamespace }),
+    ...devServerArgs({
+      port,
+      uiPort: port + 1000,
+      dbFile: path.join(config.home, 'temporal.sqlite'),
+      namespace: config.temporalNamespace,
+    }),
   ];
 }
 
@@ -98,7 +110,11 @@ async function ensureTemporal(config: Config): Promise<void> {
   }
   const [command, ...args] = temporalDevServerCommand(config);
   spawnDetached(config, 'temporal', command, args);
-  await until(`Temporal dev server on ${config.temporalAddress}`, () => portOpen(host, port), path.join(config.home, 'temporal.log'));
+  await until(
+    `Temporal dev server on ${config.temporalAddress}`,
+    () => portOpen(host, port),
+    path.join(config.home, 'temporal.log'),
+  );
 }
 
 /** Bring up whatever of the local stack is missing; returns when the API answers. */
@@ -114,7 +130,9 @@ export async function ensureLocalStack(config: Config): Promise<void> {
   } finally {
     await db.destroy();
   }
-  spawnDetached(config, 'services', process.execPath, [path.join(projectRoot(), 'dist', 'src', 'local', 'services-main.js')]);
+  spawnDetached(config, 'services', process.execPath, [
+    path.join(projectRoot(), 'dist', 'src', 'local', 'services-main.js'),
+  ]);
   await until(`the API on ${config.apiUrl}`, () => apiHealthy(config.apiUrl), path.join(config.home, 'services.log'));
 }
 
@@ -129,7 +147,9 @@ export async function runServicesForeground(config: Config): Promise<void> {
     await until(`Temporal dev server on ${config.temporalAddress}`, () => portOpen(host, port));
   }
   const services = await startLocalServices(config);
-  console.error(`API ${services.apiUrl} · Temporal ${config.temporalAddress} · Temporal UI ${config.temporalUiUrl} — Ctrl-C stops`);
+  console.error(
+    `API ${services.apiUrl} · Temporal ${config.temporalAddress} · Temporal UI ${config.temporalUiUrl} — Ctrl-C stops`,
+  );
   await new Promise<void>((resolve) => {
     process.once('SIGINT', resolve);
     process.once('SIGTERM', resolve);

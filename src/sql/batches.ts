@@ -100,7 +100,9 @@ export async function recordSubmission(
       await sql`
         update task t set status = 'O', status_date = now()
           from task_instance ti
-         where ti.id = any(${ids}::bigint[]) and ti.status = 'O' and t.id = ti.task_id and t.status in ('Q','I')`.execute(tx);
+         where ti.id = any(${ids}::bigint[]) and ti.status = 'O' and t.id = ti.task_id and t.status in ('Q','I')`.execute(
+        tx,
+      );
     }
     await tx
       .updateTable('task_batch')
@@ -124,7 +126,12 @@ export async function liveInstances(db: Db, batchId: number): Promise<LiveInstan
     select id, status, distributor_id, coalesce(report_by_date < now(), false) as overdue
       from task_instance
      where batch_id = ${batchId} and status in ('Q','I','O','R','K','T')`.execute(db);
-  return rows.rows.map((r) => ({ id: Number(r.id), status: r.status, distributorId: r.distributor_id, overdue: r.overdue }));
+  return rows.rows.map((r) => ({
+    id: Number(r.id),
+    status: r.status,
+    distributorId: r.distributor_id,
+    overdue: r.overdue,
+  }));
 }
 
 /** The distributor vouches for these jobs (still queued or running): give them more time. */

@@ -5,15 +5,7 @@
 import type { Db } from './db';
 
 export type OperatorAction =
-  | 'start'
-  | 'resume'
-  | 'pause'
-  | 'unpause'
-  | 'stop-drain'
-  | 'stop-kill'
-  | 'concurrency'
-  | 'set-status'
-  | 'reset';
+  'start' | 'resume' | 'pause' | 'unpause' | 'stop-drain' | 'stop-kill' | 'concurrency' | 'set-status' | 'reset';
 
 export interface NewEvent {
   workflowId: number;

@@ -9,11 +9,20 @@ import type { Transaction } from 'kysely';
 import type { Database } from './schema';
 import { chooseQueue, resourcesKey, scaleResources, type QueueLimits, type Resources } from '../domain/resources';
 
-export async function adjustTaskResources(tx: Transaction<Database>, taskId: number, failedAttempt: number): Promise<void> {
+export async function adjustTaskResources(
+  tx: Transaction<Database>,
+  taskId: number,
+  failedAttempt: number,
+): Promise<void> {
   const task = await tx
     .selectFrom('task')
     .innerJoin('task_resources', 'task_resources.id', 'task.task_resources_id')
-    .select(['task.resource_scales', 'task.fallback_queues', 'task_resources.cluster_name', 'task_resources.requested_resources'])
+    .select([
+      'task.resource_scales',
+      'task.fallback_queues',
+      'task_resources.cluster_name',
+      'task_resources.requested_resources',
+    ])
     .where('task.id', '=', taskId)
     .executeTakeFirstOrThrow();
   const queues = await tx
@@ -28,7 +37,13 @@ export async function adjustTaskResources(tx: Transaction<Database>, taskId: num
   const hash = createHash('sha256').update(resourcesKey(task.cluster_name, next)).update('A').digest('hex');
   await tx
     .insertInto('task_resources')
-    .values({ hash, cluster_name: task.cluster_name, queue: next.queue, resources_type: 'A', requested_resources: JSON.stringify(next) })
+    .values({
+      hash,
+      cluster_name: task.cluster_name,
+      queue: next.queue,
+      resources_type: 'A',
+      requested_resources: JSON.stringify(next),
+    })
     .onConflict((oc) => oc.column('hash').doNothing())
     .execute();
   const row = await tx.selectFrom('task_resources').select('id').where('hash', '=', hash).executeTakeFirstOrThrow();

@@ -56,7 +56,12 @@ export async function createRunDetailed(
 ): Promise<{ runId: number; resourcesIncreased: number[] }> {
   try {
     return await db.transaction().execute(async (tx) => {
-      const wf = await tx.selectFrom('workflow').select(['id', 'status']).where('id', '=', workflowId).forUpdate().executeTakeFirst();
+      const wf = await tx
+        .selectFrom('workflow')
+        .select(['id', 'status'])
+        .where('id', '=', workflowId)
+        .forUpdate()
+        .executeTakeFirst();
       if (!wf) throw notFound('workflow', workflowId);
       const active = await findActiveRun(tx, workflowId);
       if (active) {
@@ -87,7 +92,9 @@ export async function createRunDetailed(
         .returning('id')
         .executeTakeFirstOrThrow();
       // Before the reset below: the scale of a list-valued resource_scales depends on the attempt.
-      const resourcesIncreased = options.increaseResources ? await increaseResourcesAfterResourceErrors(tx, workflowId) : [];
+      const resourcesIncreased = options.increaseResources
+        ? await increaseResourcesAfterResourceErrors(tx, workflowId)
+        : [];
       if (options.resumeMode === 'cold') {
         await sql`
           update task_instance set status = 'K', status_date = now()
@@ -97,8 +104,14 @@ export async function createRunDetailed(
         update task t set status = 'G', num_attempts = 0, status_date = now()
          where t.workflow_id = ${workflowId} and t.status <> 'D'
            and (${options.resumeMode} = 'cold' or not exists (
-                 select 1 from task_instance ti where ti.task_id = t.id and ti.status in ('Q','I','O','R','T')))`.execute(tx);
-      await tx.updateTable('workflow').set({ status: 'Q', status_date: sql`now()` }).where('id', '=', workflowId).execute();
+                 select 1 from task_instance ti where ti.task_id = t.id and ti.status in ('Q','I','O','R','T')))`.execute(
+        tx,
+      );
+      await tx
+        .updateTable('workflow')
+        .set({ status: 'Q', status_date: sql`now()` })
+        .where('id', '=', workflowId)
+        .execute();
       return { runId: run.id, resourcesIncreased };
     });
   } catch (err) {
@@ -116,7 +129,10 @@ export async function createRunDetailed(
  * task_resources row scaled by their resource_scales (and a fallback queue if needed). Tasks in A
  * were already scaled when they entered A. Returns the ids of the tasks scaled.
  */
-export async function increaseResourcesAfterResourceErrors(tx: Transaction<Database>, workflowId: number): Promise<number[]> {
+export async function increaseResourcesAfterResourceErrors(
+  tx: Transaction<Database>,
+  workflowId: number,
+): Promise<number[]> {
   const rows = await sql<{ id: number; num_attempts: number }>`
     select t.id, t.num_attempts from task t
      where t.workflow_id = ${workflowId} and t.status in ('E','F')
@@ -133,8 +149,18 @@ export async function setTemporalRunId(db: Db, runId: number, temporalRunId: str
 /** The Temporal execution could not be started: the run never existed for practical purposes. */
 export async function abortRun(db: Db, runId: number): Promise<void> {
   await db.transaction().execute(async (tx) => {
-    const run = await tx.updateTable('workflow_run').set({ status: 'E', status_date: sql`now()` }).where('id', '=', runId).returning('workflow_id').executeTakeFirst();
-    if (run) await tx.updateTable('workflow').set({ status: 'F', status_date: sql`now()` }).where('id', '=', run.workflow_id).execute();
+    const run = await tx
+      .updateTable('workflow_run')
+      .set({ status: 'E', status_date: sql`now()` })
+      .where('id', '=', runId)
+      .returning('workflow_id')
+      .executeTakeFirst();
+    if (run)
+      await tx
+        .updateTable('workflow')
+        .set({ status: 'F', status_date: sql`now()` })
+        .where('id', '=', run.workflow_id)
+        .execute();
   });
 }
 
@@ -149,8 +175,13 @@ export async function markRunStarted(db: Db, runId: number): Promise<{ workflowI
       .executeTakeFirst();
     const workflowId =
       run?.workflow_id ??
-      (await tx.selectFrom('workflow_run').select('workflow_id').where('id', '=', runId).executeTakeFirstOrThrow()).workflow_id;
-    await tx.updateTable('workflow').set({ status: 'R', status_date: sql`now()` }).where('id', '=', workflowId).execute();
+      (await tx.selectFrom('workflow_run').select('workflow_id').where('id', '=', runId).executeTakeFirstOrThrow())
+        .workflow_id;
+    await tx
+      .updateTable('workflow')
+      .set({ status: 'R', status_date: sql`now()` })
+      .where('id', '=', workflowId)
+      .execute();
     return { workflowId };
   });
 }
@@ -163,7 +194,12 @@ const WORKFLOW_STATUS_AFTER: Record<'D' | 'E' | 'S', WorkflowStatus> = { D: 'D',
  */
 export async function finishRun(db: Db, runId: number, requested: 'E' | 'S'): Promise<WorkflowRunStatus> {
   return db.transaction().execute(async (tx) => {
-    const run = await tx.selectFrom('workflow_run').select(['workflow_id', 'status']).where('id', '=', runId).forUpdate().executeTakeFirstOrThrow();
+    const run = await tx
+      .selectFrom('workflow_run')
+      .select(['workflow_id', 'status'])
+      .where('id', '=', runId)
+      .forUpdate()
+      .executeTakeFirstOrThrow();
     if (['D', 'E', 'S', 'T', 'A'].includes(run.status)) return run.status;
     const notDone = await tx
       .selectFrom('task')
@@ -172,7 +208,11 @@ export async function finishRun(db: Db, runId: number, requested: 'E' | 'S'): Pr
       .where('status', '<>', 'D')
       .executeTakeFirstOrThrow();
     const final: 'D' | 'E' | 'S' = Number(notDone.n) === 0 ? 'D' : requested;
-    await tx.updateTable('workflow_run').set({ status: final, status_date: sql`now()` }).where('id', '=', runId).execute();
+    await tx
+      .updateTable('workflow_run')
+      .set({ status: final, status_date: sql`now()` })
+      .where('id', '=', runId)
+      .execute();
     await tx
       .updateTable('workflow')
       .set({ status: WORKFLOW_STATUS_AFTER[final], status_date: sql`now()` })
@@ -200,7 +240,12 @@ export async function markLiveInstancesKilled(db: Db, workflowId: number, taskId
     update task_instance set status = 'K', status_date = now()
      where workflow_id = ${workflowId} and status in ('Q','I','O','R','T') ${onlyTasks}`.execute(db);
   const onlyTasksTi = taskIds === undefined ? sql`` : sql`and ti.task_id = any(${taskIds}::bigint[])`;
-  const rows = await sql<{ cluster_name: string; cluster_type: string; connection_parameters: Record<string, unknown>; ids: string[] }>`
+  const rows = await sql<{
+    cluster_name: string;
+    cluster_type: string;
+    connection_parameters: Record<string, unknown>;
+    ids: string[];
+  }>`
     select b.cluster_name, c.cluster_type, c.connection_parameters, array_agg(ti.distributor_id) as ids
       from task_instance ti join task_batch b on b.id = ti.batch_id join cluster c on c.name = b.cluster_name
      where ti.workflow_id = ${workflowId} and ti.status = 'K' and ti.distributor_id is not null ${onlyTasksTi}
@@ -220,23 +265,40 @@ export async function setConcurrencyLimit(
 ): Promise<{ workflow: number; templates: Record<string, number> }> {
   return db.transaction().execute(async (tx) => {
     if (change.template === undefined) {
-      const r = await tx.updateTable('workflow').set({ max_concurrently_running: change.limit }).where('id', '=', workflowId).executeTakeFirst();
+      const r = await tx
+        .updateTable('workflow')
+        .set({ max_concurrently_running: change.limit })
+        .where('id', '=', workflowId)
+        .executeTakeFirst();
       if (Number(r.numUpdatedRows) === 0) throw notFound('workflow', workflowId);
     } else {
       const r = await sql`
         update array_ a set max_concurrently_running = ${change.limit}
           from task_template_version ttv join task_template tt on tt.id = ttv.task_template_id
-         where a.workflow_id = ${workflowId} and ttv.id = a.task_template_version_id and tt.name = ${change.template}`.execute(tx);
+         where a.workflow_id = ${workflowId} and ttv.id = a.task_template_version_id and tt.name = ${change.template}`.execute(
+        tx,
+      );
       if (Number(r.numAffectedRows) === 0) {
-        throw invalid('template', `workflow ${workflowId} has no task template "${change.template}"`, 'unknown_template');
+        throw invalid(
+          'template',
+          `workflow ${workflowId} has no task template "${change.template}"`,
+          'unknown_template',
+        );
       }
     }
     return readConcurrencyLimits(tx, workflowId);
   });
 }
 
-export async function readConcurrencyLimits(db: Pick<Db, 'selectFrom'>, workflowId: number): Promise<{ workflow: number; templates: Record<string, number> }> {
-  const wf = await db.selectFrom('workflow').select('max_concurrently_running').where('id', '=', workflowId).executeTakeFirst();
+export async function readConcurrencyLimits(
+  db: Pick<Db, 'selectFrom'>,
+  workflowId: number,
+): Promise<{ workflow: number; templates: Record<string, number> }> {
+  const wf = await db
+    .selectFrom('workflow')
+    .select('max_concurrently_running')
+    .where('id', '=', workflowId)
+    .executeTakeFirst();
   if (!wf) throw notFound('workflow', workflowId);
   const arrays = await db
     .selectFrom('array_ as a')
@@ -245,5 +307,8 @@ export async function readConcurrencyLimits(db: Pick<Db, 'selectFrom'>, workflow
     .select(['tt.name', 'a.max_concurrently_running'])
     .where('a.workflow_id', '=', workflowId)
     .execute();
-  return { workflow: wf.max_concurrently_running, templates: Object.fromEntries(arrays.map((a) => [a.name, a.max_concurrently_running])) };
+  return {
+    workflow: wf.max_concurrently_running,
+    templates: Object.fromEntries(arrays.map((a) => [a.name, a.max_concurrently_running])),
+  };
 }

@@ -97,7 +97,12 @@ export async function scheduleReadyTasks(db: Db, options: ScheduleOptions): Prom
           const key = `${t.array_id}/${t.task_resources_id}`;
           let group = groups.get(key);
           if (!group) {
-            group = { arrayId: t.array_id, resourcesId: Number(t.task_resources_id), cluster: t.cluster_name, taskIds: [] };
+            group = {
+              arrayId: t.array_id,
+              resourcesId: Number(t.task_resources_id),
+              cluster: t.cluster_name,
+              taskIds: [],
+            };
             groups.set(key, group);
           }
           group.taskIds.push(Number(t.id));
@@ -205,6 +210,8 @@ export async function countTasks(db: Pick<Db, 'selectFrom'>, workflowId: number)
 export async function runHasWork(db: Db, workflowId: number): Promise<boolean> {
   const { rows } = await sql<{ ready: boolean; busy: boolean }>`
     select exists(select 1 from task where workflow_id = ${workflowId} and status in ('G','A') and upstream_remaining = 0) as ready,
-           exists(select 1 from task where workflow_id = ${workflowId} and status in ('Q','I','O','R')) as busy`.execute(db);
+           exists(select 1 from task where workflow_id = ${workflowId} and status in ('Q','I','O','R')) as busy`.execute(
+    db,
+  );
   return rows[0].ready || !rows[0].busy;
 }

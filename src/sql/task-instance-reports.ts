@@ -31,8 +31,7 @@ export interface RunningInstance {
   stderrPath: string;
 }
 export type RunningResult =
-  | { ok: true; instance: RunningInstance }
-  | { ok: false; status: TaskInstanceStatus; reason: string };
+  { ok: true; instance: RunningInstance } | { ok: false; status: TaskInstanceStatus; reason: string };
 
 export interface EndReport {
   exitCode: number | null;
@@ -117,7 +116,11 @@ export async function logRunning(
     const task = await lockTask(tx, ti.task_id);
     const sameJob = ti.distributor_id === null || ti.distributor_id === report.distributorId;
     if (!sameJob) {
-      return { ok: false, status: ti.status, reason: `instance belongs to job ${ti.distributor_id}, not ${report.distributorId}` };
+      return {
+        ok: false,
+        status: ti.status,
+        reason: `instance belongs to job ${ti.distributor_id}, not ${report.distributorId}`,
+      };
     }
     const decision = decideTaskInstance(ti.status, 'R');
     // A repeated start report from the same job (an HTTP retry) gets the same answer again.
@@ -190,7 +193,11 @@ function usage(report: EndReport) {
   };
 }
 
-export async function logDone(db: Db, taskInstanceId: number, report: EndReport): Promise<TaskInstanceStatus | undefined> {
+export async function logDone(
+  db: Db,
+  taskInstanceId: number,
+  report: EndReport,
+): Promise<TaskInstanceStatus | undefined> {
   return db.transaction().execute(async (tx) => {
     const ti = await lockInstance(tx, taskInstanceId);
     if (!ti) return undefined;
@@ -267,7 +274,10 @@ export async function completeInstancesBulk(db: Db, taskInstanceIds: number[]): 
       update task set status = 'D', status_date = now()
        where id = any(${taskIds}::bigint[]) and status in ('Q','I','O','R')
        returning id`.execute(tx);
-    await releaseDownstream(tx, tasks.rows.map((r) => Number(r.id)));
+    await releaseDownstream(
+      tx,
+      tasks.rows.map((r) => Number(r.id)),
+    );
     return tasks.rows.length;
   });
 }

@@ -76,7 +76,10 @@ export async function selectTaskIds(tx: Tx | Db, workflowId: number, selection: 
     Object.keys(selection.nodeArgs ?? {}).length;
   // Without a criterion the change would hit every task: that is `workflow reset`, not set-status.
   if (criteria === 0) {
-    throw invalid('selection', 'select tasks by task_ids, template, attributes, status_filter or node_args (reset changes a whole workflow)');
+    throw invalid(
+      'selection',
+      'select tasks by task_ids, template, attributes, status_filter or node_args (reset changes a whole workflow)',
+    );
   }
   if (selection.template !== undefined) {
     const found = await sql<{ one: number }>`
@@ -84,7 +87,12 @@ export async function selectTaskIds(tx: Tx | Db, workflowId: number, selection: 
         join task_template_version ttv on ttv.id = a.task_template_version_id
         join task_template tt on tt.id = ttv.task_template_id
        where a.workflow_id = ${workflowId} and tt.name = ${selection.template} limit 1`.execute(tx);
-    if (found.rows.length === 0) throw invalid('template', `workflow ${workflowId} has no task template "${selection.template}"`, 'unknown_template');
+    if (found.rows.length === 0)
+      throw invalid(
+        'template',
+        `workflow ${workflowId} has no task template "${selection.template}"`,
+        'unknown_template',
+      );
   }
   if (selection.taskIds?.length) {
     const known = await sql<{ id: number }>`
@@ -92,7 +100,11 @@ export async function selectTaskIds(tx: Tx | Db, workflowId: number, selection: 
     const have = new Set(known.rows.map((r) => Number(r.id)));
     const missing = selection.taskIds.filter((id) => !have.has(id));
     if (missing.length) {
-      throw invalid('task_ids', `task${missing.length > 1 ? 's' : ''} ${missing.slice(0, 10).join(', ')}${missing.length > 10 ? ', …' : ''} not in workflow ${workflowId}`, 'unknown_task');
+      throw invalid(
+        'task_ids',
+        `task${missing.length > 1 ? 's' : ''} ${missing.slice(0, 10).join(', ')}${missing.length > 10 ? ', …' : ''} not in workflow ${workflowId}`,
+        'unknown_task',
+      );
     }
   }
   const conditions = [sql`k.workflow_id = ${workflowId}`];
@@ -104,13 +116,17 @@ export async function selectTaskIds(tx: Tx | Db, workflowId: number, selection: 
        where a.workflow_id = ${workflowId} and tt.name = ${selection.template})`);
   }
   for (const [key, value] of Object.entries(selection.attributes ?? {})) {
-    conditions.push(sql`exists (select 1 from task_attribute ta where ta.task_id = k.id and ta.key = ${key} and ta.value = ${value})`);
+    conditions.push(
+      sql`exists (select 1 from task_attribute ta where ta.task_id = k.id and ta.key = ${key} and ta.value = ${value})`,
+    );
   }
   if (selection.statuses?.length) conditions.push(sql`k.status = any(${selection.statuses}::text[])`);
   for (const [key, value] of Object.entries(selection.nodeArgs ?? {})) {
     conditions.push(sql`k.node_args ->> ${key} = ${value}`);
   }
-  const rows = await sql<{ id: number }>`select k.id from task k where ${sql.join(conditions, sql` and `)} order by k.id`.execute(tx);
+  const rows = await sql<{
+    id: number;
+  }>`select k.id from task k where ${sql.join(conditions, sql` and `)} order by k.id`.execute(tx);
   return rows.rows.map((r) => Number(r.id));
 }
 
@@ -139,7 +155,11 @@ async function reachable(tx: Tx | Db, ids: number[], direction: 'down' | 'up'): 
 export async function planStatusChange(tx: Tx | Db, workflowId: number, request: StatusChangeRequest): Promise<Plan> {
   const selectedIds = await selectTaskIds(tx, workflowId, request.selection);
   const extra =
-    request.status === 'G' ? await reachable(tx, selectedIds, 'down') : request.recursive ? await reachable(tx, selectedIds, 'up') : [];
+    request.status === 'G'
+      ? await reachable(tx, selectedIds, 'down')
+      : request.recursive
+        ? await reachable(tx, selectedIds, 'up')
+        : [];
   const candidates = [...selectedIds, ...extra];
   const selectedSet = new Set(selectedIds);
   const rows = await sql<{ id: number; status: TaskStatus; template: string; running: boolean }>`
@@ -176,7 +196,9 @@ export async function planStatusChange(tx: Tx | Db, workflowId: number, request:
     byTemplate.set(key, entry);
   }
   plan.running = plan.runningIds.length;
-  plan.by_template = [...byTemplate.values()].sort((a, b) => a.template.localeCompare(b.template) || a.status.localeCompare(b.status));
+  plan.by_template = [...byTemplate.values()].sort(
+    (a, b) => a.template.localeCompare(b.template) || a.status.localeCompare(b.status),
+  );
   return plan;
 }
 
@@ -202,7 +224,12 @@ export async function applyStatusChange(
 ): Promise<ApplyResult> {
   return withRetry(() =>
     db.transaction().execute(async (tx) => {
-      const wf = await tx.selectFrom('workflow').select(['id', 'status']).where('id', '=', workflowId).forUpdate().executeTakeFirst();
+      const wf = await tx
+        .selectFrom('workflow')
+        .select(['id', 'status'])
+        .where('id', '=', workflowId)
+        .forUpdate()
+        .executeTakeFirst();
       if (!wf) throw notFound('workflow', workflowId);
       const plan = await planStatusChange(tx, workflowId, request);
       if (plan.running > 0) {
@@ -216,7 +243,10 @@ export async function applyStatusChange(
         if (unkilled.length > 0) return { applied: false as const, plan, unkilled };
       }
       if (plan.changed > LARGE_CHANGE && !request.confirm) {
-        throw conflict(`${describePreview(plan)}: more than ${LARGE_CHANGE}, so confirm it (API: "confirm": true, CLI: --yes) after a dry run`, 'confirmation_required');
+        throw conflict(
+          `${describePreview(plan)}: more than ${LARGE_CHANGE}, so confirm it (API: "confirm": true, CLI: --yes) after a dry run`,
+          'confirmation_required',
+        );
       }
       if (plan.changed === 0) return { applied: true as const, plan, workflowStatus: wf.status };
 
@@ -232,11 +262,17 @@ export async function applyStatusChange(
         // A DONE workflow with work to do again: HALTED is Jobmon's resumable state.
         workflowStatus = 'H';
       } else if (request.status === 'D' && !options.hasRun) {
-        const left = await sql<{ n: number }>`select count(*)::int as n from task where workflow_id = ${workflowId} and status <> 'D'`.execute(tx);
+        const left = await sql<{
+          n: number;
+        }>`select count(*)::int as n from task where workflow_id = ${workflowId} and status <> 'D'`.execute(tx);
         if (left.rows[0].n === 0) workflowStatus = 'D';
       }
       if (workflowStatus !== wf.status) {
-        await tx.updateTable('workflow').set({ status: workflowStatus as 'D' | 'H', status_date: sql`now()` }).where('id', '=', workflowId).execute();
+        await tx
+          .updateTable('workflow')
+          .set({ status: workflowStatus as 'D' | 'H', status_date: sql`now()` })
+          .where('id', '=', workflowId)
+          .execute();
       }
       return { applied: true as const, plan, workflowStatus };
     }),
@@ -284,7 +320,12 @@ export interface ResetResult {
 export async function resetWorkflow(db: Db, workflowId: number, keepDone: boolean): Promise<ResetResult> {
   return withRetry(() =>
     db.transaction().execute(async (tx) => {
-      const wf = await tx.selectFrom('workflow').select('id').where('id', '=', workflowId).forUpdate().executeTakeFirst();
+      const wf = await tx
+        .selectFrom('workflow')
+        .select('id')
+        .where('id', '=', workflowId)
+        .forUpdate()
+        .executeTakeFirst();
       if (!wf) throw notFound('workflow', workflowId);
       const active = await findActiveRun(tx, workflowId);
       if (active) {
@@ -297,9 +338,15 @@ export async function resetWorkflow(db: Db, workflowId: number, keepDone: boolea
         update task set status = 'G', num_attempts = 0, status_date = now()
          where workflow_id = ${workflowId} and (status <> 'G' or num_attempts <> 0)
            ${keepDone ? sql`and status <> 'D'` : sql``}`.execute(tx);
-      const done = await sql<{ n: number }>`select count(*)::int as n from task where workflow_id = ${workflowId} and status = 'D'`.execute(tx);
+      const done = await sql<{
+        n: number;
+      }>`select count(*)::int as n from task where workflow_id = ${workflowId} and status = 'D'`.execute(tx);
       await recomputeUpstreamRemaining(tx, workflowId);
-      await tx.updateTable('workflow').set({ status: 'G', status_date: sql`now()` }).where('id', '=', workflowId).execute();
+      await tx
+        .updateTable('workflow')
+        .set({ status: 'G', status_date: sql`now()` })
+        .where('id', '=', workflowId)
+        .execute();
       return { reset: Number(changed.numAffectedRows ?? 0), keptDone: done.rows[0].n };
     }),
   );

@@ -128,7 +128,8 @@ export async function jobmonWorkflowRun(input: WorkflowRunInput): Promise<Workfl
         if (!Array.isArray(taskIds) || taskIds.length === 0 || taskIds.length > MAX_KILL_TASK_IDS) {
           throw new Error(`taskIds must list 1 to ${MAX_KILL_TASK_IDS} task ids`);
         }
-        if (!taskIds.every((id) => Number.isSafeInteger(id) && id > 0)) throw new Error('taskIds must be positive integers');
+        if (!taskIds.every((id) => Number.isSafeInteger(id) && id > 0))
+          throw new Error('taskIds must be positive integers');
       },
     },
   );
@@ -175,7 +176,11 @@ export async function jobmonWorkflowRun(input: WorkflowRunInput): Promise<Workfl
     counts = result.counts.byStatus;
     for (const batchId of [...result.unsubmittedBatchIds, ...result.newBatchIds]) watch(batchId);
 
-    const moreReady = submitting && result.counts.readyWaiting > 0 && monitors.size < MAX_ACTIVE_BATCHES && result.newBatchIds.length > 0;
+    const moreReady =
+      submitting &&
+      result.counts.readyWaiting > 0 &&
+      monitors.size < MAX_ACTIVE_BATCHES &&
+      result.newBatchIds.length > 0;
     const idle = monitors.size === 0 && result.counts.inFlight === 0;
     if (idle && (stopping !== null || (submitting && result.counts.readyWaiting === 0) || (!submitting && !paused))) {
       break;

@@ -103,7 +103,13 @@ describe('workflow and run FSMs', () => {
   });
 
   it('maps statuses to the buckets the CLI shows', () => {
-    expect(['G', 'Q', 'I', 'E', 'A'].map((s) => taskBucket(s as 'G'))).toEqual(['PENDING', 'PENDING', 'PENDING', 'PENDING', 'PENDING']);
+    expect(['G', 'Q', 'I', 'E', 'A'].map((s) => taskBucket(s as 'G'))).toEqual([
+      'PENDING',
+      'PENDING',
+      'PENDING',
+      'PENDING',
+      'PENDING',
+    ]);
     expect(taskBucket('O')).toBe('SCHEDULED');
     expect(taskBucket('R')).toBe('RUNNING');
     expect(taskBucket('D')).toBe('DONE');

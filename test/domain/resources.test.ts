@@ -41,15 +41,26 @@ describe('parsing', () => {
 describe('resource retries', () => {
   it('scales by 1 + factor per attempt, or takes absolute values from a list', () => {
     const base = { queue: 'all.q', memory: 40, runtime: 100, cores: 2 };
-    expect(scaleResources(base, { memory: 0.5, runtime: 0.5 }, 1)).toEqual({ queue: 'all.q', memory: 60, runtime: 150, cores: 2 });
+    expect(scaleResources(base, { memory: 0.5, runtime: 0.5 }, 1)).toEqual({
+      queue: 'all.q',
+      memory: 60,
+      runtime: 150,
+      cores: 2,
+    });
     expect(scaleResources(base, { memory: [50, 80] }, 1).memory).toBe(50);
     expect(scaleResources(base, { memory: [50, 80] }, 5).memory).toBe(80);
   });
 
   it('moves to the first fallback queue that fits, else clamps to the last', () => {
-    const limits = { 'all.q': { memory: [0, 64] as [number, number] }, 'long.q': { memory: [0, 256] as [number, number] } };
+    const limits = {
+      'all.q': { memory: [0, 64] as [number, number] },
+      'long.q': { memory: [0, 256] as [number, number] },
+    };
     const scaled = { queue: 'all.q', memory: 90 };
-    expect(chooseQueue(scaled, ['long.q'], (q) => limits[q as keyof typeof limits])).toEqual({ queue: 'long.q', memory: 90 });
+    expect(chooseQueue(scaled, ['long.q'], (q) => limits[q as keyof typeof limits])).toEqual({
+      queue: 'long.q',
+      memory: 90,
+    });
     expect(chooseQueue({ queue: 'all.q', memory: 300 }, ['long.q'], (q) => limits[q as keyof typeof limits])).toEqual({
       queue: 'long.q',
       memory: 256,

@@ -32,13 +32,20 @@ describe('operator controls', () => {
   it('holds a run at concurrency 0 and releases it with the setConcurrency update', async () => {
     const tool = toolOn(stack, 'controls-zero');
     const tt = tool.getTaskTemplate({ templateName: 'noop', commandTemplate: 'noop {i}', nodeArgs: ['i'] });
-    const wf = tool.createWorkflow({ workflowArgs: 'zero', maxConcurrentlyRunning: 0, defaultClusterName: 'dummy', defaultComputeResources: { queue: 'null.q' } });
+    const wf = tool.createWorkflow({
+      workflowArgs: 'zero',
+      maxConcurrentlyRunning: 0,
+      defaultClusterName: 'dummy',
+      defaultComputeResources: { queue: 'null.q' },
+    });
     wf.addTasks(tt.createTasks({ i: [1, 2, 3, 4, 5] }));
     const id = await wf.bind();
     await api(stack, 'POST', `/workflows/${id}/runs`, {});
     await waitFor(async () => (await runStatus(id)) === 'R', { timeoutMs: 20_000, what: 'the run to start' });
     // Held back: nothing is queued while the limit is 0.
-    const state = await stack.temporal.client.workflow.getHandle(temporalWorkflowId(stack.config, id)).query('runState');
+    const state = await stack.temporal.client.workflow
+      .getHandle(temporalWorkflowId(stack.config, id))
+      .query('runState');
     expect(state).toMatchObject({ workflowId: id, paused: false });
     expect(await taskStatusCounts(stack.database.db, id)).toEqual({ G: 5 });
 
@@ -52,8 +59,17 @@ describe('operator controls', () => {
   it('stops a run with --kill (jobs terminated, workflow HALTED) and resumes it after op_args changed', async () => {
     const tool = toolOn(stack, 'controls-kill');
     const build = (seconds: number) => {
-      const tt = tool.getTaskTemplate({ templateName: 'nap', commandTemplate: 'sleep {secs} # {i}', nodeArgs: ['i'], opArgs: ['secs'] });
-      const wf = tool.createWorkflow({ workflowArgs: 'kill-then-resume', defaultClusterName: 'multiprocess', defaultComputeResources: { queue: 'null.q' } });
+      const tt = tool.getTaskTemplate({
+        templateName: 'nap',
+        commandTemplate: 'sleep {secs} # {i}',
+        nodeArgs: ['i'],
+        opArgs: ['secs'],
+      });
+      const wf = tool.createWorkflow({
+        workflowArgs: 'kill-then-resume',
+        defaultClusterName: 'multiprocess',
+        defaultComputeResources: { queue: 'null.q' },
+      });
       wf.addTasks(tt.createTasks({ i: [1, 2, 3, 4], secs: seconds }));
       return wf;
     };
@@ -70,7 +86,11 @@ describe('operator controls', () => {
     await api(stack, 'POST', `/workflows/${id}/stop`, { mode: 'kill' });
     await waitFor(async () => (await runStatus(id)) === 'S', { timeoutMs: 30_000, what: 'the run to stop' });
     expect(Date.now() - started).toBeLessThan(30_000);
-    const wfRow = await stack.database.db.selectFrom('workflow').select('status').where('id', '=', id).executeTakeFirstOrThrow();
+    const wfRow = await stack.database.db
+      .selectFrom('workflow')
+      .select('status')
+      .where('id', '=', id)
+      .executeTakeFirstOrThrow();
     expect(wfRow.status).toBe('H');
     const killed = await instances(stack.database.db, id);
     expect(killed.every((r) => ['F', 'D'].includes(r.status))).toBe(true);

@@ -60,16 +60,27 @@ describe('faults', () => {
         commandTemplate: `if [ -f ${marker} ]; then exit 0; fi; touch ${marker}; echo $$ > ${pidFile}; exec sleep 120 # {i}`,
         nodeArgs: ['i'],
       });
-      const wf = tool.createWorkflow({ workflowArgs: 'wrapper-sigkill', defaultClusterName: 'multiprocess', defaultComputeResources: { queue: 'null.q' } });
+      const wf = tool.createWorkflow({
+        workflowArgs: 'wrapper-sigkill',
+        defaultClusterName: 'multiprocess',
+        defaultComputeResources: { queue: 'null.q' },
+      });
       wf.addTask(tt.createTask({ i: 1, maxAttempts: 3 }));
       const result = wf.run({ progress: false, secondsUntilTimeout: 110 });
 
-      const commandPid = await waitFor(async () => existsSync(pidFile) && Number(readFileSync(pidFile, 'utf8')), { timeoutMs: 30_000, what: 'the command to start' });
+      const commandPid = await waitFor(async () => existsSync(pidFile) && Number(readFileSync(pidFile, 'utf8')), {
+        timeoutMs: 30_000,
+        what: 'the command to start',
+      });
       const running = await waitFor(
         async () => (await instances(stack.database.db, wf.workflowId as number)).find((r) => r.status === 'R'),
         { timeoutMs: 30_000, what: 'the instance to be RUNNING' },
       );
-      const row = await stack.database.db.selectFrom('task_instance').select('process_id').where('id', '=', running.id).executeTakeFirstOrThrow();
+      const row = await stack.database.db
+        .selectFrom('task_instance')
+        .select('process_id')
+        .where('id', '=', running.id)
+        .executeTakeFirstOrThrow();
       const killedAt = Date.now();
       process.kill(row.process_id as number, 'SIGKILL');
       process.kill(commandPid, 'SIGKILL');
@@ -77,11 +88,19 @@ describe('faults', () => {
       expect(await result).toBe('D');
       const records = await instances(stack.database.db, wf.workflowId as number);
       expect(records.map((r) => r.status)).toEqual(['U', 'D']);
-      const lost = await stack.database.db.selectFrom('task_instance').select(['status_date']).where('id', '=', records[0].id).executeTakeFirstOrThrow();
+      const lost = await stack.database.db
+        .selectFrom('task_instance')
+        .select(['status_date'])
+        .where('id', '=', records[0].id)
+        .executeTakeFirstOrThrow();
       const detectedAfterS = (new Date(lost.status_date).getTime() - killedAt) / 1000;
       // report_by = heartbeat 1 s × 3.1; plus at most one monitor pass.
       expect(detectedAfterS).toBeLessThan(15);
-      const errors = await stack.database.db.selectFrom('task_instance_error_log').select('description').where('task_instance_id', '=', records[0].id).execute();
+      const errors = await stack.database.db
+        .selectFrom('task_instance_error_log')
+        .select('description')
+        .where('task_instance_id', '=', records[0].id)
+        .execute();
       expect(errors[0].description).toMatch(/lost/);
       expect(alive(commandPid)).toBe(false);
     } finally {
@@ -93,17 +112,28 @@ describe('faults', () => {
     let worker = startWorkerProcess();
     try {
       const tool = toolOn(stack, 'faults-worker');
-      const stage = tool.getTaskTemplate({ templateName: 'stage', commandTemplate: 'sleep 0.7 # {i}', nodeArgs: ['i'] });
+      const stage = tool.getTaskTemplate({
+        templateName: 'stage',
+        commandTemplate: 'sleep 0.7 # {i}',
+        nodeArgs: ['i'],
+      });
       const last = tool.getTaskTemplate({ templateName: 'last', commandTemplate: 'true', nodeArgs: [] });
-      const wf = tool.createWorkflow({ workflowArgs: 'worker-sigkill', defaultClusterName: 'multiprocess', defaultComputeResources: { queue: 'null.q' } });
+      const wf = tool.createWorkflow({
+        workflowArgs: 'worker-sigkill',
+        defaultClusterName: 'multiprocess',
+        defaultComputeResources: { queue: 'null.q' },
+      });
       const stages = stage.createTasks({ i: Array.from({ length: 12 }, (_, i) => i) });
       wf.addTasks([...stages, last.createTask({ upstreamTasks: stages })]);
       const result = wf.run({ progress: false, secondsUntilTimeout: 170 });
 
-      await waitFor(async () => ((await taskStatusCounts(stack.database.db, (wf.workflowId as number) ?? -1)).D ?? 0) >= 2, {
-        timeoutMs: 60_000,
-        what: 'two tasks to finish',
-      });
+      await waitFor(
+        async () => ((await taskStatusCounts(stack.database.db, (wf.workflowId as number) ?? -1)).D ?? 0) >= 2,
+        {
+          timeoutMs: 60_000,
+          what: 'two tasks to finish',
+        },
+      );
       await stopProcess(worker, 'SIGKILL');
       worker = startWorkerProcess();
 
@@ -113,7 +143,8 @@ describe('faults', () => {
       expect(tasksRunTwiceAtOnce(records)).toEqual([]);
       // Each task finished exactly once.
       const doneByTask = new Map<number, number>();
-      for (const r of records.filter((x) => x.status === 'D')) doneByTask.set(r.task_id, (doneByTask.get(r.task_id) ?? 0) + 1);
+      for (const r of records.filter((x) => x.status === 'D'))
+        doneByTask.set(r.task_id, (doneByTask.get(r.task_id) ?? 0) + 1);
       expect([...doneByTask.values()].every((n) => n === 1)).toBe(true);
       expect(doneByTask.size).toBe(13);
     } finally {

@@ -18,7 +18,9 @@ export interface InstanceRecord {
 
 export async function instances(db: Db, workflowId: number): Promise<InstanceRecord[]> {
   const rows = await sql<InstanceRecord>`
-    select id, task_id, status, started_date, ended_date from task_instance where workflow_id = ${workflowId} order by id`.execute(db);
+    select id, task_id, status, started_date, ended_date from task_instance where workflow_id = ${workflowId} order by id`.execute(
+    db,
+  );
   return rows.rows;
 }
 
@@ -49,6 +51,11 @@ export function tasksRunTwiceAtOnce(records: InstanceRecord[]): number[] {
 }
 
 export async function taskStatusCounts(db: Db, workflowId: number): Promise<Record<string, number>> {
-  const rows = await db.selectFrom('task').select(['status', (eb) => eb.fn.countAll<number>().as('n')]).where('workflow_id', '=', workflowId).groupBy('status').execute();
+  const rows = await db
+    .selectFrom('task')
+    .select(['status', (eb) => eb.fn.countAll<number>().as('n')])
+    .where('workflow_id', '=', workflowId)
+    .groupBy('status')
+    .execute();
   return Object.fromEntries(rows.map((r) => [r.status, Number(r.n)]));
 }

@@ -31,7 +31,11 @@ describe('a workflow run', () => {
     const prep = tool.getTaskTemplate({ templateName: 'prep', commandTemplate: 'true', nodeArgs: [] });
     const model = tool.getTaskTemplate({ templateName: 'model', commandTemplate: 'model {loc}', nodeArgs: ['loc'] });
     const agg = tool.getTaskTemplate({ templateName: 'agg', commandTemplate: 'agg', nodeArgs: [] });
-    const wf = tool.createWorkflow({ workflowArgs: 'dummy-3-stage', defaultClusterName: 'dummy', defaultComputeResources: { queue: 'null.q' } });
+    const wf = tool.createWorkflow({
+      workflowArgs: 'dummy-3-stage',
+      defaultClusterName: 'dummy',
+      defaultComputeResources: { queue: 'null.q' },
+    });
     const p = prep.createTask({});
     const models = model.createTasks({ loc: [1, 2, 3, 4, 5, 6, 7, 8], upstreamTasks: [p] });
     const a = agg.createTask({ upstreamTasks: models });
@@ -47,12 +51,27 @@ describe('a workflow run', () => {
       commandTemplate: `echo {loc}-{sex} > ${scratch}/out-{loc}-{sex}.txt && echo done {loc}`,
       nodeArgs: ['loc', 'sex'],
     });
-    const gather = tool.getTaskTemplate({ templateName: 'gather', commandTemplate: `cat ${scratch}/out-*.txt > ${scratch}/all.txt`, nodeArgs: [] });
-    const wf = tool.createWorkflow({ workflowArgs: 'mp-logs', defaultClusterName: 'multiprocess', defaultComputeResources: { queue: 'null.q', cores: 1 } });
+    const gather = tool.getTaskTemplate({
+      templateName: 'gather',
+      commandTemplate: `cat ${scratch}/out-*.txt > ${scratch}/all.txt`,
+      nodeArgs: [],
+    });
+    const wf = tool.createWorkflow({
+      workflowArgs: 'mp-logs',
+      defaultClusterName: 'multiprocess',
+      defaultComputeResources: { queue: 'null.q', cores: 1 },
+    });
     const writes = write.createTasks({ loc: [1, 2, 3], sex: ['m', 'f'] });
     wf.addTasks([...writes, gather.createTask({ upstreamTasks: writes })]);
     expect(await wf.run({ progress: false })).toBe('D');
-    expect(readFileSync(path.join(scratch, 'all.txt'), 'utf8').trim().split('\n').sort()).toEqual(['1-f', '1-m', '2-f', '2-m', '3-f', '3-m']);
+    expect(readFileSync(path.join(scratch, 'all.txt'), 'utf8').trim().split('\n').sort()).toEqual([
+      '1-f',
+      '1-m',
+      '2-f',
+      '2-m',
+      '3-f',
+      '3-m',
+    ]);
     const records = await stack.database.db
       .selectFrom('task_instance')
       .select(['stdout_path', 'stdout_tail', 'exit_code'])
@@ -73,7 +92,11 @@ describe('a workflow run', () => {
     const flaky = tool.getTaskTemplate({ templateName: 'flaky', commandTemplate: `test -f ${marker}`, nodeArgs: [] });
     const after = tool.getTaskTemplate({ templateName: 'after', commandTemplate: 'true', nodeArgs: [] });
     const build = () => {
-      const wf = tool.createWorkflow({ workflowArgs: 'retry-then-resume', defaultClusterName: 'multiprocess', defaultComputeResources: { queue: 'null.q' } });
+      const wf = tool.createWorkflow({
+        workflowArgs: 'retry-then-resume',
+        defaultClusterName: 'multiprocess',
+        defaultComputeResources: { queue: 'null.q' },
+      });
       const oks = ok.createTasks({ i: [1, 2, 3] });
       const f = flaky.createTask({ maxAttempts: 2, upstreamTasks: oks });
       wf.addTasks([...oks, f, after.createTask({ upstreamTasks: [f] })]);
@@ -99,7 +122,11 @@ describe('a workflow run', () => {
 
   it('never runs more tasks at once than the workflow and template limits', async () => {
     const tool = toolOn(stack, 'e2e-limits');
-    const sleepy = tool.getTaskTemplate({ templateName: 'sleepy', commandTemplate: 'sleep 0.4 # {i}', nodeArgs: ['i'] });
+    const sleepy = tool.getTaskTemplate({
+      templateName: 'sleepy',
+      commandTemplate: 'sleep 0.4 # {i}',
+      nodeArgs: ['i'],
+    });
     const other = tool.getTaskTemplate({ templateName: 'other', commandTemplate: 'sleep 0.4 # {i}', nodeArgs: ['i'] });
     const wf = tool.createWorkflow({
       workflowArgs: 'limits',
@@ -114,7 +141,14 @@ describe('a workflow run', () => {
     expect(records).toHaveLength(10);
     expect(maxOverlap(records)).toBeLessThanOrEqual(3);
     const sleepyIds = new Set(
-      (await stack.database.db.selectFrom('task').innerJoin('array_', 'array_.id', 'task.array_id').select(['task.id', 'array_.name']).where('task.workflow_id', '=', wf.workflowId as number).execute())
+      (
+        await stack.database.db
+          .selectFrom('task')
+          .innerJoin('array_', 'array_.id', 'task.array_id')
+          .select(['task.id', 'array_.name'])
+          .where('task.workflow_id', '=', wf.workflowId as number)
+          .execute()
+      )
         .filter((t) => t.name === 'sleepy')
         .map((t) => Number(t.id)),
     );
@@ -123,7 +157,9 @@ describe('a workflow run', () => {
   });
 
   it('replays the histories of these runs on the current workflow code', async () => {
-    const histories = stack.temporal.client.workflow.list({ query: `TaskQueue="${stack.config.taskQueue}"` }).intoHistories();
+    const histories = stack.temporal.client.workflow
+      .list({ query: `TaskQueue="${stack.config.taskQueue}"` })
+      .intoHistories();
     const replayed: string[] = [];
     const failures: string[] = [];
     const recordDir = path.join(__dirname, '..', 'fixtures', 'histories');
@@ -135,10 +171,22 @@ describe('a workflow run', () => {
     expect(replayed.length).toBeGreaterThanOrEqual(5);
     if (process.env.JMT_RECORD_HISTORIES === '1') {
       // The CLI's JSON is the format `temporal workflow show` gives operators, and what replay reads.
-      for await (const execution of stack.temporal.client.workflow.list({ query: `TaskQueue="${stack.config.taskQueue}"` })) {
+      for await (const execution of stack.temporal.client.workflow.list({
+        query: `TaskQueue="${stack.config.taskQueue}"`,
+      })) {
         const json = execFileSync(stack.config.temporalBin, [
-          'workflow', 'show', '--workflow-id', execution.workflowId, '--run-id', execution.runId,
-          '--address', stack.config.temporalAddress, '--namespace', stack.config.temporalNamespace, '--output', 'json',
+          'workflow',
+          'show',
+          '--workflow-id',
+          execution.workflowId,
+          '--run-id',
+          execution.runId,
+          '--address',
+          stack.config.temporalAddress,
+          '--namespace',
+          stack.config.temporalNamespace,
+          '--output',
+          'json',
         ]);
         writeFileSync(path.join(recordDir, `${execution.workflowId}-${execution.runId}.json`), json);
       }

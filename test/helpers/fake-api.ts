@@ -87,7 +87,15 @@ export class FakeApi {
     const status = response.status ?? 200;
     if (!Number.isInteger(status)) {
       // A test passed a body where a response was expected; answer (rather than hang the client) and say so.
-      response = { status: 500, body: { error: { code: 'fake_api_misuse', message: `handler returned status ${JSON.stringify(status)}; wrap bodies as { body }` } } };
+      response = {
+        status: 500,
+        body: {
+          error: {
+            code: 'fake_api_misuse',
+            message: `handler returned status ${JSON.stringify(status)}; wrap bodies as { body }`,
+          },
+        },
+      };
     }
     res.writeHead(response.status ?? 200, { 'content-type': 'application/json' });
     res.end(JSON.stringify(response.body ?? {}));
@@ -105,11 +113,30 @@ export interface FakeStatusInput {
   status?: string;
   buckets?: Partial<Record<'PENDING' | 'SCHEDULED' | 'RUNNING' | 'DONE' | 'FATAL', number>>;
   run?: { id: number; status: string } | null;
-  templates?: { name: string; max_concurrently_running: number; buckets: Record<'PENDING' | 'SCHEDULED' | 'RUNNING' | 'DONE' | 'FATAL', number> }[];
+  templates?: {
+    name: string;
+    max_concurrently_running: number;
+    buckets: Record<'PENDING' | 'SCHEDULED' | 'RUNNING' | 'DONE' | 'FATAL', number>;
+  }[];
 }
 
-const RUN_LABELS: Record<string, string> = { R: 'RUNNING', D: 'DONE', E: 'ERROR', S: 'STOPPED', T: 'TERMINATED', A: 'ABORTED', B: 'BOUND' };
-const WF_LABELS: Record<string, string> = { R: 'RUNNING', D: 'DONE', F: 'FAILED', Q: 'QUEUED', G: 'REGISTERING', H: 'HALTED' };
+const RUN_LABELS: Record<string, string> = {
+  R: 'RUNNING',
+  D: 'DONE',
+  E: 'ERROR',
+  S: 'STOPPED',
+  T: 'TERMINATED',
+  A: 'ABORTED',
+  B: 'BOUND',
+};
+const WF_LABELS: Record<string, string> = {
+  R: 'RUNNING',
+  D: 'DONE',
+  F: 'FAILED',
+  Q: 'QUEUED',
+  G: 'REGISTERING',
+  H: 'HALTED',
+};
 
 /** A GET /workflows/:id/status body in the contract's shape. */
 export function fakeStatus(input: FakeStatusInput) {
@@ -126,7 +153,17 @@ export function fakeStatus(input: FakeStatusInput) {
     status,
     status_label: WF_LABELS[status] ?? status,
     num_tasks: numTasks,
-    counts: { G: buckets.PENDING, Q: 0, I: 0, O: buckets.SCHEDULED, R: buckets.RUNNING, D: buckets.DONE, E: 0, A: 0, F: buckets.FATAL },
+    counts: {
+      G: buckets.PENDING,
+      Q: 0,
+      I: 0,
+      O: buckets.SCHEDULED,
+      R: buckets.RUNNING,
+      D: buckets.DONE,
+      E: 0,
+      A: 0,
+      F: buckets.FATAL,
+    },
     buckets,
     percent_done: numTasks ? (buckets.DONE * 100) / numTasks : 0,
     max_concurrently_running: 2_147_483_647,

@@ -23,13 +23,33 @@ const intQuery = (min: number, max: number) => z.coerce.number().int().min(min).
 const text = (max = 255) => z.string().max(max).optional();
 
 const TemplateParams = WorkflowIdParams.extend({
-  template: z.string().min(1).max(255).openapi({ param: { name: 'template', in: 'path' } }),
+  template: z
+    .string()
+    .min(1)
+    .max(255)
+    .openapi({ param: { name: 'template', in: 'path' } }),
 });
-const ToolParams = z.object({ name: z.string().min(1).max(255).openapi({ param: { name: 'name', in: 'path' } }) });
+const ToolParams = z.object({
+  name: z
+    .string()
+    .min(1)
+    .max(255)
+    .openapi({ param: { name: 'name', in: 'path' } }),
+});
 const ToolTemplateParams = ToolParams.extend({
-  template: z.string().min(1).max(255).openapi({ param: { name: 'template', in: 'path' } }),
+  template: z
+    .string()
+    .min(1)
+    .max(255)
+    .openapi({ param: { name: 'template', in: 'path' } }),
 });
-const ShareIdParams = z.object({ id: z.coerce.number().int().min(1).openapi({ param: { name: 'id', in: 'path' } }) });
+const ShareIdParams = z.object({
+  id: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .openapi({ param: { name: 'id', in: 'path' } }),
+});
 const SearchQuery = z.object({
   user: text().openapi({ description: 'users, comma-separated; `!name` excludes' }),
   tool: text(),
@@ -47,18 +67,107 @@ const SearchQuery = z.object({
 
 const tags = ['observe'];
 const r = {
-  progress: createRoute({ method: 'get', path: '/workflows/{id}/progress', tags, summary: 'Is it done yet: counts, time, CPU-hours, ETA, risks, a plain-language summary', request: { params: WorkflowIdParams }, responses: ok('Progress') }),
-  errorGroups: createRoute({ method: 'get', path: '/workflows/{id}/error-groups', tags, summary: 'Errors grouped by normalised pattern, with help for common causes', request: { params: WorkflowIdParams, query: z.object({ template: text(), limit: intQuery(1, 500) }) }, responses: ok('Error groups') }),
-  templateDag: createRoute({ method: 'get', path: '/workflows/{id}/template-dag', tags, summary: 'Template-level DAG with counts per status bucket', request: { params: WorkflowIdParams }, responses: ok('Template DAG') }),
-  logSummary: createRoute({ method: 'get', path: '/workflows/{id}/templates/{template}/log-summary', tags, summary: 'Most frequent last log lines of a template’s instances; what differs between failed and successful ones', request: { params: TemplateParams }, responses: ok('Log summary') }),
-  retries: createRoute({ method: 'get', path: '/workflows/{id}/resource-retries', tags, summary: 'Tasks that needed resource retries and what the retries cost', request: { params: WorkflowIdParams }, responses: ok('Resource retries') }),
-  deps: createRoute({ method: 'get', path: '/tasks/{id}/dependencies', tags, summary: 'Upstream and downstream tasks (to a depth)', request: { params: TaskIdParams, query: z.object({ depth: intQuery(1, 50) }) }, responses: ok('Dependencies') }),
-  failurePaths: createRoute({ method: 'get', path: '/tasks/{id}/failure-paths', tags, summary: 'Paths from a task up to failed upstream tasks that block it', request: { params: TaskIdParams }, responses: ok('Failure paths') }),
-  logs: createRoute({ method: 'get', path: '/task-instances/{id}/logs', tags, summary: 'stdout or stderr of a task instance (its recorded log file; tail or full)', request: { params: TaskInstanceIdParams, query: z.object({ stream: z.enum(['stdout', 'stderr']).default('stdout'), tail: intQuery(1, 100_000) }) }, responses: ok('Log') }),
-  search: createRoute({ method: 'get', path: '/search/workflows', tags, summary: 'Find workflows by user, tool, name, workflow_args, attribute, template, status, dates', request: { query: SearchQuery }, responses: ok('Workflows and the total matching') }),
-  tools: createRoute({ method: 'get', path: '/tools', tags, summary: 'Tools with their number of workflows and templates', responses: ok('Tools') }),
-  toolTemplates: createRoute({ method: 'get', path: '/tools/{name}/templates', tags, summary: 'Templates of a tool', request: { params: ToolParams }, responses: ok('Templates') }),
-  templateWorkflows: createRoute({ method: 'get', path: '/tools/{name}/templates/{template}/workflows', tags, summary: 'Workflows using a template of a tool', request: { params: ToolTemplateParams, query: z.object({ limit: intQuery(1, 500), offset: intQuery(0, 10_000_000) }) }, responses: ok('Workflows') }),
+  progress: createRoute({
+    method: 'get',
+    path: '/workflows/{id}/progress',
+    tags,
+    summary: 'Is it done yet: counts, time, CPU-hours, ETA, risks, a plain-language summary',
+    request: { params: WorkflowIdParams },
+    responses: ok('Progress'),
+  }),
+  errorGroups: createRoute({
+    method: 'get',
+    path: '/workflows/{id}/error-groups',
+    tags,
+    summary: 'Errors grouped by normalised pattern, with help for common causes',
+    request: { params: WorkflowIdParams, query: z.object({ template: text(), limit: intQuery(1, 500) }) },
+    responses: ok('Error groups'),
+  }),
+  templateDag: createRoute({
+    method: 'get',
+    path: '/workflows/{id}/template-dag',
+    tags,
+    summary: 'Template-level DAG with counts per status bucket',
+    request: { params: WorkflowIdParams },
+    responses: ok('Template DAG'),
+  }),
+  logSummary: createRoute({
+    method: 'get',
+    path: '/workflows/{id}/templates/{template}/log-summary',
+    tags,
+    summary: 'Most frequent last log lines of a template’s instances; what differs between failed and successful ones',
+    request: { params: TemplateParams },
+    responses: ok('Log summary'),
+  }),
+  retries: createRoute({
+    method: 'get',
+    path: '/workflows/{id}/resource-retries',
+    tags,
+    summary: 'Tasks that needed resource retries and what the retries cost',
+    request: { params: WorkflowIdParams },
+    responses: ok('Resource retries'),
+  }),
+  deps: createRoute({
+    method: 'get',
+    path: '/tasks/{id}/dependencies',
+    tags,
+    summary: 'Upstream and downstream tasks (to a depth)',
+    request: { params: TaskIdParams, query: z.object({ depth: intQuery(1, 50) }) },
+    responses: ok('Dependencies'),
+  }),
+  failurePaths: createRoute({
+    method: 'get',
+    path: '/tasks/{id}/failure-paths',
+    tags,
+    summary: 'Paths from a task up to failed upstream tasks that block it',
+    request: { params: TaskIdParams },
+    responses: ok('Failure paths'),
+  }),
+  logs: createRoute({
+    method: 'get',
+    path: '/task-instances/{id}/logs',
+    tags,
+    summary: 'stdout or stderr of a task instance (its recorded log file; tail or full)',
+    request: {
+      params: TaskInstanceIdParams,
+      query: z.object({ stream: z.enum(['stdout', 'stderr']).default('stdout'), tail: intQuery(1, 100_000) }),
+    },
+    responses: ok('Log'),
+  }),
+  search: createRoute({
+    method: 'get',
+    path: '/search/workflows',
+    tags,
+    summary: 'Find workflows by user, tool, name, workflow_args, attribute, template, status, dates',
+    request: { query: SearchQuery },
+    responses: ok('Workflows and the total matching'),
+  }),
+  tools: createRoute({
+    method: 'get',
+    path: '/tools',
+    tags,
+    summary: 'Tools with their number of workflows and templates',
+    responses: ok('Tools'),
+  }),
+  toolTemplates: createRoute({
+    method: 'get',
+    path: '/tools/{name}/templates',
+    tags,
+    summary: 'Templates of a tool',
+    request: { params: ToolParams },
+    responses: ok('Templates'),
+  }),
+  templateWorkflows: createRoute({
+    method: 'get',
+    path: '/tools/{name}/templates/{template}/workflows',
+    tags,
+    summary: 'Workflows using a template of a tool',
+    request: {
+      params: ToolTemplateParams,
+      query: z.object({ limit: intQuery(1, 500), offset: intQuery(0, 10_000_000) }),
+    },
+    responses: ok('Workflows'),
+  }),
   usage: createRoute({
     method: 'get',
     path: '/resources/usage',
@@ -78,29 +187,78 @@ const r = {
     responses: {
       200: {
         description: 'Usage (JSON), every DONE instance (CSV) or the suggested request (YAML)',
-        content: { 'application/json': { schema: Any }, 'text/csv': { schema: z.string() }, 'application/yaml': { schema: z.string() } },
+        content: {
+          'application/json': { schema: Any },
+          'text/csv': { schema: z.string() },
+          'application/yaml': { schema: z.string() },
+        },
       },
       ...errorResponses,
     },
   }),
-  share: createRoute({ method: 'post', path: '/workflows/{id}/share', tags, summary: 'Create a revocable read-only link to one workflow (operator owner or admin)', request: { params: WorkflowIdParams, body: jsonBody(z.object({ expires_in_hours: z.number().positive().max(24 * 90).optional() }).strict(), false) }, responses: { 201: json(Any, 'Share link (the token is shown only now)'), ...errorResponses } }),
-  shares: createRoute({ method: 'get', path: '/workflows/{id}/shares', tags, summary: 'Share links of a workflow (operator owner or admin)', request: { params: WorkflowIdParams }, responses: ok('Share links') }),
-  revoke: createRoute({ method: 'delete', path: '/shares/{id}', tags, summary: 'Revoke a share link', request: { params: ShareIdParams }, responses: ok('Revoked') }),
-  whoami: createRoute({ method: 'get', path: '/whoami', tags, summary: 'Who the API thinks you are, and what you may do', responses: ok('Identity') }),
+  share: createRoute({
+    method: 'post',
+    path: '/workflows/{id}/share',
+    tags,
+    summary: 'Create a revocable read-only link to one workflow (operator owner or admin)',
+    request: {
+      params: WorkflowIdParams,
+      body: jsonBody(
+        z
+          .object({
+            expires_in_hours: z
+              .number()
+              .positive()
+              .max(24 * 90)
+              .optional(),
+          })
+          .strict(),
+        false,
+      ),
+    },
+    responses: { 201: json(Any, 'Share link (the token is shown only now)'), ...errorResponses },
+  }),
+  shares: createRoute({
+    method: 'get',
+    path: '/workflows/{id}/shares',
+    tags,
+    summary: 'Share links of a workflow (operator owner or admin)',
+    request: { params: WorkflowIdParams },
+    responses: ok('Share links'),
+  }),
+  revoke: createRoute({
+    method: 'delete',
+    path: '/shares/{id}',
+    tags,
+    summary: 'Revoke a share link',
+    request: { params: ShareIdParams },
+    responses: ok('Revoked'),
+  }),
+  whoami: createRoute({
+    method: 'get',
+    path: '/whoami',
+    tags,
+    summary: 'Who the API thinks you are, and what you may do',
+    responses: ok('Identity'),
+  }),
 };
 
 export function observeRoutes({ db, config }: RouteDeps): OpenAPIHono<AppEnv> {
   const app = new OpenAPIHono<AppEnv>();
 
   app.openapi(r.progress, async (c) => c.json(await getWorkflowProgress(db, config, c.req.valid('param').id), 200));
-  app.openapi(r.errorGroups, async (c) => c.json(await groupWorkflowErrors(db, c.req.valid('param').id, c.req.valid('query')), 200));
+  app.openapi(r.errorGroups, async (c) =>
+    c.json(await groupWorkflowErrors(db, c.req.valid('param').id, c.req.valid('query')), 200),
+  );
   app.openapi(r.templateDag, async (c) => c.json(await templateDag(db, c.req.valid('param').id), 200));
   app.openapi(r.logSummary, async (c) => {
     const { id, template } = c.req.valid('param');
     return c.json(await summarizeTemplateLogs(db, id, template), 200);
   });
   app.openapi(r.retries, async (c) => c.json(await resourceRetries(db, c.req.valid('param').id), 200));
-  app.openapi(r.deps, async (c) => c.json(await taskDependencies(db, c.req.valid('param').id, c.req.valid('query').depth ?? 1), 200));
+  app.openapi(r.deps, async (c) =>
+    c.json(await taskDependencies(db, c.req.valid('param').id, c.req.valid('query').depth ?? 1), 200),
+  );
   app.openapi(r.failurePaths, async (c) => c.json(await failurePaths(db, c.req.valid('param').id), 200));
   app.openapi(r.logs, async (c) => {
     const { stream, tail } = c.req.valid('query');
@@ -119,7 +277,12 @@ export function observeRoutes({ db, config }: RouteDeps): OpenAPIHono<AppEnv> {
       template: q.template,
       tool: q.tool,
       workflow_id: q.workflow_id,
-      node_args: q.node_args ? q.node_args.split(',').map((s) => s.trim()).filter(Boolean) : [],
+      node_args: q.node_args
+        ? q.node_args
+            .split(',')
+            .map((s) => s.trim())
+            .filter(Boolean)
+        : [],
       confidence: q.confidence,
     });
     if (q.format === 'csv') {
@@ -128,7 +291,8 @@ export function observeRoutes({ db, config }: RouteDeps): OpenAPIHono<AppEnv> {
         'content-disposition': `attachment; filename="${usage.template.replace(/[^\w.-]/g, '_')}-usage.csv"`,
       });
     }
-    if (q.format === 'yaml') return c.body(usageYaml(usage), 200, { 'content-type': 'application/yaml; charset=utf-8' });
+    if (q.format === 'yaml')
+      return c.body(usageYaml(usage), 200, { 'content-type': 'application/yaml; charset=utf-8' });
     return c.json(q.rows === '1' ? usage : { ...usage, rows: undefined }, 200);
   });
 

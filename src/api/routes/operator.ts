@@ -31,7 +31,11 @@ const setStatusRoute = createRoute({
   tags,
   summary: 'Mark selected tasks DONE (D) or run them again (G, with their descendants); dry_run previews',
   request: { params: WorkflowIdParams, body: jsonBody(SetStatusSchema) },
-  responses: { 200: json(SetStatusResultSchema, 'Applied, or previewed with dry_run'), ...errorResponses, ...unavailable },
+  responses: {
+    200: json(SetStatusResultSchema, 'Applied, or previewed with dry_run'),
+    ...errorResponses,
+    ...unavailable,
+  },
 });
 
 const resetRoute = createRoute({
@@ -98,7 +102,13 @@ export function operatorRoutes(deps: RouteDeps): OpenAPIHono<AppEnv> {
     };
     const outcome = await audited(deps.db, identity, id, 'set-status', details, run, (r) => ({
       workflowRunId: r.workflow_run_id,
-      details: { selected: r.selected, changed: r.changed, propagated: r.propagated, by_template: r.by_template, killed_jobs: r.killed_jobs },
+      details: {
+        selected: r.selected,
+        changed: r.changed,
+        propagated: r.propagated,
+        by_template: r.by_template,
+        killed_jobs: r.killed_jobs,
+      },
     }));
     return c.json(outcome, 200);
   });
@@ -108,9 +118,17 @@ export function operatorRoutes(deps: RouteDeps): OpenAPIHono<AppEnv> {
     const keepDone = c.req.valid('json').keep_done ?? false;
     const identity = c.get('identity');
     await assertMayActOn(deps.db, identity, id);
-    const result = await audited(deps.db, identity, id, 'reset', { keep_done: keepDone }, () => resetWorkflowTasks(deps, id, keepDone), (r) => ({
-      details: { reset: r.reset, kept_done: r.keptDone },
-    }));
+    const result = await audited(
+      deps.db,
+      identity,
+      id,
+      'reset',
+      { keep_done: keepDone },
+      () => resetWorkflowTasks(deps, id, keepDone),
+      (r) => ({
+        details: { reset: r.reset, kept_done: r.keptDone },
+      }),
+    );
     return c.json({ workflow_id: id, reset: result.reset, kept_done: result.keptDone, status: 'G' }, 200);
   });
 

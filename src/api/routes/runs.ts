@@ -78,27 +78,48 @@ export function runRoutes(deps: RouteDeps): OpenAPIHono<AppEnv> {
     c: Context<AppEnv>,
     workflowId: number,
     fn: (runDeps: RunDeps) => Promise<T>,
-    audit: { action: OperatorAction; details?: Record<string, unknown>; outcome?: (result: NoInfer<T>) => AuditOutcome },
+    audit: {
+      action: OperatorAction;
+      details?: Record<string, unknown>;
+      outcome?: (result: NoInfer<T>) => AuditOutcome;
+    },
   ): Promise<T> {
     const identity = c.get('identity');
     await assertMayActOn(deps.db, identity, workflowId);
-    return audited(deps.db, identity, workflowId, audit.action, audit.details ?? {}, async () => {
-      const temporal = await deps.temporal();
-      try {
-        return await fn({ db: deps.db, temporal, config: deps.config });
-      } catch (err) {
-        if (isTemporalUnreachable(err)) throw temporalUnavailable(err instanceof Error ? err.message : String(err));
-        throw err;
-      }
-    }, audit.outcome);
+    return audited(
+      deps.db,
+      identity,
+      workflowId,
+      audit.action,
+      audit.details ?? {},
+      async () => {
+        const temporal = await deps.temporal();
+        try {
+          return await fn({ db: deps.db, temporal, config: deps.config });
+        } catch (err) {
+          if (isTemporalUnreachable(err)) throw temporalUnavailable(err instanceof Error ? err.message : String(err));
+          throw err;
+        }
+      },
+      audit.outcome,
+    );
   }
 
   app.openapi(startRoute, async (c) => {
     const { id } = c.req.valid('param');
     const body = c.req.valid('json');
     // The first run of a workflow is a start; any later one resumes it (Jobmon's words).
-    const earlier = await deps.db.selectFrom('workflow_run').select('id').where('workflow_id', '=', id).limit(1).executeTakeFirst();
-    const details = { resume_mode: body.resume_mode ?? 'cold', fail_fast: body.fail_fast ?? false, keep_resources: body.keep_resources ?? false };
+    const earlier = await deps.db
+      .selectFrom('workflow_run')
+      .select('id')
+      .where('workflow_id', '=', id)
+      .limit(1)
+      .executeTakeFirst();
+    const details = {
+      resume_mode: body.resume_mode ?? 'cold',
+      fail_fast: body.fail_fast ?? false,
+      keep_resources: body.keep_resources ?? false,
+    };
     const run = await withRun(
       c,
       id,
@@ -128,7 +149,10 @@ export function runRoutes(deps: RouteDeps): OpenAPIHono<AppEnv> {
   });
 
   const control = (action: ControlAction, label: string) => async (c: Context<AppEnv>, id: number) => {
-    await withRun(c, id, (runDeps) => controlRun(runDeps, id, action), { action, outcome: (r) => ({ workflowRunId: r.workflowRunId }) });
+    await withRun(c, id, (runDeps) => controlRun(runDeps, id, action), {
+      action,
+      outcome: (r) => ({ workflowRunId: r.workflowRunId }),
+    });
     return { workflow_id: id, action: label };
   };
   const pause = control('pause', 'pause');
@@ -152,7 +176,11 @@ export function runRoutes(deps: RouteDeps): OpenAPIHono<AppEnv> {
       c,
       id,
       (runDeps) => setConcurrency(runDeps, id, template === undefined ? { limit } : { limit, template }),
-      { action: 'concurrency', details: { limit, template: template ?? null }, outcome: (l) => ({ details: { in_force: l } }) },
+      {
+        action: 'concurrency',
+        details: { limit, template: template ?? null },
+        outcome: (l) => ({ details: { in_force: l } }),
+      },
     );
     return c.json({ workflow: limits.workflow, templates: limits.templates }, 200);
   });

@@ -11,7 +11,13 @@
  */
 import { type Kysely, sql } from 'kysely';
 
-const letters = (values: string) => sql.raw(`(${values.split('').map((v) => `'${v}'`).join(',')})`);
+const letters = (values: string) =>
+  sql.raw(
+    `(${values
+      .split('')
+      .map((v) => `'${v}'`)
+      .join(',')})`,
+  );
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export async function up(db: Kysely<any>): Promise<void> {

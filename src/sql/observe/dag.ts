@@ -43,7 +43,8 @@ export async function taskDependencies(db: Db, taskId: number, depth = 1): Promi
     throw new JobmonError('invalid', 'depth must be between 1 and 50', 'depth', 'invalid');
   const task = await taskHead(db, taskId);
   const walk = async (direction: 'up' | 'down') => {
-    const [from, to] = direction === 'up' ? ['downstream_task_id', 'upstream_task_id'] : ['upstream_task_id', 'downstream_task_id'];
+    const [from, to] =
+      direction === 'up' ? ['downstream_task_id', 'upstream_task_id'] : ['upstream_task_id', 'downstream_task_id'];
     const { rows } = await sql<DepTask>`
       with recursive walk(id, depth) as (
         select d.${sql.raw(to)}, 1 from task_dependency d where d.${sql.raw(from)} = ${taskId}
@@ -102,11 +103,20 @@ export async function failurePaths(db: Db, taskId: number): Promise<FailurePaths
      order by w.id, w.depth
      limit 200`.execute(db);
   const paths = rows
-    .map((r) => ({ failed_task_id: Number(r.id), failed_task_name: r.name, failed_template: r.template, path: r.path.map(Number) }))
+    .map((r) => ({
+      failed_task_id: Number(r.id),
+      failed_task_name: r.name,
+      failed_template: r.template,
+      path: r.path.map(Number),
+    }))
     .sort((a, b) => a.path.length - b.path.length);
   let note: string | null = null;
   if (task.status === 'F') note = 'this task itself failed for good';
-  else if (!paths.length) note = task.status === 'D' ? 'this task is done' : 'no failed task upstream: it waits for running or pending upstream tasks, or for a slot';
+  else if (!paths.length)
+    note =
+      task.status === 'D'
+        ? 'this task is done'
+        : 'no failed task upstream: it waits for running or pending upstream tasks, or for a slot';
   return { task_id: taskId, paths: paths.slice(0, 10), failed_upstream: paths.length, note };
 }
 

@@ -11,7 +11,14 @@ import type { Db } from '../db';
 import { assertWorkflow, iso } from './util';
 
 export interface ErrorHelp {
-  category: 'out_of_memory' | 'time_limit' | 'missing_file' | 'missing_module' | 'permission_denied' | 'node_failure' | 'killed_by_operator';
+  category:
+    | 'out_of_memory'
+    | 'time_limit'
+    | 'missing_file'
+    | 'missing_module'
+    | 'permission_denied'
+    | 'node_failure'
+    | 'killed_by_operator';
   title: string;
   explanation: string;
   action: string;
@@ -34,7 +41,8 @@ const HELP: { test: RegExp; help: ErrorHelp }[] = [
       category: 'time_limit',
       title: 'Time limit reached',
       explanation: 'the job ran longer than its requested runtime and the scheduler stopped it.',
-      action: 'raise the template’s runtime (`jmt resources <template>` shows the runtime percentiles), or split the work into smaller tasks.',
+      action:
+        'raise the template’s runtime (`jmt resources <template>` shows the runtime percentiles), or split the work into smaller tasks.',
     },
   },
   {
@@ -42,8 +50,10 @@ const HELP: { test: RegExp; help: ErrorHelp }[] = [
     help: {
       category: 'missing_file',
       title: 'Missing file',
-      explanation: 'an input file or directory was not there when the task ran: an upstream task did not write it, the path is wrong, or the file system was not mounted on the node.',
-      action: 'check the path in the message; check that the task producing it is an upstream of this task (`jmt task deps <task-id>`), then resume.',
+      explanation:
+        'an input file or directory was not there when the task ran: an upstream task did not write it, the path is wrong, or the file system was not mounted on the node.',
+      action:
+        'check the path in the message; check that the task producing it is an upstream of this task (`jmt task deps <task-id>`), then resume.',
     },
   },
   {
@@ -51,8 +61,10 @@ const HELP: { test: RegExp; help: ErrorHelp }[] = [
     help: {
       category: 'missing_module',
       title: 'Module or package not found',
-      explanation: 'the environment on the node lacks a package (wrong conda env / R library / PATH on the compute node).',
-      action: 'activate the right environment in the command (e.g. a full path to the env’s python/Rscript) and install the package there, then resume.',
+      explanation:
+        'the environment on the node lacks a package (wrong conda env / R library / PATH on the compute node).',
+      action:
+        'activate the right environment in the command (e.g. a full path to the env’s python/Rscript) and install the package there, then resume.',
     },
   },
   {
@@ -61,7 +73,8 @@ const HELP: { test: RegExp; help: ErrorHelp }[] = [
       category: 'permission_denied',
       title: 'Permission denied',
       explanation: 'the job’s user may not read, write or execute a path (or the script lacks the executable bit).',
-      action: 'fix the permissions of the path in the message (or run the script through its interpreter), then resume.',
+      action:
+        'fix the permissions of the path in the message (or run the script through its interpreter), then resume.',
     },
   },
   {
@@ -69,8 +82,10 @@ const HELP: { test: RegExp; help: ErrorHelp }[] = [
     help: {
       category: 'node_failure',
       title: 'Node or infrastructure failure',
-      explanation: 'the job or its node went away without a report (node crash, network or file-system trouble). It is not caused by the task itself.',
-      action: 'usually nothing: the task is retried automatically. If it repeats on one node, tell the cluster admins which node (`jmt task status <id>` shows it).',
+      explanation:
+        'the job or its node went away without a report (node crash, network or file-system trouble). It is not caused by the task itself.',
+      action:
+        'usually nothing: the task is retried automatically. If it repeats on one node, tell the cluster admins which node (`jmt task status <id>` shows it).',
     },
   },
   {

@@ -51,11 +51,17 @@ function parseDate(text: string, field: string): Date {
   return d;
 }
 
-export async function searchWorkflows(db: Db, f: WorkflowSearch): Promise<{ workflows: FoundWorkflow[]; total: number }> {
+export async function searchWorkflows(
+  db: Db,
+  f: WorkflowSearch,
+): Promise<{ workflows: FoundWorkflow[]; total: number }> {
   const where: RawBuilder<unknown>[] = [sql`true`];
   if (f.id) where.push(sql`w.id = ${f.id}`);
   if (f.user) {
-    const names = f.user.split(',').map((s) => s.trim()).filter(Boolean);
+    const names = f.user
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean);
     const include = names.filter((n) => !n.startsWith('!'));
     const exclude = names.filter((n) => n.startsWith('!')).map((n) => n.slice(1));
     if (include.length) where.push(sql`w."user" = any(${include}::text[])`);
@@ -65,13 +71,18 @@ export async function searchWorkflows(db: Db, f: WorkflowSearch): Promise<{ work
   if (f.name) where.push(sql`w.name ilike ${like(f.name)}`);
   if (f.workflow_args) where.push(sql`w.workflow_args ilike ${like(f.workflow_args)}`);
   if (f.status) {
-    const letters = f.status.split(',').map((s) => s.trim()).filter(Boolean);
+    const letters = f.status
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean);
     for (const l of letters) if (!(l in WORKFLOW_STATUSES)) throw invalid('status', `unknown workflow status "${l}"`);
     if (letters.length) where.push(sql`w.status = any(${letters}::text[])`);
   }
   if (f.attribute) {
     const { key, value } = parseKeyValue(f.attribute, 'attribute');
-    where.push(sql`exists (select 1 from workflow_attribute wa where wa.workflow_id = w.id and wa.key = ${key} and wa.value = ${value})`);
+    where.push(
+      sql`exists (select 1 from workflow_attribute wa where wa.workflow_id = w.id and wa.key = ${key} and wa.value = ${value})`,
+    );
   }
   if (f.template) {
     where.push(sql`exists (select 1 from array_ a join task_template_version v on v.id = a.task_template_version_id
@@ -133,20 +144,35 @@ export async function searchWorkflows(db: Db, f: WorkflowSearch): Promise<{ work
   };
 }
 
-export async function listTools(db: Db): Promise<{ tools: { name: string; workflows: number; templates: number; last_workflow_date: string | null }[] }> {
+export async function listTools(
+  db: Db,
+): Promise<{ tools: { name: string; workflows: number; templates: number; last_workflow_date: string | null }[] }> {
   const { rows } = await sql<{ name: string; workflows: number; templates: number; last: Date | null }>`
     select t.name,
            (select count(*) from workflow w join tool_version tv on tv.id = w.tool_version_id where tv.tool_id = t.id)::int as workflows,
            (select count(distinct tt.name) from task_template tt join tool_version tv on tv.id = tt.tool_version_id where tv.tool_id = t.id)::int as templates,
            (select max(w.created_date) from workflow w join tool_version tv on tv.id = w.tool_version_id where tv.tool_id = t.id) as last
       from tool t order by last desc nulls last, t.name`.execute(db);
-  return { tools: rows.map((r) => ({ name: r.name, workflows: r.workflows, templates: r.templates, last_workflow_date: iso(r.last) })) };
+  return {
+    tools: rows.map((r) => ({
+      name: r.name,
+      workflows: r.workflows,
+      templates: r.templates,
+      last_workflow_date: iso(r.last),
+    })),
+  };
 }
 
 export async function listToolTemplates(db: Db, tool: string) {
   const { rows: found } = await sql<{ id: number }>`select id from tool where name = ${tool}`.execute(db);
   if (!found.length) throw invalid('tool', `no tool named ${JSON.stringify(tool)}`);
-  const { rows } = await sql<{ name: string; versions: number; workflows: number; tasks: number; command_template: string }>`
+  const { rows } = await sql<{
+    name: string;
+    versions: number;
+    workflows: number;
+    tasks: number;
+    command_template: string;
+  }>`
     select tt.name,
            count(distinct v.id)::int as versions,
            count(distinct a.workflow_id)::int as workflows,

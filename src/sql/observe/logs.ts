@@ -33,7 +33,9 @@ export interface InstanceLog {
 }
 
 export async function workflowOfTaskInstance(db: Db, id: number): Promise<number | undefined> {
-  const { rows } = await sql<{ workflow_id: number }>`select workflow_id from task_instance where id = ${id}`.execute(db);
+  const { rows } = await sql<{ workflow_id: number }>`select workflow_id from task_instance where id = ${id}`.execute(
+    db,
+  );
   return rows[0]?.workflow_id;
 }
 
@@ -44,7 +46,12 @@ export async function readInstanceLog(
   tailLines?: number,
 ): Promise<InstanceLog> {
   if (tailLines !== undefined && (!Number.isInteger(tailLines) || tailLines < 1 || tailLines > MAX_TAIL_LINES)) {
-    throw new JobmonError('invalid', `tail must be a whole number of lines between 1 and ${MAX_TAIL_LINES}`, 'tail', 'invalid');
+    throw new JobmonError(
+      'invalid',
+      `tail must be a whole number of lines between 1 and ${MAX_TAIL_LINES}`,
+      'tail',
+      'invalid',
+    );
   }
   const { rows } = await sql<{
     task_id: number;
@@ -53,12 +60,20 @@ export async function readInstanceLog(
     stderr_path: string | null;
     stdout_tail: string | null;
     stderr_tail: string | null;
-  }>`select task_id, workflow_id, stdout_path, stderr_path, stdout_tail, stderr_tail from task_instance where id = ${id}`.execute(db);
+  }>`select task_id, workflow_id, stdout_path, stderr_path, stdout_tail, stderr_tail from task_instance where id = ${id}`.execute(
+    db,
+  );
   const row = rows[0];
   if (!row) throw notFound('task instance', id);
   const recordedPath = stream === 'stdout' ? row.stdout_path : row.stderr_path;
   const recordedTail = stream === 'stdout' ? row.stdout_tail : row.stderr_tail;
-  const base = { task_instance_id: id, task_id: Number(row.task_id), workflow_id: row.workflow_id, stream, path: recordedPath };
+  const base = {
+    task_instance_id: id,
+    task_id: Number(row.task_id),
+    workflow_id: row.workflow_id,
+    stream,
+    path: recordedPath,
+  };
 
   let fileProblem: string | null = null;
   if (recordedPath && path.isAbsolute(recordedPath)) {
@@ -90,11 +105,16 @@ export async function readInstanceLog(
     truncated: false,
     tail_lines: tailLines ?? null,
     text: '',
-    note: recordedPath ? `log file not readable here (${fileProblem}) and the job reported no tail` : 'the instance has not started yet: no log',
+    note: recordedPath
+      ? `log file not readable here (${fileProblem}) and the job reported no tail`
+      : 'the instance has not started yet: no log',
   };
 }
 
-async function readFileTail(file: string, tailLines?: number): Promise<{ size_bytes: number; truncated: boolean; text: string }> {
+async function readFileTail(
+  file: string,
+  tailLines?: number,
+): Promise<{ size_bytes: number; truncated: boolean; text: string }> {
   // O_NOFOLLOW: a log path replaced by a symlink (to anything) is refused rather than followed.
   const handle = await fs.open(file, constants.O_RDONLY | constants.O_NOFOLLOW);
   try {
@@ -135,7 +155,10 @@ function lastLines(text: string, n: number): string {
 
 function lastLine(text: string | null): string | null {
   if (!text) return null;
-  const lines = text.split('\n').map((l) => l.trim()).filter((l) => l.length > 0);
+  const lines = text
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l.length > 0);
   return lines.length ? lines[lines.length - 1] : null;
 }
 
@@ -182,7 +205,12 @@ export async function summarizeTemplateLogs(db: Db, workflowId: number, template
   if (!arrays.length) {
     const { rows } = await sql`select 1 from workflow where id = ${workflowId}`.execute(db);
     if (!rows.length) throw notFound('workflow', workflowId);
-    throw new JobmonError('not_found', `workflow ${workflowId} has no template named ${JSON.stringify(template)}`, 'template', 'not_found');
+    throw new JobmonError(
+      'not_found',
+      `workflow ${workflowId} has no template named ${JSON.stringify(template)}`,
+      'template',
+      'not_found',
+    );
   }
   const { rows } = await sql<{
     id: number;
@@ -242,7 +270,11 @@ export async function summarizeTemplateLogs(db: Db, workflowId: number, template
   }
   const med = (list: typeof rows, k: 'wallclock_s' | 'maxrss_bytes') =>
     quantile(
-      list.map((r) => r[k]).filter((v): v is number => v !== null).map(Number).sort((a, b) => a - b),
+      list
+        .map((r) => r[k])
+        .filter((v): v is number => v !== null)
+        .map(Number)
+        .sort((a, b) => a - b),
       0.5,
     );
   const medians = {
@@ -251,15 +283,27 @@ export async function summarizeTemplateLogs(db: Db, workflowId: number, template
   };
   const notes: string[] = [];
   if (failedRows.length === 0) notes.push('no failed instances: nothing to compare');
-  if (okRows.length === 0 && failedRows.length) notes.push('no instance of this template succeeded yet: the cause is likely common to all tasks (command, environment, inputs)');
+  if (okRows.length === 0 && failedRows.length)
+    notes.push(
+      'no instance of this template succeeded yet: the cause is likely common to all tasks (command, environment, inputs)',
+    );
   if (medians.rss.failed !== null && medians.rss.succeeded !== null && medians.rss.failed > 1.5 * medians.rss.succeeded)
     notes.push('failed instances used much more memory than successful ones: suspect out-of-memory kills');
-  if (medians.wall.failed !== null && medians.wall.succeeded !== null && medians.wall.failed > 1.5 * medians.wall.succeeded)
+  if (
+    medians.wall.failed !== null &&
+    medians.wall.succeeded !== null &&
+    medians.wall.failed > 1.5 * medians.wall.succeeded
+  )
     notes.push('failed instances ran much longer than successful ones: suspect time limits');
   const badNodes = [...nodes.entries()].filter(([, n]) => n.failed >= 2 && n.succeeded === 0);
   if (badNodes.length && nodes.size > badNodes.length)
-    notes.push(`failures only on node${badNodes.length === 1 ? '' : 's'} ${badNodes.map(([n]) => n).join(', ')}: suspect the node`);
-  if (onlyFailed.length) notes.push(`failed instances end with lines never seen in successful ones (first: ${JSON.stringify(onlyFailed[0].example)})`);
+    notes.push(
+      `failures only on node${badNodes.length === 1 ? '' : 's'} ${badNodes.map(([n]) => n).join(', ')}: suspect the node`,
+    );
+  if (onlyFailed.length)
+    notes.push(
+      `failed instances end with lines never seen in successful ones (first: ${JSON.stringify(onlyFailed[0].example)})`,
+    );
 
   return {
     workflow_id: workflowId,

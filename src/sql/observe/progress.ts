@@ -27,7 +27,6 @@ const WINDOW_S = 15 * 60;
 const NO_PROGRESS_S = 30 * 60;
 /** Launched on the cluster but not started for this long. */
 const PENDING_LONG_S = 30 * 60;
-const ACTIVE_RUN = ['G', 'L', 'B', 'I', 'O', 'R', 'C', 'H'];
 
 export type RiskKind =
   | 'fatal_tasks'
@@ -163,7 +162,14 @@ export async function getWorkflowProgress(db: Db, config: Config, workflowId: nu
        where workflow_run_id in ${runIds} and status in ('Q','I','O','B','R')`
       .execute(db)
       .then((r) => r.rows[0]),
-    sql<{ busy_s: number; done_recent: number; wait_recent: number | null; cpu_s: number; last_done: Date | null; instances: number }>`
+    sql<{
+      busy_s: number;
+      done_recent: number;
+      wait_recent: number | null;
+      cpu_s: number;
+      last_done: Date | null;
+      instances: number;
+    }>`
       select coalesce(sum(extract(epoch from ended_date - greatest(started_date, now() - make_interval(secs => ${WINDOW_S}))))
                filter (where ended_date > now() - make_interval(secs => ${WINDOW_S}) and started_date is not null), 0)::float8 as busy_s,
              count(*) filter (where status = 'D' and ended_date > now() - make_interval(secs => ${WINDOW_S}))::int as done_recent,
@@ -334,7 +340,8 @@ export async function getWorkflowProgress(db: Db, config: Config, workflowId: nu
       count: fatal,
       message: `${fatal} task${fatal === 1 ? '' : 's'} failed for good (no attempts left); their downstream tasks will not run`,
       example_task_ids: rows.map((r) => Number(r.id)),
-      action: 'read the grouped errors, fix the cause, then resume the workflow (failed tasks get a fresh attempt budget)',
+      action:
+        'read the grouped errors, fix the cause, then resume the workflow (failed tasks get a fresh attempt budget)',
     });
   }
   if (nearMax.length) {
@@ -355,7 +362,8 @@ export async function getWorkflowProgress(db: Db, config: Config, workflowId: nu
       count: n,
       message: `${n} task${n === 1 ? '' : 's'} hit resource limits (memory or runtime) two or more times`,
       example_task_ids: resourceRepeat.map((r) => Number(r.task_id)),
-      action: 'request more memory/runtime for the template (jmt resources <template> suggests values) instead of paying for retries',
+      action:
+        'request more memory/runtime for the template (jmt resources <template> suggests values) instead of paying for retries',
     });
   }
   const arrayById = new Map(arrays.map((a) => [a.array_id, a]));
@@ -387,7 +395,8 @@ export async function getWorkflowProgress(db: Db, config: Config, workflowId: nu
         count: 1,
         message: `no task has finished for ${humanDuration(idle)} while the run is active`,
         example_task_ids: [],
-        action: 'look at running and queued tasks (jmt workflow tasks <id> --status RUNNING,SCHEDULED) and the Temporal run',
+        action:
+          'look at running and queued tasks (jmt workflow tasks <id> --status RUNNING,SCHEDULED) and the Temporal run',
       });
     }
   }
@@ -403,7 +412,8 @@ export async function getWorkflowProgress(db: Db, config: Config, workflowId: nu
       count: live.pending_long,
       message: `${live.pending_long} job${live.pending_long === 1 ? ' has' : 's have'} waited on the cluster for more than ${humanDuration(PENDING_LONG_S)} without starting (oldest ${humanDuration(live.wait_max ?? 0)})`,
       example_task_ids: rows.map((r) => Number(r.task_id)),
-      action: 'the cluster is busy or the request is too large for the queue: check the scheduler’s pending reason (squeue -j <id> -o %r) or ask for fewer resources',
+      action:
+        'the cluster is busy or the request is too large for the queue: check the scheduler’s pending reason (squeue -j <id> -o %r) or ask for fewer resources',
     });
   }
 
@@ -412,13 +422,16 @@ export async function getWorkflowProgress(db: Db, config: Config, workflowId: nu
   let etaText: string;
   if (confidence === 'finished') etaText = 'nothing left to run';
   else if (etaSeconds === null) etaText = 'no estimate yet (no runtime history and no requested runtime)';
-  else etaText = `about ${humanDuration(etaSeconds)} left${confidence === 'requested_runtime' ? ' at most (from requested runtimes; no history yet)' : ''}`;
+  else
+    etaText = `about ${humanDuration(etaSeconds)} left${confidence === 'requested_runtime' ? ' at most (from requested runtimes; no history yet)' : ''}`;
   const riskText = risks.length ? `${risks.length} risk${risks.length === 1 ? '' : 's'}` : 'no risks';
   let summary: string;
   if (status.status === 'D' || (remainingTasks === 0 && fatal === 0 && status.num_tasks > 0)) {
     summary = `done: all ${status.num_tasks} tasks finished in ${humanDuration(wallTime)}`;
   } else if (!runActive && status.run) {
-    const why = fatal ? `${fatal} task${fatal === 1 ? '' : 's'} failed` : `run ${status.run.status_label.toLowerCase()}`;
+    const why = fatal
+      ? `${fatal} task${fatal === 1 ? '' : 's'} failed`
+      : `run ${status.run.status_label.toLowerCase()}`;
     summary = `not running (${why}); ${status.percent_done} % done, ${remainingTasks} tasks left; ${riskText}`;
   } else if (!status.run) {
     summary = `not started yet; ${status.num_tasks} tasks; ${etaText} once started; ${riskText}`;
@@ -445,7 +458,11 @@ export async function getWorkflowProgress(db: Db, config: Config, workflowId: nu
     running: live.running,
     waiting_in_queue: live.waiting,
     queue_wait_s: { current_median: live.wait_median, current_max: live.wait_max, recent_median: recent.wait_recent },
-    concurrency: { workflow_limit: limit, observed: Math.round(observed * 10) / 10, effective: Math.round(effective * 10) / 10 },
+    concurrency: {
+      workflow_limit: limit,
+      observed: Math.round(observed * 10) / 10,
+      effective: Math.round(effective * 10) / 10,
+    },
     eta: {
       seconds: etaSeconds === null ? null : Math.round(etaSeconds),
       finish_date: finish ? finish.toISOString() : null,

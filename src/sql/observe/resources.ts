@@ -60,8 +60,21 @@ export interface TemplateUsage {
   runtime_s: Percentiles;
   maxrss_bytes: Percentiles;
   cores_used: Percentiles;
-  requested: { cores: number | null; memory_gib: number | null; runtime_s: number | null; cluster_name: string | null; queue: string | null };
-  suggested: { cores: number; memory: string; memory_gib: number; runtime: string; runtime_s: number; low_sample: boolean } | null;
+  requested: {
+    cores: number | null;
+    memory_gib: number | null;
+    runtime_s: number | null;
+    cluster_name: string | null;
+    queue: string | null;
+  };
+  suggested: {
+    cores: number;
+    memory: string;
+    memory_gib: number;
+    runtime: string;
+    runtime_s: number;
+    low_sample: boolean;
+  } | null;
   rows: UsageRow[];
 }
 
@@ -96,7 +109,8 @@ export function formatRuntime(seconds: number): string {
 
 export async function templateUsage(db: Db, q: UsageQuery): Promise<TemplateUsage> {
   const confidence = q.confidence ?? 0.95;
-  if (!(confidence > 0 && confidence < 1)) throw invalid('confidence', 'confidence must be between 0 and 1 (e.g. 0.95)');
+  if (!(confidence > 0 && confidence < 1))
+    throw invalid('confidence', 'confidence must be between 0 and 1 (e.g. 0.95)');
   if (!q.template) throw invalid('template', 'template is required');
   const nodeArgs: Record<string, string> = {};
   for (const kv of q.node_args ?? []) {
@@ -114,7 +128,11 @@ export async function templateUsage(db: Db, q: UsageQuery): Promise<TemplateUsag
        and (${q.tool ?? null}::text is null or t.name = ${q.tool ?? null})
        and (${q.workflow_id ?? null}::int is null or a.workflow_id = ${q.workflow_id ?? null})`.execute(db);
   if (!arrays.length) {
-    throw invalid('template', `no template named ${JSON.stringify(q.template)}${q.tool ? ` in tool ${q.tool}` : ''}${q.workflow_id ? ` in workflow ${q.workflow_id}` : ''}`, 'not_found');
+    throw invalid(
+      'template',
+      `no template named ${JSON.stringify(q.template)}${q.tool ? ` in tool ${q.tool}` : ''}${q.workflow_id ? ` in workflow ${q.workflow_id}` : ''}`,
+      'not_found',
+    );
   }
   // node args are stored as given (numbers or strings): compare as text.
   const nodeConds: RawBuilder<unknown>[] = Object.entries(nodeArgs).map(([k, v]) => sql`k.node_args->>${k} = ${v}`);
@@ -139,7 +157,8 @@ export async function templateUsage(db: Db, q: UsageQuery): Promise<TemplateUsag
       join task_resources r on r.id = ti.task_resources_id
      where ti.array_id = any(${arrays.map((a) => a.id)}::int[]) and ti.status = 'D' ${nodeFilter}
      order by ti.id desc limit ${HISTORY_LIMIT}`.execute(db);
-  const num = (v: unknown): number | null => (typeof v === 'number' ? v : typeof v === 'string' && v !== '' && !Number.isNaN(Number(v)) ? Number(v) : null);
+  const num = (v: unknown): number | null =>
+    typeof v === 'number' ? v : typeof v === 'string' && v !== '' && !Number.isNaN(Number(v)) ? Number(v) : null;
   const usage: UsageRow[] = rows.map((r) => ({
     task_instance_id: Number(r.id),
     task_id: Number(r.task_id),
@@ -165,7 +184,11 @@ export async function templateUsage(db: Db, q: UsageQuery): Promise<TemplateUsag
   if (runtime.n > 0) {
     const rt = quantile(sortedOf(usage.map((u) => u.wallclock_s)), confidence) ?? 0;
     const mem = quantile(sortedOf(usage.map((u) => u.maxrss_bytes)), confidence) ?? 0;
-    const cpu = quantile(sortedOf(usage.map((u) => (u.cpu_s !== null && u.wallclock_s ? u.cpu_s / u.wallclock_s : null))), confidence) ?? 1;
+    const cpu =
+      quantile(
+        sortedOf(usage.map((u) => (u.cpu_s !== null && u.wallclock_s ? u.cpu_s / u.wallclock_s : null))),
+        confidence,
+      ) ?? 1;
     const runtimeS = Math.max(60, Math.ceil((rt * HEADROOM) / 60) * 60);
     const memMiB = Math.max(256, Math.ceil((mem * HEADROOM) / (256 * 1024 * 1024)) * 256);
     suggested = {
@@ -229,7 +252,8 @@ export function usageCsv(u: TemplateUsage): string {
  * `task_template_resources.<template>.<cluster>` = compute resources in the client's own format.
  */
 export function usageYaml(u: TemplateUsage): string {
-  if (!u.suggested) throw invalid('template', `no DONE instances of ${u.template} to suggest resources from`, 'no_history');
+  if (!u.suggested)
+    throw invalid('template', `no DONE instances of ${u.template} to suggest resources from`, 'no_history');
   const cluster = u.requested.cluster_name ?? 'multiprocess';
   const doc = {
     task_template_resources: {
@@ -245,7 +269,13 @@ export function usageYaml(u: TemplateUsage): string {
   };
   const header =
     `# Suggested by jmt resources ${u.template} --confidence ${u.confidence}` +
-    `${Object.keys(u.node_args).length ? ` (node args ${Object.entries(u.node_args).map(([k, v]) => `${k}=${v}`).join(', ')})` : ''}` +
+    `${
+      Object.keys(u.node_args).length
+        ? ` (node args ${Object.entries(u.node_args)
+            .map(([k, v]) => `${k}=${v}`)
+            .join(', ')})`
+        : ''
+    }` +
     ` from ${u.instances} DONE instance${u.instances === 1 ? '' : 's'}${u.suggested.low_sample ? ' (few: treat as a rough guide)' : ''}.\n`;
   return header + YAML.stringify(doc);
 }
@@ -258,7 +288,13 @@ export interface ResourceRetries {
   resource_errors: number;
   wasted_wallclock_s: number;
   wasted_core_hours: number;
-  per_template: { template: string; tasks: number; resource_errors: number; wasted_wallclock_s: number; wasted_core_hours: number }[];
+  per_template: {
+    template: string;
+    tasks: number;
+    resource_errors: number;
+    wasted_wallclock_s: number;
+    wasted_core_hours: number;
+  }[];
   examples: {
     task_id: number;
     name: string;
@@ -301,7 +337,13 @@ export async function resourceRetries(db: Db, workflowId: number): Promise<Resou
      order by z.wall desc, z.task_id`.execute(db);
   const per = new Map<string, ResourceRetries['per_template'][number]>();
   for (const r of rows) {
-    const t = per.get(r.template) ?? { template: r.template, tasks: 0, resource_errors: 0, wasted_wallclock_s: 0, wasted_core_hours: 0 };
+    const t = per.get(r.template) ?? {
+      template: r.template,
+      tasks: 0,
+      resource_errors: 0,
+      wasted_wallclock_s: 0,
+      wasted_core_hours: 0,
+    };
     t.tasks++;
     t.resource_errors += r.n;
     t.wasted_wallclock_s += r.wall;

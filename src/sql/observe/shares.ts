@@ -43,8 +43,14 @@ const view = (r: ShareRow): ShareLink => ({
   active: r.active,
 });
 
-export async function createShare(db: Db, workflowId: number, createdBy: string, hours = DEFAULT_SHARE_HOURS): Promise<ShareLink & { token: string }> {
-  if (!(hours > 0 && hours <= MAX_SHARE_HOURS)) throw invalid('expires_in_hours', `expires_in_hours must be between 0 and ${MAX_SHARE_HOURS}`);
+export async function createShare(
+  db: Db,
+  workflowId: number,
+  createdBy: string,
+  hours = DEFAULT_SHARE_HOURS,
+): Promise<ShareLink & { token: string }> {
+  if (!(hours > 0 && hours <= MAX_SHARE_HOURS))
+    throw invalid('expires_in_hours', `expires_in_hours must be between 0 and ${MAX_SHARE_HOURS}`);
   const token = randomBytes(32).toString('base64url');
   const { rows } = await sql<ShareRow>`
     insert into share_link (workflow_id, token_sha256, created_by, expires_date)
@@ -71,13 +77,14 @@ export async function getShare(db: Db, id: number): Promise<ShareLink> {
 }
 
 export async function revokeShare(db: Db, id: number, by: string): Promise<ShareLink> {
-  await sql`update share_link set revoked_date = now(), revoked_by = ${by} where id = ${id} and revoked_date is null`.execute(db);
+  await sql`update share_link set revoked_date = now(), revoked_by = ${by} where id = ${id} and revoked_date is null`.execute(
+    db,
+  );
   return getShare(db, id);
 }
 
 export type ShareLookup =
-  | { ok: true; share_id: number; workflow_id: number }
-  | { ok: false; reason: 'unknown' | 'revoked' | 'expired' };
+  { ok: true; share_id: number; workflow_id: number } | { ok: false; reason: 'unknown' | 'revoked' | 'expired' };
 
 export async function resolveShareToken(db: Db, token: string): Promise<ShareLookup> {
   const { rows } = await sql<{ id: number; workflow_id: number; revoked: boolean; expired: boolean }>`
@@ -96,12 +103,16 @@ export async function workflowOfRoute(db: Db, relPath: string): Promise<number |
   if (m) return Number(m[1]);
   m = /^\/tasks\/(\d+)(\/|$)/.exec(relPath);
   if (m) {
-    const { rows } = await sql<{ workflow_id: number }>`select workflow_id from task where id = ${Number(m[1])}`.execute(db);
+    const { rows } = await sql<{
+      workflow_id: number;
+    }>`select workflow_id from task where id = ${Number(m[1])}`.execute(db);
     return rows[0]?.workflow_id ?? -1;
   }
   m = /^\/task-instances\/(\d+)\/logs$/.exec(relPath);
   if (m) {
-    const { rows } = await sql<{ workflow_id: number }>`select workflow_id from task_instance where id = ${Number(m[1])}`.execute(db);
+    const { rows } = await sql<{
+      workflow_id: number;
+    }>`select workflow_id from task_instance where id = ${Number(m[1])}`.execute(db);
     return rows[0]?.workflow_id ?? -1;
   }
   return undefined;

@@ -44,6 +44,7 @@ export function humanDuration(seconds: number): string {
 /** `k=v` → { key, value }; `field` names the parameter in the 422. */
 export function parseKeyValue(text: string, field: string): { key: string; value: string } {
   const eq = text.indexOf('=');
-  if (eq <= 0) throw new JobmonError('invalid', `${field} must be key=value, got ${JSON.stringify(text)}`, field, 'invalid');
+  if (eq <= 0)
+    throw new JobmonError('invalid', `${field} must be key=value, got ${JSON.stringify(text)}`, field, 'invalid');
   return { key: text.slice(0, eq).trim(), value: text.slice(eq + 1).trim() };
 }
