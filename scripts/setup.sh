@@ -88,4 +88,13 @@ fi
 # Incremental: the build info file lets an unchanged tree rebuild in about a second.
 say "building dist/ (tsc)"
 npx tsc -p . --incremental --tsBuildInfoFile dist/.tsbuildinfo
+# tsc never deletes output whose source is gone; a stale migration in dist/ would be applied.
+for js in dist/src/sql/migrations/*.js; do
+  [[ -e $js ]] || continue
+  src="src/sql/migrations/$(basename "${js%.js}").ts"
+  if [[ ! -f $src ]]; then
+    say "removing stale $js (no $src)"
+    rm -f "$js" "$js.map"
+  fi
+done
 say "done"
