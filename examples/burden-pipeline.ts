@@ -7,9 +7,11 @@
  * run by the multiprocess distributor through the worker-node wrapper, with logs per task
  * instance. Run it again and it resumes: DONE tasks are not run again.
  *
- *   node dist/examples/burden-pipeline.js [--out DIR] [--workflow-args ARGS]
+ *   node dist/examples/burden-pipeline.js [--cluster multiprocess|sequential|slurm] [--out DIR] [--workflow-args ARGS]
+ *
+ * `--cluster slurm` runs the same pipeline on Slurm (`npm run slurm:up` first): partition `debug`.
  */
-import { mkdirSync } from 'node:fs';
+import { chmodSync, mkdirSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { ApiClient, Tool } from '../src/client';
@@ -26,8 +28,13 @@ function option(name: string): string | undefined {
 
 async function main(): Promise<void> {
   const config = loadConfig();
-  const out = path.resolve(option('--out') ?? path.join(os.tmpdir(), 'jmt-burden-example'));
+  const cluster = option('--cluster') ?? 'multiprocess';
+  // Local clusters have the one queue `null.q`; on Slurm a queue is a partition.
+  const queue = cluster === 'slurm' ? 'debug' : 'null.q';
+  const out = path.resolve(option('--out') ?? path.join(os.tmpdir(), `jmt-burden-example-${cluster}`));
   mkdirSync(out, { recursive: true });
+  // Slurm jobs run as the cluster's job user, not as the user who starts the example.
+  if (cluster === 'slurm') chmodSync(out, 0o777);
   const tool = new Tool('burden_example', { config });
 
   const prepare = tool.getTaskTemplate({
@@ -36,7 +43,7 @@ async function main(): Promise<void> {
       'mkdir -p {out}/inputs && for l in {locations}; do echo "$l $((l * 37 % 101))" > {out}/inputs/$l.txt; done',
     nodeArgs: [],
     taskArgs: ['out', 'locations'],
-    defaultComputeResources: { queue: 'null.q', cores: 1, memory: '1G', runtime: '5m' },
+    defaultComputeResources: { queue, cores: 1, memory: '512M', runtime: '5m' },
   });
   const model = tool.getTaskTemplate({
     templateName: 'model',
@@ -46,7 +53,7 @@ async function main(): Promise<void> {
       'sleep 0.2 && echo "{location_id} {sex} {year} $(( (base + {year} % 97) * ({sex_factor}) ))" > {out}/models/{location_id}_{sex}_{year}.txt',
     nodeArgs: ['location_id', 'sex', 'year'],
     taskArgs: ['out', 'sex_factor'],
-    defaultComputeResources: { queue: 'null.q', cores: 1, memory: '2G', runtime: '10m' },
+    defaultComputeResources: { queue, cores: 1, memory: '1G', runtime: '10m' },
     defaultMaxAttempts: 3,
   });
   const aggregate = tool.getTaskTemplate({
@@ -55,7 +62,7 @@ async function main(): Promise<void> {
       'mkdir -p {out}/agg && cat {out}/models/{location_id}_*.txt | awk \'{{s += $4}} END {{print "{location_id}", s}}\' > {out}/agg/{location_id}.txt',
     nodeArgs: ['location_id'],
     taskArgs: ['out'],
-    defaultComputeResources: { queue: 'null.q', cores: 1, memory: '1G', runtime: '5m' },
+    defaultComputeResources: { queue, cores: 1, memory: '512M', runtime: '5m' },
   });
   const summarize = tool.getTaskTemplate({
     templateName: 'summarize',
@@ -63,16 +70,16 @@ async function main(): Promise<void> {
       'sort -n {out}/agg/*.txt > {out}/summary.txt && echo "summary of $(wc -l < {out}/summary.txt) locations"',
     nodeArgs: [],
     taskArgs: ['out'],
-    defaultComputeResources: { queue: 'null.q', cores: 1, memory: '1G', runtime: '5m' },
+    defaultComputeResources: { queue, cores: 1, memory: '512M', runtime: '5m' },
   });
 
   const workflow = tool.createWorkflow({
-    workflowArgs: option('--workflow-args') ?? `burden-example:${out}`,
+    workflowArgs: option('--workflow-args') ?? `burden-example:${cluster}:${out}`,
     name: 'burden example',
     description: 'prepare → model per location × sex × year → aggregate per location → summary',
     workflowAttributes: { release: 'example-1', owner: config.user },
     maxConcurrentlyRunning: 8,
-    defaultClusterName: 'multiprocess',
+    defaultClusterName: cluster,
   });
   const prep = prepare.createTask({ out, locations: LOCATIONS.join(' ') });
   const aggregates = LOCATIONS.map((location) => {
