@@ -9,6 +9,7 @@ import type { Database } from './schema';
 import { adjustTaskResources } from './resource-adjustment';
 import { conflict, invalid, notFound } from '../domain/errors';
 import { ACTIVE_WORKFLOW_RUN_STATUSES, type WorkflowRunStatus, type WorkflowStatus } from '../domain/statuses';
+import { lockWorkflow } from './workflow-lock';
 
 export const JOBMON_VERSION = '0.1.0';
 
@@ -56,13 +57,7 @@ export async function createRunDetailed(
 ): Promise<{ runId: number; resourcesIncreased: number[] }> {
   try {
     return await db.transaction().execute(async (tx) => {
-      const wf = await tx
-        .selectFrom('workflow')
-        .select(['id', 'status'])
-        .where('id', '=', workflowId)
-        .forUpdate()
-        .executeTakeFirst();
-      if (!wf) throw notFound('workflow', workflowId);
+      await lockWorkflow(tx, workflowId);
       const active = await findActiveRun(tx, workflowId);
       if (active) {
         throw conflict(

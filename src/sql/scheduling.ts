@@ -10,6 +10,7 @@
 import { sql } from 'kysely';
 import type { Db } from './db';
 import { IN_FLIGHT_TASK_STATUSES, type TaskStatus } from '../domain/statuses';
+import { lockWorkflow } from './workflow-lock';
 
 /** Jobmon's Scheduler.MAX_BATCH_SIZE: one distributor array per ≤ 500 tasks of one template × resources. */
 export const MAX_BATCH_SIZE = 500;
@@ -49,12 +50,7 @@ export async function scheduleReadyTasks(db: Db, options: ScheduleOptions): Prom
       .select(['id', 'workflow_id', 'status'])
       .where('id', '=', options.workflowRunId)
       .executeTakeFirstOrThrow();
-    const workflow = await tx
-      .selectFrom('workflow')
-      .select(['id', 'max_concurrently_running'])
-      .where('id', '=', run.workflow_id)
-      .forUpdate()
-      .executeTakeFirstOrThrow();
+    const workflow = await lockWorkflow(tx, run.workflow_id);
 
     const newBatchIds: number[] = [];
     if (maxTasks > 0 && (run.status === 'R' || run.status === 'B')) {

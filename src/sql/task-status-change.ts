@@ -14,10 +14,11 @@
 import { sql, type Transaction } from 'kysely';
 import type { Db } from './db';
 import type { Database } from './schema';
-import { conflict, invalid, notFound } from '../domain/errors';
+import { conflict, invalid } from '../domain/errors';
 import type { TaskStatus } from '../domain/statuses';
 import { findActiveRun } from './runs';
 import { releaseDownstream } from './task-instance-reports';
+import { lockWorkflow } from './workflow-lock';
 
 type Tx = Transaction<Database>;
 
@@ -224,13 +225,7 @@ export async function applyStatusChange(
 ): Promise<ApplyResult> {
   return withRetry(() =>
     db.transaction().execute(async (tx) => {
-      const wf = await tx
-        .selectFrom('workflow')
-        .select(['id', 'status'])
-        .where('id', '=', workflowId)
-        .forUpdate()
-        .executeTakeFirst();
-      if (!wf) throw notFound('workflow', workflowId);
+      const wf = await lockWorkflow(tx, workflowId);
       const plan = await planStatusChange(tx, workflowId, request);
       if (plan.running > 0) {
         if (!request.force) {
@@ -320,13 +315,7 @@ export interface ResetResult {
 export async function resetWorkflow(db: Db, workflowId: number, keepDone: boolean): Promise<ResetResult> {
   return withRetry(() =>
     db.transaction().execute(async (tx) => {
-      const wf = await tx
-        .selectFrom('workflow')
-        .select('id')
-        .where('id', '=', workflowId)
-        .forUpdate()
-        .executeTakeFirst();
-      if (!wf) throw notFound('workflow', workflowId);
+      await lockWorkflow(tx, workflowId);
       const active = await findActiveRun(tx, workflowId);
       if (active) {
         throw conflict(
