@@ -9,6 +9,12 @@
  *  3. submission cost: N single jobs through slurmrestd (one keep-alive connection) vs N sbatch runs.
  *
  *   node dist/bench/slurm.js [--tasks 1000] [--submissions 100] [--parts project,hand,submission]
+ *                            [--if-available]
+ *
+ * --if-available (how `npm run bench` runs it, between the other benchmarks): not root → print a
+ * note and exit 0; Slurm not answering → bring it up with scripts/slurm-up.sh, and stop it again
+ * afterwards (scripts/slurm-down.sh); bring-up failing → print a note and exit 0. Without the flag
+ * Slurm must already be up (`npm run bench:slurm`, unchanged).
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -282,7 +288,56 @@ async function submissionCost(n: number) {
   };
 }
 
+/** slurmctld answers and the node can run jobs. */
+function slurmAnswers(): boolean {
+  try {
+    return /idle|mix|alloc/.test(execFileSync('sinfo', ['-h', '-o', '%t'], { encoding: 'utf8', timeout: 10_000 }));
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * For --if-available: whether to run, and whether this process brought Slurm up (so it stops it).
+ * A skip is a printed note, not a failure: the other benchmarks of `npm run bench` still count.
+ */
+function prepareSlurm(): { run: boolean; startedHere: boolean } {
+  // Root even when Slurm is up: the benchmark mints tokens for the job user and submits as it.
+  if (process.getuid?.() !== 0) {
+    console.log('bench:slurm skipped: not root (it needs root to mint job-user tokens and submit as jmtuser)');
+    return { run: false, startedHere: false };
+  }
+  if (slurmAnswers()) return { run: true, startedHere: false };
+  process.stderr.write('bench:slurm: bringing up Slurm (scripts/slurm-up.sh) ...\n');
+  let problem: string | undefined;
+  try {
+    execFileSync('bash', [path.join(projectRoot(), 'scripts', 'slurm-up.sh')], { stdio: 'inherit', timeout: 300_000 });
+    if (!slurmAnswers()) problem = 'it came up but does not answer';
+  } catch (err) {
+    problem = (err as Error).message.split('\n')[0];
+  }
+  if (problem === undefined) return { run: true, startedHere: true };
+  console.log(`bench:slurm skipped: Slurm could not be brought up (${problem})`);
+  // Whatever slurm-up.sh did start is stopped again (slurm-down.sh stops only what it recorded).
+  execFileSync('bash', [path.join(projectRoot(), 'scripts', 'slurm-down.sh')], { stdio: 'inherit' });
+  return { run: false, startedHere: false };
+}
+
 async function main(): Promise<void> {
+  let startedHere = false;
+  if (process.argv.includes('--if-available')) {
+    const prep = prepareSlurm();
+    if (!prep.run) return;
+    startedHere = prep.startedHere;
+  }
+  try {
+    await benchmark();
+  } finally {
+    if (startedHere) execFileSync('bash', [path.join(projectRoot(), 'scripts', 'slurm-down.sh')], { stdio: 'inherit' });
+  }
+}
+
+async function benchmark(): Promise<void> {
   const tasks = arg('tasks', 1000);
   const submissions = arg('submissions', 100);
   const partsArg = process.argv.indexOf('--parts');

@@ -22,6 +22,10 @@ import { entryScript } from '../../src/distributors/slurm/entry-script';
 import { jobEnvironment, SEALED_DEFAULT_PATH } from '../../src/distributors/slurm/environment';
 import { parseSlurmSettings, SlurmConfigError } from '../../src/distributors/slurm/settings';
 import { batchSignalVerdict } from '../../src/worker-node/batch-signal';
+import { SlurmDistributor } from '../../src/distributors/slurm/slurm-distributor';
+import { UNKNOWN_JOB, type SlurmBackend } from '../../src/distributors/slurm/backend';
+import { loadConfig } from '../../src/config';
+import type { Db } from '../../src/sql/db';
 
 const rec = (over: Partial<SlurmJobRecord>): SlurmJobRecord => ({
   key: '7_1',
@@ -225,5 +229,60 @@ describe('slurm connection_parameters', () => {
     });
     expect(() => parseSlurmSettings({ mode: 'ssh' }, {})).toThrow(SlurmConfigError);
     expect(() => parseSlurmSettings({ pass_env: ['1BAD'] }, {})).toThrow(/pass_env/);
+  });
+});
+
+describe('the node-crash rule (a RUNNING job whose node restarted its slurmd and whose wrapper is silent)', () => {
+  /** A backend answering from fixed records; the real one is exercised in slurm.test.ts. */
+  function fakeBackend(record: SlurmJobRecord, slurmdStart: number | undefined) {
+    const cancelled: string[][] = [];
+    const backend: SlurmBackend = {
+      mode: 'rest',
+      submitArray: async () => '1',
+      arrayJobs: async () => (record ? [record] : UNKNOWN_JOB),
+      cancel: async (ids) => {
+        cancelled.push(ids);
+      },
+      setThrottle: async () => undefined,
+      partition: async () => undefined,
+      slurmdStartTime: async () => slurmdStart,
+    };
+    // report_by = 1 s × 3.1; a 1-ms cache, so every ask reads the fake again.
+    const distributor = new SlurmDistributor(
+      {
+        db: undefined as unknown as Db,
+        config: loadConfig({ taskInstanceHeartbeatS: 1, reportByBuffer: 3.1 }),
+        apiUrl: 'http://127.0.0.1:1',
+        connectionParameters: { status_cache_s: 0.001 },
+      },
+      { backend, log: () => undefined },
+    );
+    return { distributor, cancelled };
+  }
+  const running = rec({ state: 'RUNNING', batchHost: 'vm', startTime: 1_000 });
+
+  it('counts the job alive at the first ask, declares it lost (U) and cancels it at the second', async () => {
+    const { distributor, cancelled } = fakeBackend(running, 1_003);
+    expect([...(await distributor.liveJobs(['7_1']))]).toEqual(['7_1']);
+    expect(cancelled).toEqual([]);
+    expect([...(await distributor.liveJobs(['7_1']))]).toEqual([]);
+    expect(cancelled).toEqual([['7_1']]);
+    const info = await distributor.remoteExitInfo('7_1');
+    expect(info.status).toBe('U');
+    expect(info.message).toMatch(/slurmd restarted .* after the job started/);
+  });
+
+  it('leaves a job alone when slurmd started before the job, or its start is unknown', async () => {
+    for (const slurmdStart of [999, 1_000, undefined]) {
+      const { distributor, cancelled } = fakeBackend(running, slurmdStart);
+      for (let i = 0; i < 3; i++) expect([...(await distributor.liveJobs(['7_1']))]).toEqual(['7_1']);
+      expect(cancelled).toEqual([]);
+    }
+  });
+
+  it('does not apply to pending jobs (no batch host yet)', async () => {
+    const { distributor, cancelled } = fakeBackend(rec({ state: 'PENDING' }), 1_003);
+    for (let i = 0; i < 3; i++) expect([...(await distributor.liveJobs(['7_1']))]).toEqual(['7_1']);
+    expect(cancelled).toEqual([]);
   });
 });

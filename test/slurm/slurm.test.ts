@@ -4,6 +4,9 @@
  * throttle change reaching a queued array. One file, cases run concurrently: the time-limit case
  * alone needs 60–90 s of Slurm's minute granularity, the others fit inside it.
  *
+ * After them, one at a time (they take slurmd away from every job on the node), the "gremlins":
+ * slurmd killed under a running job, and a simulated node crash.
+ *
  * Jobs run as the job user (jmtuser), not as the test's root: scratch dirs are world-writable and
  * the stack's home is opened (0755) so the wrapper can write the tasks' logs.
  */
@@ -12,13 +15,19 @@ import { chmodSync, readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it, type TestContext } from 'vitest';
 import { startTestStack, api, type TestStack } from '../helpers/stack';
 import { waitFor } from '../helpers/wait';
-import { toolOn, taskStatusCounts } from '../e2e/helpers';
+import { instances, tasksRunTwiceAtOnce, toolOn, taskStatusCounts } from '../e2e/helpers';
 import {
   addSlurmCluster,
   ensureSlurm,
+  healNode,
   instanceRows,
   JOB_USER,
+  killHard,
   nodeMemoryMb,
+  nodeState,
+  slurmdPid,
+  startSlurmd,
+  whyNoGremlins,
   restJobs,
   scontrolJob,
   sharedScratch,
@@ -52,7 +61,7 @@ beforeAll(async () => {
     environment: 'sealed',
     pass_env: ['JMT_SLURM_PASSED'],
   });
-}, 320_000);
+}, 620_000);
 
 afterAll(async () => {
   if (Object.keys(measured).length) console.log(`slurm measurements: ${JSON.stringify(measured)}`);
@@ -385,5 +394,128 @@ describe.concurrent('Slurm distributor on a real Slurm', () => {
     expect(states.some((j) => j.job_state === 'PENDING')).toBe(true);
     expect(scontrolJob(arrayId)).toMatch(/ArrayTaskThrottle=2/);
     expect(await result).toBe('D');
+  }, 180_000);
+});
+
+/** Pids of `root` and everything below it. */
+function processTree(root: number): number[] {
+  const rows = execFileSync('ps', ['-e', '-o', 'pid=,ppid='], { encoding: 'utf8' })
+    .trim()
+    .split('\n')
+    .map((l) => l.trim().split(/\s+/).map(Number));
+  const tree = [root];
+  for (let grew = true; grew;) {
+    grew = false;
+    for (const [pid, ppid] of rows) {
+      if (tree.includes(ppid) && !tree.includes(pid)) {
+        tree.push(pid);
+        grew = true;
+      }
+    }
+  }
+  return tree;
+}
+
+const parentOf = (pid: number): number =>
+  Number(readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ')[1]);
+
+// Sequential, after the concurrent cases: killing slurmd would fail their job launches.
+describe('Slurm gremlins: slurmd and the node die under a running job', () => {
+  function needGremlins(ctx: TestContext): void {
+    needSlurm(ctx);
+    const why = whyNoGremlins();
+    if (why) {
+      console.warn(`SKIPPING a Slurm gremlin test: ${why}`);
+      ctx.skip();
+    }
+  }
+
+  it('kill -9 of slurmd alone: the job keeps running, and the task ends DONE with one instance', async (ctx) => {
+    needGremlins(ctx);
+    const tool = toolOn(stack, 'slurm-gremlin-slurmd');
+    const sleeper = tool.getTaskTemplate({
+      templateName: 'sleeper',
+      commandTemplate: 'sleep 12; echo survived # {i}',
+      nodeArgs: ['i'],
+    });
+    const wf = tool.createWorkflow({
+      workflowArgs: 'slurm-gremlin-slurmd',
+      defaultClusterName: 'slurm',
+      defaultComputeResources: { queue: 'debug', memory: '200M', runtime: '5m' },
+    });
+    wf.addTask(sleeper.createTask({ i: 1, maxAttempts: 3 }));
+    const result = wf.run({ progress: false, secondsUntilTimeout: 120 });
+    try {
+      const running = await waitFor(
+        async () => (await instanceRows(db(), wf.workflowId as number)).find((r) => r.status === 'R'),
+        { timeoutMs: 60_000, intervalMs: 200, what: 'the job to run' },
+      );
+      const oldSlurmd = slurmdPid()!;
+      await killHard([oldSlurmd], 'slurmd');
+      // Long enough for heartbeats and a monitor poll to pass without slurmd.
+      await new Promise((resolve) => setTimeout(resolve, 3_000));
+      expect(scontrolJob(running.distributor_id!)).toMatch(/JobState=RUNNING/);
+      const newSlurmd = await startSlurmd();
+      expect(newSlurmd).not.toBe(oldSlurmd);
+      expect(await result).toBe('D');
+      const rows = await instanceRows(db(), wf.workflowId as number);
+      expect(rows.map((r) => r.status)).toEqual(['D']);
+      expect(rows[0].stdout_tail).toContain('survived');
+      expect(scontrolJob(running.distributor_id!)).toMatch(/JobState=COMPLETED/);
+    } finally {
+      await healNode();
+    }
+    await waitFor(async () => nodeState() === 'idle', { timeoutMs: 30_000, intervalMs: 250, what: 'an idle node' });
+  }, 150_000);
+
+  it('node crash (slurmd, slurmstepd and the job killed; slurmd back at once): lost (U), cancelled, retried to DONE', async (ctx) => {
+    needGremlins(ctx);
+    const marker = `${scratch}/crash-second-attempt`;
+    const tool = toolOn(stack, 'slurm-gremlin-crash');
+    const victim = tool.getTaskTemplate({
+      templateName: 'victim',
+      commandTemplate: `if [ -f ${marker} ]; then echo second; exit 0; fi; touch ${marker}; sleep 120 # {i}`,
+      nodeArgs: ['i'],
+    });
+    const wf = tool.createWorkflow({
+      workflowArgs: 'slurm-gremlin-crash',
+      defaultClusterName: 'slurm',
+      defaultComputeResources: { queue: 'debug', memory: '200M', runtime: '5m' },
+    });
+    wf.addTask(victim.createTask({ i: 1, maxAttempts: 3 }));
+    const result = wf.run({ progress: false, secondsUntilTimeout: 150 });
+    let crashedAt = 0;
+    let first: Awaited<ReturnType<typeof instanceRows>>[number] | undefined;
+    try {
+      first = await waitFor(
+        async () => (await instanceRows(db(), wf.workflowId as number)).find((r) => r.status === 'R'),
+        { timeoutMs: 60_000, intervalMs: 100, what: 'the job to run' },
+      );
+      // The wrapper is the batch script (the entry execs it); its parent is the job's slurmstepd.
+      const wrapper = first.process_id!;
+      const stepd = parentOf(wrapper);
+      expect(readFileSync(`/proc/${stepd}/comm`, 'utf8').trim()).toBe('slurmstepd');
+      crashedAt = Date.now();
+      await killHard([slurmdPid()!, stepd, ...processTree(wrapper)], 'slurmd, slurmstepd and the job');
+      // slurmd back within seconds of the job's start (< BatchStartTimeout + MessageTimeout = 20 s):
+      // its registration lists no job, yet slurmctld keeps the job RUNNING — the ghost the
+      // distributor's node-crash rule is for (docs/slurm.md). Without the rule this test hangs.
+      await startSlurmd();
+      expect(scontrolJob(first.distributor_id!)).toMatch(/JobState=RUNNING/);
+      expect(await result).toBe('D');
+    } finally {
+      await healNode();
+    }
+    const rows = await instanceRows(db(), wf.workflowId as number);
+    expect(rows.map((r) => r.status)).toEqual(['U', 'D']);
+    expect(rows[0].errors[0]).toMatch(/^lost: .*slurmd restarted .* after the job started/s);
+    expect(rows[1].stdout_tail).toContain('second');
+    measured.nodeCrashDetectedAfterS = (new Date(rows[0].status_date).getTime() - crashedAt) / 1000;
+    // Two report-by periods (2 × 3.1 s) of silence, each seen at the next 5-s monitor poll, + Slurm calls.
+    expect(measured.nodeCrashDetectedAfterS).toBeLessThan(30);
+    expect(tasksRunTwiceAtOnce(await instances(db(), wf.workflowId as number))).toEqual([]);
+    // The ghost was cancelled (not left holding its slots), and the node is free for what follows.
+    expect(scontrolJob(first!.distributor_id!)).toMatch(/JobState=CANCELLED/);
+    await waitFor(async () => nodeState() === 'idle', { timeoutMs: 30_000, intervalMs: 250, what: 'an idle node' });
   }, 180_000);
 });

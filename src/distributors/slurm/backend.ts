@@ -50,4 +50,6 @@ export interface SlurmBackend {
   /** Change ArrayTaskThrottle of a queued array (0 = no limit). */
   setThrottle(arrayJobId: string, limit: number): Promise<void>;
   partition(name: string): Promise<PartitionInfo | undefined>;
+  /** When the node's slurmd last started (Unix seconds); undefined when Slurm does not say. */
+  slurmdStartTime(node: string): Promise<number | undefined>;
 }

@@ -7,7 +7,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { OUTPUT_PATTERN, UNKNOWN_JOB, type ArraySubmission, type PartitionInfo, type SlurmBackend } from './backend';
 import { CommandError, run } from './commands';
-import { expandTaskString, type SlurmJobRecord } from './job-record';
+import { expandTaskString, parseSlurmTimestamp, type SlurmJobRecord } from './job-record';
 import type { SlurmSettings } from './settings';
 
 export interface SlurmBins {
@@ -111,6 +111,11 @@ export class SlurmCliBackend implements SlurmBackend {
       maxCpusPerNode: n(kv.MaxCPUsPerNode),
     };
   }
+
+  async slurmdStartTime(node: string): Promise<number | undefined> {
+    const out = await run(this.bins.scontrol, ['show', 'node', '-o', node], { timeoutMs: 15_000 });
+    return parseSlurmTimestamp(keyValues(out).SlurmdStartTime);
+  }
 }
 
 /** `Key=Value` pairs of one `scontrol -o` line (values without spaces, which is all we read). */
@@ -152,6 +157,8 @@ function recordsOfLine(line: string): SlurmJobRecord[] {
     partition: kv.Partition,
     timeLimitMin: parseSlurmMinutes(kv.TimeLimit),
     memoryMb: kv.MinMemoryNode ? Number.parseInt(kv.MinMemoryNode, 10) : undefined,
+    batchHost: kv.BatchHost && kv.BatchHost !== '(null)' ? kv.BatchHost : undefined,
+    startTime: parseSlurmTimestamp(kv.StartTime),
   };
   const task = kv.ArrayTaskId;
   if (arrayJobId && task && !/^\d+$/.test(task)) {

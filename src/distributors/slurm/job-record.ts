@@ -24,6 +24,10 @@ export interface SlurmJobRecord {
   partition?: string;
   timeLimitMin?: number;
   memoryMb?: number;
+  /** Node running the batch script (where the wrapper runs), once the job started. */
+  batchHost?: string;
+  /** When the job started running, Unix seconds (slurmctld's clock). */
+  startTime?: number;
 }
 
 /** States after which the job's processes are gone for good (no requeue: JobRequeue=0, requeue=false). */
@@ -40,6 +44,14 @@ export const FINAL_STATES = new Set([
 ]);
 
 export const isLive = (record: SlurmJobRecord): boolean => !FINAL_STATES.has(record.state);
+
+/** scontrol's local timestamp (`2026-11-25T18:29:48`) → Unix seconds; `Unknown`, `None`, '' → undefined. */
+export function parseSlurmTimestamp(value: string | undefined): number | undefined {
+  if (!value || !/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d$/.test(value)) return undefined;
+  // ISO date-time without an offset is local time, as scontrol prints it.
+  const ms = new Date(value).getTime();
+  return Number.isFinite(ms) ? Math.floor(ms / 1000) : undefined;
+}
 
 export function parseDistributorId(id: string): { arrayJobId: string; taskId?: number } {
   const m = /^(\d+)(?:_(\d+))?$/.exec(id);

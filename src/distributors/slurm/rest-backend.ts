@@ -37,6 +37,8 @@ interface RestJob {
   partition?: string;
   time_limit?: number;
   memory_per_node?: number;
+  batch_host?: string;
+  start_time?: number;
 }
 
 export class SlurmRestError extends Error {
@@ -169,6 +171,13 @@ export class SlurmRestBackend implements SlurmBackend {
       maxCpusPerNode: pos(p.maximum_cpus_per_node),
     };
   }
+
+  async slurmdStartTime(node: string): Promise<number | undefined> {
+    const json = await this.#request('GET', `/node/${encodeURIComponent(node)}`, `node ${node}`);
+    const n = (Array.isArray(json.nodes) ? json.nodes[0] : undefined) as Record<string, unknown> | undefined;
+    const t = n?.slurmd_start_time;
+    return typeof t === 'number' && t > 0 ? t : undefined;
+  }
 }
 
 function recordsOf(j: RestJob): SlurmJobRecord[] {
@@ -186,6 +195,8 @@ function recordsOf(j: RestJob): SlurmJobRecord[] {
     partition: j.partition,
     timeLimitMin: j.time_limit,
     memoryMb: j.memory_per_node,
+    batchHost: j.batch_host || undefined,
+    startTime: typeof j.start_time === 'number' && j.start_time > 0 ? j.start_time : undefined,
   };
   const withOutput = (taskId: number | undefined): SlurmJobRecord => ({
     ...base,

@@ -7,6 +7,13 @@
  * means "unknown" (the jobs count as alive and get more time), never "failed".
  *
  * Submission goes through slurmrestd (JWT from `scontrol token`) or, with `"mode": "cli"`, sbatch.
+ *
+ * One exception to "Slurm says RUNNING, so alive": a node that crashed with its jobs and whose
+ * slurmd came back within ~20 s of a job's start (BatchStartTimeout + MessageTimeout) leaves that
+ * job RUNNING in slurmctld with no process behind it, until some later slurmd restart — the monitor
+ * would extend its report-by forever. So a RUNNING job whose wrapper stayed silent through two
+ * consecutive report-by periods, on a batch host whose slurmd (re)started after the job started, is
+ * declared lost (U), cancelled, and retried (docs/slurm.md, "Node crashes").
  */
 import { execFileSync } from 'node:child_process';
 import { chownSync, existsSync, mkdirSync } from 'node:fs';
@@ -34,6 +41,8 @@ const PARTITION_CACHE_MS = 60_000;
 const MAX_BACKOFF_MS = 60_000;
 
 type Snapshot = { at: number; records: Map<string, SlurmJobRecord> | typeof UNKNOWN_JOB };
+/** A RUNNING job seen silent on a node whose slurmd restarted since it started: how many asks in a row. */
+type NodeRestartSuspect = { asks: number; lastAskedAt: number };
 
 export interface SlurmDistributorOptions {
   backend?: SlurmBackend;
@@ -53,6 +62,10 @@ export class SlurmDistributor implements Distributor {
   readonly #inflight = new Map<string, Promise<Snapshot>>();
   readonly #backoff = new Map<string, { until: number; failures: number }>();
   readonly #partitions = new Map<string, { at: number; info: PartitionInfo | undefined }>();
+  readonly #slurmdStarts = new Map<string, { at: number; start: number | undefined }>();
+  readonly #nodeRestartSuspects = new Map<string, NodeRestartSuspect>();
+  /** Jobs declared lost with their node (and cancelled), by distributor id: the message for remoteExitInfo. */
+  readonly #lostWithNode = new Map<string, string>();
   #identity: (JobIdentity & { uid: number; gid: number }) | null | undefined;
   #jobcompLog: string | undefined | null = null;
 
@@ -178,10 +191,72 @@ export class SlurmDistributor implements Distributor {
       if (snap.records === UNKNOWN_JOB) continue;
       for (const id of ids) {
         const record = snap.records.get(id);
-        if (record && isLive(record)) live.add(id);
+        if (record && isLive(record) && !(await this.#lostWithItsNode(record))) live.add(id);
       }
     }
     return live;
+  }
+
+  /**
+   * The node-crash rule (see the header). The monitor asks about a job only once its wrapper missed
+   * its report-by, and asks again each report-by while the job counts as alive; so a second ask in
+   * a row means the wrapper has been silent for two report-by periods — a late heartbeat alone does
+   * not get a healthy job cancelled. A slurmd restart alone does not either: slurmd's jobs survive
+   * it (their slurmstepd keeps running), and their wrappers keep reporting, so they are never asked
+   * about. The job is cancelled before it is declared lost, so a retry never overlaps a job that
+   * was alive after all; when the cancel fails the job stays "alive" and is looked at again.
+   */
+  async #lostWithItsNode(record: SlurmJobRecord): Promise<boolean> {
+    const key = record.key;
+    if (record.state !== 'RUNNING' || !record.batchHost || record.startTime === undefined) {
+      this.#nodeRestartSuspects.delete(key);
+      return false;
+    }
+    const slurmdStart = await this.#slurmdStart(record.batchHost);
+    if (slurmdStart === undefined || slurmdStart <= record.startTime) {
+      this.#nodeRestartSuspects.delete(key);
+      return false;
+    }
+    const now = Date.now();
+    const reportByMs = this.#ctx.config.taskInstanceHeartbeatS * this.#ctx.config.reportByBuffer * 1000;
+    const previous = this.#nodeRestartSuspects.get(key);
+    // Asks further apart than two report-by periods and a poll or two: the wrapper reported in between.
+    const consecutive = previous !== undefined && now - previous.lastAskedAt <= 2 * reportByMs + 15_000;
+    const asks = consecutive ? previous.asks + 1 : 1;
+    if (asks < 2) {
+      this.#nodeRestartSuspects.set(key, { asks, lastAskedAt: now });
+      return false;
+    }
+    const iso = (s: number) => new Date(s * 1000).toISOString();
+    try {
+      await this.backend.cancel([key]);
+    } catch (err) {
+      this.#log(`could not cancel ${key}, which looks lost with node ${record.batchHost}: ${(err as Error).message}`);
+      this.#nodeRestartSuspects.set(key, { asks, lastAskedAt: now });
+      return false;
+    }
+    this.#nodeRestartSuspects.delete(key);
+    if (record.arrayJobId) this.#snapshots.delete(record.arrayJobId);
+    this.#lostWithNode.set(
+      key,
+      `Slurm still called job ${key} RUNNING on ${record.batchHost}, but that node's slurmd restarted at ${iso(slurmdStart)}, after the job started at ${iso(record.startTime)}, and the job's wrapper stayed silent: its processes were lost with the node (a crash slurmctld had not noticed); cancelled and retried`,
+    );
+    return true;
+  }
+
+  /** The node's slurmd start time, cached like job status; undefined (no verdict) when unavailable. */
+  async #slurmdStart(node: string): Promise<number | undefined> {
+    const cached = this.#slurmdStarts.get(node);
+    if (cached && Date.now() - cached.at < this.settings.statusCacheS * 1000) return cached.start;
+    let start: number | undefined;
+    try {
+      start = await this.backend.slurmdStartTime(node);
+    } catch (err) {
+      this.#log(`slurmd start time of node ${node} unavailable (${(err as Error).message})`);
+      return undefined;
+    }
+    this.#slurmdStarts.set(node, { at: Date.now(), start });
+    return start;
   }
 
   async remoteExitInfo(distributorId: string): Promise<RemoteExitInfo> {
@@ -190,6 +265,13 @@ export class SlurmDistributor implements Distributor {
       parsed = parseDistributorId(distributorId);
     } catch (err) {
       return { status: 'U', message: (err as Error).message };
+    }
+    const lostWithNode = this.#lostWithNode.get(distributorId);
+    if (lostWithNode !== undefined) {
+      // Cancelled by the node-crash rule: Slurm now says CANCELLED, which would read as "cancelled
+      // from outside" (F, no retry).
+      this.#lostWithNode.delete(distributorId);
+      return { status: 'U', message: lostWithNode };
     }
     const snap = await this.#snapshot(parsed.arrayJobId);
     if (!snap) throw new Error(`Slurm could not be asked about job ${distributorId}; will ask again`);
