@@ -237,6 +237,9 @@ describe('service routes', () => {
       ['post', '/api/v1/task-instances/{id}/heartbeat'],
       ['post', '/api/v1/task-instances/{id}/done'],
       ['post', '/api/v1/task-instances/{id}/error'],
+      ['get', '/api/v1/workflows/{id}/grants'],
+      ['post', '/api/v1/workflows/{id}/grants'],
+      ['delete', '/api/v1/workflows/{id}/grants/{user}'],
       ['get', '/health'],
     ];
     for (const [method, p] of expected) expect(body.paths[p]?.[method], `${method} ${p}`).toBeDefined();

@@ -190,6 +190,91 @@ describe('DAG', () => {
   });
 });
 
+describe('task-level DAG', () => {
+  it('gives every task with status and level, the edges, and the paths to the failed task', async () => {
+    const dag = await api<any>(stack, 'GET', `/workflows/${wfId}/task-dag`);
+    expect(dag).toMatchObject({ workflow_id: wfId, limit: 300, num_tasks: 8, levels: 3, failed: 1 });
+    expect(dag.buckets).toEqual({ PENDING: 1, SCHEDULED: 0, RUNNING: 0, DONE: 6, FATAL: 1 });
+    expect(dag.tasks.map((t: any) => [t.template, t.level])).toEqual([
+      ['prep', 0],
+      ...Array.from({ length: 6 }, () => ['model', 1]),
+      ['agg', 2],
+    ]);
+    const failed = dag.tasks.find((t: any) => t.status === 'F');
+    expect(failed).toMatchObject({ template: 'model', status_label: 'ERROR_FATAL', bucket: 'FATAL' });
+    expect(failed.blocked_by_failure).toBe(false); // failed itself, not waiting
+    const agg = dag.tasks.find((t: any) => t.template === 'agg');
+    expect(agg).toMatchObject({ status: 'G', bucket: 'PENDING', blocked_by_failure: true });
+    expect(dag.blocked_by_failure).toBe(1);
+    expect(Object.keys(dag.tasks[0]).sort()).toEqual(
+      ['blocked_by_failure', 'bucket', 'id', 'level', 'name', 'status', 'status_label', 'template'].sort(),
+    );
+    expect(dag.edges).toHaveLength(12); // prep → 6 models → agg
+    // Only the failed model's edge into agg is on a path to the failure; the DONE models' are not.
+    expect(dag.edges.filter((e: any) => e.on_failure_path)).toEqual([
+      { from: failed.id, to: agg.id, on_failure_path: true },
+    ]);
+    // The same paths the per-task route lists.
+    const fp = await api<any>(stack, 'GET', `/tasks/${agg.id}/failure-paths`);
+    expect(fp.paths.map((p: any) => p.failed_task_id)).toEqual([failed.id]);
+  });
+
+  it('prints levels, counts and edges in the CLI', async () => {
+    const out = await cli(['workflow', 'dag', String(wfId)]);
+    expect(out.code).toBe(0);
+    expect(out.out).toContain(`workflow ${wfId}: 8 tasks in 3 templates; PENDING 1, DONE 6, FATAL 1`);
+    expect(out.out).toMatch(/^LEVEL\s+TEMPLATE\s+TASKS\s+PENDING\s+SCHEDULED\s+RUNNING\s+DONE\s+FATAL\s+UPSTREAM/m);
+    expect(out.out).toMatch(/^\s*0\s+prep\s+1\s+0\s+0\s+0\s+1\s+0\s+-$/m);
+    expect(out.out).toMatch(/^\s*1\s+model\s+6\s+0\s+0\s+0\s+5\s+1\s+prep \(6\)$/m);
+    expect(out.out).toMatch(/^\s*2\s+agg\s+1\s+1\s+0\s+0\s+0\s+0\s+model \(6\)$/m);
+    expect(out.out).not.toContain('task edges');
+
+    const tasks = await cli(['workflow', 'dag', String(wfId), '--tasks']);
+    expect(tasks.code).toBe(0);
+    expect(tasks.out).toContain(
+      '8 tasks in 3 levels; PENDING 1, DONE 6, FATAL 1; 1 failed (✗), 1 waiting on a failed task (!)',
+    );
+    expect(tasks.out).toContain('12 task edges (1 on a path to a failed task, marked !)');
+    const dag = await api<any>(stack, 'GET', `/workflows/${wfId}/task-dag`);
+    const failed = dag.tasks.find((t: any) => t.status === 'F');
+    const agg = dag.tasks.find((t: any) => t.template === 'agg');
+    expect(tasks.out).toContain(`! ${failed.id} ${failed.name} → ${agg.id} ${agg.name}\n`);
+    expect(tasks.out).toMatch(new RegExp(`^\\s*1\\s+${failed.id}\\s+.*F ERROR_FATAL ✗$`, 'm'));
+    expect(tasks.out).toMatch(new RegExp(`^\\s*2\\s+${agg.id}\\s+.*G REGISTERING !$`, 'm'));
+    expect(tasks.out.split('\n').filter((l) => / → /.test(l))).toHaveLength(12);
+    const json = await cli(['workflow', 'dag', String(wfId), '--tasks', '--json']);
+    expect(JSON.parse(json.out).edges).toHaveLength(12);
+  });
+
+  it('refuses a workflow over the limit with a 413 naming it; the template level still answers', async () => {
+    const big = toolOn(stack, 'dag-limit-tool');
+    const fan = big.getTaskTemplate({ templateName: 'fan', commandTemplate: 'echo {i}', nodeArgs: ['i'] });
+    const wf = big.createWorkflow({
+      workflowArgs: 'dag-limit-301',
+      defaultClusterName: 'dummy',
+      defaultComputeResources: { queue: 'null.q' },
+    });
+    wf.addTasks(fan.createTasks({ i: Array.from({ length: 301 }, (_, i) => i) }));
+    const bigId = await wf.bind();
+    const res = await fetch(`${stack.api.url}/api/v1/workflows/${bigId}/task-dag`);
+    expect(res.status).toBe(413);
+    const body = (await res.json()) as { error: { code: string; message: string } };
+    expect(body.error.code).toBe('task_dag_too_large');
+    expect(body.error.message).toBe(
+      `workflow ${bigId} has 301 tasks; the task-level DAG is drawn for workflows of at most 300 tasks (the template-level DAG shows any size)`,
+    );
+    expect((await api<any>(stack, 'GET', `/workflows/${bigId}/template-dag`)).nodes[0].total).toBe(301);
+    const refused = await cli(['workflow', 'dag', String(bigId), '--tasks']);
+    expect(refused.code).toBe(2);
+    expect(refused.out).toBe('');
+    expect(refused.err).toContain('at most 300 tasks');
+    const templates = await cli(['workflow', 'dag', String(bigId)]);
+    expect(templates.code).toBe(0);
+    expect(templates.out).toContain(`workflow ${bigId}: 301 tasks in 1 template; PENDING 301`);
+    expect((await fetch(`${stack.api.url}/api/v1/workflows/999999999/task-dag`)).status).toBe(404);
+  });
+});
+
 describe('resources', () => {
   it('gives percentiles, a suggested request, CSV and a YAML the control script loads', async () => {
     const u = await api<any>(stack, 'GET', `/resources/usage?template=model&tool=observe-tool&confidence=0.9`);

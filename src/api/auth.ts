@@ -7,7 +7,8 @@
  *
  * Rules (checked here and by `assertMayActOn`):
  * - observers may only read (GET/HEAD);
- * - write routes need operator or admin; an operator may act only on their own workflows;
+ * - write routes need operator or admin; an operator may act only on their own workflows and those
+ *   granted to them (`workflow_grant`), and only the owner or an admin grants;
  * - the worker-node wrapper callbacks need a valid token of any role when tokens are configured.
  */
 import { createHash } from 'node:crypto';
@@ -142,29 +143,74 @@ export function authMiddleware(
 }
 
 /**
- * Operators may act only on workflows they bound (the workflow's `user`); admins on any.
- * Throws 404 for an unknown workflow first, so a 403 never hides a typo in the id.
+ * Operators may act on workflows they bound (the workflow's `user`) or were granted
+ * (`workflow_grant`, migration 0006); admins on any. Throws 404 for an unknown workflow first, so a
+ * 403 never hides a typo in the id.
+ *
+ * `grants: false` is for managing the grants themselves: only the owner or an admin may open the
+ * workflow to others, so a grantee cannot pass it on.
  */
-export async function assertMayActOn(db: Db, identity: Identity, workflowId: number): Promise<void> {
-  const row = await db.selectFrom('workflow').select('user').where('id', '=', workflowId).executeTakeFirst();
+export async function assertMayActOn(
+  db: Db,
+  identity: Identity,
+  workflowId: number,
+  options: { grants?: boolean } = {},
+): Promise<void> {
+  const refusal = await actRefusal(db, identity, workflowId, options.grants ?? true);
+  if (refusal) throw refusal;
+}
+
+/**
+ * Whether `assertMayActOn` would let the caller act, for answers that show or hide controls (the
+ * GUI's operator buttons). Unknown workflow: 404, as for the control itself.
+ */
+export async function mayActOn(db: Db, identity: Identity, workflowId: number): Promise<boolean> {
+  return (await actRefusal(db, identity, workflowId, true)) === null;
+}
+
+async function actRefusal(
+  db: Db,
+  identity: Identity,
+  workflowId: number,
+  allowGrants: boolean,
+): Promise<JobmonError | null> {
+  const row = await db
+    .selectFrom('workflow')
+    .select((eb) => [
+      'workflow.user',
+      eb
+        .exists(
+          eb
+            .selectFrom('workflow_grant')
+            .select('workflow_grant.user')
+            .whereRef('workflow_grant.workflow_id', '=', 'workflow.id')
+            .where('workflow_grant.user', '=', identity.user),
+        )
+        .as('granted'),
+    ])
+    .where('workflow.id', '=', workflowId)
+    .executeTakeFirst();
   if (!row) throw new JobmonError('not_found', `workflow ${workflowId} not found`, 'id', 'not_found');
-  if (identity.role === 'admin') return;
+  if (identity.role === 'admin') return null;
+  // Role before grant: a grant opens a workflow to a user, it never lifts an observer to operator.
   if (identity.role !== 'operator') {
-    throw new JobmonError(
+    return new JobmonError(
       'forbidden',
       `user ${identity.user} has role ${identity.role}, which may only read`,
       undefined,
       'forbidden',
     );
   }
-  if (row.user !== identity.user) {
-    throw new JobmonError(
-      'forbidden',
-      `workflow ${workflowId} belongs to user ${row.user}; operator ${identity.user} may act only on their own workflows`,
-      undefined,
-      'not_owner',
-    );
-  }
+  if (row.user === identity.user) return null;
+  if (allowGrants && row.granted) return null;
+  return new JobmonError(
+    'forbidden',
+    allowGrants
+      ? `workflow ${workflowId} belongs to user ${row.user}; operator ${identity.user} may act only on their own workflows and those granted to them (the owner grants with \`jmt workflow grant ${workflowId} ${identity.user}\`)`
+      : `workflow ${workflowId} belongs to user ${row.user}; only the owner or an admin may grant or revoke access to it`,
+    undefined,
+    'not_owner',
+  );
 }
 
 /**

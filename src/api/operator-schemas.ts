@@ -80,3 +80,41 @@ export const WorkflowEventSchema = z
   .openapi('WorkflowEvent');
 export const EventsQuery = z.object({ limit: z.coerce.number().int().min(1).max(1000).default(20) });
 export const WorkflowEventsSchema = z.object({ events: z.array(WorkflowEventSchema) });
+
+/**
+ * A user name as a grant stores it. Checked only for what could never be a user (empty, control
+ * characters, padding): the API cannot know every name (tokens may be added later), so it does not
+ * insist the user exists.
+ */
+export const GrantUserName = z
+  .string()
+  .min(1, 'must not be empty')
+  .max(255)
+  .regex(/^\P{Cc}*$/u, 'must not contain control characters')
+  .refine((s) => s.trim() === s, 'must not start or end with whitespace');
+export const GrantSchema = z.strictObject({ user: GrantUserName }).openapi('GrantRequest');
+// Not WorkflowIdParams.extend: schemas.ts imports this module, and the cycle would leave it undefined here.
+export const GrantParams = z.object({
+  id: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(Number.MAX_SAFE_INTEGER)
+    .openapi({ param: { name: 'id', in: 'path' }, example: 1 }),
+  user: GrantUserName.openapi({ param: { name: 'user', in: 'path' } }),
+});
+export const WorkflowGrantSchema = z
+  .object({
+    workflow_id: z.number().int(),
+    user: z.string(),
+    granted_by: z.string(),
+    created_date: z.string().openapi({ format: 'date-time' }),
+  })
+  .openapi('WorkflowGrant');
+export const GrantResultSchema = WorkflowGrantSchema.extend({
+  created: z.boolean().openapi({ description: 'false: the user already held this grant (nothing changed)' }),
+});
+export const WorkflowGrantsSchema = z.object({
+  owner: z.string(),
+  grants: z.array(WorkflowGrantSchema),
+});

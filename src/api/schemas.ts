@@ -247,6 +247,8 @@ export const WorkflowStatusSchema = z
       .nullable(),
     /** The latest operator controls, newest first (GET /workflows/:id/events for more). */
     events: z.array(WorkflowEventSchema).optional(),
+    /** Whether the caller may act on this workflow (role, owner or grant): the GUI shows its controls by it. */
+    may_operate: z.boolean().optional(),
   })
   .openapi('WorkflowStatus');
 

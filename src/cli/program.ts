@@ -8,6 +8,7 @@ import { Command, CommanderError } from 'commander';
 import { projectRoot } from '../config';
 import { registerBindCommand } from './bind';
 import { createContext } from './context';
+import { registerDagCommand } from './dag';
 import { EXIT_ERROR, reportError } from './errors';
 import { registerObserveCommands } from './observe';
 import type { CliIo } from './output';
@@ -30,6 +31,7 @@ export async function runCli(argv: readonly string[], io: CliIo, options: RunCli
   registerBindCommand(program, ctx);
   registerUpDownCommands(program, ctx);
   registerObserveCommands(program, ctx);
+  registerDagCommand(program, ctx);
   try {
     await program.parseAsync([...argv], { from: 'user' });
     return ctx.exitCode;

@@ -12,6 +12,7 @@ import type {
   StartedRun,
   WorkflowEvent,
   WorkflowErrorRow,
+  WorkflowGrant,
   WorkflowStatusReport,
   WorkflowSummary,
   WorkflowTasks,
@@ -331,6 +332,59 @@ export function registerWorkflowCommands(program: Command, ctx: CliContext): voi
     });
 
   workflow
+    .command('grant')
+    .description('let another operator act on a workflow as its owner could (owner or admin only)')
+    .argument('<id>', 'workflow id')
+    .argument('<user>', 'user name, as in JMT_TOKENS')
+    .option('--json', 'machine-readable output')
+    .action(async (idText: string, user: string, opts: { json?: boolean }, cmd: Command) => {
+      const id = parsePositiveInt(idText, 'workflow id');
+      const grant = await ctx.api(cmd).post<WorkflowGrant & { created: boolean }>(`/workflows/${id}/grants`, { user });
+      if (opts.json) return writeJson(ctx.io, grant);
+      writeLine(
+        ctx.io,
+        grant.created
+          ? `workflow ${id}: ${grant.user} may now act on it (operators only; revoke with \`jmt workflow revoke ${id} ${grant.user}\`)`
+          : `workflow ${id}: ${grant.user} was already granted (by ${grant.granted_by}, ${grant.created_date}); nothing changed`,
+      );
+    });
+
+  workflow
+    .command('revoke')
+    .description('withdraw a grant given with `jmt workflow grant` (owner or admin only)')
+    .argument('<id>', 'workflow id')
+    .argument('<user>', 'user name')
+    .option('--json', 'machine-readable output')
+    .action(async (idText: string, user: string, opts: { json?: boolean }, cmd: Command) => {
+      const id = parsePositiveInt(idText, 'workflow id');
+      const removed = await ctx
+        .api(cmd)
+        .request<WorkflowGrant>('DELETE', `/workflows/${id}/grants/${encodeURIComponent(user)}`);
+      if (opts.json) return writeJson(ctx.io, removed);
+      writeLine(ctx.io, `workflow ${id}: grant of ${removed.user} revoked`);
+    });
+
+  workflow
+    .command('grants')
+    .description('who may act on a workflow: its owner and the users granted')
+    .argument('<id>', 'workflow id')
+    .option('--json', 'machine-readable output')
+    .action(async (idText: string, opts: { json?: boolean }, cmd: Command) => {
+      const id = parsePositiveInt(idText, 'workflow id');
+      const result = await ctx.api(cmd).get<{ owner: string; grants: WorkflowGrant[] }>(`/workflows/${id}/grants`);
+      if (opts.json) return writeJson(ctx.io, result);
+      writeLine(ctx.io, `workflow ${id}: owner ${result.owner}${result.grants.length ? '' : '; no grants'}`);
+      if (result.grants.length) {
+        ctx.io.stdout.write(
+          renderTable(
+            ['USER', 'GRANTED_BY', 'SINCE'],
+            result.grants.map((g) => [g.user, g.granted_by, g.created_date]),
+          ),
+        );
+      }
+    });
+
+  workflow
     .command('concurrency')
     .description('change how many tasks may run at once, for the workflow or one template (0 pauses)')
     .argument('<id>', 'workflow id')
@@ -356,6 +410,8 @@ function eventDetails(e: WorkflowEvent): string {
   const d = e.details;
   const parts: string[] = [];
   for (const key of [
+    'user',
+    'created',
     'resume_mode',
     'limit',
     'template',

@@ -79,6 +79,8 @@ export interface WorkflowStatusReport {
   run: RunSummary | null;
   /** Latest operator controls, newest first (absent from APIs before issue 5). */
   events?: WorkflowEvent[];
+  /** Whether the caller may act on this workflow (role, owner or grant). */
+  may_operate?: boolean;
 }
 
 /** One row of a workflow's operator audit log. */
@@ -90,6 +92,13 @@ export interface WorkflowEvent {
   action: string;
   result: string;
   details: Record<string, unknown>;
+  created_date: string;
+}
+
+export interface WorkflowGrant {
+  workflow_id: number;
+  user: string;
+  granted_by: string;
   created_date: string;
 }
 

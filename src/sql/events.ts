@@ -5,7 +5,17 @@
 import type { Db } from './db';
 
 export type OperatorAction =
-  'start' | 'resume' | 'pause' | 'unpause' | 'stop-drain' | 'stop-kill' | 'concurrency' | 'set-status' | 'reset';
+  | 'start'
+  | 'resume'
+  | 'pause'
+  | 'unpause'
+  | 'stop-drain'
+  | 'stop-kill'
+  | 'concurrency'
+  | 'set-status'
+  | 'reset'
+  | 'grant'
+  | 'revoke';
 
 export interface NewEvent {
   workflowId: number;

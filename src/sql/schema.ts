@@ -191,6 +191,13 @@ export interface WorkflowEventTable {
   details: Json<Record<string, unknown>>;
   created_date: Timestamp;
 }
+/** Operators allowed to act on a workflow besides its owner (migration 0006). */
+export interface WorkflowGrantTable {
+  workflow_id: number;
+  user: string;
+  granted_by: string;
+  created_date: Timestamp;
+}
 export interface BindDraftTable {
   id: string;
   user: string;
@@ -224,6 +231,7 @@ export interface Database {
   task_instance_error_log: TaskInstanceErrorLogTable;
   bind_draft: BindDraftTable;
   workflow_event: WorkflowEventTable;
+  workflow_grant: WorkflowGrantTable;
   bind_draft_chunk: BindDraftChunkTable;
 }
 

@@ -6,6 +6,7 @@
 import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi';
 import { JobmonError } from '../../domain/errors';
 import { failurePaths, taskDependencies, templateDag } from '../../sql/observe/dag';
+import { TASK_DAG_LIMIT, taskDag } from '../../sql/observe/task-dag';
 import { groupWorkflowErrors } from '../../sql/observe/errors';
 import { listToolTemplates, listTools, searchWorkflows } from '../../sql/observe/find';
 import { readInstanceLog, summarizeTemplateLogs } from '../../sql/observe/logs';
@@ -90,6 +91,20 @@ const r = {
     summary: 'Template-level DAG with counts per status bucket',
     request: { params: WorkflowIdParams },
     responses: ok('Template DAG'),
+  }),
+  taskDag: createRoute({
+    method: 'get',
+    path: '/workflows/{id}/task-dag',
+    tags,
+    summary: `Task-level DAG of a small workflow (at most ${TASK_DAG_LIMIT} tasks; 413 task_dag_too_large above)`,
+    request: { params: WorkflowIdParams },
+    responses: {
+      ...ok('Tasks with status and level, edges, what lies on a path to a failed task'),
+      413: {
+        description: `The workflow has more than ${TASK_DAG_LIMIT} tasks (code task_dag_too_large): use template-dag`,
+        content: errorResponses[413].content,
+      },
+    },
   }),
   logSummary: createRoute({
     method: 'get',
@@ -251,6 +266,7 @@ export function observeRoutes({ db, config }: RouteDeps): OpenAPIHono<AppEnv> {
     c.json(await groupWorkflowErrors(db, c.req.valid('param').id, c.req.valid('query')), 200),
   );
   app.openapi(r.templateDag, async (c) => c.json(await templateDag(db, c.req.valid('param').id), 200));
+  app.openapi(r.taskDag, async (c) => c.json(await taskDag(db, c.req.valid('param').id), 200));
   app.openapi(r.logSummary, async (c) => {
     const { id, template } = c.req.valid('param');
     return c.json(await summarizeTemplateLogs(db, id, template), 200);

@@ -1,23 +1,30 @@
 /**
  * Operator controls on tasks (issue 5): set the status of selected tasks (Jobmon's `task update`),
- * reset a workflow (Jobmon's `workflow reset`), and read the audit log every control writes.
+ * reset a workflow (Jobmon's `workflow reset`), grant other operators the right to act on a
+ * workflow, and read the audit log every control writes.
  * Role and owner checks first (src/api/auth.ts), then the control, then the audit record.
  */
 import { createRoute, OpenAPIHono } from '@hono/zod-openapi';
 import { JobmonError } from '../../domain/errors';
 import { resetWorkflowTasks, setTaskStatuses } from '../../control/task-status';
 import { listEvents } from '../../sql/events';
+import { addGrant, listGrants, removeGrant } from '../../sql/grants';
 import { parseTaskStatuses } from '../../sql/queries';
 import { audited } from '../audit';
 import { assertMayActOn } from '../auth';
 import type { AppEnv, RouteDeps } from '../deps';
 import {
   EventsQuery,
+  GrantParams,
+  GrantResultSchema,
+  GrantSchema,
   ResetResultSchema,
   ResetSchema,
   SetStatusResultSchema,
   SetStatusSchema,
   WorkflowEventsSchema,
+  WorkflowGrantSchema,
+  WorkflowGrantsSchema,
 } from '../operator-schemas';
 import { ErrorSchema, errorResponses, json, jsonBody, WorkflowIdParams } from '../schemas';
 import { isTemporalUnreachable, temporalUnavailable } from '../temporal';
@@ -54,6 +61,37 @@ const eventsRoute = createRoute({
   summary: 'Audit log of the operator controls acted on the workflow, newest first',
   request: { params: WorkflowIdParams, query: EventsQuery },
   responses: { 200: json(WorkflowEventsSchema, 'Events'), ...errorResponses },
+});
+
+const grantsRoute = createRoute({
+  method: 'get',
+  path: '/workflows/{id}/grants',
+  tags,
+  summary: 'Users granted the right to act on the workflow besides its owner',
+  request: { params: WorkflowIdParams },
+  responses: { 200: json(WorkflowGrantsSchema, 'Owner and grants in force'), ...errorResponses },
+});
+
+const grantRoute = createRoute({
+  method: 'post',
+  path: '/workflows/{id}/grants',
+  tags,
+  summary: 'Let another operator act on the workflow as its owner could (owner or admin only)',
+  request: { params: WorkflowIdParams, body: jsonBody(GrantSchema) },
+  responses: {
+    201: json(GrantResultSchema, 'Granted'),
+    200: json(GrantResultSchema, 'The user already held this grant; nothing changed'),
+    ...errorResponses,
+  },
+});
+
+const revokeRoute = createRoute({
+  method: 'delete',
+  path: '/workflows/{id}/grants/{user}',
+  tags,
+  summary: 'Withdraw a grant (owner or admin only); 404 grant_not_found if the user holds none',
+  request: { params: GrantParams },
+  responses: { 200: json(WorkflowGrantSchema, 'The grant that was removed'), ...errorResponses },
 });
 
 export function operatorRoutes(deps: RouteDeps): OpenAPIHono<AppEnv> {
@@ -137,6 +175,49 @@ export function operatorRoutes(deps: RouteDeps): OpenAPIHono<AppEnv> {
     const exists = await deps.db.selectFrom('workflow').select('id').where('id', '=', id).executeTakeFirst();
     if (!exists) throw new JobmonError('not_found', `workflow ${id} not found`, 'id', 'not_found');
     return c.json({ events: await listEvents(deps.db, id, c.req.valid('query').limit) }, 200);
+  });
+
+  app.openapi(grantsRoute, async (c) => {
+    const { id } = c.req.valid('param');
+    const wf = await deps.db.selectFrom('workflow').select('user').where('id', '=', id).executeTakeFirst();
+    if (!wf) throw new JobmonError('not_found', `workflow ${id} not found`, 'id', 'not_found');
+    return c.json({ owner: wf.user, grants: await listGrants(deps.db, id) }, 200);
+  });
+
+  app.openapi(grantRoute, async (c) => {
+    const { id } = c.req.valid('param');
+    const { user } = c.req.valid('json');
+    const identity = c.get('identity');
+    // Grants are the owner's to give: a grantee passing the workflow on would be a door nobody closed.
+    await assertMayActOn(deps.db, identity, id, { grants: false });
+    const result = await audited(
+      deps.db,
+      identity,
+      id,
+      'grant',
+      { user },
+      async () => {
+        const owner = await deps.db
+          .selectFrom('workflow')
+          .select('user')
+          .where('id', '=', id)
+          .executeTakeFirstOrThrow();
+        if (owner.user === user) {
+          throw new JobmonError('invalid', `user: ${user} owns workflow ${id} and needs no grant`, 'user', 'owner');
+        }
+        return addGrant(deps.db, id, user, identity.user);
+      },
+      (r) => ({ details: { created: r.created } }),
+    );
+    return c.json({ ...result.grant, created: result.created }, result.created ? 201 : 200);
+  });
+
+  app.openapi(revokeRoute, async (c) => {
+    const { id, user } = c.req.valid('param');
+    const identity = c.get('identity');
+    await assertMayActOn(deps.db, identity, id, { grants: false });
+    const removed = await audited(deps.db, identity, id, 'revoke', { user }, () => removeGrant(deps.db, id, user));
+    return c.json(removed, 200);
   });
 
   return app;

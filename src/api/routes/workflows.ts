@@ -2,6 +2,7 @@
 import { createRoute, OpenAPIHono } from '@hono/zod-openapi';
 import { getWorkflowStatus, listWorkflowErrors, listWorkflows, listWorkflowTasks } from '../../sql/queries';
 import { listEvents } from '../../sql/events';
+import { mayActOn } from '../auth';
 import type { AppEnv, RouteDeps } from '../deps';
 import {
   errorResponses,
@@ -65,7 +66,16 @@ export function workflowRoutes({ db, config }: RouteDeps): OpenAPIHono<AppEnv> {
     const id = c.req.valid('param').id;
     const status = await getWorkflowStatus(db, config, id);
     // The last operator controls travel with the status, so `jmt workflow status` shows them in one request.
-    return c.json({ ...status, events: await listEvents(db, id, RECENT_EVENTS) }, 200);
+    // may_operate is the server's own owner/grant/role check, so the GUI shows its buttons exactly
+    // to those whose controls would be accepted (a grantee included) without knowing the rules.
+    return c.json(
+      {
+        ...status,
+        events: await listEvents(db, id, RECENT_EVENTS),
+        may_operate: await mayActOn(db, c.get('identity'), id),
+      },
+      200,
+    );
   });
 
   app.openapi(tasksRoute, async (c) =>

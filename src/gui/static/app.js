@@ -3,7 +3,7 @@
 import { h, render } from '/ui/vendor/preact.js';
 import { useEffect, useState, useCallback } from '/ui/vendor/hooks.js';
 import htm from '/ui/vendor/htm.js';
-import { BUCKETS, COLORS, Histogram, Scatter, TemplateDag } from '/ui/charts.js';
+import { BUCKETS, COLORS, Histogram, Scatter, TaskDag, TemplateDag } from '/ui/charts.js';
 
 const html = htm.bind(h);
 const params = new URLSearchParams(location.search);
@@ -224,7 +224,9 @@ function OperatorPanel({ wf, me, reload }) {
   const [msg, setMsg] = useState(null);
   const [limit, setLimit] = useState('');
   const [share, setShare] = useState(null);
-  const allowed = me && me.may_operate && (me.role === 'admin' || me.user === wf.user);
+  // wf.may_operate is the API's own role/owner/grant check (GET /workflows/:id/status), so granted
+  // operators see the buttons too and nobody sees buttons whose requests would be refused.
+  const allowed = me && me.may_operate && wf.may_operate === true;
   if (!allowed) return null;
   const act = (label, fn) => async () => {
     setMsg(`${label}…`);
@@ -345,15 +347,60 @@ function ErrorGroups({ wfId }) {
   </table>`;
 }
 
+/**
+ * The DAG: task by task for small workflows (the API refuses above its limit, and says so), by
+ * template for any size. The task view is the default whenever the API gives it.
+ */
+function DagCard({ dag, taskDag, view, setView }) {
+  const tooBig = taskDag.error?.code === 'task_dag_too_large';
+  const shown = view ?? (taskDag.data ? 'tasks' : tooBig || taskDag.error ? 'templates' : null);
+  const t = taskDag.data;
+  return html`<div class="card" id="dag">
+    <h2 style="margin-top:0">DAG</h2>
+    <div class="tabs">
+      <button class=${shown === 'tasks' ? 'on' : ''} disabled=${!t} onClick=${() => setView('tasks')}>Tasks</button>
+      <button class=${shown === 'templates' ? 'on' : ''} onClick=${() => setView('templates')}>Templates</button>
+    </div>
+    <p class="muted small" id="dag-note">
+      ${
+        tooBig
+          ? `${taskDag.error.message.replace(/^workflow \d+ has/, 'This workflow has')}: shown by template.`
+          : t
+            ? `Task-level picture for workflows of up to ${t.limit} tasks (this one has ${t.num_tasks}); bigger ones are shown by template.`
+            : taskDag.error
+              ? taskDag.error.message
+              : ''
+      }
+    </p>
+    ${
+      shown === 'tasks' && t
+        ? html`<p class="small" id="dag-counts">
+              ${`${t.num_tasks} tasks in ${t.levels} level${t.levels === 1 ? '' : 's'} · `}
+              ${t.failed ? html`<b style="color:#b3261e">${t.failed} failed</b>${t.blocked_by_failure ? `, ${t.blocked_by_failure} waiting on a failed task (red dashed border; red lines are the paths to the failure) · ` : ' · '}` : null}
+              click a task to open it
+            </p>
+            <div class="dag-scroll"><${TaskDag} dag=${t} hrefFor=${(tid) => link(`#/tasks/${tid}`)} /></div>
+            <${Legend} />`
+        : shown === 'templates'
+          ? html`<div class="dag-scroll">
+              ${dag.data ? html`<${TemplateDag} dag=${dag.data} />` : html`<p class="muted">Loading…</p>`}
+            </div>`
+          : html`<p class="muted">Loading…</p>`
+    }
+  </div>`;
+}
+
 function WorkflowPage({ id, me }) {
   const { data: p, error, reload } = useApi(`/workflows/${id}/progress`, {}, 10000);
   const dag = useApi(`/workflows/${id}/template-dag`, {}, 30000);
+  const taskDag = useApi(`/workflows/${id}/task-dag`, {}, 30000);
   const [template, setTemplate] = useState(null);
-  const [wfUser, setWfUser] = useState(null);
+  const [dagView, setDagView] = useState(null);
+  const [wfAccess, setWfAccess] = useState({ user: null, may_operate: false });
   useEffect(() => {
     if (!SHARE)
       get(`/workflows/${id}/status`).then(
-        (s) => setWfUser(s.user),
+        (s) => setWfAccess({ user: s.user, may_operate: s.may_operate === true }),
         () => {},
       );
   }, [id]);
@@ -414,7 +461,7 @@ function WorkflowPage({ id, me }) {
           </div>`
         : null
     }
-    <${OperatorPanel} wf=${{ workflow_id: p.workflow_id, user: wfUser }} me=${me} reload=${reload} />
+    <${OperatorPanel} wf=${{ workflow_id: p.workflow_id, ...wfAccess }} me=${me} reload=${reload} />
     <div class="card">
       <h2 style="margin-top:0">Task templates</h2>
       <table id="templates">
@@ -454,12 +501,7 @@ function WorkflowPage({ id, me }) {
         </tbody>
       </table>
     </div>
-    <div class="card">
-      <h2 style="margin-top:0">DAG (templates)</h2>
-      <div style="overflow:auto">
-        ${dag.data ? html`<${TemplateDag} dag=${dag.data} />` : html`<p class="muted">Loading…</p>`}
-      </div>
-    </div>
+    <${DagCard} dag=${dag} taskDag=${taskDag} view=${dagView} setView=${setDagView} />
     <div class="card">
       <h2 style="margin-top:0">Errors, grouped</h2>
       <${ErrorGroups} wfId=${id} />

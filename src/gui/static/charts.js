@@ -1,4 +1,4 @@
-// SVG charts without a charting library: a layered template DAG, a histogram and a scatter plot.
+// SVG charts without a charting library: layered template and task DAGs, a histogram and a scatter plot.
 import { h } from '/ui/vendor/preact.js';
 import htm from '/ui/vendor/htm.js';
 
@@ -104,6 +104,222 @@ export function TemplateDag({ dag }) {
         })}
         <rect x=${p.x + 8} y=${p.y + 30} width=${bw} height="12" fill="none" stroke="#dde3ea" />
       </g>`;
+    })}
+  </svg>`;
+}
+
+// ------------------------------------------------------------------ task-level DAG
+const TD = {
+  MIN_W: 110, // node box width: fits the longest name, within these bounds
+  MAX_W: 230,
+  H: 22,
+  GY: 6, // between rows
+  GX: 52, // between levels: room for the edge curves
+  GS: 12, // between the sub-columns of one wrapped level
+  ROWS: 24, // a level with more tasks wraps into sub-columns, so 250 fan-out tasks are not a 7,000 px column
+};
+// Dark fills take white text; the two pale ones keep the page's text colour.
+const TEXT_ON = { PENDING: '#1d2430', SCHEDULED: '#1d2430', RUNNING: '#fff', DONE: '#fff', FATAL: '#fff' };
+
+/**
+ * Order within each level to reduce crossings: a few alternating barycentre sweeps (each task moves
+ * to the mean position of its neighbours in the levels already placed), starting from template
+ * then id so that a template's tasks stay together when nothing pulls them apart. Positions are
+ * fractions of the level's size, so levels of very different widths still pull on each other.
+ */
+function orderLevels(dag) {
+  const levels = [];
+  for (const t of dag.tasks) (levels[t.level] ??= []).push(t.id);
+  const byId = new Map(dag.tasks.map((t) => [t.id, t]));
+  for (const l of levels) l?.sort((a, b) => byId.get(a).template.localeCompare(byId.get(b).template) || a - b);
+  const up = new Map(),
+    down = new Map();
+  for (const e of dag.edges) {
+    (up.get(e.to) ?? up.set(e.to, []).get(e.to)).push(e.from);
+    (down.get(e.from) ?? down.set(e.from, []).get(e.from)).push(e.to);
+  }
+  const pos = new Map();
+  const place = (l) => l.forEach((id, i) => pos.set(id, (i + 0.5) / l.length));
+  levels.forEach((l) => {
+    if (l) place(l);
+  });
+  const sweep = (l, neighbours) => {
+    const key = new Map(
+      l.map((id) => {
+        const ns = (neighbours.get(id) ?? []).filter((n) => pos.has(n));
+        return [id, ns.length ? ns.reduce((s, n) => s + pos.get(n), 0) / ns.length : pos.get(id)];
+      }),
+    );
+    l.sort((a, b) => key.get(a) - key.get(b)); // stable: ties keep template/id order
+    place(l);
+  };
+  for (let pass = 0; pass < 4; pass++) {
+    if (pass % 2 === 0) {
+      for (let i = 1; i < levels.length; i++) if (levels[i]) sweep(levels[i], up);
+    } else {
+      for (let i = levels.length - 2; i >= 0; i--) if (levels[i]) sweep(levels[i], down);
+    }
+  }
+  return levels.map((l) => l ?? []);
+}
+
+/**
+ * Cut in the middle: task names share their start (template, first node args) and differ at the
+ * end (`model_loc-101_sex-female_year-1997`), so the end is what tells neighbours apart.
+ */
+function shorten(text, max) {
+  if (text.length <= max) return text;
+  const head = Math.ceil((max - 1) / 2);
+  return text.slice(0, head) + '…' + text.slice(text.length - (max - 1 - head));
+}
+
+// Label widths measured with the SVG text's own font (see style.css), so boxes fit their names.
+let measure;
+function textWidth(text) {
+  measure ??= document.createElement('canvas').getContext('2d');
+  if (!measure) return text.length * 7;
+  measure.font = '12px system-ui, sans-serif';
+  return measure.measureText(text).width;
+}
+function fit(text, px) {
+  if (textWidth(text) <= px) return text;
+  let keep = text.length - 1;
+  while (keep > 4 && textWidth(shorten(text, keep)) > px) keep--;
+  return shorten(text, keep);
+}
+
+/**
+ * Every task of a small workflow, left to right in longest-path levels, coloured by status (the
+ * progress bar's palette). Failed tasks get a dark border and ✗; tasks waiting on them a red dashed
+ * border, and the edges of those paths are drawn red on top. A click opens the task (`hrefFor`).
+ */
+export function TaskDag({ dag, hrefFor }) {
+  const levels = orderLevels(dag);
+  const { H, GY, GX, GS, ROWS } = TD;
+  const mark = (t) => (t.status === 'F' ? '✗ ' : '');
+  // Names too long for the widest box first lose their template prefix (`model_loc-1_…` →
+  // `loc-1_…`; the template is in the tooltip), for every task of that template alike so the
+  // column reads evenly, and only then their middle: the node args that tell neighbours apart stay.
+  const room = TD.MAX_W - 14;
+  const stripped = (t) => {
+    const rest = t.name.slice(t.template.length);
+    return t.name.startsWith(t.template) && /^[^A-Za-z0-9]+./.test(rest) ? rest.replace(/^[^A-Za-z0-9]+/, '') : t.name;
+  };
+  const dropPrefix = new Set(dag.tasks.filter((t) => textWidth(mark(t) + t.name) > room).map((t) => t.template));
+  const labels = new Map(
+    dag.tasks.map((t) => [t.id, fit(mark(t) + (dropPrefix.has(t.template) ? stripped(t) : t.name), room)]),
+  );
+  const widest = Math.max(0, ...[...labels.values()].map((l) => textWidth(l)));
+  const W = Math.min(TD.MAX_W, Math.max(TD.MIN_W, Math.ceil(widest) + 18));
+  const cols = levels.map((l) => Math.max(1, Math.ceil(l.length / ROWS)));
+  const rowsIn = levels.map((l, i) => Math.ceil(l.length / cols[i]));
+  const maxRows = Math.max(1, ...rowsIn);
+  const pos = new Map();
+  let x = 10;
+  levels.forEach((l, i) => {
+    // Each level is centred vertically, so a lone source or sink sits level with its fan.
+    const top = 10 + ((maxRows - rowsIn[i]) * (H + GY)) / 2;
+    l.forEach((id, j) => {
+      const c = Math.floor(j / rowsIn[i]),
+        r = j % rowsIn[i];
+      pos.set(id, { x: x + c * (W + GS), y: top + r * (H + GY) });
+    });
+    x += cols[i] * (W + GS) - GS + GX;
+  });
+  const width = x - GX + 10;
+  const height = 20 + maxRows * (H + GY) - GY;
+  const byId = new Map(dag.tasks.map((t) => [t.id, t]));
+  const edge = (e) => {
+    const a = pos.get(e.from),
+      b = pos.get(e.to);
+    const x1 = a.x + W,
+      y1 = a.y + H / 2,
+      x2 = b.x,
+      y2 = b.y + H / 2,
+      mx = x1 + Math.max(24, (x2 - x1) / 2);
+    return `M${x1},${y1} C${mx},${y1} ${x2 - Math.max(24, (x2 - x1) / 2)},${y2} ${x2 - 1},${y2}`;
+  };
+  const drawn = dag.edges.filter((e) => pos.has(e.from) && pos.has(e.to) && e.from !== e.to);
+  // Many edges fan through the gaps between wrapped sub-columns: fainter, so the boxes stay legible.
+  const edgeOpacity = drawn.length > 120 ? 0.3 : 0.6;
+  return html`<svg width=${width} height=${height} role="img" aria-label="task DAG">
+    <defs>
+      <marker
+        id="tdag-arrow"
+        viewBox="0 0 10 10"
+        refX="10"
+        refY="5"
+        markerWidth="7"
+        markerHeight="7"
+        markerUnits="userSpaceOnUse"
+        orient="auto"
+      >
+        <path d="M 0 0 L 10 5 L 0 10 z" fill="#9aa6b8" />
+      </marker>
+      <marker
+        id="tdag-arrow-red"
+        viewBox="0 0 10 10"
+        refX="10"
+        refY="5"
+        markerWidth="7"
+        markerHeight="7"
+        markerUnits="userSpaceOnUse"
+        orient="auto"
+      >
+        <path d="M 0 0 L 10 5 L 0 10 z" fill=${COLORS.FATAL} />
+      </marker>
+    </defs>
+    <g class="edges">
+      ${drawn
+        .filter((e) => !e.on_failure_path)
+        .map(
+          (e) =>
+            html`<path
+              d=${edge(e)}
+              fill="none"
+              stroke="#9aa6b8"
+              stroke-opacity=${edgeOpacity}
+              marker-end="url(#tdag-arrow)"
+            />`,
+        )}
+    </g>
+    <g class="failure-edges">
+      ${drawn
+        .filter((e) => e.on_failure_path)
+        .map(
+          (e) =>
+            html`<path
+              d=${edge(e)}
+              fill="none"
+              stroke=${COLORS.FATAL}
+              stroke-width="2"
+              marker-end="url(#tdag-arrow-red)"
+              ><title>${byId.get(e.from).name} → ${byId.get(e.to).name}: on a path to a failed task</title></path
+            >`,
+        )}
+    </g>
+    ${dag.tasks.map((t) => {
+      const p = pos.get(t.id);
+      const failed = t.status === 'F';
+      const label = labels.get(t.id);
+      return html`<a href=${hrefFor(t.id)} class="dag-task" data-task-id=${t.id}>
+        <title>
+          ${t.name} (task ${t.id}) · ${t.template} · ${t.status} ${t.status_label} · level
+          ${t.level}${t.blocked_by_failure ? ' · waits on a failed task' : ''}
+        </title>
+        <rect
+          x=${p.x}
+          y=${p.y}
+          width=${W}
+          height=${H}
+          rx="5"
+          fill=${COLORS[t.bucket]}
+          stroke=${failed ? '#7d1512' : t.blocked_by_failure ? COLORS.FATAL : 'rgba(0,0,0,.12)'}
+          stroke-width=${failed || t.blocked_by_failure ? 2 : 1}
+          stroke-dasharray=${t.blocked_by_failure ? '4 2' : null}
+        />
+        <text x=${p.x + 7} y=${p.y + 15} fill=${TEXT_ON[t.bucket]}>${label}</text>
+      </a>`;
     })}
   </svg>`;
 }
