@@ -13,8 +13,7 @@
  *   node dist/bench/run.js [--only layered-100k,chain-20,true-2000]
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import net from 'node:net';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
@@ -23,6 +22,7 @@ import { Tool, type Task } from '../src/client';
 import { loadConfig, projectRoot, type Config } from '../src/config';
 import { devServerArgs } from '../src/temporal/dev-server-args';
 import { temporalWorkflowId } from '../src/control/runs';
+import { freePort, peakRssMiB, round, stop, until } from './support';
 
 interface Figures {
   scenario: string;
@@ -38,45 +38,6 @@ interface Figures {
   maxPendingActivities: number;
   servicesPeakRssMiB: number;
   temporalPeakRssMiB: number;
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-    server.once('error', reject);
-  });
-}
-
-function peakRssMiB(pid: number | undefined): number {
-  if (!pid) return NaN;
-  try {
-    const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-    return m ? Math.round(Number(m[1]) / 1024) : NaN;
-  } catch {
-    return NaN;
-  }
-}
-
-async function until(what: string, check: () => Promise<boolean>, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (await check().catch(() => false)) return;
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  throw new Error(`${what} not ready within ${timeoutMs / 1000} s`);
-}
-
-async function stop(child: ChildProcess | undefined): Promise<void> {
-  if (!child || child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise((r) => child.once('exit', r));
-  child.kill('SIGTERM');
-  const timer = setTimeout(() => child.kill('SIGKILL'), 20_000);
-  await exited;
-  clearTimeout(timer);
 }
 
 interface Environment {
@@ -263,8 +224,6 @@ async function scenario(name: string, cluster: string, build: (tool: Tool) => Sh
     await env.close();
   }
 }
-
-const round = (x: number) => Math.round(x * 100) / 100;
 
 const SCENARIOS: Record<string, () => Promise<Figures>> = {
   'chain-20': () => scenario('chain-20', 'dummy', (tool) => chain(tool, 20)),

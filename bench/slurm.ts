@@ -18,7 +18,6 @@
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
@@ -26,6 +25,7 @@ import { Tool } from '../src/client';
 import { loadConfig, projectRoot } from '../src/config';
 import { devServerArgs } from '../src/temporal/dev-server-args';
 import { Connection } from '@temporalio/client';
+import { freePort, round, stop, until } from './support';
 
 const JOB_USER = process.env.JMT_SLURM_JOB_USER ?? 'jmtuser';
 const REST = `${process.env.JMT_SLURM_REST_URL ?? 'http://127.0.0.1:6820'}/slurm/v0.0.38`;
@@ -33,47 +33,6 @@ const arg = (name: string, fallback: number): number => {
   const i = process.argv.indexOf(`--${name}`);
   return i >= 0 ? Number(process.argv[i + 1]) : fallback;
 };
-const round = (x: number, d = 2): number => Math.round(x * 10 ** d) / 10 ** d;
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-    server.once('error', reject);
-  });
-}
-
-async function until(
-  what: string,
-  check: () => Promise<boolean> | boolean,
-  timeoutMs: number,
-  everyMs = 200,
-): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (
-      await Promise.resolve()
-        .then(check)
-        .catch(() => false)
-    )
-      return;
-    await new Promise((r) => setTimeout(r, everyMs));
-  }
-  throw new Error(`${what} not reached within ${timeoutMs / 1000} s`);
-}
-
-async function stop(child: ChildProcess | undefined): Promise<void> {
-  if (!child || child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise((r) => child.once('exit', r));
-  child.kill('SIGTERM');
-  const timer = setTimeout(() => child.kill('SIGKILL'), 20_000);
-  await exited;
-  clearTimeout(timer);
-}
-
 const token = (): string =>
   execFileSync('scontrol', ['token', `username=${JOB_USER}`, 'lifespan=3600'], { encoding: 'utf8' })
     .trim()
