@@ -3,7 +3,7 @@
  * workflow directly in SQL in a scratch database (4 templates, layered dependencies, ~107k
  * instances with 5,000 errors including resource errors, plus 20,000 DONE instances of history in
  * another workflow), then times each query (median of 5 after one warm-up).
- *   node dist/bench/observe-100k.js            (DATABASE_URL's server; database jmt_observe_bench)
+ *   node dist/bench/observe-100k.js            (DATABASE_URL's server; database jmt_observe_bench, re-created)
  */
 import { sql } from 'kysely';
 import { loadConfig } from '../src/config';
@@ -17,6 +17,11 @@ import { templateUsage, resourceRetries } from '../src/sql/observe/resources';
 
 async function main(): Promise<void> {
   const base = new URL(process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres');
+  // A fresh database per run: figures never depend on what an earlier run (or schema) left behind.
+  base.pathname = '/postgres';
+  const admin = createDb(base.toString(), 1);
+  await sql`drop database if exists jmt_observe_bench with (force)`.execute(admin);
+  await admin.destroy();
   base.pathname = '/jmt_observe_bench';
   await ensureDatabase(base.toString());
   const db = createDb(base.toString(), 4);

@@ -172,6 +172,9 @@ export async function jobmonWorkflowRun(input: WorkflowRunInput): Promise<Workfl
     }
     const submitting = !paused && stopping === null && !(input.failFast && (counts.F ?? 0) > 0);
     const room = MAX_ACTIVE_BATCHES - monitors.size;
+    // Cleared before the pass, not after: a signal or a finished batch arriving while scheduleReady
+    // runs may concern a change it did not see, and must trigger the next pass at once.
+    wake = false;
     const result = await short.scheduleReady({ workflowRunId, maxBatches: submitting ? room : 0 });
     counts = result.counts.byStatus;
     for (const batchId of [...result.unsubmittedBatchIds, ...result.newBatchIds]) watch(batchId);
@@ -186,10 +189,7 @@ export async function jobmonWorkflowRun(input: WorkflowRunInput): Promise<Workfl
       break;
     }
 
-    if (!moreReady) {
-      wake = false;
-      await condition(() => wake, FALLBACK_PASS_INTERVAL);
-    }
+    if (!moreReady) await condition(() => wake, FALLBACK_PASS_INTERVAL);
 
     const info = workflowInfo();
     if (info.continueAsNewSuggested || info.historyLength > HISTORY_EVENTS_BEFORE_CONTINUE) {
