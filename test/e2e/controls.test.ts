@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { temporalWorkflowId } from '../../src/control/runs';
 import { api, startTestStack, type TestStack } from '../helpers/stack';
 import { waitFor } from '../helpers/wait';
-import { instances, maxOverlap, taskStatusCounts, toolOn } from './helpers';
+import { instances, maxOverlap, replayRunsOf, taskStatusCounts, toolOn } from './helpers';
 
 let stack: TestStack;
 
@@ -101,4 +101,10 @@ describe('operator controls', () => {
     expect(second.workflowId).toBe(id);
     expect(maxOverlap(await instances(stack.database.db, id))).toBeGreaterThan(0);
   }, 90_000);
+
+  it('replays these runs (signals, updates, a kill and a resume) on the current workflow code', async () => {
+    const { replayed, failures } = await replayRunsOf(stack);
+    expect(failures).toEqual([]);
+    expect(replayed.length).toBeGreaterThanOrEqual(3);
+  });
 });

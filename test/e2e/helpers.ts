@@ -1,5 +1,10 @@
 /** Shared pieces of the end-to-end tests: a client Tool on a test stack, and record checks. */
+import { execFileSync } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { Worker } from '@temporalio/worker';
 import { sql } from 'kysely';
+import { workflowBundle } from '../../src/worker/create-worker';
 import { Tool } from '../../src/client';
 import type { Db } from '../../src/sql/db';
 import type { TestStack } from '../helpers/stack';
@@ -58,4 +63,42 @@ export async function taskStatusCounts(db: Db, workflowId: number): Promise<Reco
     .groupBy('status')
     .execute();
   return Object.fromEntries(rows.map((r) => [r.status, Number(r.n)]));
+}
+
+/**
+ * Replay every execution this stack's task queue ran on the current workflow code; returns the
+ * failures (empty = deterministic). With JMT_RECORD_HISTORIES=1 the histories are also written to
+ * test/fixtures/histories in the CLI's JSON (what `temporal workflow show --output json` prints),
+ * which test/e2e/replay.test.ts replays on every later version of the code.
+ */
+export async function replayRunsOf(stack: TestStack): Promise<{ replayed: string[]; failures: string[] }> {
+  const query = `TaskQueue="${stack.config.taskQueue}"`;
+  const replayed: string[] = [];
+  const failures: string[] = [];
+  const histories = stack.temporal.client.workflow.list({ query }).intoHistories();
+  for await (const result of Worker.runReplayHistories({ workflowBundle: await workflowBundle() }, histories)) {
+    replayed.push(result.workflowId);
+    if (result.error) failures.push(`${result.workflowId}: ${String(result.error)}`);
+  }
+  if (process.env.JMT_RECORD_HISTORIES === '1') {
+    const dir = path.join(__dirname, '..', 'fixtures', 'histories');
+    for await (const execution of stack.temporal.client.workflow.list({ query })) {
+      const json = execFileSync(stack.config.temporalBin, [
+        'workflow',
+        'show',
+        '--workflow-id',
+        execution.workflowId,
+        '--run-id',
+        execution.runId,
+        '--address',
+        stack.config.temporalAddress,
+        '--namespace',
+        stack.config.temporalNamespace,
+        '--output',
+        'json',
+      ]);
+      writeFileSync(path.join(dir, `${execution.workflowId}-${execution.runId}.json`), json);
+    }
+  }
+  return { replayed, failures };
 }

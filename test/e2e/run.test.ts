@@ -6,13 +6,9 @@
 import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { writeFileSync } from 'node:fs';
-import { Worker } from '@temporalio/worker';
-import { execFileSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { workflowBundle } from '../../src/worker/create-worker';
 import { startTestStack, type TestStack } from '../helpers/stack';
-import { instances, maxOverlap, taskStatusCounts, tasksRunTwiceAtOnce, toolOn } from './helpers';
+import { instances, maxOverlap, replayRunsOf, taskStatusCounts, tasksRunTwiceAtOnce, toolOn } from './helpers';
 
 let stack: TestStack;
 let scratch: string;
@@ -157,39 +153,8 @@ describe('a workflow run', () => {
   });
 
   it('replays the histories of these runs on the current workflow code', async () => {
-    const histories = stack.temporal.client.workflow
-      .list({ query: `TaskQueue="${stack.config.taskQueue}"` })
-      .intoHistories();
-    const replayed: string[] = [];
-    const failures: string[] = [];
-    const recordDir = path.join(__dirname, '..', 'fixtures', 'histories');
-    for await (const result of Worker.runReplayHistories({ workflowBundle: await workflowBundle() }, histories)) {
-      replayed.push(result.workflowId);
-      if (result.error) failures.push(`${result.workflowId}: ${String(result.error)}`);
-    }
+    const { replayed, failures } = await replayRunsOf(stack);
     expect(failures).toEqual([]);
     expect(replayed.length).toBeGreaterThanOrEqual(5);
-    if (process.env.JMT_RECORD_HISTORIES === '1') {
-      // The CLI's JSON is the format `temporal workflow show` gives operators, and what replay reads.
-      for await (const execution of stack.temporal.client.workflow.list({
-        query: `TaskQueue="${stack.config.taskQueue}"`,
-      })) {
-        const json = execFileSync(stack.config.temporalBin, [
-          'workflow',
-          'show',
-          '--workflow-id',
-          execution.workflowId,
-          '--run-id',
-          execution.runId,
-          '--address',
-          stack.config.temporalAddress,
-          '--namespace',
-          stack.config.temporalNamespace,
-          '--output',
-          'json',
-        ]);
-        writeFileSync(path.join(recordDir, `${execution.workflowId}-${execution.runId}.json`), json);
-      }
-    }
   });
 });
