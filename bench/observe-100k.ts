@@ -7,7 +7,8 @@
  */
 import { sql } from 'kysely';
 import { loadConfig } from '../src/config';
-import { createDb, ensureDatabase, migrate } from '../src/sql/db';
+import { createDb, migrate } from '../src/sql/db';
+import { freshDatabase } from './support';
 import { getWorkflowStatus, listWorkflowErrors, listWorkflowTasks } from '../src/sql/queries';
 import { getWorkflowProgress } from '../src/sql/observe/progress';
 import { groupWorkflowErrors } from '../src/sql/observe/errors';
@@ -16,15 +17,7 @@ import { searchWorkflows } from '../src/sql/observe/find';
 import { templateUsage, resourceRetries } from '../src/sql/observe/resources';
 
 async function main(): Promise<void> {
-  const base = new URL(process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres');
-  // A fresh database per run: figures never depend on what an earlier run (or schema) left behind.
-  base.pathname = '/postgres';
-  const admin = createDb(base.toString(), 1);
-  await sql`drop database if exists jmt_observe_bench with (force)`.execute(admin);
-  await admin.destroy();
-  base.pathname = '/jmt_observe_bench';
-  await ensureDatabase(base.toString());
-  const db = createDb(base.toString(), 4);
+  const db = createDb(await freshDatabase('jmt_observe_bench'), 4);
   await migrate(db);
   const config = loadConfig({}, process.env);
   const { rows: existing } = await sql<{

@@ -17,12 +17,11 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
-import pg from 'pg';
 import { Tool, type Task } from '../src/client';
 import { loadConfig, projectRoot, type Config } from '../src/config';
 import { devServerArgs } from '../src/temporal/dev-server-args';
 import { temporalWorkflowId } from '../src/control/runs';
-import { freePort, peakRssMiB, round, stop, until } from './support';
+import { freePort, freshDatabase, peakRssMiB, round, stop, until } from './support';
 
 interface Figures {
   scenario: string;
@@ -53,20 +52,12 @@ interface Environment {
 async function startEnvironment(name: string): Promise<Environment> {
   const home = mkdtempSync(path.join(os.tmpdir(), `jmt-bench-${name}-`));
   const base = loadConfig();
-  const dbName = `jmt_bench_${name.replace(/[^a-z0-9]/gi, '_')}`;
-  const serverUrl = new URL(process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres');
-  serverUrl.pathname = '/postgres';
-  const admin = new pg.Client({ connectionString: serverUrl.toString() });
-  await admin.connect();
-  await admin.query(`drop database if exists ${dbName} with (force)`);
-  await admin.query(`create database ${dbName}`);
-  await admin.end();
-  serverUrl.pathname = `/${dbName}`;
+  const databaseUrl = await freshDatabase(`jmt_bench_${name.toLowerCase().replace(/[^a-z0-9]/g, '_')}`);
   const temporalPort = await freePort();
   const apiPort = await freePort();
   const env: NodeJS.ProcessEnv = {
     ...process.env,
-    DATABASE_URL: serverUrl.toString(),
+    DATABASE_URL: databaseUrl,
     TEMPORAL_ADDRESS: `127.0.0.1:${temporalPort}`,
     JMT_API_PORT: String(apiPort),
     JMT_API_URL: `http://127.0.0.1:${apiPort}`,

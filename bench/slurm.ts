@@ -25,7 +25,7 @@ import { Tool } from '../src/client';
 import { loadConfig, projectRoot } from '../src/config';
 import { devServerArgs } from '../src/temporal/dev-server-args';
 import { Connection } from '@temporalio/client';
-import { freePort, round, stop, until } from './support';
+import { freePort, freshDatabase, round, stop, until } from './support';
 
 const JOB_USER = process.env.JMT_SLURM_JOB_USER ?? 'jmtuser';
 const REST = `${process.env.JMT_SLURM_REST_URL ?? 'http://127.0.0.1:6820'}/slurm/v0.0.38`;
@@ -54,19 +54,11 @@ const activeCount = (ids: string[]): number => {
 async function projectRun(tasks: number) {
   const home = mkdtempSync(path.join(os.tmpdir(), 'jmt-bench-slurm-'));
   chmodSync(home, 0o755); // jobs run as the job user and write the tasks' logs under it
-  const dbName = 'jmt_bench_slurm';
-  const serverUrl = new URL(process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres');
-  serverUrl.pathname = '/postgres';
-  const admin = new pg.Client({ connectionString: serverUrl.toString() });
-  await admin.connect();
-  await admin.query(`drop database if exists ${dbName} with (force)`);
-  await admin.query(`create database ${dbName}`);
-  await admin.end();
-  serverUrl.pathname = `/${dbName}`;
+  const databaseUrl = await freshDatabase('jmt_bench_slurm');
   const [temporalPort, apiPort] = [await freePort(), await freePort()];
   const env: NodeJS.ProcessEnv = {
     ...process.env,
-    DATABASE_URL: serverUrl.toString(),
+    DATABASE_URL: databaseUrl,
     TEMPORAL_ADDRESS: `127.0.0.1:${temporalPort}`,
     JMT_API_PORT: String(apiPort),
     JMT_API_URL: `http://127.0.0.1:${apiPort}`,
@@ -116,7 +108,7 @@ async function projectRun(tasks: number) {
     const r0 = performance.now();
     const status = await wf.run({ progress: false, pollIntervalMs: 200 });
     const runSeconds = (performance.now() - r0) / 1000;
-    const db = new pg.Client({ connectionString: serverUrl.toString() });
+    const db = new pg.Client({ connectionString: databaseUrl });
     await db.connect();
     const batches = await db.query<{ ms: number; size: number; distributor_array_id: string }>(
       `select extract(epoch from submitted_date - created_date) * 1000 as ms, size, distributor_array_id from task_batch where workflow_id = $1 order by id`,

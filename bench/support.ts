@@ -2,6 +2,7 @@
 import type { ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import net from 'node:net';
+import pg from 'pg';
 
 export const round = (x: number, digits = 2): number => Math.round(x * 10 ** digits) / 10 ** digits;
 
@@ -55,4 +56,25 @@ export function peakRssMiB(pid: number | undefined): number {
   } catch {
     return NaN;
   }
+}
+
+/**
+ * Drop and re-create database `name` on DATABASE_URL's server; returns its URL. Every benchmark
+ * starts from an empty database, so its figures never depend on what an earlier run (or schema)
+ * left behind.
+ */
+export async function freshDatabase(name: string): Promise<string> {
+  if (!/^[a-z0-9_]+$/.test(name)) throw new Error(`database name "${name}" must be lowercase letters, digits and _`);
+  const url = new URL(process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres');
+  url.pathname = '/postgres';
+  const admin = new pg.Client({ connectionString: url.toString() });
+  await admin.connect();
+  try {
+    await admin.query(`drop database if exists ${name} with (force)`);
+    await admin.query(`create database ${name}`);
+  } finally {
+    await admin.end();
+  }
+  url.pathname = `/${name}`;
+  return url.toString();
 }

@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { temporalWorkflowId } from '../../src/control/runs';
 import { api, startTestStack, type TestStack } from '../helpers/stack';
 import { waitFor } from '../helpers/wait';
-import { instances, maxOverlap, replayRunsOf, taskStatusCounts, toolOn } from './helpers';
+import { instances, lastRun, maxOverlap, replayRunsOf, taskStatusCounts, toolOn } from './helpers';
 
 let stack: TestStack;
 
@@ -17,16 +17,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await stack?.close();
 });
-
-async function runStatus(workflowId: number): Promise<string | undefined> {
-  const row = await stack.database.db
-    .selectFrom('workflow_run')
-    .select('status')
-    .where('workflow_id', '=', workflowId)
-    .orderBy('id', 'desc')
-    .executeTakeFirst();
-  return row?.status;
-}
 
 describe('operator controls', () => {
   it('holds a run at concurrency 0 and releases it with the setConcurrency update', async () => {
@@ -41,7 +31,10 @@ describe('operator controls', () => {
     wf.addTasks(tt.createTasks({ i: [1, 2, 3, 4, 5] }));
     const id = await wf.bind();
     await api(stack, 'POST', `/workflows/${id}/runs`, {});
-    await waitFor(async () => (await runStatus(id)) === 'R', { timeoutMs: 20_000, what: 'the run to start' });
+    await waitFor(async () => (await lastRun(stack.database.db, id))?.status === 'R', {
+      timeoutMs: 20_000,
+      what: 'the run to start',
+    });
     // Held back: nothing is queued while the limit is 0.
     const state = await stack.temporal.client.workflow
       .getHandle(temporalWorkflowId(stack.config, id))
@@ -52,7 +45,10 @@ describe('operator controls', () => {
     await expect(api(stack, 'PUT', `/workflows/${id}/concurrency`, { limit: -1 })).rejects.toThrow(/422/);
     const limits = await api<{ workflow: number }>(stack, 'PUT', `/workflows/${id}/concurrency`, { limit: 2 });
     expect(limits.workflow).toBe(2);
-    await waitFor(async () => (await runStatus(id)) === 'D', { timeoutMs: 30_000, what: 'the run to finish' });
+    await waitFor(async () => (await lastRun(stack.database.db, id))?.status === 'D', {
+      timeoutMs: 30_000,
+      what: 'the run to finish',
+    });
     expect(await taskStatusCounts(stack.database.db, id)).toEqual({ D: 5 });
   });
 
@@ -84,7 +80,10 @@ describe('operator controls', () => {
     await expect(api(stack, 'POST', `/workflows/${id}/runs`, {})).rejects.toThrow(/409/);
     const started = Date.now();
     await api(stack, 'POST', `/workflows/${id}/stop`, { mode: 'kill' });
-    await waitFor(async () => (await runStatus(id)) === 'S', { timeoutMs: 30_000, what: 'the run to stop' });
+    await waitFor(async () => (await lastRun(stack.database.db, id))?.status === 'S', {
+      timeoutMs: 30_000,
+      what: 'the run to stop',
+    });
     expect(Date.now() - started).toBeLessThan(30_000);
     const wfRow = await stack.database.db
       .selectFrom('workflow')

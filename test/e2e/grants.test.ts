@@ -14,6 +14,7 @@ import { runCli } from '../../src/cli/main';
 import { startTestStack, type TestStack } from '../helpers/stack';
 import { freePort } from '../helpers/ports';
 import { waitFor } from '../helpers/wait';
+import { lastRun } from './helpers';
 
 const TOKENS =
   'alice-token-1:alice:operator,bob-token-22:bob:operator,watch-token-3:watcher:observer,admin-token-4:root:admin';
@@ -75,14 +76,6 @@ async function bindAlices(call: Call, args: string): Promise<number> {
   return bound.body.workflow_id as number;
 }
 
-async function lastRun(workflowId: number): Promise<{ id: number; status: string } | undefined> {
-  return stack.database.db
-    .selectFrom('workflow_run')
-    .select(['id', 'status'])
-    .where('workflow_id', '=', workflowId)
-    .orderBy('id', 'desc')
-    .executeTakeFirst();
-}
 async function workflowLimit(workflowId: number): Promise<number> {
   return (
     await stack.database.db
@@ -116,8 +109,11 @@ describe('grants through HTTP', () => {
     const call = tokenApp();
     const id = await bindAlices(call, 'grants-http');
     expect((await call('POST', `/workflows/${id}/runs`, ALICE, {})).status).toBe(201);
-    await waitFor(async () => (await lastRun(id))?.status === 'R', { timeoutMs: 30_000, what: 'the run to start' });
-    const run = (await lastRun(id))!;
+    await waitFor(async () => (await lastRun(stack.database.db, id))?.status === 'R', {
+      timeoutMs: 30_000,
+      what: 'the run to start',
+    });
+    const run = (await lastRun(stack.database.db, id))!;
 
     // Nobody granted yet: bob's controls and bob granting himself are refused by the owner check.
     expect((await call('GET', `/workflows/${id}/grants`, WATCHER)).body).toEqual({ owner: 'alice', grants: [] });
@@ -154,7 +150,7 @@ describe('grants through HTTP', () => {
     expect((await call('POST', '/workflows/999999/grants', ALICE, { user: 'bob' })).status).toBe(404);
 
     // Every refusal so far changed nothing: run still active, limit as bound, no grants.
-    expect(await lastRun(id)).toEqual(run);
+    expect(await lastRun(stack.database.db, id)).toEqual(run);
     expect(await workflowLimit(id)).toBe(0);
     expect(await grantRows(id)).toEqual([]);
     expect(await eventLog(id)).toEqual(['alice:start:ok', 'alice:grant(alice):owner']);
@@ -199,7 +195,10 @@ describe('grants through HTTP', () => {
     expect(passOn.body.error.message).toMatch(/only the owner or an admin/);
     expect((await call('DELETE', `/workflows/${id}/grants/watcher`, BOB)).status).toBe(403);
     expect((await call('POST', `/workflows/${id}/stop`, BOB, { mode: 'drain' })).status).toBe(200);
-    await waitFor(async () => (await lastRun(id))?.status === 'S', { timeoutMs: 30_000, what: 'the run to stop' });
+    await waitFor(async () => (await lastRun(stack.database.db, id))?.status === 'S', {
+      timeoutMs: 30_000,
+      what: 'the run to stop',
+    });
     expect(
       await stack.database.db.selectFrom('task_instance').select('id').where('workflow_id', '=', id).execute(),
     ).toEqual([]);
@@ -208,14 +207,17 @@ describe('grants through HTTP', () => {
     expect((await call('PUT', `/workflows/${id}/concurrency`, ALICE, { limit: 0 })).status).toBe(200);
     // alice resumes, then revokes bob: he is refused again and his refusals change nothing.
     expect((await call('POST', `/workflows/${id}/runs`, ALICE, { resume_mode: 'hot' })).status).toBe(201);
-    await waitFor(async () => (await lastRun(id))?.status === 'R', { timeoutMs: 30_000, what: 'the resumed run' });
-    const resumed = (await lastRun(id))!;
+    await waitFor(async () => (await lastRun(stack.database.db, id))?.status === 'R', {
+      timeoutMs: 30_000,
+      what: 'the resumed run',
+    });
+    const resumed = (await lastRun(stack.database.db, id))!;
     const revoked = await call('DELETE', `/workflows/${id}/grants/bob`, ALICE);
     expect(revoked.status).toBe(200);
     expect(revoked.body).toMatchObject({ workflow_id: id, user: 'bob', granted_by: 'alice' });
     const logBefore = await eventLog(id);
     await bobRefused();
-    expect(await lastRun(id)).toEqual(resumed);
+    expect(await lastRun(stack.database.db, id)).toEqual(resumed);
     expect(await workflowLimit(id)).toBe(0);
     expect(await eventLog(id)).toEqual(logBefore);
     expect((await call('GET', `/workflows/${id}/status`, BOB)).body.may_operate).toBe(false);
@@ -227,7 +229,10 @@ describe('grants through HTTP', () => {
     expect(await grantRows(id)).toEqual([]);
 
     expect((await call('POST', `/workflows/${id}/stop`, ALICE, { mode: 'drain' })).status).toBe(200);
-    await waitFor(async () => (await lastRun(id))?.status === 'S', { timeoutMs: 30_000, what: 'the run to stop' });
+    await waitFor(async () => (await lastRun(stack.database.db, id))?.status === 'S', {
+      timeoutMs: 30_000,
+      what: 'the run to stop',
+    });
 
     // The log, readable by anyone, names who granted, acted and revoked (bob's refusals are not in it).
     const events = await call('GET', `/workflows/${id}/events?limit=100`, WATCHER);

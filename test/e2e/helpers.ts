@@ -102,3 +102,13 @@ export async function replayRunsOf(stack: TestStack): Promise<{ replayed: string
   }
   return { replayed, failures };
 }
+
+/** The workflow's newest run (status letter), or undefined before its first run. */
+export async function lastRun(db: Db, workflowId: number): Promise<{ id: number; status: string } | undefined> {
+  return db
+    .selectFrom('workflow_run')
+    .select(['id', 'status'])
+    .where('workflow_id', '=', workflowId)
+    .orderBy('id', 'desc')
+    .executeTakeFirst();
+}

@@ -13,7 +13,7 @@ import { runCli } from '../../src/cli/main';
 import { dbNow } from '../../src/sql/db';
 import { api, startTestStack, type TestStack } from '../helpers/stack';
 import { waitFor } from '../helpers/wait';
-import { instances, taskStatusCounts, toolOn, type InstanceRecord } from './helpers';
+import { instances, lastRun, taskStatusCounts, toolOn, type InstanceRecord } from './helpers';
 
 let stack: TestStack;
 
@@ -50,14 +50,6 @@ async function jmtJson<T>(...args: string[]): Promise<T> {
   return JSON.parse(r.stdout) as T;
 }
 
-async function lastRun(workflowId: number): Promise<{ id: number; status: string } | undefined> {
-  return stack.database.db
-    .selectFrom('workflow_run')
-    .select(['id', 'status'])
-    .where('workflow_id', '=', workflowId)
-    .orderBy('id', 'desc')
-    .executeTakeFirst();
-}
 async function workflowStatus(workflowId: number): Promise<string> {
   return (
     await stack.database.db
@@ -152,7 +144,7 @@ describe('stop, resume and start by id (CLI)', () => {
     const stop = await jmt('workflow', 'stop', String(id), '--drain');
     expect(stop.code).toBe(0);
     expect(stop.stdout).toContain('running tasks finish');
-    await waitFor(async () => (await lastRun(id))?.status === 'S', {
+    await waitFor(async () => (await lastRun(stack.database.db, id))?.status === 'S', {
       timeoutMs: 30_000,
       what: 'the drained run to stop',
     });
@@ -209,7 +201,7 @@ describe('stop, resume and start by id (CLI)', () => {
 
     const kill = await api<{ action: string }>(stack, 'POST', `/workflows/${id}/stop`, { mode: 'kill' });
     expect(kill.action).toBe('stop-kill');
-    await waitFor(async () => (await lastRun(id))?.status === 'S', {
+    await waitFor(async () => (await lastRun(stack.database.db, id))?.status === 'S', {
       timeoutMs: 30_000,
       what: 'the killed run to stop',
     });
@@ -247,7 +239,10 @@ describe('stop, resume and start by id (CLI)', () => {
     // Only a cluster (Slurm) reports resource kills (Z); the local distributor's `false` ends E, so
     // the test turns that verdict into the one Slurm accounting would have given.
     const failWithResourceError = async () => {
-      await waitFor(async () => (await lastRun(id))?.status === 'E', { timeoutMs: 30_000, what: 'the run to fail' });
+      await waitFor(async () => (await lastRun(stack.database.db, id))?.status === 'E', {
+        timeoutMs: 30_000,
+        what: 'the run to fail',
+      });
       await sql`update task_instance set status = 'Z' where id = (select max(id) from task_instance where workflow_id = ${id})`.execute(
         stack.database.db,
       );
@@ -311,7 +306,10 @@ describe('concurrency at run time', () => {
     expect(limits.workflow).toBe(1);
     expect(Object.keys(limits.templates)).toEqual(['nap']);
 
-    await waitFor(async () => (await lastRun(id))?.status === 'D', { timeoutMs: 60_000, what: 'the run to finish' });
+    await waitFor(async () => (await lastRun(stack.database.db, id))?.status === 'D', {
+      timeoutMs: 60_000,
+      what: 'the run to finish',
+    });
     const all = await instances(stack.database.db, id);
     expect(all).toHaveLength(7);
     // For every job started after the update returned: how many ran at that moment (itself included).
@@ -612,7 +610,10 @@ describe('set-status and reset', () => {
     expect(await signalNames(id)).toContain('update:killTasks');
 
     await api(stack, 'POST', `/workflows/${id}/stop`, { mode: 'kill' });
-    await waitFor(async () => (await lastRun(id))?.status === 'S', { timeoutMs: 30_000, what: 'the run to stop' });
+    await waitFor(async () => (await lastRun(stack.database.db, id))?.status === 'S', {
+      timeoutMs: 30_000,
+      what: 'the run to stop',
+    });
 
     const partial = await jmtJson<{ reset: number; kept_done: number }>('workflow', 'reset', String(id), '--keep-done');
     expect(partial).toMatchObject({ reset: 1, kept_done: 2 });
@@ -695,7 +696,7 @@ describe('roles and ownership (JMT_TOKENS)', () => {
       expect(bob.body.error.code).toBe('not_owner');
     }
     // Refused calls changed nothing and were not logged: no run, no events.
-    expect(await lastRun(id)).toBeUndefined();
+    expect(await lastRun(stack.database.db, id)).toBeUndefined();
     expect(await events(id)).toEqual([]);
 
     // The admin starts alice's workflow; alice pauses and unpauses it; the admin stops it.
@@ -722,7 +723,10 @@ describe('roles and ownership (JMT_TOKENS)', () => {
     expect(setStatus.status).toBe(200);
     expect(setStatus.body).toMatchObject({ changed: 1, applied: true });
     expect((await call('POST', `/workflows/${id}/stop`, 'admin-token-4', { mode: 'drain' })).status).toBe(200);
-    await waitFor(async () => (await lastRun(id))?.status === 'S', { timeoutMs: 30_000, what: 'the run to stop' });
+    await waitFor(async () => (await lastRun(stack.database.db, id))?.status === 'S', {
+      timeoutMs: 30_000,
+      what: 'the run to stop',
+    });
     expect((await call('POST', `/workflows/${id}/reset`, 'alice-token-1', { keep_done: true })).status).toBe(200);
 
     // Everyone may read the log; it names who did what.
