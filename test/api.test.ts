@@ -20,6 +20,8 @@ import type { RunNotifier } from '../src/api/run-notifier';
 import { createDb, type Db } from '../src/sql/db';
 import { lazyTemporalClient } from '../src/api/temporal';
 import { JobmonError } from '../src/domain/errors';
+import { mintJobToken } from '../src/domain/job-tokens';
+import { serverSecret } from '../src/sql/server-secrets';
 import { createTestDatabase, type TestDatabase } from './helpers/db';
 import { adminUrl } from './helpers/db-names';
 import { freePort } from './helpers/ports';
@@ -298,10 +300,36 @@ describe('auth', () => {
     expect(control.status).toBe(403);
   });
 
-  it('wrapper callbacks accept any valid role', async () => {
-    // Past auth, the unknown instance is a 404 (not a 403 for the observer).
-    const res = await call(app(), 'POST', '/api/v1/task-instances/999999/heartbeat', { token: 'watch-token-3' });
-    expect(res.status).toBe(404);
+  it("wrapper callbacks take the job's token for its own batch, or an admin's; no other token", async () => {
+    const [t1, t2] = [...(await taskIds(aliceWf)).values()];
+    const [ti1, ti2] = await launchInstances(aliceWf, [t1, t2]);
+    const batchOf = async (ti: number) =>
+      Number(
+        (await db.selectFrom('task_instance').select('batch_id').where('id', '=', ti).executeTakeFirstOrThrow())
+          .batch_id,
+      );
+    const jobToken = mintJobToken(await serverSecret(db, 'job_token_key'), await batchOf(ti1));
+    const heartbeat = (ti: number, token: string) =>
+      call(app(), 'POST', `/api/v1/task-instances/${ti}/heartbeat`, { token });
+
+    expect(await heartbeat(ti1, jobToken)).toEqual({ status: 200, body: { status: 'O' } });
+    // Another batch's instance: refused, naming why.
+    const other = await heartbeat(ti2, jobToken);
+    expect(other.status).toBe(403);
+    expect(other.body.error).toMatchObject({ code: 'forbidden', field: 'authorization' });
+    expect(other.body.error.message).toMatch(/not the batch of task instance/);
+    // A job token opens nothing else, not even reads.
+    const read = await call(app(), 'GET', `/api/v1/workflows/${aliceWf}/status`, { token: jobToken });
+    expect(read.status).toBe(403);
+    // A forged or altered job token is unknown.
+    const forged = jobToken.slice(0, -2) + (jobToken.endsWith('AA') ? 'BB' : 'AA');
+    expect((await heartbeat(ti1, forged)).status).toBe(401);
+    // Users' tokens: observers and operators (even the owner) may not report for jobs; admins may.
+    expect((await heartbeat(ti1, 'watch-token-3')).status).toBe(403);
+    expect((await heartbeat(ti1, 'alice-token-1')).status).toBe(403);
+    expect((await heartbeat(ti1, 'admin-token-4')).status).toBe(200);
+    // Past auth, an unknown instance is a 404.
+    expect((await heartbeat(999999, 'admin-token-4')).status).toBe(404);
   });
 
   it("operators may not act on another user's workflow; admins may", async () => {

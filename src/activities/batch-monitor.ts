@@ -19,6 +19,8 @@
  */
 import { activityInfo, heartbeat, sleep } from '@temporalio/activity';
 import type { Config } from '../config';
+import { mintJobToken } from '../domain/job-tokens';
+import { serverSecret } from '../sql/server-secrets';
 import type { Db } from '../sql/db';
 import {
   extendReportBy,
@@ -74,6 +76,7 @@ export async function runBatch(deps: MonitorDeps, batchId: number): Promise<Batc
         resources: batch.resources,
         instances: batch.toSubmit,
         concurrencyLimit: batch.arrayLimit >= UNLIMITED ? undefined : batch.arrayLimit,
+        jobToken: mintJobToken(await serverSecret(db, 'job_token_key'), batchId),
       });
       distributorIds = result.distributorIds;
       arrayId = result.arrayId;

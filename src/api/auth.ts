@@ -9,14 +9,19 @@
  * - observers may only read (GET/HEAD);
  * - write routes need operator or admin; an operator may act only on their own workflows and those
  *   granted to them (`workflow_grant`), and only the owner or an admin grants;
- * - the worker-node wrapper callbacks need a valid token of any role when tokens are configured.
+ * - the worker-node wrapper callbacks (POST /task-instances/{id}/running|heartbeat|done|error) take
+ *   the job token the job was given (src/domain/job-tokens.ts), valid only for the instances of its
+ *   own batch, or an admin token (manual repair). A job token opens no other route. Jobs never see
+ *   anybody's API token: on a cluster they run as the workflow's owner, who could read it.
  */
 import { createHash } from 'node:crypto';
 import type { MiddlewareHandler } from 'hono';
 import { getCookie } from 'hono/cookie';
 import { JobmonError } from '../domain/errors';
+import { looksLikeJobToken, verifyJobToken } from '../domain/job-tokens';
 import type { Db } from '../sql/db';
 import { resolveShareToken, workflowOfRoute } from '../sql/observe/shares';
+import { serverSecret } from '../sql/server-secrets';
 
 export type Role = 'operator' | 'observer' | 'admin';
 export const ROLES: readonly Role[] = ['operator', 'observer', 'admin'];
@@ -26,6 +31,8 @@ export interface Identity {
   role: Role;
   /** Set when the request came with a read-only share link (`?share=` or the `jmt_share` cookie). */
   share?: { id: number; workflow_id: number };
+  /** Set for a job token: the batch whose instances' callbacks it may make (and nothing else). */
+  job?: { batchId: number };
 }
 
 export type AuthConfig =
@@ -92,6 +99,43 @@ function lookupToken(auth: Extract<AuthConfig, { mode: 'tokens' }>, token: strin
 
 const READ_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 
+/** The wrapper's callbacks, relative to the API prefix; group 1 is the task instance id. */
+const CALLBACK_ROUTE = /^\/task-instances\/([0-9]{1,15})\/(?:running|heartbeat|done|error)$/;
+
+/**
+ * Who a job token speaks for: a job of one batch, on the callbacks of that batch's instances only.
+ * An unknown instance passes (the route answers 404, as it would for an admin).
+ */
+async function jobIdentity(db: Db | undefined, token: string, method: string, route: string): Promise<Identity> {
+  const callback = method === 'POST' ? CALLBACK_ROUTE.exec(route) : null;
+  if (!callback) {
+    throw new JobmonError(
+      'forbidden',
+      'a job token may only report on its own task instances',
+      'authorization',
+      'forbidden',
+    );
+  }
+  const batchId = db ? verifyJobToken(await serverSecret(db, 'job_token_key'), token) : undefined;
+  if (batchId === undefined) {
+    throw new JobmonError('unauthorized', 'invalid job token', 'authorization', 'unauthorized');
+  }
+  const instance = await db!
+    .selectFrom('task_instance')
+    .select('batch_id')
+    .where('id', '=', Number(callback[1]))
+    .executeTakeFirst();
+  if (instance && Number(instance.batch_id) !== batchId) {
+    throw new JobmonError(
+      'forbidden',
+      `this job token is for batch ${batchId}, not the batch of task instance ${callback[1]}`,
+      'authorization',
+      'forbidden',
+    );
+  }
+  return { user: `job:batch-${batchId}`, role: 'observer', job: { batchId } };
+}
+
 /**
  * Sets `identity` on the context and enforces the role rules that depend on the route alone.
  * Ownership of a workflow needs the database and is checked by the routes (`assertMayActOn`).
@@ -102,8 +146,8 @@ export function authMiddleware(
   /** Given: share links (`?share=<token>` or cookie `jmt_share`, without an Authorization header) are accepted. */
   db?: Db,
 ): MiddlewareHandler<{ Variables: AuthVariables }> {
-  const callbackPrefix = `${apiPrefix}/task-instances/`;
   return async (c, next) => {
+    const route = c.req.path.slice(apiPrefix.length);
     const shareToken =
       db && !c.req.header('authorization') ? (c.req.query('share') ?? getCookie(c, 'jmt_share')) : undefined;
     if (db && shareToken) {
@@ -123,13 +167,24 @@ export function authMiddleware(
           'authorization',
           'unauthorized',
         );
+      if (looksLikeJobToken(match[1])) {
+        c.set('identity', await jobIdentity(db, match[1], c.req.method, route));
+        return next();
+      }
       const found = lookupToken(auth, match[1]);
       if (!found) throw new JobmonError('unauthorized', 'unknown token', 'authorization', 'unauthorized');
       identity = found;
     }
-    // The wrapper callbacks run with whatever token the job was given; any valid role may report.
-    const isCallback = c.req.path.startsWith(callbackPrefix);
-    if (!isCallback && identity.role === 'observer' && !READ_METHODS.has(c.req.method)) {
+    const isCallback = c.req.method === 'POST' && CALLBACK_ROUTE.test(route);
+    if (isCallback && auth.mode === 'tokens' && identity.role !== 'admin') {
+      throw new JobmonError(
+        'forbidden',
+        `wrapper callbacks take the job's own token (or an admin's); user ${identity.user} has role ${identity.role}`,
+        'authorization',
+        'forbidden',
+      );
+    }
+    if (identity.role === 'observer' && !READ_METHODS.has(c.req.method)) {
       throw new JobmonError(
         'forbidden',
         `user ${identity.user} has role observer, which may only read (GET)`,

@@ -27,6 +27,11 @@ export interface SubmitRequest {
   instances: SubmitInstance[];
   /** Most instances of this batch that may run at once (array throttle); undefined = no limit. */
   concurrencyLimit?: number;
+  /**
+   * What the batch's wrappers present to the API as JMT_TOKEN (src/domain/job-tokens.ts): it
+   * authorises the callbacks of this batch's instances and nothing else. Undefined in unit tests.
+   */
+  jobToken?: string;
 }
 
 export interface SubmitResult {

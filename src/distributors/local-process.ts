@@ -57,8 +57,10 @@ export class LocalProcessDistributor implements Distributor {
     if (!opts.wrapper && !existsSync(this.#wrapper[1])) {
       throw new Error(`the worker-node wrapper is not built (${this.#wrapper[1]} is missing): run \`npx tsc -p .\``);
     }
-    // The wrapper reads its API token from the environment, never from its (visible) arguments.
-    this.#env = { ...process.env, ...(opts.config.token ? { JMT_TOKEN: opts.config.token } : {}) };
+    // Jobs get their batch's job token (per submit), never the worker's own API token.
+    this.#env = { ...process.env };
+    delete this.#env.JMT_TOKEN;
+    delete this.#env.JMT_TOKENS;
     this.records = new LocalJobRecords(path.join(opts.config.logDir, 'local-distributor'));
     // Housekeeping off the constructor's path; an old record whose wrapper still runs is kept.
     setImmediate(() => {
@@ -86,7 +88,7 @@ export class LocalProcessDistributor implements Distributor {
         batchKey: `batch-${request.batchId}`,
         batchLimit: request.concurrencyLimit,
         owner: this,
-        start: () => this.#spawn(id, inst.taskInstanceId),
+        start: () => this.#spawn(id, inst.taskInstanceId, request.jobToken),
       };
     });
     this.#pool.enqueue(jobs);
@@ -177,7 +179,7 @@ export class LocalProcessDistributor implements Distributor {
     return isProcessAlive(record.pid, record.startTime);
   }
 
-  #spawn(id: string, taskInstanceId: number): StartedProcess {
+  #spawn(id: string, taskInstanceId: number, jobToken: string | undefined): StartedProcess {
     const logPath = this.records.logPath(id);
     const base: LocalJobRecord = {
       distributorId: id,
@@ -196,7 +198,8 @@ export class LocalProcessDistributor implements Distributor {
         {
           detached: true,
           stdio: ['ignore', fd, fd],
-          env: this.#env,
+          // The wrapper reads its token from the environment, never from its (visible) arguments.
+          env: jobToken ? { ...this.#env, JMT_TOKEN: jobToken } : this.#env,
         },
       );
       if (child.pid === undefined) {

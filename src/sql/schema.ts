@@ -198,6 +198,12 @@ export interface WorkflowGrantTable {
   granted_by: string;
   created_date: Timestamp;
 }
+/** Secrets the server keeps for itself, shared by every API and worker process (migration 0009). */
+export interface ServerSecretTable {
+  name: string;
+  value: Buffer;
+  created_date: Generated<Date>;
+}
 export interface BindDraftTable {
   id: string;
   user: string;
@@ -232,6 +238,7 @@ export interface Database {
   bind_draft: BindDraftTable;
   workflow_event: WorkflowEventTable;
   workflow_grant: WorkflowGrantTable;
+  server_secret: ServerSecretTable;
   bind_draft_chunk: BindDraftChunkTable;
 }
 

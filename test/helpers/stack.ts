@@ -9,7 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { loadConfig, type Config } from '../../src/config';
 import { startApiServer, type ApiServer } from '../../src/api/main';
-import { localAuth } from '../../src/api/auth';
+import { localAuth, type AuthConfig } from '../../src/api/auth';
 import { startWorker, type RunningWorker } from '../../src/worker/create-worker';
 import { createTestDatabase, type TestDatabase } from './db';
 import { freePort } from './ports';
@@ -28,7 +28,9 @@ export interface TestStack {
   close(): Promise<void>;
 }
 
-export async function startTestStack(options: { inProcessWorker?: boolean } = {}): Promise<TestStack> {
+export async function startTestStack(
+  options: { inProcessWorker?: boolean; /** Default: local single-user mode. */ auth?: AuthConfig } = {},
+): Promise<TestStack> {
   const database = await createTestDatabase();
   const temporal = await connectTemporal();
   const home = mkdtempSync(path.join(os.tmpdir(), 'jmt-e2e-'));
@@ -53,7 +55,7 @@ export async function startTestStack(options: { inProcessWorker?: boolean } = {}
     db: database.db,
     config,
     temporal: temporal.client,
-    auth: localAuth(config.user),
+    auth: options.auth ?? localAuth(config.user),
     port: apiPort,
     host: '127.0.0.1',
   });
