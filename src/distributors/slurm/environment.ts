@@ -9,13 +9,13 @@
  * - `sealed` (container mode): only the variables named in `pass_env`, plus a minimal PATH when
  *   PATH is not among them.
  *
- * Either way the wrapper gets JMT_TOKEN (API auth) and, when the job runs as another user, that
- * user's HOME, USER and LOGNAME.
+ * Either way the wrapper gets JMT_TOKEN (its batch's job token, never the worker's) and, when the
+ * job runs as another user, that user's HOME, USER and LOGNAME.
  */
 export const SEALED_DEFAULT_PATH = '/usr/local/bin:/usr/bin:/bin';
 
 const NEVER_PROPAGATED =
-  /^(SLURM_|SBATCH_|SRUN_|SALLOC_)|^(DATABASE_URL|PGPASSWORD|JMT_TOKENS|NODE_OPTIONS|NODE_V8_COVERAGE|VITEST.*|_)$/;
+  /^(SLURM_|SBATCH_|SRUN_|SALLOC_)|^(DATABASE_URL|PGPASSWORD|JMT_TOKENS|JMT_TOKEN|NODE_OPTIONS|NODE_V8_COVERAGE|VITEST.*|_)$/;
 
 export interface JobIdentity {
   user: string;

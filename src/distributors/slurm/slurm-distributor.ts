@@ -133,7 +133,7 @@ export class SlurmDistributor implements Distributor {
       mode: this.settings.environment,
       passEnv: this.settings.passEnv,
       base: process.env,
-      token: this.#ctx.config.token,
+      token: request.jobToken,
       identity: identity ?? undefined,
     });
 
