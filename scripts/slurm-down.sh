@@ -2,6 +2,9 @@
 # Stop exactly the Slurm daemons scripts/slurm-up.sh started (pids under $STATE/run), newest first.
 # A munged this script did not start (the machine's own) is left alone. Jobs still in the queue are
 # kept in $STATE/ctld and reappear at the next slurm-up; JMT_SLURM_WIPE=1 also removes that state.
+# The job accounts slurm-up created (jmtuser, jmtalice, jmtbob) are left in place on purpose: they
+# are unprivileged and harmless, files the jobs wrote stay owned by someone, and the next slurm-up
+# (or another Slurm test file running meanwhile) needs them again.
 set -euo pipefail
 
 STATE=${JMT_SLURM_STATE:-/var/lib/jmt-slurm}

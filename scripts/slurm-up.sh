@@ -6,18 +6,21 @@
 #
 #   - installs munge, slurm-wlm and slurmrestd with apt-get when missing;
 #   - writes /etc/slurm/slurm.conf for `hostname -s` (marked as ours; a foreign slurm.conf is never
-#     overwritten), a JWT key, and the job user (default jmtuser) jobs run as;
+#     overwritten), a JWT key, the demo job user (default jmtuser) and two test accounts (jmtalice,
+#     jmtbob: workflows of different owners run as different Unix users, docs/slurm.md "Identity");
 #   - starts munged (unless one already answers), slurmctld, slurmd, and slurmrestd as user slurm on
 #     127.0.0.1:$JMT_SLURM_REST_PORT; waits, bounded, until the node is idle and REST answers.
 #
 # Settings (environment): JMT_SLURM_STATE (/var/lib/jmt-slurm), JMT_SLURM_REST_PORT (6820),
-# JMT_SLURM_JOB_USER (jmtuser), JMT_SLURM_SLOTS_PER_CPU (32: OverSubscribe factor).
+# JMT_SLURM_JOB_USER (jmtuser), JMT_SLURM_TEST_USERS ("jmtalice jmtbob"), JMT_SLURM_SLOTS_PER_CPU (32:
+# OverSubscribe factor). slurm-down.sh leaves these accounts in place (see there).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 STATE=${JMT_SLURM_STATE:-/var/lib/jmt-slurm}
 REST_PORT=${JMT_SLURM_REST_PORT:-6820}
 JOB_USER=${JMT_SLURM_JOB_USER:-jmtuser}
+TEST_USERS=${JMT_SLURM_TEST_USERS-jmtalice jmtbob}
 SLOTS=${JMT_SLURM_SLOTS_PER_CPU:-32}
 CONF=/etc/slurm/slurm.conf
 MARK='# managed by jobmon-temporal scripts/slurm-up.sh'
@@ -38,7 +41,10 @@ if ! command -v slurmctld >/dev/null || ! command -v slurmrestd >/dev/null || ! 
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends munge slurm-wlm slurm-wlm-jwt-plugin slurmrestd >/dev/null
   say "installed in $(elapsed) s"
 fi
-id "$JOB_USER" >/dev/null 2>&1 || useradd -m -s /bin/bash "$JOB_USER"
+# Unprivileged accounts jobs run as (never root, never slurm): created once, left on later runs.
+for u in $JOB_USER $TEST_USERS; do
+  id "$u" >/dev/null 2>&1 || useradd -m -s /bin/bash "$u"
+done
 
 # --- configuration -------------------------------------------------------------------------------
 H=$(hostname -s)
@@ -170,4 +176,4 @@ fi
 wait_for 15 "slurmrestd answering on 127.0.0.1:$REST_PORT" \
   bash -c "curl -s -o /dev/null -H 'X-SLURM-USER-NAME: $JOB_USER' -H \"X-SLURM-USER-TOKEN: \$(scontrol token username=$JOB_USER lifespan=60 | cut -d= -f2)\" http://127.0.0.1:$REST_PORT/slurm/v0.0.38/ping"
 
-say "up in $(elapsed) s: node $H ($(sinfo -h -o '%t %c CPUs' -n "$H")), REST http://127.0.0.1:$REST_PORT, jobs run as $JOB_USER, state $STATE"
+say "up in $(elapsed) s: node $H ($(sinfo -h -o '%t %c CPUs' -n "$H")), REST http://127.0.0.1:$REST_PORT, jobs run as their owners' accounts (demo: $JOB_USER; test: ${TEST_USERS:-none}), state $STATE"

@@ -7,6 +7,8 @@ import type { SlurmMode } from './settings';
 
 /** One job array: indexes 1..size, each running `script` with SLURM_ARRAY_TASK_ID = its index. */
 export interface ArraySubmission {
+  /** The account the array runs as: the workflow owner's (identity.ts), never the worker's. */
+  user: string;
   name: string;
   partition: string;
   /** Bash entry script (starts with `#!/bin/bash`). */
@@ -39,17 +41,22 @@ export interface PartitionInfo {
 /** The job id is unknown to slurmctld (never existed, or purged after MinJobAge). */
 export const UNKNOWN_JOB = 'unknown-job' as const;
 
+/**
+ * `asUser`: the account a call acts as — the owner of the jobs concerned (REST: whose JWT is sent;
+ * CLI: whom a non-root worker switches to for scancel). REST calls without one are refused: they
+ * never fall back to some other identity.
+ */
 export interface SlurmBackend {
   readonly mode: SlurmMode;
-  /** Submit; resolves to the array job id. Throws with Slurm's message when refused. */
+  /** Submit as `submission.user`; resolves to the array job id. Throws with Slurm's message when refused. */
   submitArray(submission: ArraySubmission): Promise<string>;
   /** Every task of the array slurmctld still holds; throws when Slurm could not be asked. */
-  arrayJobs(arrayJobId: string): Promise<SlurmJobRecord[] | typeof UNKNOWN_JOB>;
+  arrayJobs(arrayJobId: string, asUser?: string): Promise<SlurmJobRecord[] | typeof UNKNOWN_JOB>;
   /** Cancel jobs or array tasks (`<array>_<task>`); unknown or finished ids are ignored. */
-  cancel(ids: string[]): Promise<void>;
+  cancel(ids: string[], asUser?: string): Promise<void>;
   /** Change ArrayTaskThrottle of a queued array (0 = no limit). */
   setThrottle(arrayJobId: string, limit: number): Promise<void>;
-  partition(name: string): Promise<PartitionInfo | undefined>;
+  partition(name: string, asUser?: string): Promise<PartitionInfo | undefined>;
   /** When the node's slurmd last started (Unix seconds); undefined when Slurm does not say. */
-  slurmdStartTime(node: string): Promise<number | undefined>;
+  slurmdStartTime(node: string, asUser?: string): Promise<number | undefined>;
 }

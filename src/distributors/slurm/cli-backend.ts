@@ -1,7 +1,9 @@
 /**
- * The command-line fallback (connection_parameters.mode = "cli"): sbatch to submit (as the job user
- * through runuser when the worker is root), `scontrol show job -o` for status (one call per array,
- * finished tasks included until MinJobAge), scancel, `scontrol update` for the throttle.
+ * The command-line fallback (connection_parameters.mode = "cli"): sbatch to submit as the workflow
+ * owner's account (`runuser -u <account> --` when the worker is root, `sudo -n -u <account> --`
+ * with a sudoers rule otherwise), `scontrol show job -o` for status (one call per array, finished
+ * tasks included until MinJobAge), scancel (as root directly, else as the jobs' owner), `scontrol
+ * update` for the throttle.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -15,6 +17,7 @@ export interface SlurmBins {
   scontrol: string;
   scancel: string;
   runuser: string;
+  sudo: string;
 }
 
 const INVALID_JOB = /Invalid job id specified/i;
@@ -50,15 +53,21 @@ export class SlurmCliBackend implements SlurmBackend {
     if (s.qos) args.push(`--qos=${s.qos}`);
     if (s.constraints) args.push(`--constraint=${s.constraints}`);
     args.push(scriptPath);
-    // Root submits as the job user (runuser keeps the environment, sets HOME/USER/LOGNAME).
-    const asOther = this.settings.user !== this.currentUser;
-    const [cmd, argv] = asOther
-      ? [this.bins.runuser, ['-u', this.settings.user, '--', this.bins.sbatch, ...args]]
-      : [this.bins.sbatch, args];
+    // runuser keeps the environment and sets HOME/USER/LOGNAME; sbatch hands it on (--export=ALL).
+    const [cmd, argv] = this.#as(s.user, this.bins.sbatch, args);
     const out = await run(cmd, argv, { env: s.env, timeoutMs: 60_000 });
     const id = out.trim().split(';')[0];
     if (!/^\d+$/.test(id)) throw new Error(`sbatch printed no job id: ${out.slice(0, 200)}`);
     return id;
+  }
+
+  /** `bin args` run as `user`: directly when that is the worker itself, else through runuser or sudo. */
+  #as(user: string, bin: string, args: string[]): [string, string[]] {
+    if (user === this.currentUser) return [bin, args];
+    return this.settings.switchUser === 'runuser'
+      ? [this.bins.runuser, ['-u', user, '--', bin, ...args]]
+      : // --preserve-env: the job's environment is sbatch's to hand on (sudoers must allow SETENV).
+        [this.bins.sudo, ['-n', '--preserve-env', '-u', user, '--', bin, ...args]];
   }
 
   async arrayJobs(arrayJobId: string): Promise<SlurmJobRecord[] | typeof UNKNOWN_JOB> {
@@ -75,10 +84,15 @@ export class SlurmCliBackend implements SlurmBackend {
       .flatMap((l) => recordsOfLine(l));
   }
 
-  async cancel(ids: string[]): Promise<void> {
+  async cancel(ids: string[], asUser?: string): Promise<void> {
     if (ids.length === 0) return;
+    // Root may cancel any job; any other worker cancels as the jobs' owner.
+    const [cmd, argv] =
+      this.currentUser === 'root' || asUser === undefined
+        ? [this.bins.scancel, ids]
+        : this.#as(asUser, this.bins.scancel, ids);
     try {
-      await run(this.bins.scancel, ids, { timeoutMs: 30_000 });
+      await run(cmd, argv, { timeoutMs: 30_000 });
     } catch (err) {
       // scancel cancels the valid ids and complains about the others.
       if (!(err instanceof CommandError && INVALID_JOB.test(err.stderr))) throw err;

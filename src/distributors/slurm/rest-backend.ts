@@ -8,8 +8,9 @@
 import { OUTPUT_PATTERN, UNKNOWN_JOB, type ArraySubmission, type PartitionInfo, type SlurmBackend } from './backend';
 import { decodeWaitStatus, expandOutputPattern, expandTaskString, type SlurmJobRecord } from './job-record';
 import type { SlurmSettings } from './settings';
-import type { TokenSource } from './token';
+import type { TokenCache } from './token';
 import { run } from './commands';
+import { redactSecrets } from './redact';
 
 /** Slurm's ESLURM_INVALID_JOB_ID. */
 const INVALID_JOB_ID = 2017;
@@ -48,7 +49,9 @@ export class SlurmRestError extends Error {
     what: string,
   ) {
     super(
-      `slurmrestd ${what}: HTTP ${status} ${errors.map((e) => e.error ?? e.description ?? JSON.stringify(e)).join('; ') || ''}`.trim(),
+      redactSecrets(
+        `slurmrestd ${what}: HTTP ${status} ${errors.map((e) => e.error ?? e.description ?? JSON.stringify(e)).join('; ') || ''}`.trim(),
+      ),
     );
     this.name = 'SlurmRestError';
   }
@@ -63,19 +66,27 @@ export class SlurmRestBackend implements SlurmBackend {
 
   constructor(
     private readonly settings: SlurmSettings,
-    private readonly tokens: TokenSource,
+    private readonly tokens: TokenCache,
     private readonly scontrol: string,
   ) {
     this.#base = `${settings.restUrl}/slurm/${settings.restVersion}`;
   }
 
-  async #request(method: string, route: string, what: string, body?: unknown): Promise<Record<string, unknown>> {
+  /** One call as `asUser` (their JWT); the token travels in a header only, never in a message. */
+  async #request(
+    method: string,
+    route: string,
+    what: string,
+    asUser: string | undefined,
+    body?: unknown,
+  ): Promise<Record<string, unknown>> {
+    if (asUser === undefined) throw new Error(`slurmrestd ${what}: no account to act as (the jobs' owner is unknown)`);
     for (let attempt = 0; ; attempt++) {
       const res = await fetch(`${this.#base}${route}`, {
         method,
         headers: {
-          'X-SLURM-USER-NAME': this.settings.user,
-          'X-SLURM-USER-TOKEN': await this.tokens.get(),
+          'X-SLURM-USER-NAME': asUser,
+          'X-SLURM-USER-TOKEN': await this.tokens.get(asUser),
           ...(body === undefined ? {} : { 'Content-Type': 'application/json' }),
         },
         body: body === undefined ? undefined : JSON.stringify(body),
@@ -84,14 +95,14 @@ export class SlurmRestBackend implements SlurmBackend {
       const text = await res.text();
       if (res.status === 401 && attempt === 0) {
         // A token minted before a key change or already expired: mint a new one, once.
-        this.tokens.invalidate();
+        this.tokens.invalidate(asUser);
         continue;
       }
       let json: Record<string, unknown>;
       try {
         json = text ? (JSON.parse(text) as Record<string, unknown>) : {};
       } catch {
-        throw new SlurmRestError(res.status, [{ error: text.slice(0, 300) }], what);
+        throw new SlurmRestError(res.status, [{ error: redactSecrets(text.slice(0, 300)) }], what);
       }
       const errors = Array.isArray(json.errors) ? (json.errors as RestError[]) : [];
       if (res.status >= 400 || errors.length > 0) {
@@ -120,15 +131,18 @@ export class SlurmRestBackend implements SlurmBackend {
     if (s.account) job.account = s.account;
     if (s.qos) job.qos = s.qos;
     if (s.constraints) job.constraints = s.constraints;
-    const json = await this.#request('POST', '/job/submit', `submit of ${s.name}`, { script: s.script, job });
+    const json = await this.#request('POST', '/job/submit', `submit of ${s.name} as ${s.user}`, s.user, {
+      script: s.script,
+      job,
+    });
     if (typeof json.job_id !== 'number') throw new Error(`slurmrestd accepted ${s.name} but returned no job id`);
     return String(json.job_id);
   }
 
-  async arrayJobs(arrayJobId: string): Promise<SlurmJobRecord[] | typeof UNKNOWN_JOB> {
+  async arrayJobs(arrayJobId: string, asUser?: string): Promise<SlurmJobRecord[] | typeof UNKNOWN_JOB> {
     let json: Record<string, unknown>;
     try {
-      json = await this.#request('GET', `/job/${encodeURIComponent(arrayJobId)}`, `status of ${arrayJobId}`);
+      json = await this.#request('GET', `/job/${encodeURIComponent(arrayJobId)}`, `status of ${arrayJobId}`, asUser);
     } catch (err) {
       if (err instanceof SlurmRestError && err.invalidJob) return UNKNOWN_JOB;
       throw err;
@@ -137,10 +151,10 @@ export class SlurmRestBackend implements SlurmBackend {
     return jobs.flatMap((j) => recordsOf(j));
   }
 
-  async cancel(ids: string[]): Promise<void> {
+  async cancel(ids: string[], asUser?: string): Promise<void> {
     for (const id of ids) {
       try {
-        await this.#request('DELETE', `/job/${encodeURIComponent(id)}`, `cancel of ${id}`);
+        await this.#request('DELETE', `/job/${encodeURIComponent(id)}`, `cancel of ${id}`, asUser);
       } catch (err) {
         if (!(err instanceof SlurmRestError && err.invalidJob)) throw err;
       }
@@ -151,10 +165,10 @@ export class SlurmRestBackend implements SlurmBackend {
     await run(this.scontrol, ['update', `JobId=${arrayJobId}`, `ArrayTaskThrottle=${limit}`], { timeoutMs: 15_000 });
   }
 
-  async partition(name: string): Promise<PartitionInfo | undefined> {
+  async partition(name: string, asUser?: string): Promise<PartitionInfo | undefined> {
     let json: Record<string, unknown>;
     try {
-      json = await this.#request('GET', `/partition/${encodeURIComponent(name)}`, `partition ${name}`);
+      json = await this.#request('GET', `/partition/${encodeURIComponent(name)}`, `partition ${name}`, asUser);
     } catch (err) {
       if (err instanceof SlurmRestError && err.status < 500) return undefined;
       if (err instanceof SlurmRestError && /invalid partition/i.test(err.message)) return undefined;
@@ -172,8 +186,8 @@ export class SlurmRestBackend implements SlurmBackend {
     };
   }
 
-  async slurmdStartTime(node: string): Promise<number | undefined> {
-    const json = await this.#request('GET', `/node/${encodeURIComponent(node)}`, `node ${node}`);
+  async slurmdStartTime(node: string, asUser?: string): Promise<number | undefined> {
+    const json = await this.#request('GET', `/node/${encodeURIComponent(node)}`, `node ${node}`, asUser);
     const n = (Array.isArray(json.nodes) ? json.nodes[0] : undefined) as Record<string, unknown> | undefined;
     const t = n?.slurmd_start_time;
     return typeof t === 'number' && t > 0 ? t : undefined;

@@ -4,10 +4,14 @@
  * `scripts/slurm-up.sh` starts.
  *
  * ```json
- * { "mode": "rest", "rest_url": "http://127.0.0.1:6820", "user": "jmtuser",
- *   "partition_map": { "all.q": "long" }, "environment": "propagate", "pass_env": ["PATH"],
- *   "jobcomp_log": "/var/lib/jmt-slurm/log/jobcomp.log", "token_lifespan_s": 3600 }
+ * { "mode": "rest", "rest_url": "http://127.0.0.1:6820", "user_map": { "alice": "asmith" },
+ *   "deny_users": ["backup"], "partition_map": { "all.q": "long" }, "environment": "propagate",
+ *   "pass_env": ["PATH"], "jobcomp_log": "/var/lib/jmt-slurm/log/jobcomp.log", "token_lifespan_s": 3600 }
  * ```
+ *
+ * Who a job runs as is the workflow owner's account (identity.ts): `user_map[owner]`, else the
+ * owner's name itself. `user` (the older single job account) maps every owner to one account; it
+ * is kept for single-tenant installs and is still subject to the deny rules.
  */
 import os from 'node:os';
 
@@ -19,8 +23,29 @@ export interface SlurmSettings {
   restUrl: string;
   /** OpenAPI plugin version slurmrestd was started with. */
   restVersion: string;
-  /** Who jobs run as. Root may submit for anyone; any other worker only as itself. */
-  user: string;
+  /**
+   * API user (workflow owner) → Unix/Slurm account, for owners whose account has another name.
+   * Owners not listed run as the account of their own name.
+   */
+  userMap: Record<string, string>;
+  /**
+   * Legacy `user`: one account for every owner (single-tenant installs). Undefined: per owner.
+   * Never a fallback: when set, `user_map` entries still win, and the deny rules apply to it too.
+   */
+  sharedUser?: string;
+  /** Accounts no job may run as, besides root (uid 0), the worker's own account and SlurmUser. */
+  denyUsers: string[];
+  /**
+   * A personal install (worker, API and jobs all under one person's login): owners may map to the
+   * worker's own account. Off by default; root stays denied either way.
+   */
+  allowWorkerAccount: boolean;
+  /**
+   * CLI mode: how the worker becomes the owner for sbatch/scancel. `runuser` needs root; `sudo`
+   * (`sudo -n -u <user>`) needs a sudoers rule for the worker's account. Default: runuser as root,
+   * else sudo.
+   */
+  switchUser: 'runuser' | 'sudo';
   /** Queue name (the project's) → partition name (Slurm's); unmapped queues are used as is. */
   partitionMap: Record<string, string>;
   /** `propagate`: the worker's environment reaches the job; `sealed`: only `passEnv` names do. */
@@ -61,6 +86,13 @@ const num = (params: Record<string, unknown>, key: string, fallback: number): nu
   return v;
 };
 
+const bool = (params: Record<string, unknown>, key: string, fallback: boolean): boolean => {
+  const v = params[key];
+  if (v === undefined || v === null) return fallback;
+  if (typeof v !== 'boolean') throw new SlurmConfigError(`"${key}" must be true or false`);
+  return v;
+};
+
 export function parseSlurmSettings(
   params: Record<string, unknown> = {},
   env: NodeJS.ProcessEnv = process.env,
@@ -83,13 +115,33 @@ export function parseSlurmSettings(
   ) {
     throw new SlurmConfigError('"partition_map" must map queue names to partition names');
   }
+  const userMap = params.user_map ?? {};
+  if (
+    typeof userMap !== 'object' ||
+    userMap === null ||
+    Array.isArray(userMap) ||
+    Object.values(userMap).some((u) => typeof u !== 'string' || u.length === 0)
+  ) {
+    throw new SlurmConfigError('"user_map" must map API user names to Unix account names');
+  }
+  const denyUsers = params.deny_users ?? [];
+  if (!Array.isArray(denyUsers) || denyUsers.some((u) => typeof u !== 'string' || u.length === 0)) {
+    throw new SlurmConfigError('"deny_users" must be a list of Unix account names');
+  }
   const currentUser = safeUser();
+  const switchUser = str(params, 'switch_user', currentUser === 'root' ? 'runuser' : 'sudo');
+  if (switchUser !== 'runuser' && switchUser !== 'sudo') {
+    throw new SlurmConfigError(`"switch_user" must be "runuser" or "sudo", not "${switchUser}"`);
+  }
   return {
     mode,
     restUrl: str(params, 'rest_url', env.JMT_SLURM_REST_URL ?? 'http://127.0.0.1:6820').replace(/\/+$/, ''),
     restVersion: str(params, 'rest_version', 'v0.0.38'),
-    // Root submitting as root would run users' commands as root: default to the job user instead.
-    user: str(params, 'user', env.JMT_SLURM_USER ?? (currentUser === 'root' ? 'jmtuser' : currentUser)),
+    userMap: userMap as Record<string, string>,
+    sharedUser: params.user === undefined || params.user === null ? undefined : str(params, 'user', ''),
+    denyUsers: denyUsers as string[],
+    allowWorkerAccount: bool(params, 'allow_worker_account', false),
+    switchUser,
     partitionMap: partitionMap as Record<string, string>,
     environment,
     passEnv: passEnv as string[],

@@ -7,6 +7,8 @@
  * means "unknown" (the jobs count as alive and get more time), never "failed".
  *
  * Submission goes through slurmrestd (JWT from `scontrol token`) or, with `"mode": "cli"`, sbatch.
+ * Every array runs as the workflow owner's account (identity.ts), and every later call about its
+ * jobs acts as that account too; an owner without an acceptable account gets nothing submitted.
  *
  * One exception to "Slurm says RUNNING, so alive": a node that crashed with its jobs and whose
  * slurmd came back within ~20 s of a job's start (BatchStartTimeout + MessageTimeout) leaves that
@@ -15,7 +17,6 @@
  * consecutive report-by periods, on a batch host whose slurmd (re)started after the job started, is
  * declared lost (U), cancelled, and retried (docs/slurm.md, "Node crashes").
  */
-import { execFileSync } from 'node:child_process';
 import { chownSync, existsSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { wrapperCommand } from '../../worker-node/launch';
@@ -25,13 +26,15 @@ import { UNKNOWN_JOB, type PartitionInfo, type SlurmBackend } from './backend';
 import { SlurmCliBackend } from './cli-backend';
 import { resolveBin, run } from './commands';
 import { entryScript } from './entry-script';
-import { jobEnvironment, type JobIdentity } from './environment';
+import { jobEnvironment } from './environment';
 import { classifyEnd, jobcompRecord, readTail } from './exit-info';
+import { IdentityRefusal, JobAccounts, type JobAccount } from './identity';
 import { isLive, parseDistributorId, type SlurmJobRecord } from './job-record';
 import { partitionProblems, toSlurmRequest } from './resources';
 import { SlurmRestBackend } from './rest-backend';
+import { redactSecrets } from './redact';
 import { parseSlurmSettings, safeUser, type SlurmSettings } from './settings';
-import { TokenSource } from './token';
+import { TokenCache } from './token';
 
 /** Concurrency limits at or above this mean "no limit" (Slurm's ArrayTaskThrottle=0). */
 const UNLIMITED = 2_147_483_647;
@@ -46,8 +49,12 @@ type NodeRestartSuspect = { asks: number; lastAskedAt: number };
 
 export interface SlurmDistributorOptions {
   backend?: SlurmBackend;
-  /** Logged problems (failed polls); defaults to stderr. */
+  /** Logged problems (failed polls); defaults to stderr. Messages are redacted of tokens first. */
   log?: (message: string) => void;
+  /** Owner → job account resolution (tests inject account lookups). */
+  accounts?: JobAccounts;
+  /** The owner (`workflow.user`) of a workflow; default: read from the database. */
+  workflowOwner?: (workflowId: number) => Promise<string | undefined>;
 }
 
 export class SlurmDistributor implements Distributor {
@@ -66,13 +73,22 @@ export class SlurmDistributor implements Distributor {
   readonly #nodeRestartSuspects = new Map<string, NodeRestartSuspect>();
   /** Jobs declared lost with their node (and cancelled), by distributor id: the message for remoteExitInfo. */
   readonly #lostWithNode = new Map<string, string>();
-  #identity: (JobIdentity & { uid: number; gid: number }) | null | undefined;
+  readonly #accounts: JobAccounts;
+  readonly #workflowOwner: (workflowId: number) => Promise<string | undefined>;
+  readonly #owners = new Map<number, string>();
+  /** Array job id → the account its jobs run as (filled at submit, else read from the database). */
+  readonly #arrayAccounts = new Map<string, string>();
   #jobcompLog: string | undefined | null = null;
 
   constructor(ctx: DistributorContext, opts: SlurmDistributorOptions = {}) {
     this.#ctx = ctx;
     this.settings = parseSlurmSettings(ctx.connectionParameters ?? {});
-    this.#log = opts.log ?? ((m) => process.stderr.write(`slurm distributor: ${m}\n`));
+    const log = opts.log ?? ((m: string) => process.stderr.write(`slurm distributor: ${m}\n`));
+    this.#log = (m) => log(redactSecrets(m));
+    this.#accounts =
+      opts.accounts ??
+      new JobAccounts(this.settings, { serviceUser: this.#currentUser, serviceUid: process.getuid?.() });
+    this.#workflowOwner = opts.workflowOwner ?? ((id) => this.#ownerFromDb(id));
     this.#wrapper = wrapperCommand();
     if (!existsSync(this.#wrapper[1])) {
       throw new Error(`the worker-node wrapper is not built (${this.#wrapper[1]} is missing): run \`npx tsc -p .\``);
@@ -83,12 +99,18 @@ export class SlurmDistributor implements Distributor {
       (this.settings.mode === 'rest'
         ? new SlurmRestBackend(
             this.settings,
-            new TokenSource(this.settings.user, this.#currentUser, this.settings.tokenLifespanS, scontrol),
+            new TokenCache(this.#currentUser, this.settings.tokenLifespanS, scontrol),
             scontrol,
           )
         : new SlurmCliBackend(
             this.settings,
-            { sbatch: resolveBin('sbatch'), scontrol, scancel: resolveBin('scancel'), runuser: resolveBin('runuser') },
+            {
+              sbatch: resolveBin('sbatch'),
+              scontrol,
+              scancel: resolveBin('scancel'),
+              runuser: resolveBin('runuser'),
+              sudo: resolveBin('sudo'),
+            },
             this.#currentUser,
           ));
   }
@@ -97,12 +119,21 @@ export class SlurmDistributor implements Distributor {
     const distributorIds = new Map<number, string>();
     const errors = new Map<number, string>();
     const failAll = (instances: SubmitRequest['instances'], message: string) => {
-      for (const i of instances) errors.set(i.taskInstanceId, message);
+      for (const i of instances) errors.set(i.taskInstanceId, redactSecrets(message));
     };
+    let account: JobAccount;
+    try {
+      account = await this.#jobAccount(request.workflowId);
+    } catch (err) {
+      if (!(err instanceof IdentityRefusal)) throw err;
+      this.#log(`workflow ${request.workflowId}, batch ${request.batchId}: ${err.message}`);
+      failAll(request.instances, `refused to submit to Slurm: ${err.message}`);
+      return { distributorIds, errors };
+    }
     const req = toSlurmRequest(request.resources, this.settings.partitionMap);
     let problems: string[];
     try {
-      problems = partitionProblems(req, await this.#partition(req.partition));
+      problems = partitionProblems(req, await this.#partition(req.partition, account.user));
     } catch (err) {
       // Cannot ask Slurm now: submit anyway; Slurm itself refuses what it cannot run.
       this.#log(`could not read partition ${req.partition} (${(err as Error).message}); submitting unchecked`);
@@ -113,19 +144,18 @@ export class SlurmDistributor implements Distributor {
       return { distributorIds, errors };
     }
 
-    const identity = this.#jobIdentity();
     const root = this.settings.scriptDir ?? path.join(this.#ctx.config.logDir, 'slurm');
     const workDir = path.join(root, `batch-${request.batchId}`);
     try {
-      this.#ensureDir(root, false);
-      this.#ensureDir(workDir, true);
-      // The wrapper (running as the job user) writes the task's stdout/stderr here.
-      this.#ensureDir(this.#ctx.config.logDir, false);
-      this.#ensureDir(path.join(this.#ctx.config.logDir, `workflow-${request.workflowId}`), true);
+      this.#ensureDir(root);
+      this.#ensureDir(workDir, account);
+      // The wrapper (running as the owner's account) writes the task's stdout/stderr here.
+      this.#ensureDir(this.#ctx.config.logDir);
+      this.#ensureDir(path.join(this.#ctx.config.logDir, `workflow-${request.workflowId}`), account);
     } catch (err) {
       failAll(
         request.instances,
-        `cannot prepare ${workDir} for the job user ${this.settings.user}: ${(err as Error).message}`,
+        `cannot prepare ${workDir} for the job account ${account.user}: ${(err as Error).message}`,
       );
       return { distributorIds, errors };
     }
@@ -133,8 +163,9 @@ export class SlurmDistributor implements Distributor {
       mode: this.settings.environment,
       passEnv: this.settings.passEnv,
       base: process.env,
+      // The batch's job token: it authorises this batch's callbacks only (the owner can read it).
       token: request.jobToken,
-      identity: identity ?? undefined,
+      identity: account.user === this.#currentUser ? undefined : { user: account.user, home: account.home },
     });
 
     const chunkSize = Math.max(1, Math.floor(this.settings.maxArraySize) - 1);
@@ -156,6 +187,7 @@ export class SlurmDistributor implements Distributor {
       });
       try {
         const arrayJobId = await this.backend.submitArray({
+          user: account.user,
           name: chunk === 1 ? request.jobName : `${request.jobName}-${chunk}`,
           partition: req.partition,
           script,
@@ -171,6 +203,7 @@ export class SlurmDistributor implements Distributor {
           env,
         });
         arrayIds.push(arrayJobId);
+        this.#arrayAccounts.set(arrayJobId, account.user);
         instances.forEach((inst, i) => distributorIds.set(inst.taskInstanceId, `${arrayJobId}_${i + 1}`));
       } catch (err) {
         failAll(instances, `Slurm refused the array: ${(err as Error).message}`);
@@ -212,7 +245,7 @@ export class SlurmDistributor implements Distributor {
       this.#nodeRestartSuspects.delete(key);
       return false;
     }
-    const slurmdStart = await this.#slurmdStart(record.batchHost);
+    const slurmdStart = await this.#slurmdStart(record.batchHost, record.user);
     if (slurmdStart === undefined || slurmdStart <= record.startTime) {
       this.#nodeRestartSuspects.delete(key);
       return false;
@@ -229,7 +262,7 @@ export class SlurmDistributor implements Distributor {
     }
     const iso = (s: number) => new Date(s * 1000).toISOString();
     try {
-      await this.backend.cancel([key]);
+      await this.backend.cancel([key], record.user ?? (await this.#accountOfArray(record.arrayJobId ?? record.jobId)));
     } catch (err) {
       this.#log(`could not cancel ${key}, which looks lost with node ${record.batchHost}: ${(err as Error).message}`);
       this.#nodeRestartSuspects.set(key, { asks, lastAskedAt: now });
@@ -245,12 +278,12 @@ export class SlurmDistributor implements Distributor {
   }
 
   /** The node's slurmd start time, cached like job status; undefined (no verdict) when unavailable. */
-  async #slurmdStart(node: string): Promise<number | undefined> {
+  async #slurmdStart(node: string, asUser: string | undefined): Promise<number | undefined> {
     const cached = this.#slurmdStarts.get(node);
     if (cached && Date.now() - cached.at < this.settings.statusCacheS * 1000) return cached.start;
     let start: number | undefined;
     try {
-      start = await this.backend.slurmdStartTime(node);
+      start = await this.backend.slurmdStartTime(node, asUser);
     } catch (err) {
       this.#log(`slurmd start time of node ${node} unavailable (${(err as Error).message})`);
       return undefined;
@@ -294,8 +327,11 @@ export class SlurmDistributor implements Distributor {
 
   async terminate(distributorIds: string[]): Promise<void> {
     const ids = distributorIds.filter((id) => /^\d+(_\d+)?$/.test(id));
-    if (ids.length > 0) await this.backend.cancel(ids);
-    for (const array of groupByArray(ids).keys()) this.#snapshots.delete(array);
+    // Each array's jobs are cancelled as their owner (REST: with the owner's token).
+    for (const [array, ofArray] of groupByArray(ids)) {
+      await this.backend.cancel(ofArray, await this.#accountOfArray(array));
+      this.#snapshots.delete(array);
+    }
   }
 
   /** Change the throttle of queued arrays (`arrayIds` as recorded: comma-separated chunks allowed). */
@@ -327,8 +363,8 @@ export class SlurmDistributor implements Distributor {
     if (backoff && Date.now() < backoff.until) return undefined;
     let pending = this.#inflight.get(arrayJobId);
     if (!pending) {
-      pending = this.backend
-        .arrayJobs(arrayJobId)
+      pending = this.#accountOfArray(arrayJobId)
+        .then((asUser) => this.backend.arrayJobs(arrayJobId, asUser))
         .then((records) => {
           const snap: Snapshot = {
             at: Date.now(),
@@ -352,10 +388,10 @@ export class SlurmDistributor implements Distributor {
     }
   }
 
-  async #partition(name: string): Promise<PartitionInfo | undefined> {
+  async #partition(name: string, asUser: string): Promise<PartitionInfo | undefined> {
     const cached = this.#partitions.get(name);
     if (cached && Date.now() - cached.at < PARTITION_CACHE_MS) return cached.info;
-    const info = await this.backend.partition(name);
+    const info = await this.backend.partition(name, asUser);
     this.#partitions.set(name, { at: Date.now(), info });
     return info;
   }
@@ -373,29 +409,65 @@ export class SlurmDistributor implements Distributor {
     return this.#jobcompLog;
   }
 
-  /** Home and ids of the job user when jobs run as someone else than the worker; null if same user. */
-  #jobIdentity(): (JobIdentity & { uid: number; gid: number }) | null {
-    if (this.#identity !== undefined) return this.#identity;
-    if (this.settings.user === this.#currentUser) return (this.#identity = null);
-    let line: string;
-    try {
-      line = execFileSync(resolveBin('getent'), ['passwd', this.settings.user], {
-        encoding: 'utf8',
-        timeout: 10_000,
-      }).trim();
-    } catch {
-      throw new Error(`the Slurm job user "${this.settings.user}" does not exist on this machine (see docs/slurm.md)`);
+  /** The checked account of the workflow's owner; throws IdentityRefusal (nothing is submitted then). */
+  async #jobAccount(workflowId: number): Promise<JobAccount> {
+    let owner = this.#owners.get(workflowId);
+    if (owner === undefined) {
+      owner = await this.#workflowOwner(workflowId);
+      if (owner === undefined) throw new IdentityRefusal(`workflow ${workflowId} has no owner on record`);
+      // A workflow's owner never changes (grants add operators, not owners).
+      this.#owners.set(workflowId, owner);
     }
-    const [user, , uid, gid, , home] = line.split(':');
-    this.#identity = { user, uid: Number(uid), gid: Number(gid), home };
-    return this.#identity;
+    return this.#accounts.resolve(owner);
   }
 
-  /** mkdir -p; when root submits for another user, hand `owned` dirs to that user. */
-  #ensureDir(dir: string, owned: boolean): void {
+  async #ownerFromDb(workflowId: number): Promise<string | undefined> {
+    const row = await this.#ctx.db
+      .selectFrom('workflow')
+      .select('user')
+      .where('id', '=', workflowId)
+      .executeTakeFirst();
+    return row?.user;
+  }
+
+  /**
+   * The account an array's jobs run as: remembered from its submission, or (after a worker restart)
+   * its workflow's owner as recorded with the batch. Undefined when neither is known; REST calls
+   * then fail (counted as "Slurm could not be asked"), they never act as anybody else.
+   */
+  async #accountOfArray(arrayJobId: string): Promise<string | undefined> {
+    const known = this.#arrayAccounts.get(arrayJobId);
+    if (known !== undefined || !this.#ctx.db) return known;
+    const row = await this.#ctx.db
+      .selectFrom('task_batch as b')
+      .innerJoin('workflow as w', 'w.id', 'b.workflow_id')
+      .select(['w.user', 'w.id'])
+      .where((eb) =>
+        eb.or([
+          eb('b.distributor_array_id', '=', arrayJobId),
+          eb('b.distributor_array_id', 'like', `${arrayJobId},%`),
+          eb('b.distributor_array_id', 'like', `%,${arrayJobId}`),
+          eb('b.distributor_array_id', 'like', `%,${arrayJobId},%`),
+        ]),
+      )
+      .executeTakeFirst();
+    if (!row) return undefined;
+    this.#owners.set(row.id, row.user);
+    let account: string;
+    try {
+      account = (await this.#accounts.resolve(row.user)).user;
+    } catch (err) {
+      this.#log(`jobs of array ${arrayJobId}: ${(err as Error).message}`);
+      return undefined;
+    }
+    this.#arrayAccounts.set(arrayJobId, account);
+    return account;
+  }
+
+  /** mkdir -p; when root submits for another account, hand the directory to that account. */
+  #ensureDir(dir: string, owner?: JobAccount): void {
     mkdirSync(dir, { recursive: true, mode: 0o755 });
-    const identity = this.#identity;
-    if (owned && identity && process.getuid?.() === 0) chownSync(dir, identity.uid, identity.gid);
+    if (owner && owner.user !== this.#currentUser && process.getuid?.() === 0) chownSync(dir, owner.uid, owner.gid);
   }
 }
 
