@@ -259,6 +259,21 @@ describe('worker-node wrapper', () => {
     expect(api.endOf(9)!.body.message).toMatch(/killed by SIGKILL/);
   });
 
+  it('reports a command killed by a signal after the time limit as Z, even before the wrapper hears it', async () => {
+    // Slurm signals the whole step: the command may die of the limit's SIGTERM first.
+    script(13, 'kill -TERM $$');
+    const past = String(Math.floor(Date.now() / 1000) - 5);
+    let run = startWrapper(13, { env: { JMT_TIME_LIMIT_AT: past, JMT_SIGNAL_ERROR_STATE: 'F' } });
+    expect((await exitOf(run)).code).toBe(0);
+    expect(api.endOf(13)!.body).toMatchObject({ error_state: 'Z' });
+    expect(api.endOf(13)!.body.message).toMatch(/time limit/);
+    // Before the limit, a command that kills itself is its own error, not an outside cancel.
+    script(14, 'kill -TERM $$');
+    run = startWrapper(14, { env: { JMT_TIME_LIMIT_AT: String(Math.floor(Date.now() / 1000) + 600) } });
+    expect((await exitOf(run)).code).toBe(0);
+    expect(api.endOf(14)!.body).toMatchObject({ error_state: 'E' });
+  });
+
   it('rides out an API outage: retries until the API is back, then reports', async () => {
     const port = await freePort();
     await api.close(); // nothing listens on `port` yet: connection refused

@@ -154,7 +154,12 @@ export async function runWrapper(opts: WrapperOptions): Promise<number> {
     }
     if (outcome.exitCode === 0 && !outcome.signal) return await report('done', body);
     // A signal from the batch system may say more than "error" (time limit, outside cancel).
-    const verdict = signals.received ? batchSignalVerdict(opts.env ?? process.env) : undefined;
+    // Slurm signals every process of the step at once: the command may die of the time limit's
+    // SIGTERM before the wrapper's own handler has run. A command killed by a signal after the
+    // limit is the limit, whichever process heard it first.
+    const signalVerdict = batchSignalVerdict(opts.env ?? process.env);
+    const verdict =
+      signals.received || (outcome.signal !== null && signalVerdict?.state === 'Z') ? signalVerdict : undefined;
     const message = errorText(outcome, signals.received);
     return await report('error', {
       ...body,
