@@ -25,6 +25,7 @@ import { taskInstanceRoutes } from './routes/task-instances';
 import { taskRoutes } from './routes/tasks';
 import { workflowRoutes } from './routes/workflows';
 import { createRunNotifier, type RunNotifier } from './run-notifier';
+import { inputGuards, issuePath } from './input-guards';
 import { HealthSchema, json } from './schemas';
 import { temporalUnavailable } from './temporal';
 
@@ -66,16 +67,24 @@ export function createApp(deps: AppDeps): OpenAPIHono<AppEnv> {
 
   // Auth before the body limit: an unauthenticated client must not make us read 32 MiB.
   app.use(`${API_PREFIX}/*`, authMiddleware(deps.auth, API_PREFIX, deps.db));
-  const tooLarge = (limit: number) => () => {
+  const tooLarge = (limit: number) => (c: Context) => {
+    // The rest of the body stays unread: the connection cannot carry another request, and a
+    // keep-alive client that is not told so reuses it and fails ("socket hang up") or hangs.
+    c.header('Connection', 'close');
     throw new JobmonError('too_large', `request body exceeds ${limit / (1024 * 1024)} MiB`, 'body', 'too_large');
   };
   const bindLimit = bodyLimit({ maxSize: BIND_BODY_LIMIT, onError: tooLarge(BIND_BODY_LIMIT) });
   const defaultLimit = bodyLimit({ maxSize: DEFAULT_BODY_LIMIT, onError: tooLarge(DEFAULT_BODY_LIMIT) });
-  app.use('*', (c, next) => {
-    const path = c.req.path;
-    const isBind = path === `${API_PREFIX}/bind` || path.startsWith(`${API_PREFIX}/bind/`);
-    return (isBind ? bindLimit : defaultLimit)(c, next);
-  });
+  const isBindPath = (path: string) => path === `${API_PREFIX}/bind` || path.startsWith(`${API_PREFIX}/bind/`);
+  app.use('*', (c, next) => (isBindPath(c.req.path) ? bindLimit : defaultLimit)(c, next));
+  // After the size limit (it bounds what this reads): nesting depth and NUL characters.
+  app.use(
+    `${API_PREFIX}/*`,
+    inputGuards({
+      skipDepthCheck: isBindPath,
+      allowNulInBody: (path) => path.startsWith(`${API_PREFIX}/task-instances/`),
+    }),
+  );
 
   app.route(API_PREFIX, bindRoutes(routeDeps));
   app.route(API_PREFIX, runRoutes(routeDeps));
@@ -138,16 +147,6 @@ export function toTemporalGetter(temporal: AppDeps['temporal']): () => Promise<C
 }
 
 type Issue = z.core.$ZodIssue;
-
-/** Dotted path as the bind layer writes it: `tasks[12].upstream[0]`; the body itself is `body`. */
-export function issuePath(path: readonly PropertyKey[]): string {
-  let out = '';
-  for (const part of path) {
-    if (typeof part === 'number') out += `[${part}]`;
-    else out += out ? `.${String(part)}` : String(part);
-  }
-  return out || 'body';
-}
 
 function validationError(issues: readonly Issue[]): JobmonError {
   const issue = issues[0];

@@ -6,6 +6,7 @@
 import type { AddressInfo } from 'node:net';
 import { createAdaptorServer } from '@hono/node-server';
 import type { Server } from 'node:http';
+import type { Duplex } from 'node:stream';
 import { loadConfig } from '../config';
 import { createDb, ensureDatabase, migrate } from '../sql/db';
 import { createApp, toTemporalGetter, type AppDeps } from './app';
@@ -27,6 +28,7 @@ export async function startApiServer(deps: AppDeps & { port: number; host: strin
     createRunNotifier(toTemporalGetter(appDeps.temporal), { workflowIdPrefix: appDeps.config.workflowIdPrefix });
   const app = createApp({ ...appDeps, notifier });
   const server = createAdaptorServer({ fetch: app.fetch, hostname: host, port }) as Server;
+  server.on('clientError', answerClientError);
 
   await new Promise<void>((resolve, reject) => {
     const onError = (err: Error) => reject(err);
@@ -52,6 +54,32 @@ export async function startApiServer(deps: AppDeps & { port: number; host: strin
       return closing;
     },
   };
+}
+
+/**
+ * Requests Node's HTTP parser refuses before the app sees them (request line and headers over
+ * 16 KiB: a long query string; malformed HTTP). Node's own answer has an empty body; this one
+ * carries the API's error shape so clients can say what to shorten.
+ */
+function answerClientError(err: NodeJS.ErrnoException, socket: Duplex): void {
+  if (err.code === 'ECONNRESET' || !socket.writable) {
+    socket.destroy();
+    return;
+  }
+  const tooLarge = err.code === 'HPE_HEADER_OVERFLOW';
+  const status = tooLarge ? '431 Request Header Fields Too Large' : '400 Bad Request';
+  const body = JSON.stringify({
+    error: tooLarge
+      ? {
+          code: 'headers_too_large',
+          message: 'the request line and headers exceed 16 KiB: shorten the query string',
+          field: 'query',
+        }
+      : { code: 'bad_request', message: `malformed HTTP request (${err.code ?? err.message})`, field: 'request' },
+  });
+  socket.end(
+    `HTTP/1.1 ${status}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
+  );
 }
 
 async function main(): Promise<void> {

@@ -90,7 +90,10 @@ export const GrantUserName = z
   .string()
   .min(1, 'must not be empty')
   .max(255)
-  .regex(/^\P{Cc}*$/u, 'must not contain control characters')
+  // The Cc range spelt out: `\P{Cc}` is the same set, but schema-driven clients and fuzzers
+  // (schemathesis) cannot generate values for Unicode property classes in the OpenAPI pattern.
+  // eslint-disable-next-line no-control-regex
+  .regex(/^[^\x00-\x1f\x7f-\x9f]*$/, 'must not contain control characters')
   .refine((s) => s.trim() === s, 'must not start or end with whitespace');
 export const GrantSchema = z.strictObject({ user: GrantUserName }).openapi('GrantRequest');
 // Not WorkflowIdParams.extend: schemas.ts imports this module, and the cycle would leave it undefined here.
@@ -99,7 +102,7 @@ export const GrantParams = z.object({
     .number()
     .int()
     .min(1)
-    .max(Number.MAX_SAFE_INTEGER)
+    .max(2_147_483_647) // workflow.id is a Postgres integer: larger ids are 422, not a database error
     .openapi({ param: { name: 'id', in: 'path' }, example: 1 }),
   user: GrantUserName.openapi({ param: { name: 'user', in: 'path' } }),
 });

@@ -33,6 +33,10 @@ export const errorResponses = {
   409: { description: 'Conflict', content: { 'application/json': { schema: ErrorSchema } } },
   413: { description: 'Body too large', content: { 'application/json': { schema: ErrorSchema } } },
   422: { description: 'Invalid input; `field` names it', content: { 'application/json': { schema: ErrorSchema } } },
+  431: {
+    description: 'Request line and headers over 16 KiB (a long query string)',
+    content: { 'application/json': { schema: ErrorSchema } },
+  },
 } as const;
 
 export const json = <T extends z.ZodType>(schema: T, description: string) => ({
@@ -44,16 +48,19 @@ export const jsonBody = <T extends z.ZodType>(schema: T, required = true) => ({
   content: { 'application/json': { schema } },
 });
 
-// Database ids are positive integers far below 2^53 (db.ts parses BIGINT as number).
-const id = (name: string) =>
+// Database ids are positive integers far below 2^53 (db.ts parses BIGINT as number). Ids of
+// `serial` columns (workflow, share_link) stop at the Postgres integer maximum: a larger one must be
+// a 422 naming the id, not an "out of range for type integer" 500 from the database.
+export const INT4_MAX = 2_147_483_647;
+const id = (name: string, max = Number.MAX_SAFE_INTEGER) =>
   z.coerce
     .number()
     .int()
     .min(1)
-    .max(Number.MAX_SAFE_INTEGER)
+    .max(max)
     .openapi({ param: { name, in: 'path' }, example: 1 });
 
-export const WorkflowIdParams = z.object({ id: id('id') });
+export const WorkflowIdParams = z.object({ id: id('id', INT4_MAX) });
 export const TaskIdParams = z.object({ id: id('id') });
 export const TaskInstanceIdParams = z.object({ id: id('id') });
 // Not checked as a UUID here: the bind layer answers 404 for any id that names no draft of the caller.

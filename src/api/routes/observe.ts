@@ -15,7 +15,15 @@ import { resourceRetries, templateUsage, usageCsv, usageYaml } from '../../sql/o
 import { createShare, getShare, listShares, revokeShare } from '../../sql/observe/shares';
 import { assertMayActOn } from '../auth';
 import type { AppEnv, RouteDeps } from '../deps';
-import { errorResponses, json, jsonBody, TaskIdParams, TaskInstanceIdParams, WorkflowIdParams } from '../schemas';
+import {
+  errorResponses,
+  INT4_MAX,
+  json,
+  jsonBody,
+  TaskIdParams,
+  TaskInstanceIdParams,
+  WorkflowIdParams,
+} from '../schemas';
 
 // Response bodies are described in docs/observers.md and typed by the src/sql/observe interfaces.
 const Any = z.any();
@@ -49,6 +57,7 @@ const ShareIdParams = z.object({
     .number()
     .int()
     .min(1)
+    .max(INT4_MAX)
     .openapi({ param: { name: 'id', in: 'path' } }),
 });
 const SearchQuery = z.object({
@@ -61,7 +70,7 @@ const SearchQuery = z.object({
   template: text(),
   from: text(40).openapi({ description: 'created on or after (YYYY-MM-DD or ISO)' }),
   to: text(40).openapi({ description: 'created before (a bare date includes that day)' }),
-  id: intQuery(1, Number.MAX_SAFE_INTEGER),
+  id: intQuery(1, INT4_MAX),
   limit: intQuery(1, 500),
   offset: intQuery(0, 10_000_000),
 });
@@ -192,7 +201,7 @@ const r = {
       query: z.object({
         template: z.string().min(1).max(255),
         tool: text(),
-        workflow_id: intQuery(1, Number.MAX_SAFE_INTEGER),
+        workflow_id: intQuery(1, INT4_MAX),
         node_args: text(2000).openapi({ description: '`k=v` pairs, comma-separated' }),
         confidence: z.coerce.number().gt(0).lt(1).optional(),
         format: z.enum(['json', 'csv', 'yaml']).default('json'),

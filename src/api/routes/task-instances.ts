@@ -77,10 +77,18 @@ function endReport(body: EndBody): EndReport {
     wallclockS: body.wallclock_s ?? undefined,
     maxrssBytes: body.maxrss_bytes ?? undefined,
     cpuS: body.cpu_s ?? undefined,
-    stdoutTail: body.stdout_tail ?? undefined,
-    stderrTail: body.stderr_tail ?? undefined,
-    nodename: body.nodename ?? undefined,
+    stdoutTail: storable(body.stdout_tail) ?? undefined,
+    stderrTail: storable(body.stderr_tail) ?? undefined,
+    nodename: storable(body.nodename) ?? undefined,
   };
+}
+
+/**
+ * Job output is whatever bytes the command printed, NUL included, and Postgres text cannot hold
+ * U+0000: it becomes U+FFFD (the replacement character) so the report is stored, not refused.
+ */
+function storable<T extends string | null | undefined>(text: T): T {
+  return (typeof text === 'string' ? text.replaceAll('\0', '\uFFFD') : text) as T;
 }
 
 async function workflowOfInstance(db: Db, taskInstanceId: number): Promise<number | undefined> {
@@ -113,7 +121,7 @@ export function taskInstanceRoutes({ db, config, notifier }: RouteDeps): OpenAPI
     const result = await logRunning(
       db,
       id,
-      { distributorId: body.distributor_id, nodename: body.nodename, processId: body.process_id },
+      { distributorId: storable(body.distributor_id), nodename: storable(body.nodename), processId: body.process_id },
       { reportBySeconds, logDir: config.logDir },
     );
     if (!result) throw unknownInstance(id);
@@ -154,7 +162,7 @@ export function taskInstanceRoutes({ db, config, notifier }: RouteDeps): OpenAPI
   app.openapi(errorRoute, async (c) => {
     const { id } = c.req.valid('param');
     const body = c.req.valid('json');
-    const status = await logError(db, id, body.error_state, body.message, endReport(body));
+    const status = await logError(db, id, body.error_state, storable(body.message), endReport(body));
     if (status === undefined) throw unknownInstance(id);
     await afterEnd(id, status);
     return c.json({ status }, 200);
