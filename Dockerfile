@@ -1,4 +1,6 @@
-# One image for the API, the Temporal worker and the search-attribute init job (docker-compose.yml).
+# One image for the API replicas, the Temporal workers and the search-attribute init job
+# (docker-compose.yml). Never built here: the development machines have no Docker engine; the same
+# processes are run from dist/ by test/faults/scale-out.test.ts.
 FROM node:20-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
@@ -21,6 +23,7 @@ COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
 # JMT_HOME; created here so a named volume mounted on it starts out owned by `node`.
 RUN mkdir -p /var/lib/jmt && chown node:node /var/lib/jmt
-# Not root: task commands run inside the worker container.
+# Not root: task commands run inside the worker container (add what they need — python3, R — in an
+# image built FROM this one; the wrapper itself needs only node).
 USER node
 CMD ["node", "dist/src/api/main.js"]

@@ -11,9 +11,18 @@ pg.types.setTypeParser(20, (v) => Number(v));
 export type Db = Kysely<Database>;
 
 export function createDb(databaseUrl: string, maxConnections = 10): Db {
-  return new Kysely<Database>({
-    dialect: new PostgresDialect({ pool: new pg.Pool({ connectionString: databaseUrl, max: maxConnections }) }),
+  const pool = new pg.Pool({ connectionString: databaseUrl, max: maxConnections });
+  // An idle pooled connection that the server ends (Postgres restarted, a session killed) is
+  // emitted as 'error' on the pool; unheard, Node kills the whole process (API, worker). pg has
+  // already dropped that client, and the next query opens a fresh connection: log and carry on.
+  pool.on('error', (err) => {
+    process.stderr.write(`database: idle connection lost (${err.message}); reconnecting on next use\n`);
   });
+  // The same for a connection checked out (e.g. inside a transaction) when the server ends it:
+  // the client emits 'error' besides failing the query. The query's failure reaches the caller
+  // (a retried activity, a 5xx); the pool drops the unusable client when it is released.
+  pool.on('connect', (client) => client.on('error', () => undefined));
+  return new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
 }
 
 /** Create the database named in `databaseUrl` if it does not exist (connects to `postgres`). */
@@ -30,8 +39,10 @@ export async function ensureDatabase(databaseUrl: string): Promise<void> {
       try {
         await client.query(`create database "${name}"`);
       } catch (err) {
-        // Two processes may race to create it; losing that race is fine.
-        if ((err as { code?: string }).code !== '42P04') throw err;
+        // Two processes may race to create it; losing that race is fine. The loser sees 42P04, or
+        // 23505 on pg_database's name index when both passed the check above at once.
+        const code = (err as { code?: string }).code;
+        if (code !== '42P04' && code !== '23505') throw err;
       }
     }
   } finally {
