@@ -48,27 +48,8 @@ rm -f "$report"
 VITE_CONFIG_NATIVE_IGNORE_WARNING=true timeout --kill-after=60 80m \
   npx vitest run --reporter=default --reporter=json --outputFile.json="$report" || status=1
 
-# Counts from the JSON. A file that failed before running any test (import error, failing hook)
-# has status "failed" and no failed assertions: it counts as one failure so it cannot vanish.
-# No report at all (vitest crashed or was killed) also counts as one failure.
-summary=$(node -e '
-  const fs = require("node:fs");
-  let r;
-  try { r = JSON.parse(fs.readFileSync(process.argv[1], "utf8")); } catch { r = null; }
-  if (!r) { console.log("0 passed, 1 failed"); process.exit(1); }
-  let passed = 0, failed = 0, skipped = 0;
-  for (const file of r.testResults ?? []) {
-    const a = file.assertionResults ?? [];
-    for (const t of a) {
-      if (t.status === "passed") passed++;
-      else if (t.status === "failed") failed++;
-      else skipped++;
-    }
-    if (file.status === "failed" && !a.some((t) => t.status === "failed")) failed++;
-  }
-  console.log(`${passed} passed, ${failed} failed` + (skipped ? `, ${skipped} skipped` : ""));
-  process.exit(failed ? 1 : 0);
-' "$report") || status=1
+# "N passed, N failed" from the JSON report (shared with scripts/test-faults.sh).
+summary=$(node scripts/vitest-summary.mjs "$report") || status=1
 
 if (( slurm_started )); then
   step "slurm down"

@@ -9,6 +9,7 @@ import type { Config } from '../config';
 import type { Db } from '../sql/db';
 import { createActivities } from '../activities';
 import { DistributorPool } from '../activities/distributor-pool';
+import { autoHeartbeat } from './auto-heartbeat';
 
 export interface RunningWorker {
   worker: Worker;
@@ -47,6 +48,8 @@ export async function startWorker(config: Config, db: Db): Promise<RunningWorker
     taskQueue: config.taskQueue,
     workflowBundle: await workflowBundle(),
     activities: createActivities({ db, config, distributors, temporal }),
+    // runBatch heartbeats itself (with its progress); every other activity is heartbeated for it.
+    interceptors: { activity: [autoHeartbeat(new Set(['runBatch']))] },
     // Batch monitors are long and mostly asleep; many can share a worker.
     maxConcurrentActivityTaskExecutions: 1000,
     // Give running activities a moment to notice cancellation; jobs keep running regardless.

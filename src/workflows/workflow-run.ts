@@ -61,6 +61,9 @@ export interface WorkflowRunResult {
 
 const short = proxyActivities<Activities>({
   startToCloseTimeout: '5 minutes',
+  // The worker heartbeats these for them (src/worker/auto-heartbeat.ts): a worker that dies
+  // mid-activity is found in 30 s, not after the 5 minutes above with the whole run waiting.
+  heartbeatTimeout: '30s',
   // Infrastructure errors (database restart, network) are retried forever with back-off; task
   // failures never surface here, they are statuses in Postgres counted against max_attempts.
   retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '30s' },

@@ -1,0 +1,104 @@
+/**
+ * Slurm's own daemons SIGKILLed while Slurm jobs of a run are queued and running, on the real
+ * one-node Slurm (scripts/slurm-up.sh), holding the Slurm tests' cross-file lock: slurmd (jobs keep
+ * running under their slurmstepd; slurmd restarted), then slurmctld (restarted; it recovers its
+ * jobs from its state files). Each run must finish with nothing lost or run twice. Skips, saying
+ * why, without root or Slurm.
+ */
+import { chmodSync } from 'node:fs';
+import { afterAll, beforeAll, describe, it, type TestContext } from 'vitest';
+import {
+  ensureSlurm,
+  healNode,
+  killHard,
+  slurmdPid,
+  startSlurmd,
+  stopSlurm,
+  whyNoGremlins,
+  type SlurmHandle,
+} from '../slurm/helpers';
+import { startFaultStack, type FaultStack } from './support/fault-stack';
+import { expectInvariants, runFaultScenario } from './support/scenario';
+import { slurmctldPid, startSlurmctld } from './support/slurm-daemons';
+import { waitFor } from '../helpers/wait';
+
+/** Slurm jobs start slower than local processes and the node has few slots: a smaller run. */
+const SLURM_TASKS = Number(process.env.JMT_FAULT_SLURM_TASKS ?? 24);
+const SLURM_COMMAND = 'sleep 2';
+
+let slurm: SlurmHandle | undefined;
+let skipReason: string | undefined;
+let stack: FaultStack | undefined;
+
+beforeAll(async () => {
+  slurm = await ensureSlurm();
+  skipReason = slurm.ok ? whyNoGremlins() : slurm.reason;
+  if (skipReason) {
+    console.warn(`SKIPPING the Slurm daemon faults: ${skipReason}`);
+    return;
+  }
+  stack = await startFaultStack();
+  // Jobs run as the job user, who must be able to write the task logs under the stack's home.
+  chmodSync(stack.config.home, 0o755);
+}, 620_000);
+afterAll(async () => {
+  await stack?.close();
+  await stopSlurm(slurm);
+}, 120_000);
+
+function need(ctx: TestContext): FaultStack {
+  if (!stack) ctx.skip();
+  return stack as FaultStack;
+}
+
+const slurmWorkflow = {
+  tasks: SLURM_TASKS,
+  command: SLURM_COMMAND,
+  cluster: 'slurm',
+  queue: 'debug',
+  injectAfterDone: Math.floor(SLURM_TASKS / 4),
+  recovery: 'done' as const,
+  timeoutS: 300,
+};
+
+describe('Slurm daemon faults', () => {
+  it('slurmd SIGKILLed while jobs run, then restarted: the run finishes', async (ctx) => {
+    const s = need(ctx);
+    try {
+      const result = await runFaultScenario(s, {
+        ...slurmWorkflow,
+        slug: 'slurmd-sigkill',
+        fault: 'slurmd SIGKILL + restart',
+        inject: async () => {
+          await killHard([slurmdPid()!], 'slurmd');
+          await startSlurmd();
+          return { restoredAtMs: Date.now(), detectedAfterS: () => null };
+        },
+      });
+      expectInvariants(result);
+    } finally {
+      await healNode();
+    }
+  }, 400_000);
+
+  it('slurmctld SIGKILLed while jobs run and wait, then restarted: the run finishes', async (ctx) => {
+    const s = need(ctx);
+    try {
+      const result = await runFaultScenario(s, {
+        ...slurmWorkflow,
+        slug: 'slurmctld-sigkill',
+        fault: 'slurmctld SIGKILL + restart',
+        inject: async () => {
+          await killHard([slurmctldPid()!], 'slurmctld');
+          await startSlurmctld();
+          return { restoredAtMs: Date.now(), detectedAfterS: () => null };
+        },
+      });
+      expectInvariants(result);
+    } finally {
+      await startSlurmctld();
+      await healNode();
+      await waitFor(async () => slurmctldPid() !== undefined, { timeoutMs: 10_000, what: 'slurmctld' });
+    }
+  }, 400_000);
+});
