@@ -103,6 +103,31 @@ const READ_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 const CALLBACK_ROUTE = /^\/task-instances\/([0-9]{1,15})\/(?:running|heartbeat|done|error)$/;
 
 /**
+ * The batch of a task instance never changes once written, so it is cached: a heartbeat then costs
+ * no extra query for its authorisation. Bounded: the oldest half is dropped when it is full.
+ */
+const BATCH_CACHE_MAX = 200_000;
+const batchCaches = new WeakMap<Db, Map<number, number>>();
+
+async function batchOfInstance(db: Db, instanceId: number): Promise<number | undefined> {
+  let batchCache = batchCaches.get(db);
+  if (!batchCache) batchCaches.set(db, (batchCache = new Map()));
+  const hit = batchCache.get(instanceId);
+  if (hit !== undefined) return hit;
+  const row = await db.selectFrom('task_instance').select('batch_id').where('id', '=', instanceId).executeTakeFirst();
+  if (!row) return undefined;
+  if (batchCache.size >= BATCH_CACHE_MAX) {
+    let drop = BATCH_CACHE_MAX / 2;
+    for (const key of batchCache.keys()) {
+      if (drop-- <= 0) break;
+      batchCache.delete(key);
+    }
+  }
+  batchCache.set(instanceId, Number(row.batch_id));
+  return Number(row.batch_id);
+}
+
+/**
  * Who a job token speaks for: a job of one batch, on the callbacks of that batch's instances only.
  * An unknown instance passes (the route answers 404, as it would for an admin).
  */
@@ -120,12 +145,8 @@ async function jobIdentity(db: Db | undefined, token: string, method: string, ro
   if (batchId === undefined) {
     throw new JobmonError('unauthorized', 'invalid job token', 'authorization', 'unauthorized');
   }
-  const instance = await db!
-    .selectFrom('task_instance')
-    .select('batch_id')
-    .where('id', '=', Number(callback[1]))
-    .executeTakeFirst();
-  if (instance && Number(instance.batch_id) !== batchId) {
+  const instanceBatch = await batchOfInstance(db!, Number(callback[1]));
+  if (instanceBatch !== undefined && instanceBatch !== batchId) {
     throw new JobmonError(
       'forbidden',
       `this job token is for batch ${batchId}, not the batch of task instance ${callback[1]}`,
