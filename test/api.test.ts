@@ -22,6 +22,7 @@ import { lazyTemporalClient } from '../src/api/temporal';
 import { JobmonError } from '../src/domain/errors';
 import { mintJobToken } from '../src/domain/job-tokens';
 import { serverSecret } from '../src/sql/server-secrets';
+import { writeHeartbeats } from '../src/sql/heartbeat-batch';
 import { createTestDatabase, type TestDatabase } from './helpers/db';
 import { adminUrl } from './helpers/db-names';
 import { freePort } from './helpers/ports';
@@ -684,6 +685,37 @@ describe('wrapper callbacks', () => {
     expect(res).toEqual({ status: 200, body: { status: 'R' } });
     // No body at all is fine too.
     expect((await call(app(), 'POST', `/api/v1/task-instances/${tis[1]}/heartbeat`)).body).toEqual({ status: 'O' });
+  });
+
+  it('heartbeats arriving together are written together; each gets its own status', async () => {
+    const one = app(); // one writer, as in a running API
+    const before = await db
+      .selectFrom('task_instance')
+      .select('report_by_date')
+      .where('id', '=', tis[0])
+      .executeTakeFirstOrThrow();
+    const targets = [...Array(25)].flatMap(() => [tis[0], tis[1], 999_999]);
+    const answers = await Promise.all(targets.map((ti) => call(one, 'POST', `/api/v1/task-instances/${ti}/heartbeat`)));
+    answers.forEach((res, i) => {
+      if (targets[i] === 999_999) expect(res.status).toBe(404);
+      else expect(res.body).toEqual({ status: targets[i] === tis[0] ? 'R' : 'O' });
+    });
+    const after = await db
+      .selectFrom('task_instance')
+      .select('report_by_date')
+      .where('id', '=', tis[0])
+      .executeTakeFirstOrThrow();
+    expect(new Date(after.report_by_date!).getTime()).toBeGreaterThanOrEqual(
+      new Date(before.report_by_date!).getTime(),
+    );
+    // Directly: many ids, one statement, statuses of written and unwritten instances alike.
+    const statuses = await writeHeartbeats(db, [tis[0], tis[1], 999_999], 30);
+    expect(statuses).toEqual(
+      new Map([
+        [tis[0], 'R'],
+        [tis[1], 'O'],
+      ]),
+    );
   });
 
   it('done → D, releases downstream, wakes the run; a duplicate changes nothing', async () => {

@@ -96,6 +96,14 @@ async function setTaskStatus(tx: Tx, taskId: number, from: TaskStatus, to: TaskS
 /** Decrement upstream_remaining of the tasks downstream of `doneTaskIds` (counted per edge). */
 export async function releaseDownstream(tx: Tx | Db, doneTaskIds: number[]): Promise<void> {
   if (doneTaskIds.length === 0) return;
+  // Lock the downstream rows in id order first: two batches completing at once often share
+  // fan-in tasks, and an update locks rows in whatever order its join yields them, so without
+  // this they deadlocked (the million-task benchmark lost batches to "deadlock detected").
+  await sql`
+    select t.id from task t
+     where t.id in (select downstream_task_id from task_dependency where upstream_task_id = any(${doneTaskIds}::bigint[]))
+     order by t.id
+       for update of t`.execute(tx);
   await sql`
     update task t set upstream_remaining = t.upstream_remaining - c.n
     from (select downstream_task_id as id, count(*)::int as n
@@ -161,23 +169,6 @@ export async function logRunning(
       },
     };
   });
-}
-
-export async function logHeartbeat(
-  db: Db,
-  taskInstanceId: number,
-  reportBySeconds: number,
-): Promise<TaskInstanceStatus | undefined> {
-  // A heartbeat from an instance being triaged proves it alive again (Jobmon's T → R).
-  const updated = await sql<{ status: TaskInstanceStatus }>`
-    update task_instance
-       set report_by_date = now() + make_interval(secs => ${reportBySeconds}),
-           status = case when status = 'T' then 'R' else status end
-     where id = ${taskInstanceId} and status in ('R', 'T', 'O', 'I', 'Q')
-     returning status`.execute(db);
-  if (updated.rows.length > 0) return updated.rows[0].status;
-  const row = await db.selectFrom('task_instance').select('status').where('id', '=', taskInstanceId).executeTakeFirst();
-  return row?.status;
 }
 
 function usage(report: EndReport) {

@@ -9,7 +9,8 @@ import { conflict, JobmonError } from '../../domain/errors';
 import { FINAL_TASK_INSTANCE_STATUSES, isOneOf, type TaskInstanceStatus } from '../../domain/statuses';
 import type { Db } from '../../sql/db';
 import { runHasWork } from '../../sql/scheduling';
-import { logDone, logError, logHeartbeat, logRunning, type EndReport } from '../../sql/task-instance-reports';
+import { HeartbeatWriter } from '../../sql/heartbeat-batch';
+import { logDone, logError, logRunning, type EndReport } from '../../sql/task-instance-reports';
 import type { AppEnv, RouteDeps } from '../deps';
 import {
   DoneBodySchema,
@@ -104,6 +105,7 @@ export function taskInstanceRoutes({ db, config, notifier }: RouteDeps): OpenAPI
   const app = new OpenAPIHono<AppEnv>();
   // report_by = now + heartbeat × buffer: ~3 missed heartbeats before the instance counts as lost.
   const reportBySeconds = config.taskInstanceHeartbeatS * config.reportByBuffer;
+  const heartbeats = new HeartbeatWriter(db, reportBySeconds);
 
   /** A final status means the task may have moved (DONE, retry, fatal): let the run react now. */
   async function afterEnd(id: number, status: TaskInstanceStatus): Promise<void> {
@@ -146,7 +148,7 @@ export function taskInstanceRoutes({ db, config, notifier }: RouteDeps): OpenAPI
 
   app.openapi(heartbeatRoute, async (c) => {
     const { id } = c.req.valid('param');
-    const status = await logHeartbeat(db, id, reportBySeconds);
+    const status = await heartbeats.beat(id);
     if (status === undefined) throw unknownInstance(id);
     return c.json({ status }, 200);
   });
