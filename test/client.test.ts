@@ -133,9 +133,13 @@ describe('Workflow.bind', () => {
     const wf = bigWorkflow(12_000);
     expect(await wf.bind()).toBe(42);
     expect(wf.workflowId).toBe(42);
-    const chunks = api
+    // Chunks go out concurrently, each with its offset: put them back in request order.
+    const bodies = api
       .calls('POST', '/bind/drafts/draft-1/tasks')
-      .map((r) => (r.body as { tasks: { key: string; upstream: string[] }[] }).tasks);
+      .map((r) => r.body as { tasks: { key: string; upstream: string[] }[]; offset: number })
+      .sort((a, b) => a.offset - b.offset);
+    expect(bodies.map((b) => b.offset)).toEqual([0, 5_000, 10_000]);
+    const chunks = bodies.map((b) => b.tasks);
     expect(chunks.map((c) => c.length)).toEqual([5_000, 5_000, 2_000]);
     expect(api.calls('POST', '/bind/drafts/draft-1/commit')).toHaveLength(1);
     expect(chunks[1][0].upstream).toEqual([chunks[0][4_999].key]);

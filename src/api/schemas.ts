@@ -142,7 +142,11 @@ const draftShape = {
 export const DraftSpecSchema = z.strictObject(draftShape).openapi('DraftSpec');
 const tasksArray = z.array(TaskSpecSchema).max(MAX_TASKS_PER_CHUNK);
 export const BindRequestSchema = z.strictObject({ ...draftShape, tasks: tasksArray }).openapi('BindRequest');
-export const DraftTasksSchema = z.strictObject({ tasks: tasksArray });
+export const DraftTasksSchema = z.strictObject({
+  tasks: tasksArray,
+  // Optional: where this chunk's first task sits in the whole request, so chunks may be sent at once.
+  offset: z.number().int().min(0).optional(),
+});
 
 export const DraftCreatedSchema = z.object({ draft_id: z.string() });
 export const DraftTasksAddedSchema = z.object({ received: z.number().int(), total: z.number().int() });

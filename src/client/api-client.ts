@@ -6,6 +6,8 @@
  * status; a refused or dropped connection is a `JobmonClientError` with code `unreachable`, whose
  * message tells the user how to start the API.
  */
+import http from 'node:http';
+import https from 'node:https';
 import type { Config } from '../config';
 
 /** Path prefix of every route (contract v1). */
@@ -128,9 +130,14 @@ export class ApiClient {
       body = JSON.stringify(options.body);
     }
     const timeoutMs = options.timeoutMs ?? this.#timeoutMs;
-    let response: Response;
+    let response: Pick<Response, 'ok' | 'status' | 'statusText' | 'text'>;
     try {
-      response = await fetch(url, { method, headers, body, signal: AbortSignal.timeout(timeoutMs) });
+      // fetch (undici) gives up on any answer slower than 300 s whatever the signal says; a commit
+      // of a million tasks on a busy machine can take longer, so long waits go through node:http.
+      response =
+        timeoutMs > FETCH_HEADERS_TIMEOUT_MS
+          ? await slowRequest(url, method, headers, body, timeoutMs)
+          : await fetch(url, { method, headers, body, signal: AbortSignal.timeout(timeoutMs) });
     } catch (err) {
       throw this.#transportError(err, timeoutMs);
     }
@@ -168,6 +175,40 @@ export class ApiClient {
       'unreachable',
     );
   }
+}
+
+/** undici's default headersTimeout, which Node's fetch offers no way to raise. */
+const FETCH_HEADERS_TIMEOUT_MS = 300_000;
+
+/** One request through node:http(s), bounded only by `timeoutMs`; answers like fetch's Response. */
+function slowRequest(
+  url: string,
+  method: string,
+  headers: Record<string, string>,
+  body: string | undefined,
+  timeoutMs: number,
+): Promise<Pick<Response, 'ok' | 'status' | 'statusText' | 'text'>> {
+  const signal = AbortSignal.timeout(timeoutMs);
+  return new Promise((resolve, reject) => {
+    const req = (url.startsWith('https:') ? https : http).request(url, { method, headers, signal }, (res) => {
+      const parts: Buffer[] = [];
+      res.on('data', (part: Buffer) => parts.push(part));
+      res.on('error', reject);
+      res.on('end', () => {
+        const status = res.statusCode ?? 0;
+        const text = Buffer.concat(parts).toString('utf8');
+        resolve({
+          ok: status >= 200 && status < 300,
+          status,
+          statusText: res.statusMessage ?? '',
+          text: async () => text,
+        });
+      });
+    });
+    // Same shape as fetch's failures, so #transportError reads both alike.
+    req.on('error', (err) => reject(signal.aborted ? signal.reason : new TypeError('fetch failed', { cause: err })));
+    req.end(body);
+  });
 }
 
 function describeCause(cause: unknown): string {

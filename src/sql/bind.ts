@@ -9,9 +9,9 @@
 import { randomUUID } from 'node:crypto';
 import type { Kysely } from 'kysely';
 import { sql } from 'kysely';
-import { invalid, JobmonError, notFound } from '../domain/errors';
+import { conflict, invalid, JobmonError, notFound } from '../domain/errors';
 import { MAX_TASKS_PER_CHUNK, type BindRequest, type DraftSpec, type TaskSpec } from '../domain/bind-spec';
-import { checkDraftSpec } from '../domain/bind-checks';
+import { checkDraftSpec, type CheckedDraft, type ClusterCatalog } from '../domain/bind-checks';
 import { validateTask } from '../domain/task-checks';
 import { planBind } from '../domain/bind-plan';
 import { isPlainObject } from '../domain/spec-values';
@@ -82,8 +82,87 @@ export async function addDraftTasks(
   draftId: string,
   user: string,
   tasks: TaskSpec[],
+  offset?: number,
 ): Promise<{ received: number; total: number }> {
-  return appendTasks(db, draftId, user, tasks, true);
+  if (offset === undefined) return appendTasks(db, draftId, user, tasks, true);
+  return placeTasks(db, draftId, user, tasks, offset);
+}
+
+/**
+ * A chunk that says where it goes (`offset` = index of its first task in the whole request), so a
+ * client may send several at once: its tasks are checked with their final indexes before any lock
+ * is taken, and the only serialised step is the counter update. Commit refuses a draft whose
+ * chunks leave a gap or overlap, so a misplaced chunk cannot bind a different DAG.
+ */
+async function placeTasks(
+  db: Db,
+  draftId: string,
+  user: string,
+  tasks: TaskSpec[],
+  offset: number,
+): Promise<{ received: number; total: number }> {
+  checkUser(user);
+  if (!Array.isArray(tasks)) throw invalid('tasks', 'tasks must be a list');
+  checkChunkSize(tasks);
+  if (!Number.isSafeInteger(offset) || offset < 0) throw invalid('offset', 'offset must be a whole number ≥ 0');
+  if (!UUID.test(draftId)) throw notFound('bind draft', draftId);
+  const row = await db
+    .selectFrom('bind_draft')
+    .select('spec')
+    .where('id', '=', draftId)
+    .where('user', '=', user)
+    .executeTakeFirst();
+  if (!row) throw notFound('bind draft', draftId);
+  const catalog = await loadClusterCatalog(db);
+  checkChunkTasks(checkDraftSpec(row.spec, catalog), catalog, tasks, offset);
+  if (tasks.length === 0) {
+    const { num_tasks } = await db
+      .selectFrom('bind_draft')
+      .select('num_tasks')
+      .where('id', '=', draftId)
+      .executeTakeFirstOrThrow();
+    return { received: 0, total: num_tasks };
+  }
+  return db.transaction().execute(async (trx) => {
+    const stored = await trx
+      .insertInto('bind_draft_chunk')
+      .values({ draft_id: draftId, seq: offset, tasks: JSON.stringify(tasks) })
+      .onConflict((oc) => oc.columns(['draft_id', 'seq']).doNothing())
+      .returning('seq')
+      .executeTakeFirst();
+    if (!stored)
+      throw conflict(`a chunk at offset ${offset} was already sent to draft ${draftId}`, 'chunk_already_sent');
+    const updated = await trx
+      .updateTable('bind_draft')
+      .set((eb) => ({ num_tasks: eb('num_tasks', '+', tasks.length) }))
+      .where('id', '=', draftId)
+      .returning('num_tasks')
+      .executeTakeFirstOrThrow();
+    return { received: tasks.length, total: updated.num_tasks };
+  });
+}
+
+function checkChunkSize(tasks: TaskSpec[]): void {
+  if (tasks.length > MAX_TASKS_PER_CHUNK) {
+    throw new JobmonError(
+      'too_large',
+      `at most ${MAX_TASKS_PER_CHUNK} tasks per request, got ${tasks.length}; send them in several`,
+      'tasks',
+      'too_large',
+    );
+  }
+}
+
+/** Each task on its own, named by its index in the whole request; keys unique within the chunk. */
+function checkChunkTasks(draft: CheckedDraft, catalog: ClusterCatalog, tasks: TaskSpec[], offset: number): void {
+  const keys = new Map<string, number>();
+  tasks.forEach((raw, i) => {
+    const key = validateTask(raw, offset + i, draft, catalog);
+    const earlier = keys.get(key);
+    if (earlier !== undefined)
+      throw invalid(`tasks[${offset + i}].key`, `key "${key}" is already used by tasks[${earlier}]`, 'duplicate_key');
+    keys.set(key, offset + i);
+  });
 }
 
 async function appendTasks(
@@ -95,14 +174,7 @@ async function appendTasks(
 ): Promise<{ received: number; total: number }> {
   checkUser(user);
   if (!Array.isArray(tasks)) throw invalid('tasks', 'tasks must be a list');
-  if (tasks.length > MAX_TASKS_PER_CHUNK) {
-    throw new JobmonError(
-      'too_large',
-      `at most ${MAX_TASKS_PER_CHUNK} tasks per request, got ${tasks.length}; send them in several`,
-      'tasks',
-      'too_large',
-    );
-  }
+  checkChunkSize(tasks);
   if (!UUID.test(draftId)) throw notFound('bind draft', draftId);
   const catalog = validate ? await loadClusterCatalog(db) : undefined;
   return db.transaction().execute(async (trx) => {
@@ -116,21 +188,7 @@ async function appendTasks(
       .executeTakeFirst();
     if (!row) throw notFound('bind draft', draftId);
     const offset = row.num_tasks;
-    if (catalog) {
-      const draft = checkDraftSpec(row.spec, catalog);
-      const keys = new Map<string, number>();
-      tasks.forEach((raw, i) => {
-        const key = validateTask(raw, offset + i, draft, catalog);
-        const earlier = keys.get(key);
-        if (earlier !== undefined)
-          throw invalid(
-            `tasks[${offset + i}].key`,
-            `key "${key}" is already used by tasks[${earlier}]`,
-            'duplicate_key',
-          );
-        keys.set(key, offset + i);
-      });
-    }
+    if (catalog) checkChunkTasks(checkDraftSpec(row.spec, catalog), catalog, tasks, offset);
     if (tasks.length > 0) {
       // seq = index of the chunk's first task: unique, ordered, and the offset commit needs.
       await trx
@@ -161,11 +219,21 @@ export async function commitDraft(db: Db, draftId: string, user: string): Promis
   try {
     const chunks = await db
       .selectFrom('bind_draft_chunk')
-      .select('tasks')
+      .select(['seq', 'tasks'])
       .where('draft_id', '=', draftId)
       .orderBy('seq')
       .execute();
-    const tasks = chunks.flatMap((c) => c.tasks as unknown[]);
+    const tasks: unknown[] = [];
+    for (const c of chunks) {
+      // Chunks sent with an offset may arrive in any order; together they must tile the request.
+      if (c.seq !== tasks.length)
+        throw invalid(
+          'offset',
+          `the draft's chunks do not line up: one starts at task ${c.seq}, but ${tasks.length} tasks come before it`,
+          'chunk_gap',
+        );
+      for (const t of c.tasks as unknown[]) tasks.push(t);
+    }
     const catalog = await loadClusterCatalog(db);
     const plan = planBind(checkDraftSpec(row.spec, catalog), tasks, catalog);
     return await db.transaction().execute(async (trx) => {

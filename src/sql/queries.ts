@@ -21,6 +21,7 @@ import {
   type WorkflowStatus,
 } from '../domain/statuses';
 import type { Db } from './db';
+import { sharedReads } from './shared-reads';
 
 export type Buckets = Record<TaskBucket, number>;
 export type StatusCounts = Record<TaskStatus, number>;
@@ -74,7 +75,14 @@ export interface WorkflowStatusView {
   } | null;
 }
 
-export async function getWorkflowStatus(db: Db, config: Config, workflowId: number): Promise<WorkflowStatusView> {
+/** The status of a workflow; concurrent callers share one read (shared-reads.ts). */
+export function getWorkflowStatus(db: Db, config: Config, workflowId: number): Promise<WorkflowStatusView> {
+  return sharedStatus(db, config, workflowId, () => readWorkflowStatus(db, config, workflowId));
+}
+
+const sharedStatus = sharedReads<WorkflowStatusView>();
+
+async function readWorkflowStatus(db: Db, config: Config, workflowId: number): Promise<WorkflowStatusView> {
   const wf = await db
     .selectFrom('workflow as w')
     .innerJoin('tool_version as tv', 'tv.id', 'w.tool_version_id')
@@ -327,7 +335,9 @@ export async function listWorkflowTasks(
       .limit(filters.limit ?? 100)
       .offset(filters.offset ?? 0)
       .execute(),
-    base.select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow(),
+    (filters.template ? base : counted(db, workflowId, statuses, attribute))
+      .select((eb) => eb.fn.countAll<number>().as('n'))
+      .executeTakeFirstOrThrow(),
   ]);
   return {
     tasks: rows.map((r) => ({
@@ -340,6 +350,30 @@ export async function listWorkflowTasks(
     })),
     total: Number(total.n),
   };
+}
+
+/**
+ * The tasks a list counts, without the template joins when no template filter needs them: the
+ * count is then an index scan of task_workflow_status instead of a four-table join over every
+ * task of the workflow (a page of a 100,000-task list paid for that join on every request).
+ */
+function counted(db: Db, workflowId: number, statuses: TaskStatus[], attribute?: { key: string; value: string }) {
+  let q = db.selectFrom('task as k').where('k.workflow_id', '=', workflowId);
+  if (statuses.length) q = q.where('k.status', 'in', statuses);
+  if (attribute) {
+    const { key, value } = attribute;
+    q = q.where((eb) =>
+      eb.exists(
+        eb
+          .selectFrom('task_attribute as ta')
+          .select(sql.lit(1).as('one'))
+          .whereRef('ta.task_id', '=', 'k.id')
+          .where('ta.key', '=', key)
+          .where('ta.value', '=', value),
+      ),
+    );
+  }
+  return q;
 }
 
 // ---------------------------------------------------------------- one task

@@ -7,8 +7,9 @@
  * batch rows and the task transitions in one transaction under a lock on the workflow row, so a
  * retried or concurrent call can never queue a task twice.
  */
-import { sql } from 'kysely';
+import { sql, type Transaction } from 'kysely';
 import type { Db } from './db';
+import type { Database } from './schema';
 import { IN_FLIGHT_TASK_STATUSES, type TaskStatus } from '../domain/statuses';
 import { lockWorkflow } from './workflow-lock';
 
@@ -72,19 +73,16 @@ export async function scheduleReadyTasks(db: Db, options: ScheduleOptions): Prom
 
       if (workflowRoom > 0) {
         // Resource retries first, as Jobmon puts them at the front of the queue; then bind order.
-        const ready = await sql<{ id: number; array_id: number; task_resources_id: number; cluster_name: string }>`
-          select t.id, t.array_id, t.task_resources_id, r.cluster_name
-            from task t join task_resources r on r.id = t.task_resources_id
-           where t.workflow_id = ${workflow.id} and t.status in ('G','A') and t.upstream_remaining = 0
-             -- Never queue a task while an earlier instance of it may still be alive (a cold
-             -- resume's kill not yet landed, a hot resume's adopted job): no task runs twice at once.
-             and not exists (select 1 from task_instance ti
-                              where ti.task_id = t.id and ti.status in ('Q','I','O','R','K','T'))
-           order by (t.status = 'A') desc, t.id
-           limit ${Math.min(maxTasks, workflowRoom)}`.execute(tx);
+        // One query per status, each an ordered scan of task_ready_order that stops after `limit`
+        // rows: a single query ordered by (status = 'A', id) had to read and sort every ready task.
+        const limit = Math.min(maxTasks, workflowRoom);
+        const retries = await readyTasks(tx, workflow.id, 'A', limit);
+        const ready = retries.concat(
+          retries.length < limit ? await readyTasks(tx, workflow.id, 'G', limit - retries.length) : [],
+        );
 
         const groups = new Map<string, { arrayId: number; resourcesId: number; cluster: string; taskIds: number[] }>();
-        for (const t of ready.rows) {
+        for (const t of ready) {
           if (workflowRoom <= 0) break;
           const room = arrayRoom.get(t.array_id) ?? 0;
           if (room <= 0) continue;
@@ -171,6 +169,28 @@ export async function scheduleReadyTasks(db: Db, options: ScheduleOptions): Prom
       counts,
     };
   });
+}
+
+interface ReadyTask {
+  id: number;
+  array_id: number;
+  task_resources_id: number;
+  cluster_name: string;
+}
+
+/** The first `limit` ready tasks of one status, in bind (id) order. */
+async function readyTasks(tx: Transaction<Database>, workflowId: number, status: 'A' | 'G', limit: number) {
+  const { rows } = await sql<ReadyTask>`
+    select t.id, t.array_id, t.task_resources_id, r.cluster_name
+      from task t join task_resources r on r.id = t.task_resources_id
+     where t.workflow_id = ${workflowId} and t.status = ${status} and t.upstream_remaining = 0
+       -- Never queue a task while an earlier instance of it may still be alive (a cold
+       -- resume's kill not yet landed, a hot resume's adopted job): no task runs twice at once.
+       and not exists (select 1 from task_instance ti
+                        where ti.task_id = t.id and ti.status in ('Q','I','O','R','K','T'))
+     order by t.id
+     limit ${limit}`.execute(tx);
+  return rows;
 }
 
 export async function countTasks(db: Pick<Db, 'selectFrom'>, workflowId: number): Promise<TaskCounts> {

@@ -75,7 +75,8 @@ export function bindRoutes({ db }: RouteDeps): OpenAPIHono<AppEnv> {
 
   app.openapi(addTasksRoute, async (c) => {
     const { draft_id } = c.req.valid('param');
-    const { received, total } = await addDraftTasks(db, draft_id, c.get('identity').user, c.req.valid('json').tasks);
+    const { tasks, offset } = c.req.valid('json');
+    const { received, total } = await addDraftTasks(db, draft_id, c.get('identity').user, tasks, offset);
     return c.json({ received, total }, 200);
   });
 

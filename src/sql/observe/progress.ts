@@ -18,6 +18,7 @@ import { sql } from 'kysely';
 import type { Config } from '../../config';
 import { getWorkflowStatus, type WorkflowStatusView } from '../queries';
 import type { Db } from '../db';
+import { sharedReads } from '../shared-reads';
 import { humanDuration, iso } from './util';
 
 const HISTORY_LIMIT = 2000;
@@ -110,7 +111,14 @@ interface ArrayRow {
   requested_runtime: number | null;
 }
 
-export async function getWorkflowProgress(db: Db, config: Config, workflowId: number): Promise<WorkflowProgress> {
+/** Progress, ETA and risks of a workflow; concurrent callers share one read (shared-reads.ts). */
+export function getWorkflowProgress(db: Db, config: Config, workflowId: number): Promise<WorkflowProgress> {
+  return sharedProgress(db, config, workflowId, () => readWorkflowProgress(db, config, workflowId));
+}
+
+const sharedProgress = sharedReads<WorkflowProgress>();
+
+async function readWorkflowProgress(db: Db, config: Config, workflowId: number): Promise<WorkflowProgress> {
   const status = await getWorkflowStatus(db, config, workflowId); // 404 for an unknown id
   const runIds = sql`(select id from workflow_run where workflow_id = ${workflowId})`;
 

@@ -1,0 +1,201 @@
+/**
+ * The stack the large benchmarks (bench/million.ts, bench/api-load.ts) run on, as bench/run.ts
+ * builds it: a fresh database, a Temporal dev server on a WAL SQLite file and one services process
+ * (API + worker, as `jmt up` runs them). Plus what they measure it with: the layered DAG shape,
+ * the history of every Temporal execution of a run, and memory of each process.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import pg from 'pg';
+import { Client, Connection } from '@temporalio/client';
+import type { Task, Tool } from '../src/client';
+import { loadConfig, projectRoot, type Config } from '../src/config';
+import { devServerArgs } from '../src/temporal/dev-server-args';
+import { freePort, freshDatabase, stop, until } from './support';
+
+export interface BenchStack {
+  config: Config;
+  databaseUrl: string;
+  databaseName: string;
+  temporal: ChildProcess;
+  services: ChildProcess;
+  client: Client;
+  close(): Promise<void>;
+}
+
+export interface StackOptions {
+  /** Extra node flags for the services process (e.g. a larger heap for a million-task commit). */
+  servicesNodeArgs?: string[];
+}
+
+export async function startStack(name: string, options: StackOptions = {}): Promise<BenchStack> {
+  const home = mkdtempSync(path.join(os.tmpdir(), `jmt-bench-${name}-`));
+  const base = loadConfig();
+  const databaseName = `jmt_bench_${name.toLowerCase().replace(/[^a-z0-9]/g, '_')}`;
+  const databaseUrl = await freshDatabase(databaseName);
+  const temporalPort = await freePort();
+  const apiPort = await freePort();
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    DATABASE_URL: databaseUrl,
+    TEMPORAL_ADDRESS: `127.0.0.1:${temporalPort}`,
+    JMT_API_PORT: String(apiPort),
+    JMT_API_URL: `http://127.0.0.1:${apiPort}`,
+    JMT_HOME: home,
+    JMT_TASK_QUEUE: `bench-${name}`,
+  };
+  delete env.JMT_TOKENS;
+  delete env.NODE_OPTIONS;
+  const config = loadConfig({}, env);
+  const temporal = spawn(
+    base.temporalBin,
+    [
+      'server',
+      'start-dev',
+      ...devServerArgs({ port: temporalPort, uiPort: null, dbFile: path.join(home, 'temporal.sqlite') }),
+    ],
+    { stdio: ['ignore', 'ignore', 'inherit'] },
+  );
+  let services: ChildProcess | undefined;
+  let connection: Connection | undefined;
+  try {
+    await until(
+      'Temporal',
+      async () => {
+        const c = await Connection.connect({ address: config.temporalAddress, connectTimeout: '1s' });
+        await c.close();
+        return true;
+      },
+      60_000,
+    );
+    services = spawn(
+      process.execPath,
+      [...(options.servicesNodeArgs ?? []), path.join(projectRoot(), 'dist', 'src', 'local', 'services-main.js')],
+      { env, stdio: ['ignore', 'ignore', 'inherit'] },
+    );
+    await until('API', async () => (await fetch(`${config.apiUrl}/api/v1/health`)).ok, 60_000);
+    connection = await Connection.connect({ address: config.temporalAddress });
+  } catch (err) {
+    await stop(services);
+    await stop(temporal);
+    throw err;
+  }
+  const conn = connection;
+  const svc = services;
+  return {
+    config,
+    databaseUrl,
+    databaseName,
+    temporal,
+    services: svc,
+    client: new Client({ connection: conn }),
+    async close() {
+      await conn.close();
+      await stop(svc);
+      await stop(temporal);
+      rmSync(home, { recursive: true, force: true });
+    },
+  };
+}
+
+/**
+ * bench/run.ts's layered DAG with every level but the two single tasks multiplied by `scale`:
+ * 1 → 100s → 10,000s → rest → 100s (fan-in) → 1, `total` tasks in all.
+ */
+export function layeredTasks(tool: Tool, scale: number, total: number): { tasks: Task[]; edges: number } {
+  const fixed = 1 + 100 * scale + 10_000 * scale + 100 * scale + 1;
+  const sizes = [1, 100 * scale, 10_000 * scale, total - fixed, 100 * scale, 1];
+  const levels: Task[][] = [];
+  let edges = 0;
+  sizes.forEach((size, level) => {
+    const tt = tool.getTaskTemplate({ templateName: `level${level}`, commandTemplate: `true {i}`, nodeArgs: ['i'] });
+    const prev = levels[level - 1];
+    const tasks: Task[] = new Array<Task>(size);
+    for (let i = 0; i < size; i++) {
+      let upstream: Task[] = [];
+      if (prev) {
+        if (size >= prev.length) upstream = [prev[i % prev.length]];
+        else {
+          const share = Math.ceil(prev.length / size);
+          upstream = prev.slice(i * share, Math.min(prev.length, (i + 1) * share));
+        }
+      }
+      edges += upstream.length;
+      tasks[i] = tt.createTask({ i, upstreamTasks: upstream });
+    }
+    levels.push(tasks);
+  });
+  return { tasks: levels.flat(), edges };
+}
+
+export interface ExecutionHistory {
+  runId: string;
+  status: string;
+  events: number;
+  bytes: number;
+}
+
+/**
+ * Every execution of one Temporal workflow id (the first run and each continue-as-new), with its
+ * history length counted from the history itself, not from the visibility store.
+ */
+export async function executionHistories(client: Client, workflowId: string): Promise<ExecutionHistory[]> {
+  const out: ExecutionHistory[] = [];
+  for await (const e of client.workflow.list({ query: `WorkflowId="${workflowId}"` })) {
+    const history = await client.workflow.getHandle(workflowId, e.runId).fetchHistory();
+    out.push({
+      runId: e.runId,
+      status: e.status.name,
+      events: history.events?.length ?? 0,
+      bytes: e.historySize ?? 0,
+    });
+  }
+  return out;
+}
+
+/** Resident memory of a process from /proc (kB fields), in MiB; NaN once it has gone. */
+export function memoryMiB(pid: number | undefined, field: 'VmHWM' | 'VmRSS' | 'RssAnon'): number {
+  if (!pid) return NaN;
+  try {
+    const m = new RegExp(`${field}:\\s+(\\d+) kB`).exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m ? Math.round(Number(m[1]) / 1024) : NaN;
+  } catch {
+    return NaN;
+  }
+}
+
+/**
+ * Postgres backends serving one database: their private memory (RssAnon; shared buffers are
+ * counted once for the whole server, not per backend). Needs the bench to run on the database's
+ * machine; returns zeros otherwise.
+ */
+export async function postgresBackendsMiB(
+  admin: pg.Client,
+  database: string,
+): Promise<{ backends: number; totalMiB: number; maxMiB: number }> {
+  const { rows } = await admin.query<{ pid: number }>('select pid from pg_stat_activity where datname = $1', [
+    database,
+  ]);
+  let totalMiB = 0;
+  let maxMiB = 0;
+  let backends = 0;
+  for (const r of rows) {
+    const mib = memoryMiB(r.pid, 'RssAnon');
+    if (Number.isNaN(mib)) continue;
+    backends += 1;
+    totalMiB += mib;
+    maxMiB = Math.max(maxMiB, mib);
+  }
+  return { backends, totalMiB, maxMiB };
+}
+
+/** A client on the server's `postgres` database, for reading pg_stat_activity and sizes. */
+export async function adminClient(databaseUrl: string): Promise<pg.Client> {
+  const url = new URL(databaseUrl);
+  url.pathname = '/postgres';
+  const admin = new pg.Client({ connectionString: url.toString() });
+  await admin.connect();
+  return admin;
+}
