@@ -480,7 +480,7 @@ describe('jmt bind', () => {
       workflow: request.workflow,
       task_templates: request.task_templates,
     });
-    expect(api.calls('POST', '/bind/drafts/d-1/tasks')[0].body).toEqual({ tasks: request.tasks });
+    expect(api.calls('POST', '/bind/drafts/d-1/tasks')[0].body).toEqual({ tasks: request.tasks, offset: 0 });
     expect(api.calls('POST', '/bind/drafts/d-1/commit')).toHaveLength(1);
   });
 
