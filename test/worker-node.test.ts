@@ -259,7 +259,7 @@ describe('worker-node wrapper', () => {
     expect(api.endOf(9)!.body.message).toMatch(/killed by SIGKILL/);
   });
 
-  it('reports a command killed by a signal after the time limit as Z, even before the wrapper hears it', async () => {
+  it("judges a command killed by the batch system's signal as declared, even before the wrapper hears it", async () => {
     // Slurm signals the whole step: the command may die of the limit's SIGTERM first.
     script(13, 'kill -TERM $$');
     const past = String(Math.floor(Date.now() / 1000) - 5);
@@ -267,11 +267,22 @@ describe('worker-node wrapper', () => {
     expect((await exitOf(run)).code).toBe(0);
     expect(api.endOf(13)!.body).toMatchObject({ error_state: 'Z' });
     expect(api.endOf(13)!.body.message).toMatch(/time limit/);
-    // Before the limit, a command that kills itself is its own error, not an outside cancel.
+    // Before the limit, a SIGTERM is what the batch system declared (Slurm: F, an outside cancel)...
+    const future = String(Math.floor(Date.now() / 1000) + 600);
     script(14, 'kill -TERM $$');
-    run = startWrapper(14, { env: { JMT_TIME_LIMIT_AT: String(Math.floor(Date.now() / 1000) + 600) } });
+    run = startWrapper(14, { env: { JMT_TIME_LIMIT_AT: future, JMT_SIGNAL_ERROR_STATE: 'F' } });
     expect((await exitOf(run)).code).toBe(0);
-    expect(api.endOf(14)!.body).toMatchObject({ error_state: 'E' });
+    expect(api.endOf(14)!.body).toMatchObject({ error_state: 'F' });
+    // ...and without a declaration (local distributors) an ordinary error; a SIGKILL before the
+    // limit is never taken for a cancel (it is the memory limit's kill).
+    script(15, 'kill -TERM $$');
+    run = startWrapper(15, { env: { JMT_TIME_LIMIT_AT: future } });
+    expect((await exitOf(run)).code).toBe(0);
+    expect(api.endOf(15)!.body).toMatchObject({ error_state: 'E' });
+    script(16, 'kill -KILL $$');
+    run = startWrapper(16, { env: { JMT_TIME_LIMIT_AT: future, JMT_SIGNAL_ERROR_STATE: 'F' } });
+    expect((await exitOf(run)).code).toBe(0);
+    expect(api.endOf(16)!.body).toMatchObject({ error_state: 'E' });
   });
 
   it('rides out an API outage: retries until the API is back, then reports', async () => {

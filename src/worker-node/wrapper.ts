@@ -154,12 +154,14 @@ export async function runWrapper(opts: WrapperOptions): Promise<number> {
     }
     if (outcome.exitCode === 0 && !outcome.signal) return await report('done', body);
     // A signal from the batch system may say more than "error" (time limit, outside cancel).
-    // Slurm signals every process of the step at once: the command may die of the time limit's
-    // SIGTERM before the wrapper's own handler has run. A command killed by a signal after the
-    // limit is the limit, whichever process heard it first.
+    // Slurm signals every process of the step at once (scancel, the time limit): the command may
+    // die of that SIGTERM before the wrapper's own handler has run. So a command ended by SIGTERM
+    // is judged as the batch system declared (F for an outside cancel, Z past the time limit), and
+    // any signal past the time limit is the limit. Not SIGKILL before it: that is the memory
+    // limit's kill, which the monitor judges from the batch system's record.
     const signalVerdict = batchSignalVerdict(opts.env ?? process.env);
-    const verdict =
-      signals.received || (outcome.signal !== null && signalVerdict?.state === 'Z') ? signalVerdict : undefined;
+    const heardFirstHand = outcome.signal === 'SIGTERM' || (outcome.signal !== null && signalVerdict?.state === 'Z');
+    const verdict = signals.received || heardFirstHand ? signalVerdict : undefined;
     const message = errorText(outcome, signals.received);
     return await report('error', {
       ...body,
