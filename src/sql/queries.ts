@@ -328,12 +328,23 @@ export async function listWorkflowTasks(
     );
   }
 
+  const limit = filters.limit ?? 100;
+  const offset = filters.offset ?? 0;
+  // Without a template filter the page is chosen on `task` alone and only its rows are joined to
+  // the template tables: a deep page (offset 90,000) otherwise joined every row it skipped.
+  const page = filters.template
+    ? base
+    : base.where(
+        'k.id',
+        'in',
+        counted(db, workflowId, statuses, attribute).select('k.id').orderBy('k.id').limit(limit).offset(offset),
+      );
   const [rows, total] = await Promise.all([
-    base
+    page
       .select(['k.id', 'k.name', 'tt.name as template', 'k.status', 'k.num_attempts', 'k.max_attempts'])
       .orderBy('k.id')
-      .limit(filters.limit ?? 100)
-      .offset(filters.offset ?? 0)
+      .limit(limit)
+      .offset(filters.template ? offset : 0)
       .execute(),
     (filters.template ? base : counted(db, workflowId, statuses, attribute))
       .select((eb) => eb.fn.countAll<number>().as('n'))
