@@ -9,7 +9,19 @@ import globals from 'globals';
 const nodeBuiltins = builtinModules.filter((m) => !m.startsWith('_'));
 
 export default tseslint.config(
-  { ignores: ['dist/', 'node_modules/', '.venv/', '.jmt/', 'coverage/', 'test-results/', 'bench/results/'] },
+  {
+    ignores: [
+      'dist/',
+      'node_modules/',
+      '.venv/',
+      '.jmt/',
+      'coverage/',
+      'test-results/',
+      'bench/results/',
+      '**/.venv/',
+      '**/__pycache__/',
+    ],
+  },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

@@ -1,6 +1,5 @@
 /**
- * The stack the large benchmarks (bench/million.ts, bench/api-load.ts) run on, as bench/run.ts
- * builds it: a fresh database, a Temporal dev server on a WAL SQLite file and one services process
+ * The stack every benchmark of our side runs on (bench/run.ts, million.ts, api-load.ts, peer): a fresh database, a Temporal dev server on a WAL SQLite file and one services process
  * (API + worker, as `jmt up` runs them). Plus what they measure it with: the layered DAG shape,
  * the history of every Temporal execution of a run, and memory of each process.
  */
@@ -17,6 +16,8 @@ import { freePort, freshDatabase, stop, until } from './support';
 
 export interface BenchStack {
   config: Config;
+  /** The environment the services run with (for a client started as another process). */
+  env: NodeJS.ProcessEnv;
   databaseUrl: string;
   databaseName: string;
   temporal: ChildProcess;
@@ -86,6 +87,7 @@ export async function startStack(name: string, options: StackOptions = {}): Prom
   const svc = services;
   return {
     config,
+    env,
     databaseUrl,
     databaseName,
     temporal,

@@ -12,16 +12,14 @@
  *
  *   node dist/bench/run.js [--only layered-100k,chain-20,true-2000]
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { Client, Connection } from '@temporalio/client';
 import { Tool, type Task } from '../src/client';
-import { loadConfig, projectRoot, type Config } from '../src/config';
-import { devServerArgs } from '../src/temporal/dev-server-args';
+import { projectRoot } from '../src/config';
 import { temporalWorkflowId } from '../src/control/runs';
-import { freePort, freshDatabase, peakRssMiB, round, stop, until } from './support';
+import { startStack } from './environment';
+import { peakRssMiB, round } from './support';
 
 interface Figures {
   scenario: string;
@@ -37,74 +35,6 @@ interface Figures {
   maxPendingActivities: number;
   servicesPeakRssMiB: number;
   temporalPeakRssMiB: number;
-}
-
-interface Environment {
-  config: Config;
-  env: NodeJS.ProcessEnv;
-  temporal: ChildProcess;
-  services: ChildProcess;
-  client: Client;
-  connection: Connection;
-  close(): Promise<void>;
-}
-
-async function startEnvironment(name: string): Promise<Environment> {
-  const home = mkdtempSync(path.join(os.tmpdir(), `jmt-bench-${name}-`));
-  const base = loadConfig();
-  const databaseUrl = await freshDatabase(`jmt_bench_${name.toLowerCase().replace(/[^a-z0-9]/g, '_')}`);
-  const temporalPort = await freePort();
-  const apiPort = await freePort();
-  const env: NodeJS.ProcessEnv = {
-    ...process.env,
-    DATABASE_URL: databaseUrl,
-    TEMPORAL_ADDRESS: `127.0.0.1:${temporalPort}`,
-    JMT_API_PORT: String(apiPort),
-    JMT_API_URL: `http://127.0.0.1:${apiPort}`,
-    JMT_HOME: home,
-    JMT_TASK_QUEUE: `bench-${name}`,
-  };
-  delete env.JMT_TOKENS;
-  const config = loadConfig({}, env);
-  const temporal = spawn(
-    base.temporalBin,
-    [
-      'server',
-      'start-dev',
-      ...devServerArgs({ port: temporalPort, uiPort: null, dbFile: path.join(home, 'temporal.sqlite') }),
-    ],
-    { stdio: ['ignore', 'ignore', 'inherit'] },
-  );
-  await until(
-    'Temporal',
-    async () => {
-      const c = await Connection.connect({ address: config.temporalAddress, connectTimeout: '1s' });
-      await c.close();
-      return true;
-    },
-    60_000,
-  );
-  const services = spawn(process.execPath, [path.join(projectRoot(), 'dist', 'src', 'local', 'services-main.js')], {
-    env,
-    stdio: ['ignore', 'ignore', 'inherit'],
-  });
-  await until('API', async () => (await fetch(`${config.apiUrl}/api/v1/health`)).ok, 60_000);
-  const connection = await Connection.connect({ address: config.temporalAddress });
-  const client = new Client({ connection });
-  return {
-    config,
-    env,
-    temporal,
-    services,
-    client,
-    connection,
-    async close() {
-      await connection.close();
-      await stop(services);
-      await stop(temporal);
-      rmSync(home, { recursive: true, force: true });
-    },
-  };
 }
 
 interface Shape {
@@ -154,7 +84,7 @@ function wide(tool: Tool, n: number): Shape {
 }
 
 async function scenario(name: string, cluster: string, build: (tool: Tool) => Shape): Promise<Figures> {
-  const env = await startEnvironment(name);
+  const env = await startStack(name);
   try {
     const tool = new Tool(`bench-${name}`, { config: env.config, stderr: { write: () => true } });
     const shape = build(tool);

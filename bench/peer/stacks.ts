@@ -5,15 +5,14 @@
  *           process (API + worker), as bench/run.ts and `jmt up` run them
  *   Jobmon  its Flask server on a fresh SQLite file (bench/peer/jobmon_server.py), Jobmon's local mode
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { mkdtempSync, openSync, readFileSync, rmSync, statSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { Connection } from '@temporalio/client';
 import pg from 'pg';
-import { loadConfig, projectRoot } from '../../src/config';
-import { devServerArgs } from '../../src/temporal/dev-server-args';
-import { freePort, freshDatabase, stop, until } from '../support';
+import { projectRoot } from '../../src/config';
+import { startStack } from '../environment';
+import { freePort, stop, until } from '../support';
 
 export interface RunningStack {
   /** Environment for the client process. */
@@ -36,73 +35,32 @@ function adminUrl(): string {
 }
 
 export async function startOurs(tag: string): Promise<RunningStack> {
-  const home = mkdtempSync(path.join(os.tmpdir(), `jmt-peer-${tag}-`));
-  const dbName = `jmt_peer_${tag.replace(/[^a-z0-9]/g, '_')}`;
-  const databaseUrl = await freshDatabase(dbName);
-  const temporalPort = await freePort();
-  const apiPort = await freePort();
-  const env: NodeJS.ProcessEnv = {
-    ...process.env,
-    DATABASE_URL: databaseUrl,
-    TEMPORAL_ADDRESS: `127.0.0.1:${temporalPort}`,
-    JMT_API_PORT: String(apiPort),
-    JMT_API_URL: `http://127.0.0.1:${apiPort}`,
-    JMT_HOME: home,
-    JMT_TASK_QUEUE: `peer-${tag}`,
-  };
-  delete env.JMT_TOKENS;
-  const config = loadConfig({}, env);
-  const children: ChildProcess[] = [];
+  const stack = await startStack(`peer_${tag}`);
   const admin = new pg.Client({ connectionString: adminUrl() });
-  await admin.connect();
-  const close = async () => {
-    for (const child of children.reverse()) await stop(child);
-    await admin.query(`drop database if exists ${dbName} with (force)`).catch(() => undefined);
-    await admin.end().catch(() => undefined);
-    rmSync(home, { recursive: true, force: true });
-  };
   try {
-    const temporal = spawn(
-      loadConfig().temporalBin,
-      [
-        'server',
-        'start-dev',
-        ...devServerArgs({ port: temporalPort, uiPort: null, dbFile: path.join(home, 'temporal.sqlite') }),
-      ],
-      { stdio: ['ignore', 'ignore', 'inherit'] },
-    );
-    children.push(temporal);
-    await until(
-      'Temporal',
-      async () => {
-        const c = await Connection.connect({ address: config.temporalAddress, connectTimeout: '1s' });
-        await c.close();
-        return true;
-      },
-      120_000,
-    );
-    const services = spawn(process.execPath, [path.join(projectRoot(), 'dist', 'src', 'local', 'services-main.js')], {
-      env,
-      stdio: ['ignore', 'ignore', 'inherit'],
-    });
-    children.push(services);
-    await until('API', async () => (await fetch(`${config.apiUrl}/api/v1/health`)).ok, 120_000);
+    await admin.connect();
   } catch (err) {
-    await close();
+    await stack.close();
     throw err;
   }
   return {
-    env,
-    pids: children.map((c) => c.pid as number),
+    env: stack.env,
+    pids: [stack.temporal.pid as number, stack.services.pid as number],
     async extraPids() {
-      const r = await admin.query<{ pid: number }>('select pid from pg_stat_activity where datname = $1', [dbName]);
+      const r = await admin.query<{ pid: number }>('select pid from pg_stat_activity where datname = $1', [
+        stack.databaseName,
+      ]);
       return r.rows.map((row) => row.pid);
     },
     async dbBytes() {
-      const r = await admin.query<{ n: string }>('select pg_database_size($1) as n', [dbName]);
+      const r = await admin.query<{ n: string }>('select pg_database_size($1) as n', [stack.databaseName]);
       return Number(r.rows[0].n);
     },
-    close,
+    async close() {
+      await stack.close();
+      await admin.query(`drop database if exists ${stack.databaseName} with (force)`).catch(() => undefined);
+      await admin.end().catch(() => undefined);
+    },
   };
 }
 
