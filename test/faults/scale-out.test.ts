@@ -102,6 +102,9 @@ let env: NodeJS.ProcessEnv;
 let config: Config;
 let apiPorts: number[];
 
+/** Workers that said they poll the task queue (their start bundles the workflow code: slow under load). */
+const polling = new Set<ChildProcess>();
+
 function startProcess(entry: 'api' | 'worker', extraEnv: NodeJS.ProcessEnv = {}): ChildProcess {
   const child = spawn(process.execPath, [path.join(projectRoot(), 'dist', 'src', entry, 'main.js')], {
     env: { ...env, ...extraEnv },
@@ -111,6 +114,7 @@ function startProcess(entry: 'api' | 'worker', extraEnv: NodeJS.ProcessEnv = {})
   let tail = '';
   child.stderr?.on('data', (chunk: Buffer) => {
     tail = (tail + chunk.toString()).slice(-2000);
+    if (tail.includes('jmt worker polling task queue')) polling.add(child);
   });
   child.once('exit', (code, signal) => {
     if (code !== 0 && signal === null) process.stderr.write(`scale-out: ${entry} exited ${code}: ${tail}\n`);
@@ -197,7 +201,13 @@ describe('scale-out', () => {
         what: `the API on port ${port}`,
       });
     }
-  });
+    // Both workers polling before anything races: otherwise the first test also times worker start.
+    await waitFor(async () => workers.every((w) => polling.has(w)), {
+      timeoutMs: 180_000,
+      intervalMs: 200,
+      what: 'both workers to poll the task queue',
+    });
+  }, 240_000);
 
   it('binds and starts the same workflow from both APIs at once: one workflow, one run, no 5xx', async () => {
     // Each caller talks to one API directly, alternating, so the two processes race for real.
