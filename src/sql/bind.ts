@@ -105,14 +105,7 @@ async function placeTasks(
   if (!Array.isArray(tasks)) throw invalid('tasks', 'tasks must be a list');
   checkChunkSize(tasks);
   if (!Number.isSafeInteger(offset) || offset < 0) throw invalid('offset', 'offset must be a whole number ≥ 0');
-  if (!UUID.test(draftId)) throw notFound('bind draft', draftId);
-  const row = await db
-    .selectFrom('bind_draft')
-    .select('spec')
-    .where('id', '=', draftId)
-    .where('user', '=', user)
-    .executeTakeFirst();
-  if (!row) throw notFound('bind draft', draftId);
+  const row = await draftOf(db, draftId, user);
   const catalog = await loadClusterCatalog(db);
   checkChunkTasks(checkDraftSpec(row.spec, catalog), catalog, tasks, offset);
   if (tasks.length === 0) {
@@ -205,9 +198,8 @@ async function appendTasks(
   });
 }
 
-/** Validate the whole draft and bind it in one transaction; the draft is gone afterwards either way. */
-export async function commitDraft(db: Db, draftId: string, user: string): Promise<BindResult> {
-  checkUser(user);
+/** The caller's draft; 404 for an id that names no draft of theirs (malformed ids included). */
+async function draftOf(db: Db, draftId: string, user: string): Promise<{ spec: unknown }> {
   if (!UUID.test(draftId)) throw notFound('bind draft', draftId);
   const row = await db
     .selectFrom('bind_draft')
@@ -216,6 +208,13 @@ export async function commitDraft(db: Db, draftId: string, user: string): Promis
     .where('user', '=', user)
     .executeTakeFirst();
   if (!row) throw notFound('bind draft', draftId);
+  return row;
+}
+
+/** Validate the whole draft and bind it in one transaction; the draft is gone afterwards either way. */
+export async function commitDraft(db: Db, draftId: string, user: string): Promise<BindResult> {
+  checkUser(user);
+  const row = await draftOf(db, draftId, user);
   try {
     const chunks = await db
       .selectFrom('bind_draft_chunk')
