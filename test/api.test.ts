@@ -22,6 +22,9 @@ import { lazyTemporalClient } from '../src/api/temporal';
 import { JobmonError } from '../src/domain/errors';
 import { mintJobToken } from '../src/domain/job-tokens';
 import { serverSecret } from '../src/sql/server-secrets';
+import { createRun } from '../src/sql/runs';
+import { RUN_START_GRACE_S } from '../src/control/runs';
+import { sql } from 'kysely';
 import { writeHeartbeats } from '../src/sql/heartbeat-batch';
 import { createTestDatabase, type TestDatabase } from './helpers/db';
 import { adminUrl } from './helpers/db-names';
@@ -910,5 +913,63 @@ describe('runs and controls against the real Temporal server (no worker on the t
       action: 'pause',
     });
     expect((await call(app(), 'POST', `/api/v1/workflows/${wf}/unpause`)).status).toBe(200);
+  });
+});
+
+describe('a run another API process is starting', () => {
+  let temporal: TemporalConnections;
+  let runConfig: Config;
+  let wf: number;
+  const app = () => createApp({ db, temporal: temporal.client, config: runConfig, auth: localAuth('alice') });
+  const runStatus = async (id: number) =>
+    (await db.selectFrom('workflow_run').select('status').where('id', '=', id).executeTakeFirstOrThrow()).status;
+
+  beforeAll(async () => {
+    temporal = await connectTemporal();
+    runConfig = {
+      ...config,
+      taskQueue: `jmt-api-test-${randomUUID()}`,
+      temporalNamespace: temporalNamespace(),
+      workflowIdPrefix: `jmt-starting-${randomUUID().slice(0, 8)}`,
+    };
+    const res = await call(app(), 'POST', '/api/v1/bind', { body: bindRequest('starting') });
+    expect(res.status).toBe(200);
+    wf = res.body.workflow_id;
+  });
+
+  afterAll(async () => {
+    try {
+      await temporal.client.workflow.getHandle(`${runConfig.workflowIdPrefix}-workflow-${wf}`).terminate('test done');
+    } catch {
+      // Never started (a failed test).
+    }
+    await temporal.close();
+  });
+
+  it('is left alone while young (409 run_active), closed once abandoned, and a terminated execution frees the workflow', async () => {
+    // The other process has created its run row and not yet started (or recorded) the execution.
+    const starting = await createRun(db, wf, {
+      user: 'alice',
+      resumeMode: 'cold',
+      temporalWorkflowId: `${runConfig.workflowIdPrefix}-workflow-${wf}`,
+    });
+    const refused = await call(app(), 'POST', `/api/v1/workflows/${wf}/runs`, { body: {} });
+    expect(refused.status).toBe(409);
+    expect(refused.body.error.code).toBe('run_active');
+    expect(await runStatus(starting)).toBe('B');
+
+    // Its starter died between the two steps: past the grace period the run is closed as ERROR.
+    await sql`update workflow_run set created_date = now() - make_interval(secs => ${RUN_START_GRACE_S + 5}) where id = ${starting}`.execute(
+      db,
+    );
+    const started = await call(app(), 'POST', `/api/v1/workflows/${wf}/runs`, { body: {} });
+    expect(started.status).toBe(201);
+    expect(await runStatus(starting)).toBe('E');
+
+    // An execution terminated from the Temporal UI leaves its run active in Postgres: closed too.
+    await temporal.client.workflow.getHandle(started.body.temporal_workflow_id).terminate('from the UI');
+    const again = await call(app(), 'POST', `/api/v1/workflows/${wf}/runs`, { body: {} });
+    expect(again.status).toBe(201);
+    expect(await runStatus(started.body.workflow_run_id)).toBe('E');
   });
 });

@@ -124,13 +124,27 @@ export async function startRun(deps: RunDeps, workflowId: number, options: Start
 }
 
 /**
+ * How long a run may sit between its row being created and its Temporal execution being recorded
+ * before another caller may treat it as abandoned (its starter died in between). Far above a start's
+ * own time, even against a Temporal server that is restarting.
+ */
+export const RUN_START_GRACE_S = 120;
+
+/**
  * A run whose Temporal execution ended without finishing it in Postgres (terminated from the
  * Temporal UI, timed out) would block every resume; close it as ERROR once Temporal confirms.
+ *
+ * A run whose execution is not recorded yet is being started right now, possibly by another API
+ * process: Temporal does not know it yet (or still shows the previous run's closed execution), and
+ * closing it would leave its execution running for a run row already ERROR. So such a run is only
+ * closed once it is older than RUN_START_GRACE_S; until then the caller gets `run_active`.
  */
 async function closeStaleRun(deps: RunDeps, workflowId: number): Promise<void> {
   const run = await findActiveRun(deps.db, workflowId);
   if (!run) return;
+  if (run.temporal_run_id === null && run.age_s < RUN_START_GRACE_S) return;
   try {
+    // The latest execution under the id, not the recorded first one: a long run continues as new.
     const description = await deps.temporal.workflow.getHandle(run.temporal_workflow_id).describe();
     if (description.status.name === 'RUNNING') return;
   } catch (err) {

@@ -17,16 +17,22 @@ export interface ActiveRun {
   id: number;
   status: WorkflowRunStatus;
   temporal_workflow_id: string;
+  /** Null until the Temporal execution has been started (or when its starter died before that). */
+  temporal_run_id: string | null;
+  /** Seconds since the run row was created, by the database's clock (API hosts' clocks may differ). */
+  age_s: number;
 }
 
 /** The workflow's active run, if any (there is at most one). Pass a transaction to read under its locks. */
 export async function findActiveRun(db: Pick<Db, 'selectFrom'>, workflowId: number): Promise<ActiveRun | undefined> {
-  return db
+  const run = await db
     .selectFrom('workflow_run')
-    .select(['id', 'status', 'temporal_workflow_id'])
+    .select(['id', 'status', 'temporal_workflow_id', 'temporal_run_id'])
+    .select(sql<number>`extract(epoch from now() - created_date)`.as('age_s'))
     .where('workflow_id', '=', workflowId)
     .where('status', 'in', ACTIVE_WORKFLOW_RUN_STATUSES)
     .executeTakeFirst();
+  return run && { ...run, age_s: Number(run.age_s) };
 }
 
 export interface CreateRunOptions {
