@@ -144,11 +144,14 @@ async function triage(
           { exitCode: info.exitCode ?? null },
         );
     } else {
+      const why = instance.distributorId === null ? undefined : distributor.queueingError?.(instance.distributorId);
       await logError(
         db,
         instance.id,
         'X',
-        `job never reported running within ${Math.round(reportBySeconds)} s and its distributor no longer knows it (${instance.distributorId ?? 'no job id'})`,
+        why !== undefined
+          ? `job never started: ${why}`
+          : `job never reported running within ${Math.round(reportBySeconds)} s and its distributor no longer knows it (${instance.distributorId ?? 'no job id'})`,
         { exitCode: null },
       );
     }

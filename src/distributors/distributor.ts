@@ -57,6 +57,11 @@ export interface Distributor {
   liveJobs(distributorIds: string[]): Promise<Set<string>>;
   /** Why a job ended, for a job whose wrapper went silent (Jobmon's get_remote_exit_info). */
   remoteExitInfo(distributorId: string): Promise<RemoteExitInfo>;
+  /**
+   * Optional (Jobmon's get_queueing_errors): why a job that never started is no longer live, when
+   * the distributor itself removed it from its queue (a job its batch system would never start).
+   */
+  queueingError?(distributorId: string): string | undefined;
   /** Kill these jobs (cold resume, stop --kill). Unknown or finished ids are ignored. */
   terminate(distributorIds: string[]): Promise<void>;
   /**

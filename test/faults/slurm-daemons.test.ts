@@ -21,7 +21,7 @@ import {
 } from '../slurm/helpers';
 import { startFaultStack, type FaultStack } from './support/fault-stack';
 import { expectInvariants, runFaultScenario } from './support/scenario';
-import { slurmctldPid, startSlurmctld } from './support/slurm-daemons';
+import { cancelEveryJob, slurmctldPid, startSlurmctld, sweepGhostJobs } from './support/slurm-daemons';
 import { waitFor } from '../helpers/wait';
 
 /** Slurm jobs start slower than local processes and the node has few slots: a smaller run. */
@@ -61,6 +61,12 @@ const slurmWorkflow = {
   injectAfterDone: Math.floor(SLURM_TASKS / 4),
   recovery: 'done' as const,
   timeoutS: 300,
+  // Slurm's own view of the jobs and the node, for a run that does not finish.
+  diagnose: () =>
+    [
+      execFileSync('squeue', ['-a', '-h', '-o', '%i %T %r %N'], { encoding: 'utf8' }),
+      execFileSync('scontrol', ['show', 'node', '-o', nodeName()], { encoding: 'utf8' }),
+    ].join(''),
 };
 
 describe('Slurm daemon faults', () => {
@@ -94,17 +100,21 @@ describe('Slurm daemon faults', () => {
         inject: async () => {
           await killHard([slurmctldPid()!], 'slurmctld');
           await startSlurmctld();
-          // Slurm's own limit, not ours: a SIGKILLed slurmctld loses the job state written since
-          // its last save and hands the same job ids out again; slurmd, still running the old
-          // jobs, then drains the node ("Duplicate jobid") and queued jobs wait forever. A Slurm
-          // administrator resumes the node; this watchdog does the same while the run recovers
-          // (docs/reliability.md says so). Our invariants are checked as for every fault.
+          // Slurm's own limits, not ours: a SIGKILLed slurmctld loses the job state written since
+          // its last save. It hands the same job ids out again, and slurmd, still running the old
+          // jobs, drains the node ("Duplicate jobid"); and jobs that ended just before the kill come
+          // back RUNNING with nothing behind them, holding the node's CPUs until slurmd restarts. A
+          // Slurm administrator resumes the node and cancels those ghosts; this watchdog does the
+          // same while the run recovers (docs/reliability.md says so). The jobs of ours that Slurm
+          // held after their launch failed are the distributor's to handle, and our invariants are
+          // checked as for every fault.
           watchdog = setInterval(() => {
             try {
               const node = execFileSync('scontrol', ['show', 'node', '-o', nodeName()], { encoding: 'utf8' });
               if (/State=\S*DRAIN/.test(node) && /Reason=Duplicate jobid/i.test(node)) {
                 execFileSync('scontrol', ['update', `NodeName=${nodeName()}`, 'State=RESUME']);
               }
+              sweepGhostJobs();
             } catch {
               // slurmctld busy or restarting: the next tick looks again.
             }
@@ -117,6 +127,8 @@ describe('Slurm daemon faults', () => {
       clearInterval(watchdog);
       await startSlurmctld();
       await healNode();
+      // Whatever a failed run left queued must not hold the node for the Slurm tests that follow.
+      cancelEveryJob();
       await waitFor(async () => slurmctldPid() !== undefined, { timeoutMs: 10_000, what: 'slurmctld' });
     }
   }, 400_000);

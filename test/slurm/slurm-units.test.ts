@@ -232,33 +232,35 @@ describe('slurm connection_parameters', () => {
   });
 });
 
+/** A backend answering from fixed records; the real one is exercised in slurm.test.ts. */
+function fakeBackend(record: SlurmJobRecord, slurmdStart: number | undefined, cancelFails = false) {
+  const cancelled: string[][] = [];
+  const backend: SlurmBackend = {
+    mode: 'rest',
+    submitArray: async () => '1',
+    arrayJobs: async () => (record ? [record] : UNKNOWN_JOB),
+    cancel: async (ids) => {
+      if (cancelFails) throw new Error('slurmctld busy');
+      cancelled.push(ids);
+    },
+    setThrottle: async () => undefined,
+    partition: async () => undefined,
+    slurmdStartTime: async () => slurmdStart,
+  };
+  // report_by = 1 s × 3.1; a 1-ms cache, so every ask reads the fake again.
+  const distributor = new SlurmDistributor(
+    {
+      db: undefined as unknown as Db,
+      config: loadConfig({ taskInstanceHeartbeatS: 1, reportByBuffer: 3.1 }),
+      apiUrl: 'http://127.0.0.1:1',
+      connectionParameters: { status_cache_s: 0.001 },
+    },
+    { backend, log: () => undefined },
+  );
+  return { distributor, cancelled };
+}
+
 describe('the node-crash rule (a RUNNING job whose node restarted its slurmd and whose wrapper is silent)', () => {
-  /** A backend answering from fixed records; the real one is exercised in slurm.test.ts. */
-  function fakeBackend(record: SlurmJobRecord, slurmdStart: number | undefined) {
-    const cancelled: string[][] = [];
-    const backend: SlurmBackend = {
-      mode: 'rest',
-      submitArray: async () => '1',
-      arrayJobs: async () => (record ? [record] : UNKNOWN_JOB),
-      cancel: async (ids) => {
-        cancelled.push(ids);
-      },
-      setThrottle: async () => undefined,
-      partition: async () => undefined,
-      slurmdStartTime: async () => slurmdStart,
-    };
-    // report_by = 1 s × 3.1; a 1-ms cache, so every ask reads the fake again.
-    const distributor = new SlurmDistributor(
-      {
-        db: undefined as unknown as Db,
-        config: loadConfig({ taskInstanceHeartbeatS: 1, reportByBuffer: 3.1 }),
-        apiUrl: 'http://127.0.0.1:1',
-        connectionParameters: { status_cache_s: 0.001 },
-      },
-      { backend, log: () => undefined },
-    );
-    return { distributor, cancelled };
-  }
   const running = rec({ state: 'RUNNING', batchHost: 'vm', startTime: 1_000 });
 
   it('counts the job alive at the first ask, declares it lost (U) and cancels it at the second', async () => {
@@ -284,5 +286,45 @@ describe('the node-crash rule (a RUNNING job whose node restarted its slurmd and
     const { distributor, cancelled } = fakeBackend(rec({ state: 'PENDING' }), 1_003);
     for (let i = 0; i < 3; i++) expect([...(await distributor.liveJobs(['7_1']))]).toEqual(['7_1']);
     expect(cancelled).toEqual([]);
+  });
+});
+
+describe('pending jobs Slurm will never start by itself', () => {
+  it('cancels a job held after a failed launch and reports it gone, with Slurm’s reason', async () => {
+    const { distributor, cancelled } = fakeBackend(
+      rec({ state: 'PENDING', reason: 'launch_failed_requeued_held' }),
+      undefined,
+    );
+    expect([...(await distributor.liveJobs(['7_1']))]).toEqual([]);
+    expect(cancelled).toEqual([['7_1']]);
+    expect(distributor.queueingError('7_1')).toMatch(/PENDING with reason launch_failed_requeued_held.*cancelled/);
+    // Said once: the monitor records it with the instance.
+    expect(distributor.queueingError('7_1')).toBeUndefined();
+  });
+
+  it('leaves deliberate holds and ordinary waits alone', async () => {
+    for (const reason of [
+      'JobHeldUser',
+      'JobHeldAdmin',
+      'Resources',
+      'Priority',
+      'ReqNodeNotAvail,_UnavailableNodes:vm',
+      '',
+    ]) {
+      const { distributor, cancelled } = fakeBackend(rec({ state: 'PENDING', reason }), undefined);
+      expect([...(await distributor.liveJobs(['7_1']))]).toEqual(['7_1']);
+      expect(cancelled).toEqual([]);
+    }
+  });
+
+  it('keeps the job alive when it cannot be cancelled, so it is never retried beside itself', async () => {
+    const { distributor, cancelled } = fakeBackend(
+      rec({ state: 'PENDING', reason: 'JobLaunchFailure' }),
+      undefined,
+      true,
+    );
+    expect([...(await distributor.liveJobs(['7_1']))]).toEqual(['7_1']);
+    expect(cancelled).toEqual([]);
+    expect(distributor.queueingError('7_1')).toBeUndefined();
   });
 });

@@ -11,7 +11,7 @@
  * the stack's home is opened (0755) so the wrapper can write the tasks' logs.
  */
 import { execFileSync } from 'node:child_process';
-import { chmodSync, readFileSync } from 'node:fs';
+import { chmodSync, existsSync, readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it, type TestContext } from 'vitest';
 import { startTestStack, api, type TestStack } from '../helpers/stack';
 import { waitFor } from '../helpers/wait';
@@ -317,6 +317,9 @@ describe.concurrent('Slurm distributor on a real Slurm', () => {
       async () => (await instanceRows(db(), wf.workflowId as number)).find((r) => r.status === 'R'),
       { timeoutMs: 60_000, intervalMs: 200, what: 'the job to run' },
     );
+    // The wrapper reports running before it starts the command: kill only once the command has
+    // left its marker, or the retry would find none and sleep for the whole first attempt.
+    await commandStarted(marker);
     // The wrapper (the batch script, exec'd by the entry) and everything below it, at once.
     const wrapperPid = running.process_id!;
     const tree = execFileSync('ps', ['-e', '-o', 'pid=,ppid='], { encoding: 'utf8' })
@@ -491,6 +494,7 @@ describe('Slurm gremlins: slurmd and the node die under a running job', () => {
         async () => (await instanceRows(db(), wf.workflowId as number)).find((r) => r.status === 'R'),
         { timeoutMs: 60_000, intervalMs: 100, what: 'the job to run' },
       );
+      await commandStarted(marker);
       // The wrapper is the batch script (the entry execs it); its parent is the job's slurmstepd.
       const wrapper = first.process_id!;
       const stepd = parentOf(wrapper);
@@ -519,3 +523,12 @@ describe('Slurm gremlins: slurmd and the node die under a running job', () => {
     await waitFor(async () => nodeState() === 'idle', { timeoutMs: 30_000, intervalMs: 250, what: 'an idle node' });
   }, 180_000);
 });
+
+/** The first attempt's command has run far enough to leave its marker (it reports running first). */
+async function commandStarted(marker: string): Promise<void> {
+  await waitFor(async () => existsSync(marker), {
+    timeoutMs: 30_000,
+    intervalMs: 100,
+    what: `the command to create ${marker}`,
+  });
+}

@@ -45,6 +45,24 @@ export const FINAL_STATES = new Set([
 
 export const isLive = (record: SlurmJobRecord): boolean => !FINAL_STATES.has(record.state);
 
+/**
+ * Pending reasons (as scontrol prints them, lower-cased) after which Slurm will not start the job
+ * unless someone intervenes, and nobody meant it to wait: a batch launch that failed (slurmd refused
+ * it, e.g. a job id slurmctld handed out twice after losing its state) requeues the job held. Plain
+ * holds (JobHeldUser, JobHeldAdmin without a description) are deliberate and left alone.
+ */
+const NEVER_STARTS = new Set([
+  'launch_failed_requeued_held',
+  'jobholdmaxrequeue',
+  'joblaunchfailure',
+  'badconstraints',
+  'dependencyneversatisfied',
+]);
+
+/** The job waits for something that will not happen by itself (see NEVER_STARTS). */
+export const isStuckPending = (record: SlurmJobRecord): boolean =>
+  record.state === 'PENDING' && NEVER_STARTS.has(record.reason.toLowerCase());
+
 /** scontrol's local timestamp (`2026-11-25T18:29:48`) → Unix seconds; `Unknown`, `None`, '' → undefined. */
 export function parseSlurmTimestamp(value: string | undefined): number | undefined {
   if (!value || !/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d$/.test(value)) return undefined;

@@ -30,6 +30,8 @@ interface RestJob {
   array_max_tasks?: number;
   job_state?: string;
   state_reason?: string;
+  /** Slurm's own words when they say more than the reason code ("launch failed requeued held"). */
+  state_description?: string;
   exit_code?: number;
   standard_output?: string;
   current_working_directory?: string;
@@ -201,7 +203,8 @@ function recordsOf(j: RestJob): SlurmJobRecord[] {
     jobId: String(j.job_id),
     arrayJobId,
     state: (j.job_state ?? 'UNKNOWN').split(/[ +]/)[0],
-    reason: j.state_reason ?? '',
+    // As scontrol prints it: the description, when there is one, in place of the reason code.
+    reason: j.state_description ? j.state_description.replace(/ /g, '_') : (j.state_reason ?? ''),
     ...decodeWaitStatus(j.exit_code),
     workDir: j.current_working_directory,
     user: j.user_name,

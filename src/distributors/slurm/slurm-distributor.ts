@@ -29,7 +29,7 @@ import { entryScript } from './entry-script';
 import { jobEnvironment } from './environment';
 import { classifyEnd, jobcompRecord, readTail } from './exit-info';
 import { IdentityRefusal, JobAccounts, type JobAccount } from './identity';
-import { isLive, parseDistributorId, type SlurmJobRecord } from './job-record';
+import { isLive, isStuckPending, parseDistributorId, type SlurmJobRecord } from './job-record';
 import { partitionProblems, toSlurmRequest } from './resources';
 import { SlurmRestBackend } from './rest-backend';
 import { redactSecrets } from './redact';
@@ -73,6 +73,8 @@ export class SlurmDistributor implements Distributor {
   readonly #nodeRestartSuspects = new Map<string, NodeRestartSuspect>();
   /** Jobs declared lost with their node (and cancelled), by distributor id: the message for remoteExitInfo. */
   readonly #lostWithNode = new Map<string, string>();
+  /** Pending jobs Slurm would never start (cancelled), by distributor id: the message for queueingError. */
+  readonly #queueingErrors = new Map<string, string>();
   readonly #accounts: JobAccounts;
   readonly #workflowOwner: (workflowId: number) => Promise<string | undefined>;
   readonly #owners = new Map<number, string>();
@@ -224,7 +226,8 @@ export class SlurmDistributor implements Distributor {
       if (snap.records === UNKNOWN_JOB) continue;
       for (const id of ids) {
         const record = snap.records.get(id);
-        if (record && isLive(record) && !(await this.#lostWithItsNode(record))) live.add(id);
+        if (record && isLive(record) && !(await this.#lostWithItsNode(record)) && !(await this.#neverStarts(record)))
+          live.add(id);
       }
     }
     return live;
@@ -275,6 +278,37 @@ export class SlurmDistributor implements Distributor {
       `Slurm still called job ${key} RUNNING on ${record.batchHost}, but that node's slurmd restarted at ${iso(slurmdStart)}, after the job started at ${iso(record.startTime)}, and the job's wrapper stayed silent: its processes were lost with the node (a crash slurmctld had not noticed); cancelled and retried`,
     );
     return true;
+  }
+
+  /**
+   * A pending job that Slurm will not start by itself (job-record.ts, isStuckPending) is cancelled
+   * and reported gone, so its task is retried rather than LAUNCHED forever. Cancelled first, so a
+   * later release by an administrator cannot run it beside the retry; when the cancel fails it
+   * stays "alive" and is looked at again at the next report-by.
+   */
+  async #neverStarts(record: SlurmJobRecord): Promise<boolean> {
+    if (!isStuckPending(record)) return false;
+    try {
+      await this.backend.cancel(
+        [record.key],
+        record.user ?? (await this.#accountOfArray(record.arrayJobId ?? record.jobId)),
+      );
+    } catch (err) {
+      this.#log(`could not cancel ${record.key}, pending for good (${record.reason}): ${(err as Error).message}`);
+      return false;
+    }
+    if (record.arrayJobId) this.#snapshots.delete(record.arrayJobId);
+    this.#queueingErrors.set(
+      record.key,
+      `Slurm kept job ${record.key} PENDING with reason ${record.reason}, which it does not clear by itself; cancelled`,
+    );
+    return true;
+  }
+
+  queueingError(distributorId: string): string | undefined {
+    const message = this.#queueingErrors.get(distributorId);
+    this.#queueingErrors.delete(distributorId);
+    return message;
   }
 
   /** The node's slurmd start time, cached like job status; undefined (no verdict) when unavailable. */

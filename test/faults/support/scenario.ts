@@ -5,6 +5,7 @@
  */
 import { expect } from 'vitest';
 import type { WorkflowRunStatus } from '../../../src/client';
+import { FINAL_TASK_INSTANCE_STATUSES } from '../../../src/domain/statuses';
 import { waitFor } from '../../helpers/wait';
 import { taskStatusCounts } from '../../e2e/helpers';
 import { faultWorkflow, faultWorkflowEdges, type FaultDagOptions } from './fault-dag';
@@ -46,6 +47,8 @@ export interface ScenarioOptions extends Omit<FaultDagOptions, 'workflowArgs'> {
   recovery: 'done' | 'submitted' | ((ctx: { workflowId: number; injectedAtMs: number }) => Promise<number | null>);
   /** Bound on the whole run. */
   timeoutS: number;
+  /** More to show when the run fails (the distributor's own view of its jobs, say). */
+  diagnose?: () => string;
 }
 
 export interface ScenarioResult {
@@ -89,8 +92,10 @@ export async function runFaultScenario(stack: FaultStack, opts: ScenarioOptions)
   } catch (err) {
     // What a failed run looked like, for the failure message: task counts and the processes' last words.
     const counts = await taskStatusCounts(stack.db, workflowId).catch(() => ({}));
+    const unfinished = await unfinishedInstances(stack, workflowId).catch((e: Error) => e.message);
+    const more = opts.diagnose ? `\n--- ${opts.fault}:\n${safely(opts.diagnose)}` : '';
     throw new Error(
-      `${(err as Error).message}\ntask statuses: ${JSON.stringify(counts)}\n--- worker stderr:\n${stack.worker.tail()}\n--- api stderr:\n${stack.api.tail()}`,
+      `${(err as Error).message}\ntask statuses: ${JSON.stringify(counts)}\nunfinished instances:\n${unfinished}${more}\n--- worker stderr:\n${stack.worker.tail()}\n--- api stderr:\n${stack.api.tail()}`,
       { cause: err },
     );
   }
@@ -129,6 +134,31 @@ export async function runFaultScenario(stack: FaultStack, opts: ScenarioOptions)
   };
   writeFaultRow(opts.slug, row);
   return { status, row, report, workflowId };
+}
+
+/** Instances not yet final, one line each: what a stuck run is waiting for. */
+async function unfinishedInstances(stack: FaultStack, workflowId: number): Promise<string> {
+  const rows = await stack.db
+    .selectFrom('task_instance')
+    .select(['id', 'task_id', 'status', 'distributor_id', 'submitted_date', 'report_by_date'])
+    .where('workflow_id', '=', workflowId)
+    .where('status', 'not in', [...FINAL_TASK_INSTANCE_STATUSES])
+    .orderBy('id')
+    .execute();
+  return rows
+    .map(
+      (r) =>
+        `  instance ${r.id} (task ${r.task_id}): ${r.status}, job ${r.distributor_id ?? '-'}, submitted ${r.submitted_date?.toISOString() ?? '-'}, report by ${r.report_by_date?.toISOString() ?? '-'}`,
+    )
+    .join('\n');
+}
+
+function safely(f: () => string): string {
+  try {
+    return f();
+  } catch (err) {
+    return `(could not tell: ${(err as Error).message})`;
+  }
 }
 
 /** The assertions every scenario shares. */
