@@ -17,7 +17,7 @@ import { RunningCommand, type CommandOutcome } from './run-command';
 import { UsageSampler, type Usage } from './usage';
 import { Heartbeat, statusOf } from './heartbeat';
 import { KILL_GRACE_MS, SignalForwarder } from './signals';
-import { batchSignalVerdict } from './batch-signal';
+import { BannerWatch, batchSignalVerdict } from './batch-signal';
 
 /** Jobmon's exit code for a worker-node failure (198 is its version mismatch). */
 export const WRAPPER_FAILURE_EXIT_CODE = 199;
@@ -67,6 +67,8 @@ export async function runWrapper(opts: WrapperOptions): Promise<number> {
   const nodename = os.hostname();
   const distributorId = opts.distributorId ?? String(process.pid);
   const signals = new SignalForwarder(log);
+  // Where the batch system explains a signal it sends: only what it writes from now on counts.
+  const banners = BannerWatch.start(opts.env ?? process.env);
   let reported = false;
   // Held outside the try so that a wrapper failure does not leave the command running unwatched.
   let running: RunningCommand | undefined;
@@ -159,7 +161,7 @@ export async function runWrapper(opts: WrapperOptions): Promise<number> {
     // is judged as the batch system declared (F for an outside cancel, Z past the time limit), and
     // any signal past the time limit is the limit. Not SIGKILL before it: that is the memory
     // limit's kill, which the monitor judges from the batch system's record.
-    const signalVerdict = batchSignalVerdict(opts.env ?? process.env);
+    const signalVerdict = batchSignalVerdict(opts.env ?? process.env, Date.now(), banners.read());
     const heardFirstHand = outcome.signal === 'SIGTERM' || (outcome.signal !== null && signalVerdict?.state === 'Z');
     const verdict = signals.received || heardFirstHand ? signalVerdict : undefined;
     const message = errorText(outcome, signals.received);

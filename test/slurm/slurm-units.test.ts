@@ -4,7 +4,7 @@
  * the wrapper's reading of a batch system's signal.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -21,7 +21,7 @@ import { partitionProblems, toSlurmRequest } from '../../src/distributors/slurm/
 import { entryScript } from '../../src/distributors/slurm/entry-script';
 import { jobEnvironment, SEALED_DEFAULT_PATH } from '../../src/distributors/slurm/environment';
 import { parseSlurmSettings, SlurmConfigError } from '../../src/distributors/slurm/settings';
-import { batchSignalVerdict } from '../../src/worker-node/batch-signal';
+import { BannerWatch, batchSignalVerdict } from '../../src/worker-node/batch-signal';
 import { SlurmDistributor } from '../../src/distributors/slurm/slurm-distributor';
 import { UNKNOWN_JOB, type SlurmBackend } from '../../src/distributors/slurm/backend';
 import { loadConfig } from '../../src/config';
@@ -216,6 +216,38 @@ describe('the job side', () => {
       batchSignalVerdict({ JMT_TIME_LIMIT_AT: String(now / 1000 + 60), JMT_SIGNAL_ERROR_STATE: 'F' }, now)?.state,
     ).toBe('F');
     expect(batchSignalVerdict({}, now)).toBeUndefined();
+  });
+
+  it('takes Slurm’s own banner over the environment: requeue, preemption and node failure are retried', () => {
+    const now = Date.now();
+    const env = { SLURM_JOB_ID: '228', JMT_TIME_LIMIT_AT: String(now / 1000 + 60), JMT_SIGNAL_ERROR_STATE: 'F' };
+    const banner = (due: string) => `slurmstepd: error: *** JOB 228 ON vm CANCELLED AT 2026-11-25T22:58:00${due} ***\n`;
+    expect(batchSignalVerdict(env, now, banner(' DUE TO JOB REQUEUE'))).toMatchObject({
+      state: 'U',
+      reason: expect.stringMatching(/job requeue/),
+    });
+    expect(batchSignalVerdict(env, now, banner(' DUE TO PREEMPTION'))?.state).toBe('U');
+    expect(batchSignalVerdict(env, now, banner(' DUE TO NODE FAILURE, SEE SLURMCTLD LOG FOR DETAILS'))?.state).toBe(
+      'U',
+    );
+    expect(batchSignalVerdict(env, now, banner(' DUE TO TIME LIMIT'))?.state).toBe('Z');
+    // A bare cancel is someone's scancel: the environment's verdict (F) stands.
+    expect(batchSignalVerdict(env, now, banner(''))?.state).toBe('F');
+    // The last banner counts, and only one about this job.
+    expect(batchSignalVerdict(env, now, banner(' DUE TO JOB REQUEUE') + banner(''))?.state).toBe('F');
+    expect(batchSignalVerdict(env, now, banner(' DUE TO JOB REQUEUE').replace('228', '229'))?.state).toBe('F');
+  });
+
+  it('reads only what was written to the banner file after the wrapper started', () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'jmt-banner-'));
+    const file = path.join(dir, 'job.err');
+    writeFileSync(file, '*** JOB 7 ON vm CANCELLED AT 2026-11-25T22:00:00 DUE TO JOB REQUEUE ***\n');
+    const watch = BannerWatch.start({ JMT_SIGNAL_BANNER_FILE: file });
+    expect(watch.read()).toBe('');
+    appendFileSync(file, '*** JOB 7 ON vm CANCELLED AT 2026-11-25T22:05:00 ***\n');
+    expect(watch.read()).toMatch(/22:05:00 \*\*\*/);
+    expect(BannerWatch.start({}).read()).toBe('');
+    expect(BannerWatch.start({ JMT_SIGNAL_BANNER_FILE: path.join(dir, 'missing') }).read()).toBe('');
   });
 });
 

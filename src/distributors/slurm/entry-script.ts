@@ -5,8 +5,10 @@
  *
  * It also tells the wrapper what a termination signal means here (src/worker-node/batch-signal.ts):
  * at or after the time limit it is the limit (resource error Z); before it, a cancel from outside
- * the workflow (F: reported, not retried). Slurm's time-limit sweep signals between the limit and
- * 30 s after it; the 5 s margin covers the script starting a moment after Slurm's start time.
+ * the workflow (F: reported, not retried) — unless slurmstepd wrote in the job's stderr, just before
+ * the signal, that Slurm itself ended the job (requeue, preemption, node failure, time limit).
+ * Slurm's time-limit sweep signals between the limit and 30 s after it; the 5 s margin covers the
+ * script starting a moment after Slurm's start time.
  */
 const TIME_LIMIT_MARGIN_S = 5;
 
@@ -50,6 +52,7 @@ if [[ -z $ti || $ti == 0 ]]; then
 fi
 ${limit}export JMT_SIGNAL_ERROR_STATE=F
 export JMT_SIGNAL_ERROR_REASON=${shq(CANCEL_REASON)}
+export JMT_SIGNAL_BANNER_FILE=$(readlink /proc/$$/fd/2 2>/dev/null)
 exec ${shq(spec.nodeBin)} ${shq(spec.wrapperPath)} --task-instance-id "$ti" --api-url ${shq(spec.apiUrl)} --distributor-id "\${SLURM_ARRAY_JOB_ID}_$i"
 `;
 }
