@@ -956,6 +956,7 @@ describe('a run another API process is starting', () => {
     const refused = await call(app(), 'POST', `/api/v1/workflows/${wf}/runs`, { body: {} });
     expect(refused.status).toBe(409);
     expect(refused.body.error.code).toBe('run_active');
+    expect(refused.body.error.message).toMatch(/being started by another request/);
     expect(await runStatus(starting)).toBe('B');
 
     // Its starter died between the two steps: past the grace period the run is closed as ERROR.

@@ -137,12 +137,18 @@ export const RUN_START_GRACE_S = 120;
  * A run whose execution is not recorded yet is being started right now, possibly by another API
  * process: Temporal does not know it yet (or still shows the previous run's closed execution), and
  * closing it would leave its execution running for a run row already ERROR. So such a run is only
- * closed once it is older than RUN_START_GRACE_S; until then the caller gets `run_active`.
+ * closed once it is older than RUN_START_GRACE_S; until then the caller gets `run_active` (and its
+ * client attaches to that run, as to any active one).
  */
 async function closeStaleRun(deps: RunDeps, workflowId: number): Promise<void> {
   const run = await findActiveRun(deps.db, workflowId);
   if (!run) return;
-  if (run.temporal_run_id === null && run.age_s < RUN_START_GRACE_S) return;
+  if (run.temporal_run_id === null && run.age_s < RUN_START_GRACE_S) {
+    throw conflict(
+      `workflow ${workflowId}'s run ${run.id} is being started by another request (${Math.round(run.age_s)} s ago); if that request failed, the run is given up ${RUN_START_GRACE_S} s after it began`,
+      'run_active',
+    );
+  }
   try {
     // The latest execution under the id, not the recorded first one: a long run continues as new.
     const description = await deps.temporal.workflow.getHandle(run.temporal_workflow_id).describe();
