@@ -349,8 +349,10 @@ describe.concurrent('Slurm distributor on a real Slurm', () => {
     expect(rows.map((r) => r.status)).toEqual(['U', 'D']);
     expect(rows[0].errors[0]).toMatch(/lost/);
     measured.kill9DetectedAfterS = (new Date(rows[0].status_date).getTime() - killedAt) / 1000;
-    // report_by = 1 s heartbeat × 3.1, then one Slurm poll (5 s) at most, plus the REST round trip.
-    expect(measured.kill9DetectedAfterS).toBeLessThan(20);
+    // report_by = 1 s heartbeat × 3.1, then one Slurm poll (5 s) at most, plus the REST round trip:
+    // ≈ 10 s. The bound only proves the heartbeat path found it (not some later sweep), with room
+    // for a loaded CI machine; the figure itself is printed with the "slurm measurements".
+    expect(measured.kill9DetectedAfterS).toBeLessThan(40);
   }, 180_000);
 
   it('changes the throttle of an array already queued when the template limit changes at run time', async (ctx) => {
@@ -515,8 +517,9 @@ describe('Slurm gremlins: slurmd and the node die under a running job', () => {
     expect(rows[0].errors[0]).toMatch(/^lost: .*slurmd restarted .* after the job started/s);
     expect(rows[1].stdout_tail).toContain('second');
     measured.nodeCrashDetectedAfterS = (new Date(rows[0].status_date).getTime() - crashedAt) / 1000;
-    // Two report-by periods (2 × 3.1 s) of silence, each seen at the next 5-s monitor poll, + Slurm calls.
-    expect(measured.nodeCrashDetectedAfterS).toBeLessThan(30);
+    // Two report-by periods (2 × 3.1 s) of silence, each seen at the next 5-s monitor poll, + Slurm
+    // calls: ≈ 20 s. As above, a bound on the mechanism with room for a loaded machine.
+    expect(measured.nodeCrashDetectedAfterS).toBeLessThan(60);
     expect(tasksRunTwiceAtOnce(await instances(db(), wf.workflowId as number))).toEqual([]);
     // The ghost was cancelled (not left holding its slots), and the node is free for what follows.
     expect(scontrolJob(first!.distributor_id!)).toMatch(/JobState=CANCELLED/);
