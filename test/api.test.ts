@@ -29,6 +29,7 @@ import { writeHeartbeats } from '../src/sql/heartbeat-batch';
 import { createTestDatabase, type TestDatabase } from './helpers/db';
 import { adminUrl } from './helpers/db-names';
 import { freePort } from './helpers/ports';
+import { waitFor } from './helpers/wait';
 import { connectTemporal, temporalAddress, temporalNamespace, type TemporalConnections } from './helpers/temporal';
 
 const TOKENS =
@@ -972,5 +973,33 @@ describe('a run another API process is starting', () => {
     const again = await call(app(), 'POST', `/api/v1/workflows/${wf}/runs`, { body: {} });
     expect(again.status).toBe(201);
     expect(await runStatus(started.body.workflow_run_id)).toBe('E');
+  });
+
+  it('a start right after the last run recorded its end waits for that run’s execution to close', async () => {
+    // The run the test above started (no worker: its execution stays open) records its end, as its
+    // last activity does before the execution closes.
+    const last = await db
+      .selectFrom('workflow_run')
+      .select(['id', 'temporal_workflow_id'])
+      .where('workflow_id', '=', wf)
+      .where('status', 'in', ['B', 'R'])
+      .executeTakeFirstOrThrow();
+    await db.updateTable('workflow_run').set({ status: 'E' }).where('id', '=', last.id).execute();
+    const resumed = call(app(), 'POST', `/api/v1/workflows/${wf}/runs`, { body: {} });
+    // The new run's row exists before its execution is started; then the old execution closes.
+    await waitFor(
+      async () =>
+        (await db
+          .selectFrom('workflow_run')
+          .select('id')
+          .where('workflow_id', '=', wf)
+          .where('id', '>', last.id)
+          .executeTakeFirst()) !== undefined,
+      { timeoutMs: 10_000, intervalMs: 20, what: 'the new run row' },
+    );
+    await temporal.client.workflow.getHandle(last.temporal_workflow_id).terminate('closing');
+    const res = await resumed;
+    expect(res.status).toBe(201);
+    expect(await runStatus(res.body.workflow_run_id)).toBe('B');
   });
 });

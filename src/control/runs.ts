@@ -87,8 +87,8 @@ export async function startRun(deps: RunDeps, workflowId: number, options: Start
     temporalWorkflowId: id,
     increaseResources: !(options.keepResources ?? false),
   });
-  try {
-    const handle = await temporal.workflow.start<typeof jobmonWorkflowRun>('jobmonWorkflowRun', {
+  const start = () =>
+    temporal.workflow.start<typeof jobmonWorkflowRun>('jobmonWorkflowRun', {
       taskQueue: config.taskQueue,
       workflowId: id,
       args: [{ workflowId, workflowRunId, resumeMode, failFast: options.failFast ?? false }],
@@ -103,6 +103,20 @@ export async function startRun(deps: RunDeps, workflowId: number, options: Start
       ],
       memo: { jobmonWorkflowRunId: workflowRunId },
     });
+  try {
+    let handle: Awaited<ReturnType<typeof start>>;
+    try {
+      handle = await start();
+    } catch (err) {
+      if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
+      // Every earlier run of this workflow has ended in Postgres (createRun found none active), so
+      // the execution under the id is the last run's, between recording its end and closing: a
+      // resume right after a failure meets it. Wait for it to close (bounded), then start once more.
+      await temporal
+        .withDeadline(Date.now() + PREVIOUS_EXECUTION_CLOSE_MS, () => temporal.workflow.getHandle(id).result())
+        .catch(() => undefined);
+      handle = await start();
+    }
     await setTemporalRunId(db, workflowRunId, handle.firstExecutionRunId);
     return {
       workflowRunId,
@@ -115,13 +129,16 @@ export async function startRun(deps: RunDeps, workflowId: number, options: Start
     await abortRun(db, workflowRunId);
     if (err instanceof WorkflowExecutionAlreadyStartedError) {
       throw conflict(
-        `workflow ${workflowId} still has a running Temporal execution (${id}); stop it first`,
+        `workflow ${workflowId} still has a running Temporal execution (${id}) although its runs have ended; stop it first`,
         'run_active',
       );
     }
     throw err;
   }
 }
+
+/** How long a start waits for the previous run's execution to close after its run has ended. */
+const PREVIOUS_EXECUTION_CLOSE_MS = 10_000;
 
 /**
  * How long a run may sit between its row being created and its Temporal execution being recorded
