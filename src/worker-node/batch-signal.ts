@@ -14,11 +14,14 @@
  *   CANCELLED AT <time> ***` for a cancel. Slurm's own reasons outrank the two above: a job Slurm
  *   requeued or preempted was not cancelled by anyone and is retried (U).
  */
-import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, readSync, statSync } from 'node:fs';
+
 export interface SignalVerdict {
   state: 'E' | 'U' | 'F' | 'Z';
   reason: string;
 }
+
+const TIME_LIMIT: SignalVerdict = { state: 'Z', reason: 'the job reached its time limit (resource error: runtime)' };
 
 export function batchSignalVerdict(
   env: NodeJS.ProcessEnv,
@@ -29,7 +32,7 @@ export function batchSignalVerdict(
   if (fromBanner) return fromBanner;
   const limitAt = Number(env.JMT_TIME_LIMIT_AT);
   if (Number.isFinite(limitAt) && limitAt > 0 && nowMs / 1000 >= limitAt) {
-    return { state: 'Z', reason: 'the job reached its time limit (resource error: runtime)' };
+    return TIME_LIMIT;
   }
   const state = env.JMT_SIGNAL_ERROR_STATE;
   if (state === 'E' || state === 'U' || state === 'F') {
@@ -48,7 +51,7 @@ export function bannerVerdict(text: string, jobId?: string): SignalVerdict | und
   let due: string | undefined | null = null;
   for (const m of text.matchAll(BANNER)) if (jobId === undefined || m[1] === jobId) due = m[2];
   if (due === null || due === undefined) return undefined;
-  if (due === 'TIME LIMIT') return { state: 'Z', reason: 'the job reached its time limit (resource error: runtime)' };
+  if (due === 'TIME LIMIT') return TIME_LIMIT;
   if (due === 'JOB REQUEUE' || due === 'PREEMPTION' || due.startsWith('NODE'))
     return { state: 'U', reason: `Slurm ended the job (${due.toLowerCase()}), not an operator: retried` };
   return undefined;
@@ -69,7 +72,8 @@ export class BannerWatch {
 
   static start(env: NodeJS.ProcessEnv): BannerWatch {
     const file = env.JMT_SIGNAL_BANNER_FILE || undefined;
-    return new BannerWatch(file, file === undefined ? 0 : (sizeOf(file) ?? 0));
+    const size = file === undefined ? 0 : (statSync(file, { throwIfNoEntry: false })?.size ?? 0);
+    return new BannerWatch(file, size);
   }
 
   /** The text appended since start (its last BANNER_TAIL_BYTES); '' when there is no file to read. */
@@ -89,18 +93,5 @@ export class BannerWatch {
     } finally {
       if (fd !== undefined) closeSync(fd);
     }
-  }
-}
-
-function sizeOf(file: string): number | undefined {
-  try {
-    const fd = openSync(file, 'r');
-    try {
-      return fstatSync(fd).size;
-    } finally {
-      closeSync(fd);
-    }
-  } catch {
-    return undefined;
   }
 }
