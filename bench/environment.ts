@@ -1,10 +1,10 @@
 /**
- * The stack every benchmark of our side runs on (bench/run.ts, million.ts, api-load.ts, peer): a fresh database, a Temporal dev server on a WAL SQLite file and one services process
+ * The stack every benchmark of our side runs on (bench/run.ts, million.ts, api-load.ts, slurm.ts, peer): a fresh database, a Temporal dev server on a WAL SQLite file and one services process
  * (API + worker, as `jmt up` runs them). Plus what they measure it with: the layered DAG shape,
  * the history of every Temporal execution of a run, and memory of each process.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
@@ -29,10 +29,13 @@ export interface BenchStack {
 export interface StackOptions {
   /** Extra node flags for the services process (e.g. a larger heap for a million-task commit). */
   servicesNodeArgs?: string[];
+  /** Mode of the stack's home: on Slurm, jobs run as the job user and write the tasks' logs under it. */
+  homeMode?: number;
 }
 
 export async function startStack(name: string, options: StackOptions = {}): Promise<BenchStack> {
   const home = mkdtempSync(path.join(os.tmpdir(), `jmt-bench-${name}-`));
+  if (options.homeMode !== undefined) chmodSync(home, options.homeMode);
   const base = loadConfig();
   const databaseName = `jmt_bench_${name.toLowerCase().replace(/[^a-z0-9]/g, '_')}`;
   const databaseUrl = await freshDatabase(databaseName);

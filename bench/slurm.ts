@@ -16,16 +16,15 @@
  * afterwards (scripts/slurm-down.sh); bring-up failing → print a note and exit 0. Without the flag
  * Slurm must already be up (`npm run bench:slurm`, unchanged).
  */
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
 import { Tool } from '../src/client';
-import { loadConfig, projectRoot } from '../src/config';
-import { devServerArgs } from '../src/temporal/dev-server-args';
-import { Connection } from '@temporalio/client';
-import { freePort, freshDatabase, round, stop, until } from './support';
+import { projectRoot } from '../src/config';
+import { startStack } from './environment';
+import { round, until } from './support';
 
 const JOB_USER = process.env.JMT_SLURM_JOB_USER ?? 'jmtuser';
 const REST = `${process.env.JMT_SLURM_REST_URL ?? 'http://127.0.0.1:6820'}/slurm/v0.0.38`;
@@ -52,48 +51,9 @@ const activeCount = (ids: string[]): number => {
 };
 
 async function projectRun(tasks: number) {
-  const home = mkdtempSync(path.join(os.tmpdir(), 'jmt-bench-slurm-'));
-  chmodSync(home, 0o755); // jobs run as the job user and write the tasks' logs under it
-  const databaseUrl = await freshDatabase('jmt_bench_slurm');
-  const [temporalPort, apiPort] = [await freePort(), await freePort()];
-  const env: NodeJS.ProcessEnv = {
-    ...process.env,
-    DATABASE_URL: databaseUrl,
-    TEMPORAL_ADDRESS: `127.0.0.1:${temporalPort}`,
-    JMT_API_PORT: String(apiPort),
-    JMT_API_URL: `http://127.0.0.1:${apiPort}`,
-    JMT_HOME: home,
-    JMT_TASK_QUEUE: 'bench-slurm',
-  };
-  delete env.JMT_TOKENS;
-  const config = loadConfig({}, env);
-  const temporal = spawn(
-    config.temporalBin,
-    [
-      'server',
-      'start-dev',
-      ...devServerArgs({ port: temporalPort, uiPort: null, dbFile: path.join(home, 'temporal.sqlite') }),
-    ],
-    {
-      stdio: ['ignore', 'ignore', 'inherit'],
-    },
-  );
-  let services: ChildProcess | undefined;
+  const stack = await startStack('slurm', { homeMode: 0o755 });
   try {
-    await until(
-      'Temporal',
-      async () => {
-        const c = await Connection.connect({ address: config.temporalAddress, connectTimeout: '1s' });
-        await c.close();
-        return true;
-      },
-      60_000,
-    );
-    services = spawn(process.execPath, [path.join(projectRoot(), 'dist', 'src', 'local', 'services-main.js')], {
-      env,
-      stdio: ['ignore', 'ignore', 'inherit'],
-    });
-    await until('API', async () => (await fetch(`${config.apiUrl}/api/v1/health`)).ok, 60_000);
+    const { config, databaseUrl } = stack;
     const tool = new Tool('bench-slurm', { config, stderr: { write: () => true } });
     const tt = tool.getTaskTemplate({ templateName: 'true', commandTemplate: 'true {i}', nodeArgs: ['i'] });
     const wf = tool.createWorkflow({
@@ -129,9 +89,7 @@ async function projectRun(tasks: number) {
       arrays: batches.rows.map((b) => ({ id: b.distributor_array_id, size: b.size, submitMs: round(Number(b.ms), 0) })),
     };
   } finally {
-    await stop(services);
-    await stop(temporal);
-    rmSync(home, { recursive: true, force: true });
+    await stack.close();
   }
 }
 
