@@ -264,15 +264,11 @@ export class SlurmDistributor implements Distributor {
       return false;
     }
     const iso = (s: number) => new Date(s * 1000).toISOString();
-    try {
-      await this.backend.cancel([key], record.user ?? (await this.#accountOfArray(record.arrayJobId ?? record.jobId)));
-    } catch (err) {
-      this.#log(`could not cancel ${key}, which looks lost with node ${record.batchHost}: ${(err as Error).message}`);
+    if (!(await this.#cancelBeforeCallingGone(record, `which looks lost with node ${record.batchHost}`))) {
       this.#nodeRestartSuspects.set(key, { asks, lastAskedAt: now });
       return false;
     }
     this.#nodeRestartSuspects.delete(key);
-    if (record.arrayJobId) this.#snapshots.delete(record.arrayJobId);
     this.#lostWithNode.set(
       key,
       `Slurm still called job ${key} RUNNING on ${record.batchHost}, but that node's slurmd restarted at ${iso(slurmdStart)}, after the job started at ${iso(record.startTime)}, and the job's wrapper stayed silent: its processes were lost with the node (a crash slurmctld had not noticed); cancelled and retried`,
@@ -288,20 +284,30 @@ export class SlurmDistributor implements Distributor {
    */
   async #neverStarts(record: SlurmJobRecord): Promise<boolean> {
     if (!isStuckPending(record)) return false;
+    if (!(await this.#cancelBeforeCallingGone(record, `pending for good (${record.reason})`))) return false;
+    this.#queueingErrors.set(
+      record.key,
+      `Slurm kept job ${record.key} PENDING with reason ${record.reason}, which it does not clear by itself; cancelled`,
+    );
+    return true;
+  }
+
+  /**
+   * Cancel a job, as its owner, before it is reported gone (the node-crash and never-starts rules):
+   * so its retry can never run beside it. False, logged, when the cancel failed: the job then
+   * counts as alive and is looked at again at the next report-by.
+   */
+  async #cancelBeforeCallingGone(record: SlurmJobRecord, why: string): Promise<boolean> {
     try {
       await this.backend.cancel(
         [record.key],
         record.user ?? (await this.#accountOfArray(record.arrayJobId ?? record.jobId)),
       );
     } catch (err) {
-      this.#log(`could not cancel ${record.key}, pending for good (${record.reason}): ${(err as Error).message}`);
+      this.#log(`could not cancel ${record.key}, ${why}: ${(err as Error).message}`);
       return false;
     }
     if (record.arrayJobId) this.#snapshots.delete(record.arrayJobId);
-    this.#queueingErrors.set(
-      record.key,
-      `Slurm kept job ${record.key} PENDING with reason ${record.reason}, which it does not clear by itself; cancelled`,
-    );
     return true;
   }
 
