@@ -18,7 +18,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { ApiClient, Tool, type Task } from '../src/client';
 import { projectRoot } from '../src/config';
-import { temporalWorkflowId } from '../src/control/runs';
+import { temporalWorkflowId } from '../src/temporal/ids';
 import {
   adminClient,
   executionHistories,

@@ -17,7 +17,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { Tool, type Task } from '../src/client';
 import { projectRoot } from '../src/config';
-import { temporalWorkflowId } from '../src/control/runs';
+import { temporalWorkflowId } from '../src/temporal/ids';
 import { startStack } from './environment';
 import { peakRssMiB, round } from './support';
 

@@ -16,7 +16,7 @@ import { loadConfig, type Config } from '../src/config';
 import { createApp } from '../src/api/app';
 import { localAuth, parseTokens, type AuthConfig } from '../src/api/auth';
 import { startApiServer } from '../src/api/main';
-import type { RunNotifier } from '../src/api/run-notifier';
+import type { RunNotifier } from '../src/control/run-notifier';
 import { createDb, type Db } from '../src/sql/db';
 import { lazyTemporalClient } from '../src/api/temporal';
 import { JobmonError } from '../src/domain/errors';

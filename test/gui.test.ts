@@ -11,7 +11,7 @@ import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseTokens } from '../src/api/auth';
 import { startApiServer } from '../src/api/main';
-import { temporalWorkflowId } from '../src/control/runs';
+import { temporalWorkflowId } from '../src/temporal/ids';
 import { startTestStack, api, type TestStack } from './helpers/stack';
 import { toolOn } from './e2e/helpers';
 import { freePort } from './helpers/ports';

@@ -1,22 +1,24 @@
 /**
- * Coalescing of `tasksChanged` signals (src/api/run-notifier.ts) with a fake Temporal client and
- * fake timers: deterministic, no server. Ids follow src/control/runs.ts's scheme with the
+ * Coalescing of `tasksChanged` signals (src/control/run-notifier.ts) with a fake Temporal client and
+ * fake timers: deterministic, no server. Ids follow src/temporal/ids.ts's scheme with the
  * installation prefix the notifier is given (`wf` here).
  */
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { Client } from '@temporalio/client';
 
-import { createRunNotifier, NOTIFY_WINDOW_MS, TASKS_CHANGED_SIGNAL } from '../src/api/run-notifier';
+import { createRunNotifier, NOTIFY_WINDOW_MS } from '../src/control/run-notifier';
+import { tasksChangedSignal } from '../src/workflows/messages';
 
 function fakeClient(fail?: (id: string) => Error | undefined) {
   const signals: { id: string; name: string; at: number }[] = [];
   const client = {
     workflow: {
       getHandle: (id: string) => ({
-        signal: async (name: string) => {
+        // The notifier sends the typed definition; record its name to compare with the workflow's.
+        signal: async (def: { name: string }) => {
           const err = fail?.(id);
           if (err) throw err;
-          signals.push({ id, name, at: Date.now() });
+          signals.push({ id, name: def.name, at: Date.now() });
         },
       }),
     },
@@ -42,7 +44,7 @@ describe('run notifier', () => {
     const notifier = createRunNotifier(async () => client, { workflowIdPrefix: 'wf' });
     notifier.notifyRunChanged(7);
     await settle();
-    expect(signals).toEqual([{ id: 'wf-workflow-7', name: TASKS_CHANGED_SIGNAL, at: 0 }]);
+    expect(signals).toEqual([{ id: 'wf-workflow-7', name: tasksChangedSignal.name, at: 0 }]);
 
     // A burst inside the window collapses into one signal at its end.
     for (let i = 0; i < 100; i++) notifier.notifyRunChanged(7);

@@ -2,7 +2,6 @@
  * Activities of a workflow run. Every write to Postgres made on behalf of the Temporal workflow
  * happens here, keyed by ids so that a retried activity changes nothing twice.
  */
-import type { Client } from '@temporalio/client';
 import type { Config } from '../config';
 import type { Db } from '../sql/db';
 import { activeBatchIds } from '../sql/batches';
@@ -17,17 +16,19 @@ export interface ActivityDeps {
   db: Db;
   config: Config;
   distributors: DistributorPool;
-  /** Used to wake a run after the monitor changed statuses itself; optional in unit tests. */
-  temporal?: Client;
+  /**
+   * Wakes a run after the monitor changed statuses itself (the worker sends the run's typed
+   * `tasksChanged` signal); optional in unit tests. Injected rather than built here so that the
+   * activities need neither the Temporal client nor the workflow's message definitions.
+   */
+  notify?: (temporalWorkflowId: string) => Promise<void>;
 }
 
 export type { BatchSummary, ScheduleResult };
 
 export function createActivities(deps: ActivityDeps) {
   const { db } = deps;
-  const notify = async (temporalWorkflowId: string) => {
-    await deps.temporal?.workflow.getHandle(temporalWorkflowId).signal('tasksChanged');
-  };
+  const notify = deps.notify ?? (async () => undefined);
   /** Mark live instances KILL_SELF and tell their distributors to terminate the jobs; counts the jobs. */
   const killJobs = async (workflowId: number, taskIds?: number[]): Promise<number> => {
     let n = 0;

@@ -24,7 +24,7 @@ import { runRoutes } from './routes/runs';
 import { taskInstanceRoutes } from './routes/task-instances';
 import { taskRoutes } from './routes/tasks';
 import { workflowRoutes } from './routes/workflows';
-import { createRunNotifier, type RunNotifier } from './run-notifier';
+import { createRunNotifier, type RunNotifier } from '../control/run-notifier';
 import { inputGuards, issuePath } from './input-guards';
 import { HealthSchema, json } from './schemas';
 import { temporalUnavailable } from './temporal';

@@ -3,7 +3,7 @@ import type { Client } from '@temporalio/client';
 import type { Config } from '../config';
 import type { Db } from '../sql/db';
 import type { AuthVariables } from './auth';
-import type { RunNotifier } from './run-notifier';
+import type { RunNotifier } from '../control/run-notifier';
 
 export interface RouteDeps {
   db: Db;

@@ -11,7 +11,7 @@ import { loadConfig } from '../config';
 import { createDb, ensureDatabase, migrate } from '../sql/db';
 import { createApp, toTemporalGetter, type AppDeps } from './app';
 import { loadAuthConfig } from './auth';
-import { createRunNotifier } from './run-notifier';
+import { createRunNotifier } from '../control/run-notifier';
 import { lazyTemporalClient } from './temporal';
 
 export interface ApiServer {

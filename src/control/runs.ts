@@ -22,6 +22,7 @@ import {
   JOBMON_WORKFLOW_ID,
   JOBMON_WORKFLOW_NAME,
 } from '../temporal/search-attributes';
+import { temporalUiUrl, temporalWorkflowId } from '../temporal/ids';
 import {
   pauseSignal,
   setConcurrencyUpdate,
@@ -55,16 +56,6 @@ export interface StartedRun {
   resourcesIncreased: number;
 }
 export type ControlAction = 'pause' | 'unpause' | 'stop-drain' | 'stop-kill';
-
-/** One Temporal workflow id per Jobmon workflow: Temporal's id uniqueness gives "one active run" for free. */
-export function temporalWorkflowId(config: Pick<Config, 'workflowIdPrefix'>, workflowId: number): string {
-  return `${config.workflowIdPrefix}-workflow-${workflowId}`;
-}
-
-export function temporalUiUrl(config: Config, id: string, runId?: string): string {
-  const base = `${config.temporalUiUrl}/namespaces/${encodeURIComponent(config.temporalNamespace)}/workflows/${encodeURIComponent(id)}`;
-  return runId ? `${base}/${runId}/history` : base;
-}
 
 const KEYWORD_MAX = 255;
 

@@ -6,7 +6,7 @@
  */
 import { sql } from 'kysely';
 import type { Config } from '../config';
-import { temporalUiUrl } from '../control/runs';
+import { temporalUiUrl } from '../temporal/ids';
 import { invalid, JobmonError } from '../domain/errors';
 import {
   TASK_INSTANCE_STATUSES,

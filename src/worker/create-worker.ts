@@ -9,6 +9,7 @@ import type { Config } from '../config';
 import type { Db } from '../sql/db';
 import { createActivities } from '../activities';
 import { DistributorPool } from '../activities/distributor-pool';
+import { tasksChangedSignal } from '../workflows/messages';
 import { autoHeartbeat } from './auto-heartbeat';
 
 export interface RunningWorker {
@@ -47,7 +48,12 @@ export async function startWorker(config: Config, db: Db): Promise<RunningWorker
     namespace: config.temporalNamespace,
     taskQueue: config.taskQueue,
     workflowBundle: await workflowBundle(),
-    activities: createActivities({ db, config, distributors, temporal }),
+    activities: createActivities({
+      db,
+      config,
+      distributors,
+      notify: (temporalWorkflowId) => temporal.workflow.getHandle(temporalWorkflowId).signal(tasksChangedSignal),
+    }),
     // runBatch heartbeats itself (with its progress); every other activity is heartbeated for it.
     interceptors: { activity: [autoHeartbeat(new Set(['runBatch']))] },
     // Batch monitors are long and mostly asleep; many can share a worker.

@@ -4,7 +4,7 @@
  * resume after changing op_args in the control script.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { temporalWorkflowId } from '../../src/control/runs';
+import { temporalWorkflowId } from '../../src/temporal/ids';
 import { api, startTestStack, type TestStack } from '../helpers/stack';
 import { waitFor } from '../helpers/wait';
 import { instances, lastRun, maxOverlap, replayRunsOf, taskStatusCounts, toolOn } from './helpers';

@@ -9,7 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { temporalWorkflowId } from '../../src/control/runs';
+import { temporalWorkflowId } from '../../src/temporal/ids';
 import { connectTemporal, type TemporalConnections } from '../helpers/temporal';
 import { waitFor } from '../helpers/wait';
 import { instances } from '../e2e/helpers';

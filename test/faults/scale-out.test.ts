@@ -16,7 +16,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { Tool } from '../../src/client';
 import { loadConfig, projectRoot, type Config } from '../../src/config';
-import { temporalWorkflowId } from '../../src/control/runs';
+import { temporalWorkflowId } from '../../src/temporal/ids';
 import { ensureDatabase } from '../../src/sql/db';
 import { createTestDatabase, type TestDatabase } from '../helpers/db';
 import { databaseUrl, dropDatabasesWithPrefix } from '../helpers/db-names';

@@ -9,10 +9,9 @@
  * latency, and "no such workflow / already closed" is normal for late reports.
  */
 import type { Client } from '@temporalio/client';
-import { temporalWorkflowId } from '../control/runs';
+import { temporalWorkflowId } from '../temporal/ids';
+import { tasksChangedSignal } from '../workflows/messages';
 
-/** Signal name the run workflow listens on (no arguments). */
-export const TASKS_CHANGED_SIGNAL = 'tasksChanged';
 /** At most one signal per workflow per this window. */
 export const NOTIFY_WINDOW_MS = 250;
 
@@ -51,10 +50,10 @@ export function createRunNotifier(getClient: () => Promise<Client>, options: Run
     void (async () => {
       const id = temporalWorkflowId({ workflowIdPrefix: options.workflowIdPrefix ?? 'jobmon' }, workflowId);
       const client = await getClient();
-      await client.workflow.getHandle(id).signal(TASKS_CHANGED_SIGNAL);
+      await client.workflow.getHandle(id).signal(tasksChangedSignal);
     })().catch((err: unknown) => {
       debug(
-        `signal ${TASKS_CHANGED_SIGNAL} for workflow ${workflowId} not delivered: ${err instanceof Error ? err.message : String(err)}`,
+        `signal ${tasksChangedSignal.name} for workflow ${workflowId} not delivered: ${err instanceof Error ? err.message : String(err)}`,
       );
     });
   };
