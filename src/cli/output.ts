@@ -76,6 +76,16 @@ export function formatBytes(bytes: number | null | undefined): string | undefine
   return `${value >= 10 || unit === 0 ? Math.round(value) : value.toFixed(1)}${units[unit]}`;
 }
 
+/** A duration in the largest unit that reads well: `45s`, `12m`, `3h05m`. */
+export function formatDuration(seconds: number | null | undefined): string | undefined {
+  if (seconds === null || seconds === undefined) return undefined;
+  const s = Math.round(seconds);
+  if (s < 60) return `${s}s`;
+  const m = Math.round(s / 60);
+  if (m < 60) return `${m}m`;
+  return `${Math.floor(m / 60)}h${String(m % 60).padStart(2, '0')}m`;
+}
+
 export function formatSeconds(seconds: number | null | undefined): number | undefined {
   if (seconds === null || seconds === undefined) return undefined;
   return Math.round(seconds * 10) / 10;

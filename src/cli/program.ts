@@ -10,11 +10,13 @@ import { registerBindCommand } from './bind';
 import { createContext } from './context';
 import { registerDagCommand } from './dag';
 import { EXIT_ERROR, reportError } from './errors';
-import { registerObserveCommands } from './observe';
 import type { CliIo } from './output';
 import { registerTaskCommands } from './task';
+import { registerResourcesCommand } from './resources';
+import { registerToolCommands } from './tool';
 import { registerUpDownCommands } from './up';
-import { registerWorkflowCommands } from './workflow';
+import { registerShareGroup } from './workflow/shares';
+import { registerWorkflowCommands } from './workflow/commands';
 
 export type { CliIo } from './output';
 
@@ -30,7 +32,9 @@ export async function runCli(argv: readonly string[], io: CliIo, options: RunCli
   registerTaskCommands(program, ctx);
   registerBindCommand(program, ctx);
   registerUpDownCommands(program, ctx);
-  registerObserveCommands(program, ctx);
+  registerShareGroup(program, ctx);
+  registerToolCommands(program, ctx);
+  registerResourcesCommand(program, ctx);
   registerDagCommand(program, ctx);
   try {
     await program.parseAsync([...argv], { from: 'user' });

@@ -5,6 +5,8 @@
 import type { Command } from 'commander';
 import type { SetStatusResult, TaskDetails } from '../client/types';
 import type { CliContext } from './context';
+import { registerTaskDepsCommand } from './task-deps';
+import { registerTaskLogsCommand } from './task-logs';
 import { CliUsageError, parsePositiveInt } from './errors';
 import {
   firstLine,
@@ -147,6 +149,9 @@ export function registerTaskCommands(program: Command, ctx: CliContext): void {
       if (result.workflow_run_id === null && result.changed > 0 && status === 'G')
         writeLine(ctx.io, `no run is active: \`jmt workflow resume ${workflowId}\` runs them`);
     });
+
+  registerTaskDepsCommand(task, ctx);
+  registerTaskLogsCommand(task, ctx);
 }
 
 interface SetStatusOpts {
