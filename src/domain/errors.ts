@@ -41,6 +41,7 @@ export class JobmonError extends Error {
 
 export const invalid = (field: string, message: string, code = 'invalid') =>
   new JobmonError('invalid', message, field, code);
-export const notFound = (what: string, id: number | string) =>
-  new JobmonError('not_found', `${what} ${id} not found`, undefined, 'not_found');
+/** `field` names the input that held the id (`id` for a path parameter) when the answer should say so. */
+export const notFound = (what: string, id: number | string, field?: string) =>
+  new JobmonError('not_found', `${what} ${id} not found`, field, 'not_found');
 export const conflict = (message: string, code = 'conflict') => new JobmonError('conflict', message, undefined, code);

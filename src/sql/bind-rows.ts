@@ -6,12 +6,10 @@
  * round trip per 5,000 rows instead of one per row, which is what lets 100,000 tasks and their
  * edges bind in seconds (toolchain.md: ~170 ms for 100,000 task rows this way).
  */
-import { sql, type Transaction } from 'kysely';
+import { sql } from 'kysely';
 import type { BindPlan } from '../domain/bind-plan';
 import type { CheckedTemplate } from '../domain/bind-checks';
-import type { Database } from './schema';
-
-type Trx = Transaction<Database>;
+import type { Tx } from './db';
 
 /** Rows per bulk statement: large enough to amortise round trips, small enough for memory. */
 export const BIND_CHUNK_ROWS = 5_000;
@@ -23,7 +21,7 @@ async function inChunks(count: number, fn: (start: number, end: number) => Promi
 }
 
 /** task_resources rows (type O) for every distinct request, shared across workflows by hash. */
-async function resourceIds(trx: Trx, plan: BindPlan): Promise<Map<string, number>> {
+async function resourceIds(trx: Tx, plan: BindPlan): Promise<Map<string, number>> {
   const requests = [...plan.resources.values()];
   const ids = new Map<string, number>();
   await inChunks(requests.length, async (start, end) => {
@@ -64,7 +62,7 @@ function taskColumns(
 }
 
 export async function insertWorkflow(
-  trx: Trx,
+  trx: Tx,
   plan: BindPlan,
   user: string,
   toolVersionId: number,
@@ -171,7 +169,7 @@ export async function insertWorkflow(
  * right after; unique and check constraints are indexes and checks, not triggers, and still hold).
  * Without the privilege the checks simply run.
  */
-async function skipReferenceChecks(trx: Trx): Promise<boolean> {
+async function skipReferenceChecks(trx: Tx): Promise<boolean> {
   const { rows } = await sql<{ su: boolean }>`select current_setting('is_superuser') = 'on' as su`.execute(trx);
   if (!rows[0].su) return false;
   await sql`set local session_replication_role = replica`.execute(trx);
@@ -184,7 +182,7 @@ async function skipReferenceChecks(trx: Trx): Promise<boolean> {
  * DONE tasks stay DONE, so a resume does not re-run them.
  */
 export async function updateWorkflow(
-  trx: Trx,
+  trx: Tx,
   plan: BindPlan,
   workflowId: number,
   ttvIds: Map<CheckedTemplate, number>,
@@ -256,7 +254,7 @@ export async function updateWorkflow(
 }
 
 /** Attributes given again overwrite their values; others (e.g. added later by an operator) stay. */
-async function upsertWorkflowAttributes(trx: Trx, workflowId: number, attrs: Record<string, string>): Promise<void> {
+async function upsertWorkflowAttributes(trx: Tx, workflowId: number, attrs: Record<string, string>): Promise<void> {
   const entries = Object.entries(attrs);
   if (entries.length === 0) return;
   await trx
@@ -266,7 +264,7 @@ async function upsertWorkflowAttributes(trx: Trx, workflowId: number, attrs: Rec
     .execute();
 }
 
-async function upsertTaskAttributes(trx: Trx, plan: BindPlan, taskId: (index: number) => number): Promise<void> {
+async function upsertTaskAttributes(trx: Tx, plan: BindPlan, taskId: (index: number) => number): Promise<void> {
   const ids: number[] = [];
   const keys: string[] = [];
   const values: string[] = [];

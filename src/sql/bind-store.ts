@@ -3,15 +3,13 @@
  * (get-or-create), then either a new workflow with all its rows, or, when the workflow already
  * exists (same identity: a resume), an update of its mutable fields (rows in bind-rows.ts).
  */
-import { sql, type Transaction } from 'kysely';
+import { sql } from 'kysely';
 import { conflict, invalid, notFound } from '../domain/errors';
 import type { WorkflowStatus } from '../domain/statuses';
 import type { BindPlan } from '../domain/bind-plan';
 import type { CheckedTemplate } from '../domain/bind-checks';
-import type { Database } from './schema';
 import { insertWorkflow, updateWorkflow } from './bind-rows';
-
-type Trx = Transaction<Database>;
+import type { Tx } from './db';
 
 export interface BindResult {
   workflowId: number;
@@ -20,7 +18,7 @@ export interface BindResult {
   numTasks: number;
 }
 
-export async function storeBind(trx: Trx, plan: BindPlan, user: string): Promise<BindResult> {
+export async function storeBind(trx: Tx, plan: BindPlan, user: string): Promise<BindResult> {
   const toolVersionId = await resolveToolVersion(trx, plan);
   const ttvIds = new Map<CheckedTemplate, number>();
   for (const t of plan.draft.templates) ttvIds.set(t, await getOrCreateTemplateVersion(trx, toolVersionId, t));
@@ -52,7 +50,7 @@ export async function storeBind(trx: Trx, plan: BindPlan, user: string): Promise
 }
 
 /** The spec's tool version if it names one, else the tool's latest, creating tool and version 1 as needed. */
-async function resolveToolVersion(trx: Trx, plan: BindPlan): Promise<number> {
+async function resolveToolVersion(trx: Tx, plan: BindPlan): Promise<number> {
   const name = plan.draft.toolName;
   await trx
     .insertInto('tool')
@@ -97,7 +95,7 @@ async function resolveToolVersion(trx: Trx, plan: BindPlan): Promise<number> {
   return created.id;
 }
 
-async function getOrCreateTemplateVersion(trx: Trx, toolVersionId: number, t: CheckedTemplate): Promise<number> {
+async function getOrCreateTemplateVersion(trx: Tx, toolVersionId: number, t: CheckedTemplate): Promise<number> {
   await trx
     .insertInto('task_template')
     .values({ tool_version_id: toolVersionId, name: t.name })
@@ -131,7 +129,7 @@ async function getOrCreateTemplateVersion(trx: Trx, toolVersionId: number, t: Ch
 }
 
 /** Remove the draft as the last step of a successful commit; a second commit of it finds nothing. */
-export async function consumeDraft(trx: Trx, draftId: string, user: string): Promise<void> {
+export async function consumeDraft(trx: Tx, draftId: string, user: string): Promise<void> {
   const deleted = await trx
     .deleteFrom('bind_draft')
     .where('id', '=', draftId)

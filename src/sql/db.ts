@@ -1,7 +1,7 @@
 /** Connection and migrations. One Kysely instance per process; `pg` pools the connections. */
 import path from 'node:path';
 import { promises as fs } from 'node:fs';
-import { FileMigrationProvider, Kysely, Migrator, PostgresDialect, sql } from 'kysely';
+import { FileMigrationProvider, Kysely, Migrator, PostgresDialect, sql, type Transaction } from 'kysely';
 import pg from 'pg';
 import type { Database } from './schema';
 
@@ -9,6 +9,8 @@ import type { Database } from './schema';
 pg.types.setTypeParser(20, (v) => Number(v));
 
 export type Db = Kysely<Database>;
+/** A transaction of the database: what the guarded writes and locks take. */
+export type Tx = Transaction<Database>;
 
 export function createDb(databaseUrl: string, maxConnections = 10): Db {
   const pool = new pg.Pool({ connectionString: databaseUrl, max: maxConnections });

@@ -5,15 +5,10 @@
  * record of exactly what it asked for.
  */
 import { createHash } from 'node:crypto';
-import type { Transaction } from 'kysely';
-import type { Database } from './schema';
 import { chooseQueue, resourcesKey, scaleResources, type QueueLimits, type Resources } from '../domain/resources';
+import type { Tx } from './db';
 
-export async function adjustTaskResources(
-  tx: Transaction<Database>,
-  taskId: number,
-  failedAttempt: number,
-): Promise<void> {
+export async function adjustTaskResources(tx: Tx, taskId: number, failedAttempt: number): Promise<void> {
   const task = await tx
     .selectFrom('task')
     .innerJoin('task_resources', 'task_resources.id', 'task.task_resources_id')

@@ -3,9 +3,8 @@
  * finished, and the kill of live instances. The Temporal side of the same operations is in
  * src/control/runs.ts (client) and src/workflows (the run itself).
  */
-import { sql, type Transaction } from 'kysely';
-import type { Db } from './db';
-import type { Database } from './schema';
+import { sql } from 'kysely';
+import type { Db, Tx } from './db';
 import { adjustTaskResources } from './resource-adjustment';
 import { conflict, invalid, notFound } from '../domain/errors';
 import { ACTIVE_WORKFLOW_RUN_STATUSES, type WorkflowRunStatus, type WorkflowStatus } from '../domain/statuses';
@@ -130,10 +129,7 @@ export async function createRunDetailed(
  * task_resources row scaled by their resource_scales (and a fallback queue if needed). Tasks in A
  * were already scaled when they entered A. Returns the ids of the tasks scaled.
  */
-export async function increaseResourcesAfterResourceErrors(
-  tx: Transaction<Database>,
-  workflowId: number,
-): Promise<number[]> {
+export async function increaseResourcesAfterResourceErrors(tx: Tx, workflowId: number): Promise<number[]> {
   const rows = await sql<{ id: number; num_attempts: number }>`
     select t.id, t.num_attempts from task t
      where t.workflow_id = ${workflowId} and t.status in ('E','F')

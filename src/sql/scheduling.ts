@@ -7,9 +7,8 @@
  * batch rows and the task transitions in one transaction under a lock on the workflow row, so a
  * retried or concurrent call can never queue a task twice.
  */
-import { sql, type Transaction } from 'kysely';
-import type { Db } from './db';
-import type { Database } from './schema';
+import { sql } from 'kysely';
+import type { Db, Tx } from './db';
 import { IN_FLIGHT_TASK_STATUSES, type TaskStatus } from '../domain/statuses';
 import { lockWorkflow } from './workflow-lock';
 
@@ -179,7 +178,7 @@ interface ReadyTask {
 }
 
 /** The first `limit` ready tasks of one status, in bind (id) order. */
-async function readyTasks(tx: Transaction<Database>, workflowId: number, status: 'A' | 'G', limit: number) {
+async function readyTasks(tx: Tx, workflowId: number, status: 'A' | 'G', limit: number) {
   const { rows } = await sql<ReadyTask>`
     select t.id, t.array_id, t.task_resources_id, r.cluster_name
       from task t join task_resources r on r.id = t.task_resources_id

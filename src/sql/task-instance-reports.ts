@@ -8,9 +8,8 @@
  * reports for one task cannot deadlock.
  */
 import path from 'node:path';
-import { sql, type Transaction } from 'kysely';
-import type { Db } from './db';
-import type { Database } from './schema';
+import { sql } from 'kysely';
+import type { Db, Tx } from './db';
 import { decideTask, decideTaskInstance, taskStatusAfterInstanceError } from '../domain/fsm';
 import type { TaskInstanceStatus, TaskStatus } from '../domain/statuses';
 import { adjustTaskResources } from './resource-adjustment';
@@ -50,8 +49,6 @@ export interface ReportSettings {
   /** Root for stdout/stderr files when the task's resources name no directory. */
   logDir: string;
 }
-
-type Tx = Transaction<Database>;
 
 interface LockedInstance {
   id: number;

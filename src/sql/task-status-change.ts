@@ -11,16 +11,13 @@
  * the caller has killed their jobs through the run first). Tasks not in flight are changed only by
  * the scheduler or by resume, both under that lock, so the check cannot go stale before the write.
  */
-import { sql, type Transaction } from 'kysely';
-import type { Db } from './db';
-import type { Database } from './schema';
+import { sql } from 'kysely';
+import type { Db, Tx } from './db';
 import { conflict, invalid } from '../domain/errors';
 import type { TaskStatus } from '../domain/statuses';
 import { findActiveRun } from './runs';
 import { releaseDownstream } from './task-instance-reports';
 import { lockWorkflow } from './workflow-lock';
-
-type Tx = Transaction<Database>;
 
 /** Above this many changed tasks a change needs `confirm` (after a dry run showed what it does). */
 export const LARGE_CHANGE = 1_000;

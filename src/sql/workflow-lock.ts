@@ -3,10 +3,9 @@
  * workflow take this lock first, so they take turns: a task cannot be queued by the scheduler while
  * an operator marks it DONE, and two resumes cannot both create a run.
  */
-import type { Transaction } from 'kysely';
-import type { Database } from './schema';
 import { notFound } from '../domain/errors';
 import type { WorkflowStatus } from '../domain/statuses';
+import type { Tx } from './db';
 
 export interface LockedWorkflow {
   id: number;
@@ -14,7 +13,7 @@ export interface LockedWorkflow {
   max_concurrently_running: number;
 }
 
-export async function lockWorkflow(tx: Transaction<Database>, workflowId: number): Promise<LockedWorkflow> {
+export async function lockWorkflow(tx: Tx, workflowId: number): Promise<LockedWorkflow> {
   const wf = await tx
     .selectFrom('workflow')
     .select(['id', 'status', 'max_concurrently_running'])

@@ -9,7 +9,7 @@ import { JobmonError } from '../../domain/errors';
 import { resetWorkflowTasks, setTaskStatuses } from '../../control/task-status';
 import { listEvents } from '../../sql/events';
 import { addGrant, listGrants, removeGrant } from '../../sql/grants';
-import { parseTaskStatuses } from '../../sql/queries';
+import { parseTaskStatuses } from '../../sql/reads/workflow-tasks';
 import { audited } from '../audit';
 import { assertMayActOn } from '../auth';
 import type { AppEnv, RouteDeps } from '../deps';

@@ -1,6 +1,6 @@
 /** Task reads (CLI and GUI → server): one task with its instances and their error logs. */
 import { createRoute, OpenAPIHono } from '@hono/zod-openapi';
-import { getTaskDetails } from '../../sql/queries';
+import { getTaskDetails } from '../../sql/reads/task-details';
 import type { AppEnv, RouteDeps } from '../deps';
 import { errorResponses, json, TaskDetailsSchema, TaskIdParams } from '../schemas';
 

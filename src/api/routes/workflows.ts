@@ -1,6 +1,9 @@
-/** Workflow reads (CLI and GUI → server), all answered from Postgres by src/sql/queries.ts. */
+/** Workflow reads (CLI and GUI → server), all answered from Postgres by src/sql/reads/*. */
 import { createRoute, OpenAPIHono } from '@hono/zod-openapi';
-import { getWorkflowStatus, listWorkflowErrors, listWorkflows, listWorkflowTasks } from '../../sql/queries';
+import { listWorkflows } from '../../sql/reads/workflow-list';
+import { getWorkflowStatus } from '../../sql/reads/workflow-status';
+import { listWorkflowErrors } from '../../sql/reads/workflow-errors';
+import { listWorkflowTasks } from '../../sql/reads/workflow-tasks';
 import { listEvents } from '../../sql/events';
 import { mayActOn } from '../auth';
 import type { AppEnv, RouteDeps } from '../deps';

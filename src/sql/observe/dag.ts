@@ -6,7 +6,8 @@ import { sql } from 'kysely';
 import { JobmonError } from '../../domain/errors';
 import { taskBucket, type TaskBucket, type TaskStatus } from '../../domain/statuses';
 import type { Db } from '../db';
-import { assertWorkflow, notFound } from './util';
+import { notFound } from '../../domain/errors';
+import { assertWorkflow } from './util';
 
 export interface DepTask {
   id: number;
@@ -34,7 +35,7 @@ async function taskHead(db: Db, taskId: number) {
       join task_template_version v on v.id = a.task_template_version_id
       join task_template tt on tt.id = v.task_template_id
      where k.id = ${taskId}`.execute(db);
-  if (!rows[0]) throw notFound('task', taskId);
+  if (!rows[0]) throw notFound('task', taskId, 'id');
   return { ...rows[0], id: Number(rows[0].id) };
 }
 

@@ -8,7 +8,8 @@
  */
 import { sql } from 'kysely';
 import type { Db } from '../db';
-import { assertWorkflow, iso } from './util';
+import { iso } from '../dates';
+import { assertWorkflow } from './util';
 
 export interface ErrorHelp {
   category:
@@ -195,8 +196,8 @@ export async function groupWorkflowErrors(
       pattern: r.pattern,
       count: r.n,
       tasks: r.tasks,
-      first_seen: iso(r.first_seen) as string,
-      last_seen: iso(r.last_seen) as string,
+      first_seen: iso(r.first_seen),
+      last_seen: iso(r.last_seen),
       templates: r.templates,
       instance_statuses: r.statuses,
       example_task_ids: r.task_ids.map(Number),

@@ -10,7 +10,8 @@ import { sql, type RawBuilder } from 'kysely';
 import { invalid } from '../../domain/errors';
 import { WORKFLOW_STATUSES, type WorkflowStatus } from '../../domain/statuses';
 import type { Db } from '../db';
-import { iso, parseKeyValue } from './util';
+import { iso, isoOrNull } from '../dates';
+import { parseKeyValue } from './util';
 
 export interface WorkflowSearch {
   user?: string;
@@ -134,7 +135,7 @@ export async function searchWorkflows(
       workflow_args: r.workflow_args,
       status: r.status,
       status_label: WORKFLOW_STATUSES[r.status],
-      created_date: iso(r.created_date) as string,
+      created_date: iso(r.created_date),
       num_tasks: r.num_tasks,
       done: r.done,
       fatal: r.fatal,
@@ -158,7 +159,7 @@ export async function listTools(
       name: r.name,
       workflows: r.workflows,
       templates: r.templates,
-      last_workflow_date: iso(r.last),
+      last_workflow_date: isoOrNull(r.last),
     })),
   };
 }

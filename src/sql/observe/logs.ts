@@ -13,7 +13,8 @@ import { sql } from 'kysely';
 import { JobmonError } from '../../domain/errors';
 import type { Db } from '../db';
 import { normalizeMessage } from './errors';
-import { notFound, quantile } from './util';
+import { notFound } from '../../domain/errors';
+import { quantile } from './util';
 
 export const MAX_FULL_LOG_BYTES = 8 * 1024 * 1024;
 const MAX_TAIL_LINES = 100_000;
@@ -64,7 +65,7 @@ export async function readInstanceLog(
     db,
   );
   const row = rows[0];
-  if (!row) throw notFound('task instance', id);
+  if (!row) throw notFound('task instance', id, 'id');
   const recordedPath = stream === 'stdout' ? row.stdout_path : row.stderr_path;
   const recordedTail = stream === 'stdout' ? row.stdout_tail : row.stderr_tail;
   const base = {
@@ -204,7 +205,7 @@ export async function summarizeTemplateLogs(db: Db, workflowId: number, template
      where a.workflow_id = ${workflowId} and tt.name = ${template}`.execute(db);
   if (!arrays.length) {
     const { rows } = await sql`select 1 from workflow where id = ${workflowId}`.execute(db);
-    if (!rows.length) throw notFound('workflow', workflowId);
+    if (!rows.length) throw notFound('workflow', workflowId, 'id');
     throw new JobmonError(
       'not_found',
       `workflow ${workflowId} has no template named ${JSON.stringify(template)}`,

@@ -16,10 +16,11 @@
  */
 import { sql } from 'kysely';
 import type { Config } from '../../config';
-import { getWorkflowStatus, type WorkflowStatusView } from '../queries';
+import { getWorkflowStatus, type WorkflowStatusView } from '../reads/workflow-status';
 import type { Db } from '../db';
 import { sharedReads } from '../shared-reads';
-import { humanDuration, iso } from './util';
+import { isoOrNull } from '../dates';
+import { humanDuration } from './util';
 
 const HISTORY_LIMIT = 2000;
 const NODE_ARGS_LOOKUP_MAX_REMAINING = 5000;
@@ -458,8 +459,8 @@ async function readWorkflowProgress(db: Db, config: Config, workflowId: number):
     percent_done: status.percent_done,
     run: status.run,
     run_active: runActive,
-    first_run_date: iso(firstRun),
-    last_task_done_date: iso(recent.last_done),
+    first_run_date: isoOrNull(firstRun),
+    last_task_done_date: isoOrNull(recent.last_done),
     wall_time_s: Math.round(wallTime),
     cpu_hours: Math.round((recent.cpu_s / 3600) * 1000) / 1000,
     instances: recent.instances,

@@ -10,7 +10,8 @@ import { sql, type RawBuilder } from 'kysely';
 import YAML from 'yaml';
 import { invalid } from '../../domain/errors';
 import type { Db } from '../db';
-import { assertWorkflow, iso, parseKeyValue, quantile } from './util';
+import { isoOrNull } from '../dates';
+import { assertWorkflow, parseKeyValue, quantile } from './util';
 
 const HISTORY_LIMIT = 5000;
 const HEADROOM = 1.1;
@@ -172,7 +173,7 @@ export async function templateUsage(db: Db, q: UsageQuery): Promise<TemplateUsag
     requested_runtime_s: num(r.requested.runtime),
     cluster_name: r.cluster_name,
     queue: r.queue,
-    ended_date: iso(r.ended_date),
+    ended_date: isoOrNull(r.ended_date),
   }));
   const runtime = percentiles(usage.map((u) => u.wallclock_s).filter((v): v is number => v !== null));
   const rss = percentiles(usage.map((u) => u.maxrss_bytes).filter((v): v is number => v !== null));

@@ -7,7 +7,8 @@ import { createHash, randomBytes } from 'node:crypto';
 import { sql } from 'kysely';
 import { invalid } from '../../domain/errors';
 import type { Db } from '../db';
-import { iso, notFound } from './util';
+import { iso, isoOrNull } from '../dates';
+import { notFound } from '../../domain/errors';
 
 export const DEFAULT_SHARE_HOURS = 24 * 7;
 export const MAX_SHARE_HOURS = 24 * 90;
@@ -37,9 +38,9 @@ const view = (r: ShareRow): ShareLink => ({
   id: r.id,
   workflow_id: r.workflow_id,
   created_by: r.created_by,
-  created_date: iso(r.created_date) as string,
-  expires_date: iso(r.expires_date) as string,
-  revoked_date: iso(r.revoked_date),
+  created_date: iso(r.created_date),
+  expires_date: iso(r.expires_date),
+  revoked_date: isoOrNull(r.revoked_date),
   active: r.active,
 });
 
@@ -72,7 +73,7 @@ export async function getShare(db: Db, id: number): Promise<ShareLink> {
     select id, workflow_id, created_by, created_date, expires_date, revoked_date,
            (revoked_date is null and expires_date > now()) as active
       from share_link where id = ${id}`.execute(db);
-  if (!rows[0]) throw notFound('share link', id);
+  if (!rows[0]) throw notFound('share link', id, 'id');
   return view(rows[0]);
 }
 

@@ -1,21 +1,11 @@
 /** Small shared pieces of the observer queries (issue 6). */
 import { sql } from 'kysely';
-import { JobmonError } from '../../domain/errors';
+import { JobmonError, notFound } from '../../domain/errors';
 import type { Db } from '../db';
-
-export function iso(d: unknown): string | null {
-  if (d === null || d === undefined) return null;
-  if (d instanceof Date) return d.toISOString();
-  return new Date(String(d)).toISOString();
-}
-
-export function notFound(what: string, id: number | string): JobmonError {
-  return new JobmonError('not_found', `${what} ${id} not found`, 'id', 'not_found');
-}
 
 export async function assertWorkflow(db: Db, workflowId: number): Promise<void> {
   const { rows } = await sql<{ id: number }>`select id from workflow where id = ${workflowId}`.execute(db);
-  if (!rows.length) throw notFound('workflow', workflowId);
+  if (!rows.length) throw notFound('workflow', workflowId, 'id');
 }
 
 /** Linear-interpolated quantile of an ascending array (Postgres' percentile_cont). */

@@ -1,0 +1,152 @@
+/**
+ * `GET /workflows/{id}/status`: a workflow's task counts by status, bucket and template, and its
+ * latest run with the Temporal UI link. Every count is a GROUP BY that Postgres answers from an index
+ * (task_array(array_id, status)), so a status of a 100,000-task workflow stays a few milliseconds and
+ * no task list is ever loaded into Node. Dates leave as ISO strings: these rows go straight to JSON.
+ */
+import { sql } from 'kysely';
+import type { Config } from '../../config';
+import { notFound } from '../../domain/errors';
+import {
+  WORKFLOW_RUN_STATUSES,
+  WORKFLOW_STATUSES,
+  taskBucket,
+  type TaskStatus,
+  type WorkflowRunStatus,
+  type WorkflowStatus,
+} from '../../domain/statuses';
+import { temporalUiUrl } from '../../temporal/ids';
+import { iso } from '../dates';
+import type { Db } from '../db';
+import { sharedReads } from '../shared-reads';
+import { emptyBuckets, emptyCounts, percent, TASK_LETTERS, type Buckets, type StatusCounts } from './counts';
+
+export type { Buckets, StatusCounts };
+
+export interface WorkflowStatusView {
+  workflow_id: number;
+  name: string;
+  tool: string;
+  user: string;
+  workflow_args: string;
+  status: WorkflowStatus;
+  status_label: string;
+  num_tasks: number;
+  counts: StatusCounts;
+  buckets: Buckets;
+  percent_done: number;
+  max_concurrently_running: number;
+  templates: { name: string; max_concurrently_running: number; buckets: Buckets }[];
+  run: {
+    id: number;
+    status: WorkflowRunStatus;
+    status_label: string;
+    temporal_workflow_id: string;
+    temporal_run_id: string | null;
+    temporal_ui_url: string;
+    created_date: string;
+  } | null;
+}
+
+/** The status of a workflow; concurrent callers share one read (shared-reads.ts). */
+export function getWorkflowStatus(db: Db, config: Config, workflowId: number): Promise<WorkflowStatusView> {
+  return sharedStatus(db, config, workflowId, () => readWorkflowStatus(db, config, workflowId));
+}
+
+const sharedStatus = sharedReads<WorkflowStatusView>();
+
+async function readWorkflowStatus(db: Db, config: Config, workflowId: number): Promise<WorkflowStatusView> {
+  const wf = await db
+    .selectFrom('workflow as w')
+    .innerJoin('tool_version as tv', 'tv.id', 'w.tool_version_id')
+    .innerJoin('tool as t', 't.id', 'tv.tool_id')
+    .select([
+      'w.id',
+      'w.name',
+      't.name as tool',
+      'w.user',
+      'w.workflow_args',
+      'w.status',
+      'w.num_tasks',
+      'w.max_concurrently_running',
+    ])
+    .where('w.id', '=', workflowId)
+    .executeTakeFirst();
+  if (!wf) throw notFound('workflow', workflowId, 'id');
+
+  // Per array (= template in this workflow) and status. The lateral count per array is an
+  // index-only scan of task_array(array_id, status); a plain join + GROUP BY over the same rows
+  // read the heap and measured ~5x slower at 100,000 tasks.
+  const [perArray, run] = await Promise.all([
+    sql<{
+      array_id: number;
+      name: string;
+      max_concurrently_running: number;
+      status: TaskStatus | null;
+      n: number | null;
+    }>`
+      select a.id as array_id, tt.name, a.max_concurrently_running, c.status, c.n
+        from array_ a
+        join task_template_version ttv on ttv.id = a.task_template_version_id
+        join task_template tt on tt.id = ttv.task_template_id
+        left join lateral (
+          select k.status, count(*)::int as n from task k where k.array_id = a.id group by k.status
+        ) c on true
+       where a.workflow_id = ${workflowId}`
+      .execute(db)
+      .then((r) => r.rows),
+    db
+      .selectFrom('workflow_run')
+      .select(['id', 'status', 'temporal_workflow_id', 'temporal_run_id', 'created_date'])
+      .where('workflow_id', '=', workflowId)
+      .orderBy('id', 'desc')
+      .limit(1)
+      .executeTakeFirst(),
+  ]);
+
+  const counts = emptyCounts();
+  const buckets = emptyBuckets();
+  const templates = new Map<number, { name: string; max_concurrently_running: number; buckets: Buckets }>();
+  for (const row of perArray) {
+    let template = templates.get(row.array_id);
+    if (!template) {
+      template = { name: row.name, max_concurrently_running: row.max_concurrently_running, buckets: emptyBuckets() };
+      templates.set(row.array_id, template);
+    }
+    // A template with no tasks yields one row with a NULL status (left join).
+    if (row.status === null) continue;
+    const n = Number(row.n);
+    const status = row.status;
+    counts[status] += n;
+    buckets[taskBucket(status)] += n;
+    template.buckets[taskBucket(status)] += n;
+  }
+  const total = TASK_LETTERS.reduce((sum, l) => sum + counts[l], 0);
+
+  return {
+    workflow_id: wf.id,
+    name: wf.name,
+    tool: wf.tool,
+    user: wf.user,
+    workflow_args: wf.workflow_args,
+    status: wf.status,
+    status_label: WORKFLOW_STATUSES[wf.status],
+    num_tasks: total,
+    counts,
+    buckets,
+    percent_done: percent(counts.D, total),
+    max_concurrently_running: wf.max_concurrently_running,
+    templates: [...templates.values()].sort((a, b) => a.name.localeCompare(b.name)),
+    run: run
+      ? {
+          id: run.id,
+          status: run.status,
+          status_label: WORKFLOW_RUN_STATUSES[run.status],
+          temporal_workflow_id: run.temporal_workflow_id,
+          temporal_run_id: run.temporal_run_id,
+          temporal_ui_url: temporalUiUrl(config, run.temporal_workflow_id, run.temporal_run_id ?? undefined),
+          created_date: iso(run.created_date),
+        }
+      : null,
+  };
+}
