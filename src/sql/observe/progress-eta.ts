@@ -1,0 +1,77 @@
+/**
+ * Concurrency and ETA of a workflow from its templates' remaining work (pure; docs/observers.md).
+ * ETA = work / effective concurrency, never less than half the longest task's runtime and never
+ * less than any template's work over its own limit. Effective concurrency = the parallelism
+ * observed over the last 15 minutes (or the tasks running now, whichever is higher), capped by the
+ * workflow's limit; with nothing running, the limit capped by the remaining tasks.
+ */
+import type { ProgressFacts } from './progress-facts';
+import { WINDOW_S } from './progress-facts';
+import type { TemplateProgress } from './progress-templates';
+import { humanDuration } from './util';
+
+export type EtaConfidence = 'history' | 'partial_history' | 'requested_runtime' | 'none' | 'finished';
+
+export interface Estimate {
+  observed: number;
+  effective: number;
+  /** Σ remaining work of the templates, seconds. */
+  work: number;
+  remainingTasks: number;
+  /** Templates with tasks left. */
+  pending: TemplateProgress[];
+  etaSeconds: number | null;
+  confidence: EtaConfidence;
+  /** Wall time since the first run, up to now or the last run's end. */
+  wallTime: number;
+  runActive: boolean;
+}
+
+export function estimate(templates: TemplateProgress[], facts: ProgressFacts, limit: number): Estimate {
+  const { times, live, recent } = facts;
+  const now = times.now;
+  const firstRun = times.first_run;
+  const windowS = firstRun ? Math.min(WINDOW_S, Math.max(1, (now.getTime() - firstRun.getTime()) / 1000)) : WINDOW_S;
+  const observed = (recent.busy_s + live.running_busy_s) / windowS;
+  const runActive = Boolean(times.any_active);
+  const remainingTasks = templates.reduce((s, t) => s + t.remaining, 0);
+  const effective =
+    live.running > 0 || observed >= 1
+      ? Math.max(1, Math.min(limit, Math.max(observed, live.running)))
+      : Math.max(1, Math.min(limit, remainingTasks));
+  const work = templates.reduce((s, t) => s + t.remaining_work_s, 0);
+  const pending = templates.filter((t) => t.remaining > 0);
+  const { etaSeconds, confidence } = eta(pending, remainingTasks, work, effective);
+  const end = runActive ? now : (times.last_run_end ?? now);
+  const wallTime = firstRun ? Math.max(0, (end.getTime() - firstRun.getTime()) / 1000) : 0;
+  return { observed, effective, work, remainingTasks, pending, etaSeconds, confidence, wallTime, runActive };
+}
+
+function eta(
+  pending: TemplateProgress[],
+  remainingTasks: number,
+  work: number,
+  effective: number,
+): { etaSeconds: number | null; confidence: EtaConfidence } {
+  if (remainingTasks === 0) return { etaSeconds: 0, confidence: 'finished' };
+  if (pending.every((t) => t.expected_runtime_s === null)) return { etaSeconds: null, confidence: 'none' };
+  const longest = Math.max(...pending.map((t) => t.expected_runtime_s ?? 0));
+  const perTemplate = Math.max(
+    ...pending.map((t) => t.remaining_work_s / Math.max(1, Math.min(t.max_concurrently_running, effective))),
+  );
+  const bases = new Set(pending.map((t) => t.basis));
+  const confidence: EtaConfidence =
+    bases.has('none') || (bases.has('requested_runtime') && bases.size > 1)
+      ? 'partial_history'
+      : bases.has('requested_runtime')
+        ? 'requested_runtime'
+        : 'history';
+  return { etaSeconds: Math.max(work / effective, longest / 2, perTemplate), confidence };
+}
+
+/** The ETA in words. */
+export function etaText(confidence: EtaConfidence, etaSeconds: number | null): string {
+  if (confidence === 'finished') return 'nothing left to run';
+  if (etaSeconds === null) return 'no estimate yet (no runtime history and no requested runtime)';
+  return `about ${humanDuration(etaSeconds)} left${confidence === 'requested_runtime' ? ' at most (from requested runtimes; no history yet)' : ''}`;
+}
