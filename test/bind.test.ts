@@ -241,7 +241,8 @@ describe('bindAll', () => {
     m1.compute_resources = { memory: '3G' };
     const before = await counts();
     const second = await bindAll(db, 'alice', again);
-    expect(second).toEqual({ workflowId: first.workflowId, status: 'Q', newlyCreated: false, numTasks: 7 });
+    expect(second).toMatchObject({ workflowId: first.workflowId, status: 'Q', newlyCreated: false, numTasks: 7 });
+    expect(second.taskIds).toEqual(first.taskIds);
 
     const after = await counts();
     // Only a new template version and a new resource request are new rows.

@@ -18,6 +18,7 @@ import { authMiddleware, type AuthConfig } from './auth';
 import { API_PREFIX, type AppEnv, type RouteDeps } from './deps';
 import { guiRoutes } from '../gui/server';
 import { bindRoutes } from './routes/bind';
+import { clusterRoutes } from './routes/clusters';
 import { observeRoutes } from './routes/observe';
 import { operatorRoutes } from './routes/operator';
 import { runRoutes } from './routes/runs';
@@ -93,6 +94,7 @@ export function createApp(deps: AppDeps): OpenAPIHono<AppEnv> {
   app.route(API_PREFIX, taskRoutes(routeDeps));
   app.route(API_PREFIX, taskInstanceRoutes(routeDeps));
   app.route(API_PREFIX, observeRoutes(routeDeps));
+  app.route(API_PREFIX, clusterRoutes(routeDeps));
   app.route('/', guiRoutes());
 
   app.openapi(

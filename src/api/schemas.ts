@@ -101,6 +101,8 @@ export const WorkflowSpecSchema = z.strictObject({
   default_compute_resources: computeResources.nullish(),
   default_resource_scales: resourceScales.nullish(),
   default_max_attempts: attemptsOrNull,
+  /** Directory the tasks' commands run in (absolute); clients send the control script's cwd. */
+  working_dir: z.string().max(4096).nullish(),
 });
 
 export const TaskTemplateSpecSchema = z.strictObject({
@@ -114,6 +116,8 @@ export const TaskTemplateSpecSchema = z.strictObject({
   default_resource_scales: resourceScales.nullish(),
   default_max_attempts: attemptsOrNull,
   max_concurrently_running: limitOrNull,
+  /** Overrides the workflow's working_dir for this template's tasks. */
+  working_dir: z.string().max(4096).nullish(),
 });
 
 export const TaskSpecSchema = z
@@ -156,8 +160,46 @@ export const BoundWorkflowSchema = z
     status: z.string(),
     newly_created: z.boolean(),
     num_tasks: z.number().int(),
+    task_ids: z
+      .record(z.string(), z.number().int())
+      .openapi({ description: "Each task's key in the bind request → its task id", example: { '0': 17, '1': 18 } }),
+    ignored_resource_keys: z.record(z.string(), z.array(z.string())).openapi({
+      description:
+        'Per cluster of the workflow, requested compute-resource keys its cluster type does not act on (GET /clusters lists what each honours)',
+      example: { multiprocess: ['constraints', 'project'] },
+    }),
   })
   .openapi('BoundWorkflow');
+
+// ---------------------------------------------------------------- clusters
+
+export const ClustersSchema = z
+  .object({
+    clusters: z.array(
+      z.object({
+        name: z.string().openapi({ example: 'slurm' }),
+        cluster_type: z.string().openapi({ example: 'slurm' }),
+        queues: z.array(
+          z.object({
+            name: z.string().openapi({ example: 'long' }),
+            limits: z
+              .record(z.string(), z.tuple([z.number(), z.number()]))
+              .openapi({
+                description: '[min, max] per resource: cores, memory GiB, runtime s',
+                example: { cores: [1, 64] },
+              }),
+          }),
+        ),
+        honoured_resource_keys: z
+          .array(z.string())
+          .nullable()
+          .openapi({
+            description: 'Compute-resource keys this cluster type acts on; others are reported as ignored at bind',
+          }),
+      }),
+    ),
+  })
+  .openapi('Clusters');
 
 // ---------------------------------------------------------------- runs and controls
 
@@ -278,8 +320,10 @@ export const WorkflowTasksSchema = z.object({
   tasks: z.array(
     z.object({
       id: z.number().int(),
+      key: z.string().nullable().openapi({ description: "The task's key in its last bind request" }),
       name: z.string(),
       template: z.string(),
+      node_args: z.record(z.string(), z.string()),
       status: z.string(),
       num_attempts: z.number().int(),
       max_attempts: z.number().int(),
@@ -379,6 +423,8 @@ export const RunningResponseSchema = z.object({
   command: z.string(),
   stdout_path: z.string(),
   stderr_path: z.string(),
+  /** Directory to run the command in (the control script's at bind); null: the wrapper's own. */
+  working_dir: z.string().nullable(),
   heartbeat_interval_s: z.number(),
   report_by_s: z.number(),
 });

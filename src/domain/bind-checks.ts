@@ -19,6 +19,7 @@ import {
   type ResourceLayer,
 } from './spec-values';
 import type { QueueLimits } from './resources';
+import { optionalWorkingDir } from './working-dir';
 
 /** The clusters and their queues' limits, loaded from the `cluster` and `queue` tables. */
 export type ClusterCatalog = ReadonlyMap<string, ReadonlyMap<string, QueueLimits>>;
@@ -39,6 +40,8 @@ export interface CheckedTemplate extends TaskDefaults {
   args: CheckedTemplateArgs;
   argMappingHash: string;
   maxConcurrentlyRunning: number;
+  /** Where this template's commands run, overriding the workflow's (issue 17). */
+  workingDir?: string;
 }
 
 export interface CheckedDraft {
@@ -50,6 +53,8 @@ export interface CheckedDraft {
     description: string;
     attributes: Record<string, string>;
     maxConcurrentlyRunning: number;
+    /** The control script's working directory at bind: commands run there. */
+    workingDir?: string;
   };
   templates: CheckedTemplate[];
   templateByName: ReadonlyMap<string, CheckedTemplate>;
@@ -69,6 +74,7 @@ const WORKFLOW_FIELDS = new Set([
   'description',
   'attributes',
   'max_concurrently_running',
+  'working_dir',
   ...DEFAULT_FIELDS,
 ]);
 const TEMPLATE_FIELDS = new Set([
@@ -78,6 +84,7 @@ const TEMPLATE_FIELDS = new Set([
   'task_args',
   'op_args',
   'max_concurrently_running',
+  'working_dir',
   ...DEFAULT_FIELDS,
 ]);
 
@@ -102,6 +109,7 @@ export function checkDraftSpec(spec: unknown, catalog: ClusterCatalog): CheckedD
     attributes: attributes(wf.attributes, 'workflow.attributes'),
     maxConcurrentlyRunning:
       optionalInt(wf.max_concurrently_running, 'workflow.max_concurrently_running', 0) ?? UNLIMITED_CONCURRENCY,
+    workingDir: optionalWorkingDir(wf.working_dir, 'workflow.working_dir'),
   };
 
   if (!Array.isArray(spec.task_templates)) throw invalid('task_templates', 'task_templates must be a list', 'required');
@@ -128,6 +136,7 @@ export function checkDraftSpec(spec: unknown, catalog: ClusterCatalog): CheckedD
       argMappingHash: argMappingHash(args.command.source, args.nodeArgs, args.taskArgs, args.opArgs),
       maxConcurrentlyRunning:
         optionalInt(raw.max_concurrently_running, `${prefix}.max_concurrently_running`, 0) ?? UNLIMITED_CONCURRENCY,
+      workingDir: optionalWorkingDir(raw.working_dir, `${prefix}.working_dir`),
     };
     templates.push(template);
     templateByName.set(name, template);

@@ -58,6 +58,7 @@ function taskColumns(
     scales: part.map((t) => JSON.stringify(t.resourceScales)),
     fallback: part.map((t) => JSON.stringify(t.fallbackQueues)),
     maxAttempts: part.map((t) => t.maxAttempts),
+    key: part.map((t) => t.key),
   };
 }
 
@@ -127,17 +128,17 @@ export async function insertWorkflow(
     await sql`
       insert into task (id, workflow_id, array_id, name, task_hash, node_args_hash, node_args, task_args, op_args, command,
                         original_resources_id, task_resources_id, resource_scales, fallback_queues, max_attempts,
-                        upstream_count, upstream_remaining, status)
+                        upstream_count, upstream_remaining, status, key)
       select u.id, ${workflowId}::int, u.array_id, u.name, u.task_hash, u.node_args_hash, u.node_args::jsonb, u.task_args::jsonb,
              u.op_args::jsonb, u.command, u.resources_id, u.resources_id, u.scales::jsonb, u.fallback::jsonb, u.max_attempts,
-             u.upstream_count, u.upstream_count, 'G'
+             u.upstream_count, u.upstream_count, 'G', u.key
       from unnest(${taskIds.slice(start, end)}::bigint[], ${c.arrayId}::int[], ${c.name}::text[], ${c.taskHash}::text[],
                   ${part.map((t) => t.nodeArgsHash)}::text[], ${part.map((t) => JSON.stringify(t.nodeArgs))}::text[],
                   ${part.map((t) => JSON.stringify(t.taskArgs))}::text[], ${c.opArgs}::text[], ${c.command}::text[],
                   ${c.resourcesId}::bigint[], ${c.scales}::text[], ${c.fallback}::text[], ${c.maxAttempts}::int[],
-                  ${upstreamCounts}::int[])
+                  ${upstreamCounts}::int[], ${c.key}::text[])
         as u(id, array_id, name, task_hash, node_args_hash, node_args, task_args, op_args, command, resources_id, scales,
-             fallback, max_attempts, upstream_count)`.execute(trx);
+             fallback, max_attempts, upstream_count, key)`.execute(trx);
   });
 
   const ups: number[] = new Array(plan.dag.numEdges);
@@ -231,14 +232,15 @@ export async function updateWorkflow(
         array_id = u.array_id, name = u.name, op_args = u.op_args::jsonb, command = u.command,
         task_resources_id = case when t.original_resources_id = u.resources_id then t.task_resources_id else u.resources_id end,
         original_resources_id = u.resources_id,
-        resource_scales = u.scales::jsonb, fallback_queues = u.fallback::jsonb, max_attempts = u.max_attempts
+        resource_scales = u.scales::jsonb, fallback_queues = u.fallback::jsonb, max_attempts = u.max_attempts, key = u.key
       from unnest(${c.taskHash}::text[], ${c.arrayId}::int[], ${c.name}::text[], ${c.opArgs}::text[], ${c.command}::text[],
-                  ${c.resourcesId}::bigint[], ${c.scales}::text[], ${c.fallback}::text[], ${c.maxAttempts}::int[])
-        as u(task_hash, array_id, name, op_args, command, resources_id, scales, fallback, max_attempts)
+                  ${c.resourcesId}::bigint[], ${c.scales}::text[], ${c.fallback}::text[], ${c.maxAttempts}::int[],
+                  ${c.key}::text[])
+        as u(task_hash, array_id, name, op_args, command, resources_id, scales, fallback, max_attempts, key)
       where t.workflow_id = ${workflowId}::int and t.task_hash = u.task_hash
         -- Rebinding an unchanged workflow (the usual resume) then rewrites no row at all.
-        and (t.array_id, t.name, t.op_args, t.command, t.original_resources_id, t.resource_scales, t.fallback_queues, t.max_attempts)
-            is distinct from (u.array_id, u.name, u.op_args::jsonb, u.command, u.resources_id, u.scales::jsonb, u.fallback::jsonb, u.max_attempts)`.execute(
+        and (t.array_id, t.name, t.op_args, t.command, t.original_resources_id, t.resource_scales, t.fallback_queues, t.max_attempts, t.key)
+            is distinct from (u.array_id, u.name, u.op_args::jsonb, u.command, u.resources_id, u.scales::jsonb, u.fallback::jsonb, u.max_attempts, u.key)`.execute(
       trx,
     );
   });

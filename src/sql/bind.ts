@@ -17,9 +17,12 @@ import { planBind } from '../domain/bind-plan';
 import { isPlainObject } from '../domain/spec-values';
 import { loadClusterCatalog } from './cluster-catalog';
 import { consumeDraft, storeBind, type BindResult } from './bind-store';
+import { finishBind, type BindAnswerExtras } from './bind-answer';
 import type { Database } from './schema';
 
 export type { BindResult } from './bind-store';
+/** A bind's answer: the workflow and, for the control script, its tasks' ids and ignored keys. */
+export type BindAnswer = BindResult & BindAnswerExtras;
 
 type Db = Kysely<Database>;
 
@@ -212,7 +215,7 @@ async function draftOf(db: Db, draftId: string, user: string): Promise<{ spec: u
 }
 
 /** Validate the whole draft and bind it in one transaction; the draft is gone afterwards either way. */
-export async function commitDraft(db: Db, draftId: string, user: string): Promise<BindResult> {
+export async function commitDraft(db: Db, draftId: string, user: string): Promise<BindAnswer> {
   checkUser(user);
   const row = await draftOf(db, draftId, user);
   try {
@@ -237,8 +240,9 @@ export async function commitDraft(db: Db, draftId: string, user: string): Promis
     const plan = planBind(checkDraftSpec(row.spec, catalog), tasks, catalog);
     return await db.transaction().execute(async (trx) => {
       const result = await storeBind(trx, plan, user);
+      const extras = await finishBind(trx, plan, result.workflowId);
       await consumeDraft(trx, draftId, user);
-      return result;
+      return { ...result, ...extras };
     });
   } catch (err) {
     await deleteDraft(db, draftId, user);
@@ -252,7 +256,7 @@ export async function commitDraft(db: Db, draftId: string, user: string): Promis
  * uploading, and commit runs the same checks (same fields, same indexes) before writing anything,
  * so checking twice would only double the CPU time of a 100,000-task bind.
  */
-export async function bindAll(db: Db, user: string, request: BindRequest): Promise<BindResult> {
+export async function bindAll(db: Db, user: string, request: BindRequest): Promise<BindAnswer> {
   checkUser(user);
   if (!isPlainObject(request))
     throw invalid('', 'the bind request must be an object with tool, workflow, task_templates and tasks');

@@ -20,3 +20,22 @@ export async function loadClusterCatalog(db: Kysely<Database>): Promise<ClusterC
   for (const q of queues) byId.get(q.cluster_id)?.set(q.name, q.parameters as QueueLimits);
   return catalog;
 }
+
+export interface ClusterListing {
+  name: string;
+  cluster_type: string;
+  queues: { name: string; limits: QueueLimits }[];
+}
+
+/** Every cluster with its type and queues (limits in canonical units), by name. */
+export async function listClusters(db: Kysely<Database>): Promise<ClusterListing[]> {
+  const clusters = await db.selectFrom('cluster').select(['id', 'name', 'cluster_type']).orderBy('name').execute();
+  const queues = await db.selectFrom('queue').select(['cluster_id', 'name', 'parameters']).orderBy('name').execute();
+  return clusters.map((c) => ({
+    name: c.name,
+    cluster_type: c.cluster_type,
+    queues: queues
+      .filter((q) => q.cluster_id === c.id)
+      .map((q) => ({ name: q.name, limits: q.parameters as QueueLimits })),
+  }));
+}

@@ -64,6 +64,8 @@ export interface WorkflowTable {
   status: WorkflowStatus;
   status_date: Timestamp;
   created_date: Timestamp;
+  /** The control script's working directory at bind (migration 0017); commands run there. */
+  working_dir: ColumnType<string | null, string | null | undefined, string | null>;
 }
 export interface WorkflowAttributeTable {
   workflow_id: number;
@@ -76,6 +78,8 @@ export interface ArrayTable {
   task_template_version_id: number;
   name: string;
   max_concurrently_running: number;
+  /** The template's own working directory in this workflow, overriding the workflow's (0017). */
+  working_dir: ColumnType<string | null, string | null | undefined, string | null>;
 }
 export interface TaskResourcesTable {
   id: Generated<BigId>;
@@ -108,6 +112,8 @@ export interface TaskTable {
   upstream_remaining: Generated<number>;
   status: TaskStatus;
   status_date: Timestamp;
+  /** The control script's key for the task in its bind request (0017). */
+  key: ColumnType<string | null, string | null | undefined, string | null>;
 }
 export interface TaskDependencyTable {
   upstream_task_id: BigId;

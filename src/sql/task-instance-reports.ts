@@ -13,6 +13,7 @@ import type { Db, Tx } from './db';
 import { decideTask, decideTaskInstance, taskStatusAfterInstanceError } from '../domain/fsm';
 import type { TaskInstanceStatus, TaskStatus } from '../domain/statuses';
 import { adjustTaskResources } from './resource-adjustment';
+import { runPlaceOf } from './run-place';
 
 export interface RunningReport {
   distributorId: string;
@@ -28,6 +29,8 @@ export interface RunningInstance {
   command: string;
   stdoutPath: string;
   stderrPath: string;
+  /** Directory the command runs in (null: the wrapper's own). */
+  workingDir: string | null;
 }
 export type RunningResult =
   { ok: true; instance: RunningInstance } | { ok: false; status: TaskInstanceStatus; reason: string };
@@ -133,9 +136,13 @@ export async function logRunning(
     if (decision !== 'apply' && !repeat) {
       return { ok: false, status: ti.status, reason: `instance is ${ti.status}; it may not start` };
     }
+    // Jobmon's file names in the `stdout`/`stderr` resource directories (relative ones are taken
+    // from the working directory), else under the server's log directory.
+    const place = await runPlaceOf(tx, ti.id);
     const dir = path.join(settings.logDir, `workflow-${ti.workflow_id}`);
-    const stdoutPath = path.join(dir, `${task.name}.o${ti.id}`);
-    const stderrPath = path.join(dir, `${task.name}.e${ti.id}`);
+    const logDir = (d: string | null) => (d ? path.resolve(place.workingDir ?? dir, d) : dir);
+    const stdoutPath = path.join(logDir(place.stdoutDir), `${task.name}.o${ti.id}`);
+    const stderrPath = path.join(logDir(place.stderrDir), `${task.name}.e${ti.id}`);
     await tx
       .updateTable('task_instance')
       .set({
@@ -163,6 +170,7 @@ export async function logRunning(
         command: task.command,
         stdoutPath,
         stderrPath,
+        workingDir: place.workingDir,
       },
     };
   });

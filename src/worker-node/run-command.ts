@@ -21,6 +21,8 @@ export interface CommandSpec {
   command: string;
   stdoutPath: string;
   stderrPath: string;
+  /** Directory to run in; default the wrapper's own. */
+  cwd?: string;
   env: NodeJS.ProcessEnv;
 }
 
@@ -92,6 +94,7 @@ export class RunningCommand {
       detached: true, // new session + process group: the wrapper can signal -pid without signalling itself
       stdio: ['ignore', 'pipe', 'pipe'],
       env: spec.env,
+      cwd: spec.cwd,
     });
     try {
       await new Promise<void>((resolve, reject) => {

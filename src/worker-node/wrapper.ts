@@ -11,6 +11,7 @@
  * killed with it: it dies of SIGPIPE at its next write to the dead wrapper's pipes, or runs to its
  * end if it never writes (on Slurm the job's cgroup is cleaned up anyway).
  */
+import { statSync } from 'node:fs';
 import os from 'node:os';
 import { ApiClient, ApiUnavailableError, type RetryPolicy } from './api-client';
 import { RunningCommand, type CommandOutcome } from './run-command';
@@ -46,6 +47,8 @@ interface RunningAnswer {
   command: string;
   stdout_path: string;
   stderr_path: string;
+  /** Where to run the command (Jobmon: the control script's directory); absent/null: our own. */
+  working_dir?: string | null;
   heartbeat_interval_s: number;
   report_by_s: number;
 }
@@ -115,11 +118,21 @@ export async function runWrapper(opts: WrapperOptions): Promise<number> {
       });
     }
 
+    const cwd = ti.working_dir ?? undefined;
+    if (cwd !== undefined && !isDirectory(cwd)) {
+      return await report('error', {
+        exit_code: null,
+        error_state: 'E',
+        message: `the working directory ${cwd} (where the workflow was bound) does not exist on ${nodename}; bind from a directory the nodes share, or set the template's working_dir`,
+        nodename,
+      });
+    }
     try {
       running = await RunningCommand.start({
         command: ti.command,
         stdoutPath: ti.stdout_path,
         stderrPath: ti.stderr_path,
+        cwd,
         env: commandEnv(opts.env ?? process.env, ti),
       });
     } catch (err) {
@@ -191,6 +204,14 @@ export async function runWrapper(opts: WrapperOptions): Promise<number> {
     return WRAPPER_FAILURE_EXIT_CODE;
   } finally {
     signals.uninstall();
+  }
+}
+
+function isDirectory(dir: string): boolean {
+  try {
+    return statSync(dir).isDirectory();
+  } catch {
+    return false;
   }
 }
 

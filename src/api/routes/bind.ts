@@ -63,6 +63,8 @@ const boundJson = (b: Bound) => ({
   status: b.status,
   newly_created: b.newlyCreated,
   num_tasks: b.numTasks,
+  task_ids: b.taskIds,
+  ignored_resource_keys: b.ignoredResourceKeys,
 });
 
 export function bindRoutes({ db }: RouteDeps): OpenAPIHono<AppEnv> {

@@ -139,6 +139,7 @@ export function taskInstanceRoutes({ db, config, notifier }: RouteDeps): OpenAPI
         command: i.command,
         stdout_path: i.stdoutPath,
         stderr_path: i.stderrPath,
+        working_dir: i.workingDir,
         heartbeat_interval_s: config.taskInstanceHeartbeatS,
         report_by_s: reportBySeconds,
       },

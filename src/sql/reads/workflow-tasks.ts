@@ -19,8 +19,11 @@ export interface WorkflowTaskFilters {
 }
 export interface TaskRow {
   id: number;
+  /** The control script's key for the task at its last bind (null: bound before migration 0017). */
+  key: string | null;
   name: string;
   template: string;
+  node_args: Record<string, string>;
   status: TaskStatus;
   num_attempts: number;
   max_attempts: number;
@@ -95,7 +98,16 @@ export async function listWorkflowTasks(
       );
   const [rows, total] = await Promise.all([
     page
-      .select(['k.id', 'k.name', 'tt.name as template', 'k.status', 'k.num_attempts', 'k.max_attempts'])
+      .select([
+        'k.id',
+        'k.key',
+        'k.name',
+        'tt.name as template',
+        'k.node_args',
+        'k.status',
+        'k.num_attempts',
+        'k.max_attempts',
+      ])
       .orderBy('k.id')
       .limit(limit)
       .offset(filters.template ? offset : 0)
@@ -107,8 +119,10 @@ export async function listWorkflowTasks(
   return {
     tasks: rows.map((r) => ({
       id: Number(r.id),
+      key: r.key,
       name: r.name,
       template: r.template,
+      node_args: r.node_args,
       status: r.status,
       num_attempts: r.num_attempts,
       max_attempts: r.max_attempts,

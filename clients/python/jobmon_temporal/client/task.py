@@ -38,6 +38,8 @@ class Task:
         self.fallback_queues: List[str] = list(fallback_queues or [])
         self.task_attributes: Dict[str, str] = {}
         self.upstream_tasks: Set[Task] = set()
+        #: Set by Workflow.bind(): the task's id on the server.
+        self.task_id: Optional[int] = None
         self.downstream_tasks: Set[Task] = set()
         #: Limit of this template's tasks at once, from ``create_tasks(max_concurrently_running=)``.
         self._array_limit: Optional[int] = None

@@ -3,6 +3,7 @@ parallelised over), task args (data that makes a command unique across workflows
 (operational knobs that may change without changing a task's identity), as in Jobmon."""
 
 import itertools
+import os
 from typing import Any, Callable, Dict, Iterable, List, Optional, Union
 
 from jobmon_temporal.client.task import Task
@@ -51,6 +52,13 @@ class TaskTemplate:
         self.default_compute_resources_set: Dict[Optional[str], Dict[str, Any]] = {}
         self.default_resource_scales_set: Dict[Optional[str], Dict[str, Any]] = {}
         self.default_max_attempts: Optional[int] = None
+        #: Directory this template's commands run in; None = the directory the workflow is bound
+        #: from (the control script's working directory, as under Jobmon).
+        self.working_dir: Optional[str] = None
+
+    def set_working_dir(self, path: Optional[str]) -> None:
+        """Run this template's tasks in ``path`` instead of the control script's directory."""
+        self.working_dir = os.path.abspath(path) if path else None
 
     # --- defaults (Jobmon's TaskTemplate methods) ------------------------------------------------
     def set_default_compute_resources_from_dict(self, cluster_name: str,
@@ -187,6 +195,7 @@ class TaskTemplate:
             "default_resource_scales": scales or None,
             "default_max_attempts": self.default_max_attempts,
             "max_concurrently_running": limit,
+            "working_dir": self.working_dir,
         }
 
     def __repr__(self) -> str:

@@ -60,7 +60,8 @@ class Tool:
                           default_resource_scales: Optional[Dict[str, Any]] = None,
                           yaml_file: Optional[str] = None,
                           max_attempts: Optional[int] = None,
-                          default_max_attempts: Optional[int] = None) -> TaskTemplate:
+                          default_max_attempts: Optional[int] = None,
+                          working_dir: Optional[str] = None) -> TaskTemplate:
         """The template of that name. Asking again with the same command and args returns the
         same object (with the defaults given now); a changed definition gives a new template (a new
         version, in Jobmon's terms). One workflow can use only one definition per name."""
@@ -86,6 +87,8 @@ class Tool:
         attempts = default_max_attempts if default_max_attempts is not None else max_attempts
         if attempts is not None:
             tt.set_default_max_attempts(attempts)
+        if working_dir is not None:
+            tt.set_working_dir(working_dir)
         return tt
 
     def create_workflow(self, workflow_args: Optional[str] = None, name: Optional[str] = None,

@@ -7,6 +7,7 @@ running the script again attaches to the run still going, or resumes a finished 
 """
 
 import re
+import os
 import sys
 import time
 import uuid
@@ -56,6 +57,10 @@ class Workflow:
         self.default_resource_scales_set: Dict[str, Dict[str, Any]] = {}
         self.default_max_attempts: Optional[int] = None
         self.workflow_attributes: Dict[str, str] = {}
+        #: Directory the tasks run in; None = the working directory at bind().
+        self.working_dir: Optional[str] = None
+        #: Set by bind(): per cluster, requested resource keys its type does not act on.
+        self.ignored_resource_keys: Dict[str, List[str]] = {}
         #: Tasks by (template name, sorted node args), in the order they were added.
         self.tasks: Dict[Tuple[str, tuple], Task] = {}
         self._template_limits: Dict[str, int] = {}
@@ -183,6 +188,9 @@ class Workflow:
                 "default_compute_resources": resources,
                 "default_resource_scales": scales,
                 "default_max_attempts": self.default_max_attempts,
+                # Tasks run where the control script runs (Jobmon's behaviour), unless their
+                # template names another directory.
+                "working_dir": self.working_dir or os.getcwd(),
             },
             "task_templates": [
                 tt._spec(cluster, self._template_limits.get(name, array_limits.get(name)))
@@ -236,8 +244,15 @@ class Workflow:
         self.workflow_id = int(bound["workflow_id"])
         self.newly_created = bool(bound["newly_created"])
         self._bound_tasks = tasks
-        for task in tasks:
+        task_ids = bound.get("task_ids") or {}
+        for key, task in enumerate(tasks):
             task.workflow_id = self.workflow_id
+            if str(key) in task_ids:
+                task.task_id = int(task_ids[str(key)])
+        self.ignored_resource_keys = dict(bound.get("ignored_resource_keys") or {})
+        for cluster, keys in sorted(self.ignored_resource_keys.items()):
+            self._say(f"[wf {self.workflow_id}] cluster {cluster} does not use the resource key(s) "
+                      f"{', '.join(keys)}; they are kept but have no effect")
         return self.workflow_id
 
     @staticmethod
@@ -293,7 +308,8 @@ class Workflow:
             started = self.requester.post(f"/workflows/{wf_id}/runs", {
                 "resume_mode": "cold" if reset_running_jobs else "hot", "fail_fast": bool(fail_fast)})
             run_id = int(started["workflow_run_id"])
-            say(f"[wf {wf_id}] run {run_id} started — {started.get('temporal_ui_url', '')}")
+            say(f"[wf {wf_id}] run {run_id} started ({resume_mode_line(reset_running_jobs)}) — "
+                f"{started.get('temporal_ui_url', '')}")
         except ApiError as err:
             if err.status != 409:
                 raise
@@ -388,6 +404,15 @@ class Workflow:
     def __repr__(self) -> str:
         return (f"Workflow(workflow_args={self.workflow_args!r}, workflow_id={self.workflow_id}, "
                 f"tasks={len(self.tasks)})")
+
+
+def resume_mode_line(reset_running_jobs: bool) -> str:
+    """How a run treats jobs an earlier run left running; the default is cold in every client
+    and in the CLI (docs/converting.md, "Resume")."""
+    if reset_running_jobs:
+        return ("cold resume: jobs an earlier run left running are stopped and run again; "
+                "reset_running_jobs=False for hot")
+    return "hot resume: jobs an earlier run left running may finish; reset_running_jobs=True for cold"
 
 
 def _progress_line(report: Dict[str, Any]) -> str:
