@@ -6,6 +6,9 @@ import { addDraftTasks, bindAll, commitDraft, createDraft, deleteStaleDrafts } f
 import { JobmonError } from '../src/domain/errors';
 import type { BindRequest, TaskSpec } from '../src/domain/bind-spec';
 import type { Db } from '../src/sql/db';
+import { loadClusterCatalog } from '../src/sql/cluster-catalog';
+import { checkDraftSpec } from '../src/domain/bind-checks';
+import { planBind } from '../src/domain/bind-plan';
 
 let t: TestDatabase;
 let db: Db;
@@ -503,6 +506,52 @@ describe('drafts', () => {
     const b = await bindAll(db, 'carol', r);
     expect(a.workflowId).not.toBe(b.workflowId);
     expect(b.newlyCreated).toBe(true);
+  });
+
+  it('refuses keys and node args repeated across chunks, naming the later task, in any arrival order', async () => {
+    const { tasks, ...spec } = smallDag('chunks-dup');
+    const draftId = await createDraft(db, 'bob', spec);
+    await addDraftTasks(db, draftId, 'bob', tasks.slice(4), 4);
+    const again = structuredClone(tasks.slice(0, 4));
+    again[1].key = 'model-2'; // the key of tasks[4], sent earlier: the later index is named
+    await expectRefused(() => addDraftTasks(db, draftId, 'bob', again, 0), 'tasks[4].key', 'duplicate_key');
+    const twin = structuredClone(tasks.slice(0, 4));
+    twin[3] = { ...tasks[4], key: 'model-9' }; // model loc 2 again, as tasks[3]
+    await expectRefused(() => addDraftTasks(db, draftId, 'bob', twin, 0), 'tasks[4].node_args', 'duplicate_node_args');
+    const overlap = await addDraftTasks(db, draftId, 'bob', tasks.slice(0, 2), 3).catch((err: unknown) => err);
+    expect(overlap).toMatchObject({ field: 'offset', code: 'chunk_gap' });
+    expect(await addDraftTasks(db, draftId, 'bob', tasks.slice(0, 4), 0)).toEqual({ received: 4, total: 7 });
+    expect(await commitDraft(db, draftId, 'bob')).toMatchObject({ newlyCreated: true, numTasks: 7 });
+  });
+
+  it('binds tasks sent downstream-first, and finds a cycle through such edges', async () => {
+    const r = smallDag('reversed');
+    r.tasks.reverse();
+    const bound = await bindAll(db, 'bob', r);
+    expect(bound).toMatchObject({ newlyCreated: true, numTasks: 7 });
+    // The same tasks in the original order: the same workflow (identity ignores order).
+    expect(await bindAll(db, 'bob', smallDag('reversed'))).toMatchObject({
+      workflowId: bound.workflowId,
+      newlyCreated: false,
+    });
+    const looped = smallDag('reversed-cycle');
+    looped.tasks.reverse(); // summary, model-3..1, prep-3..1
+    looped.tasks[6].upstream = ['summary']; // prep-1 ← summary ← model-1 ← prep-1
+    await expectRefused(() => bindAll(db, 'bob', looped), 'tasks[0].upstream[0]', 'cycle');
+  });
+
+  it('stores the identity hashes a whole-request plan computes', async () => {
+    const r = smallDag('hash-reference');
+    const bound = await bindAll(db, 'bob', r);
+    const { tasks, ...spec } = r;
+    const catalog = await loadClusterCatalog(db);
+    const reference = planBind(checkDraftSpec(spec, catalog), tasks, catalog);
+    const row = await db
+      .selectFrom('workflow')
+      .select(['task_hash', 'dag_hash'])
+      .where('id', '=', bound.workflowId)
+      .executeTakeFirstOrThrow();
+    expect(row).toEqual({ task_hash: reference.taskHash, dag_hash: reference.dagHash });
   });
 
   it('collects stale drafts', async () => {

@@ -16,7 +16,15 @@ import { register as registerTsxCjs } from 'tsx/cjs/api';
 import { loadConfig } from '../src/config';
 import { createDb, migrate } from '../src/sql/db';
 import { SEARCH_ATTRIBUTE_KEYS } from '../src/temporal/search-attributes';
-import { adminUrl, dropDatabasesWithPrefix, testDatabasePrefix, templateDatabaseName } from './helpers/db-names';
+import {
+  adminUrl,
+  appDatabaseUrl,
+  APP_ROLE,
+  dropDatabasesWithPrefix,
+  ensureAppRole,
+  testDatabasePrefix,
+  templateDatabaseName,
+} from './helpers/db-names';
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -97,14 +105,15 @@ async function createTemplate(serverUrl: string, template: string): Promise<void
   const admin = new pg.Client({ connectionString: adminUrl(serverUrl) });
   await admin.connect();
   try {
+    await ensureAppRole(admin);
     await admin.query(`drop database if exists "${template}"`);
-    await admin.query(`create database "${template}"`);
+    // Owned by the non-superuser role and migrated as it: every table belongs to it, as on a
+    // managed Postgres where the application's role owns its database.
+    await admin.query(`create database "${template}" owner ${APP_ROLE}`);
   } finally {
     await admin.end();
   }
-  const url = new URL(serverUrl);
-  url.pathname = `/${template}`;
-  const db = createDb(url.toString(), 2);
+  const db = createDb(appDatabaseUrl(serverUrl, template), 2);
   // kysely's FileMigrationProvider loads each migration with a native `import()`, which cannot read
   // the .ts sources vitest runs from. tsx's hooks compile them for the duration of `migrate`: the
   // ESM hook alone is not enough (Node then require()s the compiled ESM in a cycle), hence both.

@@ -73,10 +73,11 @@ describe('ready tasks', () => {
     expect(rows.map((r) => r['QUERY PLAN']).join('\n')).toContain('task_ready_order');
   });
 
-  it('keeps draft chunks as json text (migration 0011)', async () => {
-    const { rows } = await sql<{ data_type: string }>`
-      select data_type from information_schema.columns
-       where table_name = 'bind_draft_chunk' and column_name = 'tasks'`.execute(t.db);
-    expect(rows).toEqual([{ data_type: 'json' }]);
+  it('keeps draft tasks as rows, not a JSON document per chunk (migration 0018 after 0011)', async () => {
+    const { rows } = await sql<{ table_name: string }>`
+      select table_name from information_schema.columns
+       where table_name in ('bind_draft_chunk', 'bind_draft_task') and column_name in ('tasks', 'task_hash')
+       order by 1`.execute(t.db);
+    expect(rows).toEqual([{ table_name: 'bind_draft_task' }]);
   });
 });

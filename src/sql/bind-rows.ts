@@ -1,69 +1,151 @@
 /**
- * The bulk row writes of a bind: a new workflow's arrays, resources, tasks, edges and attributes,
- * or the in-place update of an existing workflow's mutable fields (bind-store.ts decides which).
+ * The bulk row writes of a streamed bind (issue 18), no superuser needed:
  *
- * Large row sets go through `insert ... select from unnest($1::type[], ...)`: one statement and one
- * round trip per 5,000 rows instead of one per row, which is what lets 100,000 tasks and their
- * edges bind in seconds (toolchain.md: ~170 ms for 100,000 task rows this way).
+ * - `stageChunk`: a chunk's checked tasks into `bind_draft_task` (one `insert ... select from
+ *   unnest(...)` per chunk), its resource requests into `bind_draft_resource`; the draft's unique
+ *   indexes refuse a key or node args already sent in another chunk.
+ * - `insertWorkflow`: a new workflow's rows straight from the staged ones, set-based in Postgres
+ *   (`insert into task ... select from bind_draft_task join ...`): no task crosses into the API
+ *   process at commit, so its memory does not grow with the workflow.
+ * - `updateWorkflow`: the same identity bound again (a resume): one `update ... from` over the
+ *   staged rows for the fields Jobmon lets change (bind-store.ts decides which of the two).
+ *
+ * Every reference these statements write is joined from rows written in the same transaction (or
+ * the draft's own rows), which is what stands in for the foreign keys migration 0018 removed.
  */
-import { sql } from 'kysely';
-import type { BindPlan } from '../domain/bind-plan';
+import { sql, type Transaction } from 'kysely';
+import type { BindPlan, ChunkPlan } from '../domain/bind-plan';
+import { duplicateKey, duplicateNodeArgs } from '../domain/bind-plan';
 import type { CheckedTemplate } from '../domain/bind-checks';
-import type { Tx } from './db';
+import { conflict, invalid } from '../domain/errors';
+import type { Database } from './schema';
 
-/** Rows per bulk statement: large enough to amortise round trips, small enough for memory. */
-export const BIND_CHUNK_ROWS = 5_000;
+type Trx = Transaction<Database>;
 
-async function inChunks(count: number, fn: (start: number, end: number) => Promise<void>): Promise<void> {
-  for (let start = 0; start < count; start += BIND_CHUNK_ROWS) {
-    await fn(start, Math.min(count, start + BIND_CHUNK_ROWS));
+/** A Postgres array literal of strings, for per-row text[] values inside an unnest of text. */
+function textArrayLiteral(values: readonly string[]): string {
+  if (values.length === 0) return '{}';
+  return `{${values.map((v) => `"${v.replace(/[\\"]/g, '\\$&')}"`).join(',')}}`;
+}
+
+/**
+ * Store one checked chunk. Throws (so the caller's transaction rolls back and nothing of the chunk
+ * stays) when its offset was used, a task overlaps one already sent, or a key or node args repeat
+ * one of another chunk.
+ */
+export async function stageChunk(trx: Trx, draftId: string, chunk: ChunkPlan, offset: number): Promise<void> {
+  const stored = await trx
+    .insertInto('bind_draft_chunk')
+    .values({ draft_id: draftId, seq: offset, num_tasks: chunk.tasks.length, templates: chunk.templates })
+    .onConflict((oc) => oc.columns(['draft_id', 'seq']).doNothing())
+    .returning('seq')
+    .executeTakeFirst();
+  if (!stored) throw conflict(`a chunk at offset ${offset} was already sent to draft ${draftId}`, 'chunk_already_sent');
+
+  const t = chunk.tasks;
+  const { rows } = await sql<{ stored: number[] }>`
+    with ins as (
+      insert into bind_draft_task (draft_id, idx, key, template, name, task_hash, node_args_hash, node_args, task_args,
+                                   op_args, command, resources_hash, resource_scales, fallback_queues, max_attempts,
+                                   attributes, upstream)
+      select ${draftId}::uuid, u.idx, u.key, u.template, u.name, u.task_hash, u.node_args_hash, u.node_args::jsonb,
+             u.task_args::jsonb, u.op_args::jsonb, u.command, u.resources_hash, u.scales::jsonb, u.fallback::jsonb,
+             u.max_attempts, u.attributes::jsonb, u.upstream::text[]
+      from unnest(${t.map((x) => x.index)}::int[], ${t.map((x) => x.key)}::text[], ${t.map((x) => x.template.name)}::text[],
+                  ${t.map((x) => x.name)}::text[], ${t.map((x) => x.taskHash)}::text[], ${t.map((x) => x.nodeArgsHash)}::text[],
+                  ${t.map((x) => JSON.stringify(x.nodeArgs))}::text[], ${t.map((x) => JSON.stringify(x.taskArgs))}::text[],
+                  ${t.map((x) => JSON.stringify(x.opArgs))}::text[], ${t.map((x) => x.command)}::text[],
+                  ${t.map((x) => x.resourcesHash)}::text[], ${t.map((x) => JSON.stringify(x.resourceScales))}::text[],
+                  ${t.map((x) => JSON.stringify(x.fallbackQueues))}::text[], ${t.map((x) => x.maxAttempts)}::int[],
+                  ${t.map((x) => (Object.keys(x.attributes).length > 0 ? JSON.stringify(x.attributes) : null))}::text[],
+                  ${t.map((x) => textArrayLiteral(x.upstream))}::text[])
+        as u(idx, key, template, name, task_hash, node_args_hash, node_args, task_args, op_args, command, resources_hash,
+             scales, fallback, max_attempts, attributes, upstream)
+      on conflict do nothing
+      returning idx)
+    select coalesce(array_agg(idx), '{}') as stored from ins`.execute(trx);
+  if (rows[0].stored.length < t.length) throw await whyRefused(trx, draftId, chunk, offset, rows[0].stored);
+
+  const res = [...chunk.resources.values()];
+  await sql`
+    insert into bind_draft_resource (draft_id, hash, cluster_name, queue, requested)
+    select ${draftId}::uuid, u.hash, u.cluster_name, u.queue, u.requested::jsonb
+    from unnest(${res.map((r) => r.hash)}::text[], ${res.map((r) => r.clusterName)}::text[],
+                ${res.map((r) => r.resources.queue)}::text[], ${res.map((r) => JSON.stringify(r.resources))}::text[])
+      as u(hash, cluster_name, queue, requested)
+    on conflict do nothing`.execute(trx);
+}
+
+/**
+ * Some task of the chunk met a unique index (the chunk itself is free of repeats: planChunk): name
+ * the first such task and the stored one it collides with, by their indexes in the whole request,
+ * the later of the two being the one refused (as a whole-request check would say).
+ */
+async function whyRefused(
+  trx: Trx,
+  draftId: string,
+  chunk: ChunkPlan,
+  offset: number,
+  stored: number[],
+): Promise<Error> {
+  const storedNow = new Set(stored);
+  const t = chunk.tasks.filter((x) => !storedNow.has(x.index));
+  const { rows } = await sql<{ at: number; idx: number; key: string; template: string; node_args_hash: string }>`
+    select u.at, s.idx, s.key, s.template, s.node_args_hash
+    from unnest(${t.map((x) => x.index)}::int[], ${t.map((x) => x.key)}::text[], ${t.map((x) => x.template.name)}::text[],
+                ${t.map((x) => x.nodeArgsHash)}::text[]) as u(at, key, template, node_args_hash)
+    join bind_draft_task s on s.draft_id = ${draftId}::uuid
+      and (s.idx = u.at or s.key = u.key or (s.template = u.template and s.node_args_hash = u.node_args_hash))
+    where s.idx <> all(${stored}::int[])
+    order by u.at limit 1`.execute(trx);
+  const hit = rows[0];
+  if (!hit) return new Error(`draft ${draftId}: a chunk at offset ${offset} was not stored whole, for no reason found`);
+  const mine = chunk.tasks[hit.at - offset];
+  if (hit.idx === hit.at)
+    return invalid(
+      'offset',
+      `the chunk at offset ${offset} overlaps tasks already sent (task ${hit.at} was sent in another chunk)`,
+      'chunk_gap',
+    );
+  const [low, high] = hit.idx < hit.at ? [hit.idx, hit.at] : [hit.at, hit.idx];
+  const keyOf = (i: number) => (i === hit.at ? mine.key : hit.key);
+  if (hit.key === mine.key) return duplicateKey(high, mine.key, low);
+  return duplicateNodeArgs(high, keyOf(high), mine.template.name, low, keyOf(low));
+}
+
+/** The staged tasks' template names next to the arrays they go to, for joins. */
+function arrayColumns(arrayIds: Map<CheckedTemplate, number>) {
+  const entries = [...arrayIds.entries()];
+  return { names: entries.map(([t]) => t.name), ids: entries.map(([, id]) => id) };
+}
+
+/** task_resources rows (type O) for every distinct request of the draft, shared by hash. */
+async function storeResources(trx: Trx, draftId: string): Promise<void> {
+  await sql`
+    insert into task_resources (hash, cluster_name, queue, resources_type, requested_resources)
+    select hash, cluster_name, queue, 'O', requested from bind_draft_resource where draft_id = ${draftId}::uuid
+    on conflict (hash) do nothing`.execute(trx);
+}
+
+/**
+ * `numTasks` consecutive task ids, so that task i of the request gets `first + i` and edges need no
+ * lookup. Drawn in one statement; another bind drawing at the same instant can interleave with
+ * it, which the span shows, and then the draw is simply repeated (the skipped ids stay unused).
+ */
+async function reserveTaskIds(trx: Trx, numTasks: number): Promise<number> {
+  const { rows: seq } = await sql<{ seq: string }>`select pg_get_serial_sequence('task', 'id') as seq`.execute(trx);
+  for (let attempt = 0; attempt < 8; attempt++) {
+    const { rows } = await sql<{ lo: string; hi: string }>`
+      select min(v)::text as lo, max(v)::text as hi
+      from (select nextval(${seq[0].seq}::regclass) as v from generate_series(1, ${numTasks}::int)) s`.execute(trx);
+    const lo = Number(rows[0].lo);
+    if (Number(rows[0].hi) - lo === numTasks - 1) return lo;
   }
-}
-
-/** task_resources rows (type O) for every distinct request, shared across workflows by hash. */
-async function resourceIds(trx: Tx, plan: BindPlan): Promise<Map<string, number>> {
-  const requests = [...plan.resources.values()];
-  const ids = new Map<string, number>();
-  await inChunks(requests.length, async (start, end) => {
-    const part = requests.slice(start, end);
-    const hashes = part.map((r) => r.hash);
-    await sql`
-      insert into task_resources (hash, cluster_name, queue, resources_type, requested_resources)
-      select u.hash, u.cluster_name, u.queue, 'O', u.requested::jsonb
-      from unnest(${hashes}::text[], ${part.map((r) => r.clusterName)}::text[], ${part.map((r) => r.resources.queue)}::text[],
-                  ${part.map((r) => JSON.stringify(r.resources))}::text[]) as u(hash, cluster_name, queue, requested)
-      on conflict (hash) do nothing`.execute(trx);
-    const rows = await trx.selectFrom('task_resources').select(['id', 'hash']).where('hash', 'in', hashes).execute();
-    for (const r of rows) ids.set(r.hash, Number(r.id));
-  });
-  return ids;
-}
-
-/** Per-task columns shared by insert and update, in task order. */
-function taskColumns(
-  plan: BindPlan,
-  resIds: Map<string, number>,
-  arrayIds: Map<CheckedTemplate, number>,
-  start: number,
-  end: number,
-) {
-  const part = plan.tasks.slice(start, end);
-  return {
-    arrayId: part.map((t) => arrayIds.get(t.template)!),
-    name: part.map((t) => t.name),
-    taskHash: part.map((t) => t.taskHash),
-    opArgs: part.map((t) => JSON.stringify(t.opArgs)),
-    command: part.map((t) => t.command),
-    resourcesId: part.map((t) => resIds.get(t.resourcesHash)!),
-    scales: part.map((t) => JSON.stringify(t.resourceScales)),
-    fallback: part.map((t) => JSON.stringify(t.fallbackQueues)),
-    maxAttempts: part.map((t) => t.maxAttempts),
-    key: part.map((t) => t.key),
-  };
+  throw new Error(`could not draw ${numTasks} consecutive task ids in 8 attempts`);
 }
 
 export async function insertWorkflow(
-  trx: Tx,
+  trx: Trx,
   plan: BindPlan,
   user: string,
   toolVersionId: number,
@@ -83,7 +165,7 @@ export async function insertWorkflow(
       user,
       max_concurrently_running: wf.maxConcurrentlyRunning,
       default_cluster_name: plan.defaultClusterName,
-      num_tasks: plan.tasks.length,
+      num_tasks: plan.numTasks,
       status: 'Q',
     })
     .returning('id')
@@ -104,77 +186,36 @@ export async function insertWorkflow(
       .executeTakeFirstOrThrow();
     arrayIds.set(t, row.id);
   }
-  const resIds = await resourceIds(trx, plan);
-
-  // Ids drawn up front (ascending, given in topological order) so edges need no lookup afterwards.
-  const n = plan.tasks.length;
-  // The sequence is looked up once and passed as a regclass parameter: calling
-  // pg_get_serial_sequence per row made this step ten times slower.
-  const { rows: seqRows } = await sql<{ seq: string }>`select pg_get_serial_sequence('task', 'id') as seq`.execute(trx);
-  const { rows: idRows } = await sql<{ id: number }>`
-    select nextval(${seqRows[0].seq}::regclass) as id from generate_series(1, ${n}::int)`.execute(trx);
-  const sortedIds = idRows.map((r) => Number(r.id)).sort((a, b) => a - b);
-  const taskIds = new Array<number>(n);
-  plan.dag.order.forEach((taskIndex, position) => {
-    taskIds[taskIndex] = sortedIds[position];
-  });
-
-  const { upOffsets } = plan.dag;
-  const skippingChecks = await skipReferenceChecks(trx);
-  await inChunks(n, async (start, end) => {
-    const c = taskColumns(plan, resIds, arrayIds, start, end);
-    const part = plan.tasks.slice(start, end);
-    const upstreamCounts = part.map((t) => upOffsets[t.index + 1] - upOffsets[t.index]);
-    await sql`
-      insert into task (id, workflow_id, array_id, name, task_hash, node_args_hash, node_args, task_args, op_args, command,
-                        original_resources_id, task_resources_id, resource_scales, fallback_queues, max_attempts,
-                        upstream_count, upstream_remaining, status, key)
-      select u.id, ${workflowId}::int, u.array_id, u.name, u.task_hash, u.node_args_hash, u.node_args::jsonb, u.task_args::jsonb,
-             u.op_args::jsonb, u.command, u.resources_id, u.resources_id, u.scales::jsonb, u.fallback::jsonb, u.max_attempts,
-             u.upstream_count, u.upstream_count, 'G', u.key
-      from unnest(${taskIds.slice(start, end)}::bigint[], ${c.arrayId}::int[], ${c.name}::text[], ${c.taskHash}::text[],
-                  ${part.map((t) => t.nodeArgsHash)}::text[], ${part.map((t) => JSON.stringify(t.nodeArgs))}::text[],
-                  ${part.map((t) => JSON.stringify(t.taskArgs))}::text[], ${c.opArgs}::text[], ${c.command}::text[],
-                  ${c.resourcesId}::bigint[], ${c.scales}::text[], ${c.fallback}::text[], ${c.maxAttempts}::int[],
-                  ${upstreamCounts}::int[], ${c.key}::text[])
-        as u(id, array_id, name, task_hash, node_args_hash, node_args, task_args, op_args, command, resources_id, scales,
-             fallback, max_attempts, upstream_count, key)`.execute(trx);
-  });
-
-  const ups: number[] = new Array(plan.dag.numEdges);
-  const downs: number[] = new Array(plan.dag.numEdges);
-  for (let i = 0; i < n; i++) {
-    for (let k = upOffsets[i]; k < upOffsets[i + 1]; k++) {
-      ups[k] = taskIds[plan.dag.upTargets[k]];
-      downs[k] = taskIds[i];
-    }
-  }
-  await inChunks(ups.length, async (start, end) => {
-    await sql`
-      insert into task_dependency (upstream_task_id, downstream_task_id)
-      select * from unnest(${ups.slice(start, end)}::bigint[], ${downs.slice(start, end)}::bigint[])`.execute(trx);
-  });
-
-  await upsertTaskAttributes(trx, plan, (t) => taskIds[t]);
-  if (skippingChecks) await sql`set local session_replication_role = origin`.execute(trx);
+  await storeResources(trx, plan.draftId);
+  const first = await reserveTaskIds(trx, plan.numTasks);
+  const a = arrayColumns(arrayIds);
+  const draft = plan.draftId;
+  // In request order, so the primary key grows at its right edge.
+  await sql`
+    insert into task (id, workflow_id, array_id, name, task_hash, node_args_hash, node_args, task_args, op_args, command,
+                      original_resources_id, task_resources_id, resource_scales, fallback_queues, max_attempts,
+                      upstream_count, upstream_remaining, status, key)
+    select ${first}::bigint + s.idx, ${workflowId}::int, a.array_id, s.name, s.task_hash, s.node_args_hash, s.node_args,
+           s.task_args, s.op_args, s.command, r.id, r.id, s.resource_scales, s.fallback_queues, s.max_attempts,
+           cardinality(s.upstream), cardinality(s.upstream), 'G', s.key
+    from bind_draft_task s
+    join unnest(${a.names}::text[], ${a.ids}::int[]) as a(template, array_id) on a.template = s.template
+    join task_resources r on r.hash = s.resources_hash
+    where s.draft_id = ${draft}::uuid
+    order by s.idx`.execute(trx);
+  await sql`
+    insert into task_dependency (upstream_task_id, downstream_task_id)
+    select ${first}::bigint + u.idx, ${first}::bigint + s.idx
+    from bind_draft_task s
+    cross join lateral unnest(s.upstream) as k(key)
+    join bind_draft_task u on u.draft_id = s.draft_id and u.key = k.key
+    where s.draft_id = ${draft}::uuid`.execute(trx);
+  await sql`
+    insert into task_attribute (task_id, key, value)
+    select ${first}::bigint + s.idx, a.key, a.value
+    from bind_draft_task s cross join lateral jsonb_each_text(s.attributes) as a(key, value)
+    where s.draft_id = ${draft}::uuid and s.attributes is not null`.execute(trx);
   return workflowId;
-}
-
-/**
- * Postgres checks every foreign key of every inserted row with a row-level trigger: four per task
- * row and two per edge row, ≈ 780,000 lookups and more than half the database time of a
- * 100,000-task bind (docs/benchmarks.md). The rows written here reference only rows this transaction has just
- * created (the workflow, its arrays, the task ids it drew) or task_resources rows, which nothing
- * deletes; so, when the role may (a superuser, as in the local and compose set-ups), the task,
- * edge and attribute inserts run with triggers off for this transaction only (`set local`, reset
- * right after; unique and check constraints are indexes and checks, not triggers, and still hold).
- * Without the privilege the checks simply run.
- */
-async function skipReferenceChecks(trx: Tx): Promise<boolean> {
-  const { rows } = await sql<{ su: boolean }>`select current_setting('is_superuser') = 'on' as su`.execute(trx);
-  if (!rows[0].su) return false;
-  await sql`set local session_replication_role = replica`.execute(trx);
-  return true;
 }
 
 /**
@@ -183,7 +224,7 @@ async function skipReferenceChecks(trx: Tx): Promise<boolean> {
  * DONE tasks stay DONE, so a resume does not re-run them.
  */
 export async function updateWorkflow(
-  trx: Tx,
+  trx: Trx,
   plan: BindPlan,
   workflowId: number,
   ttvIds: Map<CheckedTemplate, number>,
@@ -211,7 +252,7 @@ export async function updateWorkflow(
     .execute();
   const arrayIds = new Map<CheckedTemplate, number>();
   for (const t of plan.usedTemplates) {
-    const row = arrays.find((a) => a.name === t.name);
+    const row = arrays.find((x) => x.name === t.name);
     if (!row)
       throw new Error(`workflow ${workflowId} has no array for template "${t.name}" although its task hash matches`);
     arrayIds.set(t, row.id);
@@ -222,41 +263,40 @@ export async function updateWorkflow(
       .execute();
   }
 
-  const resIds = await resourceIds(trx, plan);
-  await inChunks(plan.tasks.length, async (start, end) => {
-    const c = taskColumns(plan, resIds, arrayIds, start, end);
-    // A task whose request did not change keeps its current resources (they may have been scaled
-    // after a resource error); a changed request replaces both the original and the current one.
-    await sql`
-      update task t set
-        array_id = u.array_id, name = u.name, op_args = u.op_args::jsonb, command = u.command,
-        task_resources_id = case when t.original_resources_id = u.resources_id then t.task_resources_id else u.resources_id end,
-        original_resources_id = u.resources_id,
-        resource_scales = u.scales::jsonb, fallback_queues = u.fallback::jsonb, max_attempts = u.max_attempts, key = u.key
-      from unnest(${c.taskHash}::text[], ${c.arrayId}::int[], ${c.name}::text[], ${c.opArgs}::text[], ${c.command}::text[],
-                  ${c.resourcesId}::bigint[], ${c.scales}::text[], ${c.fallback}::text[], ${c.maxAttempts}::int[],
-                  ${c.key}::text[])
-        as u(task_hash, array_id, name, op_args, command, resources_id, scales, fallback, max_attempts, key)
-      where t.workflow_id = ${workflowId}::int and t.task_hash = u.task_hash
-        -- Rebinding an unchanged workflow (the usual resume) then rewrites no row at all.
-        and (t.array_id, t.name, t.op_args, t.command, t.original_resources_id, t.resource_scales, t.fallback_queues, t.max_attempts, t.key)
-            is distinct from (u.array_id, u.name, u.op_args::jsonb, u.command, u.resources_id, u.scales::jsonb, u.fallback::jsonb, u.max_attempts, u.key)`.execute(
-      trx,
-    );
-  });
-
-  if (plan.tasks.some((t) => Object.keys(t.attributes).length > 0)) {
-    const { rows } = await sql<{
-      id: number;
-      task_hash: string;
-    }>`select id, task_hash from task where workflow_id = ${workflowId}::int`.execute(trx);
-    const idByHash = new Map(rows.map((r) => [r.task_hash, Number(r.id)]));
-    await upsertTaskAttributes(trx, plan, (i) => idByHash.get(plan.tasks[i].taskHash)!);
-  }
+  await storeResources(trx, plan.draftId);
+  const a = arrayColumns(arrayIds);
+  const draft = plan.draftId;
+  // A task whose request did not change keeps its current resources (they may have been scaled
+  // after a resource error); a changed request replaces both the original and the current one.
+  await sql`
+    update task t set
+      array_id = a.array_id, name = s.name, op_args = s.op_args, command = s.command,
+      task_resources_id = case when t.original_resources_id = r.id then t.task_resources_id else r.id end,
+      original_resources_id = r.id,
+      resource_scales = s.resource_scales, fallback_queues = s.fallback_queues, max_attempts = s.max_attempts, key = s.key
+    from bind_draft_task s
+    join unnest(${a.names}::text[], ${a.ids}::int[]) as a(template, array_id) on a.template = s.template
+    join task_resources r on r.hash = s.resources_hash
+    where s.draft_id = ${draft}::uuid and t.workflow_id = ${workflowId}::int and t.task_hash = s.task_hash
+      -- Rebinding an unchanged workflow (the usual resume) then rewrites no row at all.
+      and (t.array_id, t.name, t.op_args, t.command, t.original_resources_id, t.resource_scales, t.fallback_queues, t.max_attempts, t.key)
+          is distinct from (a.array_id, s.name, s.op_args, s.command, r.id, s.resource_scales, s.fallback_queues, s.max_attempts, s.key)`.execute(
+    trx,
+  );
+  // Attributes given again overwrite their values; others (e.g. added later by an operator) stay.
+  await sql`
+    insert into task_attribute (task_id, key, value)
+    select t.id, a.key, a.value
+    from bind_draft_task s
+    join task t on t.workflow_id = ${workflowId}::int and t.task_hash = s.task_hash
+    cross join lateral jsonb_each_text(s.attributes) as a(key, value)
+    where s.draft_id = ${draft}::uuid and s.attributes is not null
+    on conflict (task_id, key) do update set value = excluded.value
+      where task_attribute.value is distinct from excluded.value`.execute(trx);
 }
 
 /** Attributes given again overwrite their values; others (e.g. added later by an operator) stay. */
-async function upsertWorkflowAttributes(trx: Tx, workflowId: number, attrs: Record<string, string>): Promise<void> {
+async function upsertWorkflowAttributes(trx: Trx, workflowId: number, attrs: Record<string, string>): Promise<void> {
   const entries = Object.entries(attrs);
   if (entries.length === 0) return;
   await trx
@@ -264,25 +304,4 @@ async function upsertWorkflowAttributes(trx: Tx, workflowId: number, attrs: Reco
     .values(entries.map(([key, value]) => ({ workflow_id: workflowId, key, value })))
     .onConflict((oc) => oc.columns(['workflow_id', 'key']).doUpdateSet((eb) => ({ value: eb.ref('excluded.value') })))
     .execute();
-}
-
-async function upsertTaskAttributes(trx: Tx, plan: BindPlan, taskId: (index: number) => number): Promise<void> {
-  const ids: number[] = [];
-  const keys: string[] = [];
-  const values: string[] = [];
-  for (const t of plan.tasks) {
-    for (const [key, value] of Object.entries(t.attributes)) {
-      ids.push(taskId(t.index));
-      keys.push(key);
-      values.push(value);
-    }
-  }
-  await inChunks(ids.length, async (start, end) => {
-    await sql`
-      insert into task_attribute (task_id, key, value)
-      select * from unnest(${ids.slice(start, end)}::bigint[], ${keys.slice(start, end)}::text[], ${values.slice(start, end)}::text[])
-      on conflict (task_id, key) do update set value = excluded.value where task_attribute.value is distinct from excluded.value`.execute(
-      trx,
-    );
-  });
 }

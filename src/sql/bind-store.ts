@@ -46,7 +46,7 @@ export async function storeBind(trx: Tx, plan: BindPlan, user: string): Promise<
     );
   }
   const workflowId = await insertWorkflow(trx, plan, user, toolVersionId, ttvIds);
-  return { workflowId, status: 'Q', newlyCreated: true, numTasks: plan.tasks.length };
+  return { workflowId, status: 'Q', newlyCreated: true, numTasks: plan.numTasks };
 }
 
 /** The spec's tool version if it names one, else the tool's latest, creating tool and version 1 as needed. */

@@ -2,21 +2,26 @@
  * Binding: from a user's JSON spec to stored rows, in three steps so that large DAGs can arrive in
  * several requests (docs/api-contract.md, "Binding"):
  *   createDraft → addDraftTasks (≤ 5,000 tasks per call, repeatable) → commitDraft.
- * Nothing of the workflow is stored until commit, which validates the whole DAG and writes it in
- * one transaction; the draft is deleted by commit whether it succeeds or fails, so a refused or
+ * The bind streams (issue 18): each chunk is checked task by task and stored as rows of the draft
+ * as it arrives, so the API holds one chunk at a time; commit checks what spans chunks over the
+ * stored rows (bind-dag.ts) and writes the workflow from them set-based (bind-rows.ts), in one
+ * transaction, as any role that owns the tables (no superuser). Nothing of the workflow exists
+ * until commit; the draft is deleted by commit whether it succeeds or fails, so a refused or
  * abandoned bind leaves no half-bound workflow (stale drafts are collected by deleteStaleDrafts).
  */
 import { randomUUID } from 'node:crypto';
 import type { Kysely } from 'kysely';
 import { sql } from 'kysely';
-import { conflict, invalid, JobmonError, notFound } from '../domain/errors';
+import { invalid, JobmonError, notFound } from '../domain/errors';
 import { MAX_TASKS_PER_CHUNK, type BindRequest, type DraftSpec, type TaskSpec } from '../domain/bind-spec';
-import { checkDraftSpec, type CheckedDraft, type ClusterCatalog } from '../domain/bind-checks';
-import { validateTask } from '../domain/task-checks';
-import { planBind } from '../domain/bind-plan';
+import { checkDraftSpec } from '../domain/bind-checks';
+import { planChunk, type BindPlan } from '../domain/bind-plan';
+import { workflowArgsHash } from '../domain/identity';
 import { isPlainObject } from '../domain/spec-values';
 import { loadClusterCatalog } from './cluster-catalog';
 import { consumeDraft, storeBind, type BindResult } from './bind-store';
+import { stageChunk } from './bind-rows';
+import { checkStagedDag, firstTaskCluster, stagedChunks, stagedHashes, stagedResources } from './bind-dag';
 import { finishBind, type BindAnswerExtras } from './bind-answer';
 import type { Database } from './schema';
 
@@ -76,9 +81,9 @@ function withWorkflowArgs(spec: DraftSpec): DraftSpec {
 
 /**
  * Append up to 5,000 tasks to a draft. Each task is checked on its own here (shape, args against
- * its template, name, resources against the queue), with its index in the whole request, so that
- * mistakes are reported while the client is still sending; a refused chunk is not stored and the
- * draft stays usable.
+ * its template, name, resources against the queue), with its index in the whole request, and
+ * against the tasks already stored (keys, node args), so that mistakes are reported while the
+ * client is still sending; a refused chunk is not stored and the draft stays usable.
  */
 export async function addDraftTasks(
   db: Db,
@@ -87,7 +92,7 @@ export async function addDraftTasks(
   tasks: TaskSpec[],
   offset?: number,
 ): Promise<{ received: number; total: number }> {
-  if (offset === undefined) return appendTasks(db, draftId, user, tasks, true);
+  if (offset === undefined) return appendTasks(db, draftId, user, tasks);
   return placeTasks(db, draftId, user, tasks, offset);
 }
 
@@ -110,7 +115,7 @@ async function placeTasks(
   if (!Number.isSafeInteger(offset) || offset < 0) throw invalid('offset', 'offset must be a whole number ≥ 0');
   const row = await draftOf(db, draftId, user);
   const catalog = await loadClusterCatalog(db);
-  checkChunkTasks(checkDraftSpec(row.spec, catalog), catalog, tasks, offset);
+  const chunk = planChunk(checkDraftSpec(row.spec, catalog), tasks, offset, catalog);
   if (tasks.length === 0) {
     const { num_tasks } = await db
       .selectFrom('bind_draft')
@@ -120,14 +125,7 @@ async function placeTasks(
     return { received: 0, total: num_tasks };
   }
   return db.transaction().execute(async (trx) => {
-    const stored = await trx
-      .insertInto('bind_draft_chunk')
-      .values({ draft_id: draftId, seq: offset, tasks: JSON.stringify(tasks) })
-      .onConflict((oc) => oc.columns(['draft_id', 'seq']).doNothing())
-      .returning('seq')
-      .executeTakeFirst();
-    if (!stored)
-      throw conflict(`a chunk at offset ${offset} was already sent to draft ${draftId}`, 'chunk_already_sent');
+    await stageChunk(trx, draftId, chunk, offset);
     const updated = await trx
       .updateTable('bind_draft')
       .set((eb) => ({ num_tasks: eb('num_tasks', '+', tasks.length) }))
@@ -149,30 +147,17 @@ function checkChunkSize(tasks: TaskSpec[]): void {
   }
 }
 
-/** Each task on its own, named by its index in the whole request; keys unique within the chunk. */
-function checkChunkTasks(draft: CheckedDraft, catalog: ClusterCatalog, tasks: TaskSpec[], offset: number): void {
-  const keys = new Map<string, number>();
-  tasks.forEach((raw, i) => {
-    const key = validateTask(raw, offset + i, draft, catalog);
-    const earlier = keys.get(key);
-    if (earlier !== undefined)
-      throw invalid(`tasks[${offset + i}].key`, `key "${key}" is already used by tasks[${earlier}]`, 'duplicate_key');
-    keys.set(key, offset + i);
-  });
-}
-
 async function appendTasks(
   db: Db,
   draftId: string,
   user: string,
   tasks: TaskSpec[],
-  validate: boolean,
 ): Promise<{ received: number; total: number }> {
   checkUser(user);
   if (!Array.isArray(tasks)) throw invalid('tasks', 'tasks must be a list');
   checkChunkSize(tasks);
   if (!UUID.test(draftId)) throw notFound('bind draft', draftId);
-  const catalog = validate ? await loadClusterCatalog(db) : undefined;
+  const catalog = await loadClusterCatalog(db);
   return db.transaction().execute(async (trx) => {
     // Row lock: concurrent calls append one after the other, so indexes in errors are exact.
     const row = await trx
@@ -184,13 +169,10 @@ async function appendTasks(
       .executeTakeFirst();
     if (!row) throw notFound('bind draft', draftId);
     const offset = row.num_tasks;
-    if (catalog) checkChunkTasks(checkDraftSpec(row.spec, catalog), catalog, tasks, offset);
+    const chunk = planChunk(checkDraftSpec(row.spec, catalog), tasks, offset, catalog);
     if (tasks.length > 0) {
       // seq = index of the chunk's first task: unique, ordered, and the offset commit needs.
-      await trx
-        .insertInto('bind_draft_chunk')
-        .values({ draft_id: draftId, seq: offset, tasks: JSON.stringify(tasks) })
-        .execute();
+      await stageChunk(trx, draftId, chunk, offset);
       await trx
         .updateTable('bind_draft')
         .set({ num_tasks: offset + tasks.length })
@@ -214,30 +196,29 @@ async function draftOf(db: Db, draftId: string, user: string): Promise<{ spec: u
   return row;
 }
 
-/** Validate the whole draft and bind it in one transaction; the draft is gone afterwards either way. */
+/**
+ * Check what spans the draft's chunks over its stored rows, then bind it in one transaction; the
+ * draft is gone afterwards either way. The API process holds no task here, whatever the size.
+ */
 export async function commitDraft(db: Db, draftId: string, user: string): Promise<BindAnswer> {
   checkUser(user);
   const row = await draftOf(db, draftId, user);
   try {
-    const chunks = await db
-      .selectFrom('bind_draft_chunk')
-      .select(['seq', 'tasks'])
-      .where('draft_id', '=', draftId)
-      .orderBy('seq')
-      .execute();
-    const tasks: unknown[] = [];
-    for (const c of chunks) {
-      // Chunks sent with an offset may arrive in any order; together they must tile the request.
-      if (c.seq !== tasks.length)
-        throw invalid(
-          'offset',
-          `the draft's chunks do not line up: one starts at task ${c.seq}, but ${tasks.length} tasks come before it`,
-          'chunk_gap',
-        );
-      for (const t of c.tasks as unknown[]) tasks.push(t);
-    }
+    const { numTasks, templates } = await stagedChunks(db, draftId);
     const catalog = await loadClusterCatalog(db);
-    const plan = planBind(checkDraftSpec(row.spec, catalog), tasks, catalog);
+    const draft = checkDraftSpec(row.spec, catalog);
+    await checkStagedDag(db, draftId, numTasks);
+    const hashes = await stagedHashes(db, draftId);
+    const plan: BindPlan = {
+      draft,
+      draftId,
+      numTasks,
+      workflowArgsHash: workflowArgsHash(draft.workflow.workflowArgs),
+      ...hashes,
+      usedTemplates: draft.templates.filter((t) => templates.has(t.name)),
+      resources: await stagedResources(db, draftId),
+      defaultClusterName: draft.workflow.clusterName ?? (await firstTaskCluster(db, draftId)),
+    };
     return await db.transaction().execute(async (trx) => {
       const result = await storeBind(trx, plan, user);
       const extras = await finishBind(trx, plan, result.workflowId);
@@ -250,12 +231,7 @@ export async function commitDraft(db: Db, draftId: string, user: string): Promis
   }
 }
 
-/**
- * createDraft + addDraftTasks in chunks + commitDraft, for callers holding the whole request. The
- * chunks skip addDraftTasks's early per-task checks: those exist to answer a client that is still
- * uploading, and commit runs the same checks (same fields, same indexes) before writing anything,
- * so checking twice would only double the CPU time of a 100,000-task bind.
- */
+/** createDraft + addDraftTasks in chunks + commitDraft, for callers holding the whole request. */
 export async function bindAll(db: Db, user: string, request: BindRequest): Promise<BindAnswer> {
   checkUser(user);
   if (!isPlainObject(request))
@@ -265,7 +241,7 @@ export async function bindAll(db: Db, user: string, request: BindRequest): Promi
   const draftId = await createDraft(db, user, draftSpec);
   try {
     for (let start = 0; start < tasks.length; start += MAX_TASKS_PER_CHUNK) {
-      await appendTasks(db, draftId, user, tasks.slice(start, start + MAX_TASKS_PER_CHUNK), false);
+      await appendTasks(db, draftId, user, tasks.slice(start, start + MAX_TASKS_PER_CHUNK));
     }
   } catch (err) {
     await deleteDraft(db, draftId, user);

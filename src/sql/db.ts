@@ -24,7 +24,18 @@ export function createDb(databaseUrl: string, maxConnections = 10): Db {
   // the client emits 'error' besides failing the query. The query's failure reaches the caller
   // (a retried activity, a 5xx); the pool drops the unusable client when it is released.
   pool.on('connect', (client) => client.on('error', () => undefined));
-  return new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+  pools.set(db, pool);
+  return db;
+}
+
+const pools = new WeakMap<Db, pg.Pool>();
+
+/** The pool behind `db`, for what Kysely cannot say: `COPY ... TO STDOUT` streams (sql/copy-out.ts). */
+export function poolOf(db: Db): pg.Pool {
+  const pool = pools.get(db);
+  if (!pool) throw new Error('poolOf: this Kysely instance was not made by createDb');
+  return pool;
 }
 
 /** Create the database named in `databaseUrl` if it does not exist (connects to `postgres`). */

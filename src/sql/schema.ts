@@ -219,8 +219,38 @@ export interface BindDraftTable {
 }
 export interface BindDraftChunkTable {
   draft_id: string;
+  /** Index of the chunk's first task in the whole request. */
   seq: number;
-  tasks: Json<unknown[]>;
+  num_tasks: number;
+  /** Names of the templates the chunk's tasks use. */
+  templates: string[];
+}
+/** A draft's task, checked when its chunk arrived (migration 0018); written by bind-rows.ts only. */
+export interface BindDraftTaskTable {
+  draft_id: string;
+  idx: number;
+  key: string;
+  template: string;
+  name: string;
+  task_hash: string;
+  node_args_hash: string;
+  node_args: Json<Record<string, string>>;
+  task_args: Json<Record<string, string>>;
+  op_args: Json<Record<string, string>>;
+  command: string;
+  resources_hash: string;
+  resource_scales: Json<Record<string, number | number[]>>;
+  fallback_queues: Json<string[]>;
+  max_attempts: number;
+  attributes: Json<Record<string, string>> | null;
+  upstream: string[];
+}
+export interface BindDraftResourceTable {
+  draft_id: string;
+  hash: string;
+  cluster_name: string;
+  queue: string;
+  requested: Json<unknown>;
 }
 
 export interface Database {
@@ -246,6 +276,8 @@ export interface Database {
   workflow_grant: WorkflowGrantTable;
   server_secret: ServerSecretTable;
   bind_draft_chunk: BindDraftChunkTable;
+  bind_draft_task: BindDraftTaskTable;
+  bind_draft_resource: BindDraftResourceTable;
 }
 
 export type Task = Selectable<TaskTable>;

@@ -8,6 +8,25 @@ import pg from 'pg';
 export const templateDatabaseName = (pid: number): string => `jmt_test_template_${pid}`;
 export const testDatabasePrefix = (pid: number): string => `jmt_test_${pid}_`;
 
+/**
+ * The role every test database belongs to and every test connects as: no superuser, as on a
+ * managed Postgres (issue 18). It owns its databases (so migrations run as it); `trust` auth on
+ * loopback, like the superuser the server URL names.
+ */
+export const APP_ROLE = 'jmt_app';
+
+/** Create APP_ROLE once per server; a parallel run creating it at the same moment is fine. */
+export async function ensureAppRole(admin: pg.Client): Promise<void> {
+  const { rowCount } = await admin.query('select 1 from pg_roles where rolname = $1', [APP_ROLE]);
+  if (rowCount) return;
+  try {
+    await admin.query(`create role ${APP_ROLE} login nosuperuser nocreatedb nocreaterole`);
+  } catch (err) {
+    const code = (err as { code?: string }).code;
+    if (code !== '42710' && code !== '23505') throw err;
+  }
+}
+
 /** The same server, database `postgres`: CREATE/DROP DATABASE cannot run inside the target. */
 export function adminUrl(serverUrl: string): string {
   const url = new URL(serverUrl);
@@ -18,6 +37,14 @@ export function adminUrl(serverUrl: string): string {
 export function databaseUrl(serverUrl: string, name: string): string {
   const url = new URL(serverUrl);
   url.pathname = `/${name}`;
+  return url.toString();
+}
+
+/** `databaseUrl` as APP_ROLE: how tests (and the code they start) reach their databases. */
+export function appDatabaseUrl(serverUrl: string, name: string): string {
+  const url = new URL(databaseUrl(serverUrl, name));
+  url.username = APP_ROLE;
+  url.password = '';
   return url.toString();
 }
 

@@ -5,11 +5,11 @@
 import pg from 'pg';
 import { inject } from 'vitest';
 import { createDb, type Db } from '../../src/sql/db';
-import { adminUrl, databaseUrl } from './db-names';
+import { adminUrl, appDatabaseUrl, APP_ROLE } from './db-names';
 
 export interface TestDatabase {
   db: Db;
-  /** Connection string of this database, for code under test that opens its own pool (API, worker). */
+  /** Connection string of this database as the non-superuser role, for code under test that opens its own pool (API, worker). */
   url: string;
   name: string;
   /** Close `db` and drop the database (forcing out any connection the code under test left open). */
@@ -23,8 +23,9 @@ export async function createTestDatabase(): Promise<TestDatabase> {
   const template = inject('templateDatabase');
   // Fork pid + counter: unique across the parallel forks of one run; the prefix ties it to the run.
   const name = `${inject('testDatabasePrefix')}${process.pid}_${++counter}`;
-  await adminQuery(serverUrl, `create database "${name}" template "${template}"`);
-  const url = databaseUrl(serverUrl, name);
+  // Owned by, and used as, the template's non-superuser role (db-names.ts: APP_ROLE).
+  await adminQuery(serverUrl, `create database "${name}" template "${template}" owner ${APP_ROLE}`);
+  const url = appDatabaseUrl(serverUrl, name);
   const db = createDb(url, 5);
   let destroyed = false;
   return {

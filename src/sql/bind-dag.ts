@@ -1,0 +1,160 @@
+/**
+ * Commit's checks over a draft's stored rows (issue 18): the chunks tile the request, every
+ * upstream key names a task, there is no cycle, and the workflow's identity hashes — all without
+ * loading the tasks into the API process.
+ *
+ * - Tiling and upstream keys are set-based SQL over `bind_draft_chunk` / `bind_draft_task`.
+ * - Cycles: an edge whose upstream comes later in the request than its downstream (or is the task
+ *   itself) is the only kind that can close one. Clients send tasks upstream-first (Jobmon's model
+ *   makes a task's upstreams exist before it), so usually SQL counts none and the request order
+ *   is a topological order. Otherwise the edges stream in as pairs of integers (COPY) into typed
+ *   arrays and domain/dag-order.ts runs Kahn's algorithm: linear, ~24 bytes per edge.
+ * - Hashes: `workflowTaskHash`/`dagHash` are sha256 of sorted lines; Postgres sorts (byte order,
+ *   `collate "C"`, which is the UTF-16 order of these ASCII hex strings) and COPY streams the
+ *   lines into the hash, so the hashes are the ones a whole-request bind computes (same identity).
+ */
+import { sql, type Kysely } from 'kysely';
+import { invalid } from '../domain/errors';
+import { SortedLinesHash, unknownUpstream, type ResourceRequest } from '../domain/bind-plan';
+import type { Resources } from '../domain/resources';
+import { findCycle } from '../domain/dag-order';
+import { copyOut, intRows } from './copy-out';
+import type { Db } from './db';
+import type { Database } from './schema';
+
+/** How many keys a cycle error names: enough to find it, short enough to read. */
+const CYCLE_KEYS_SHOWN = 6;
+/** Memory for commit's sorts of a million hashes (the default 4 MB spills them to disk). */
+const SORT_SETTINGS = ["work_mem = '256MB'"];
+
+/** The draft's size and templates, refusing chunks that leave a gap (`chunk_gap`) or none at all. */
+export async function stagedChunks(
+  db: Kysely<Database>,
+  draftId: string,
+): Promise<{ numTasks: number; templates: Set<string> }> {
+  const chunks = await db
+    .selectFrom('bind_draft_chunk')
+    .select(['seq', 'num_tasks', 'templates'])
+    .where('draft_id', '=', draftId)
+    .orderBy('seq')
+    .execute();
+  let numTasks = 0;
+  const templates = new Set<string>();
+  for (const c of chunks) {
+    // Chunks sent with an offset may arrive in any order; together they must tile the request.
+    if (c.seq !== numTasks)
+      throw invalid(
+        'offset',
+        `the draft's chunks do not line up: one starts at task ${c.seq}, but ${numTasks} tasks come before it`,
+        'chunk_gap',
+      );
+    numTasks += c.num_tasks;
+    for (const t of c.templates) templates.add(t);
+  }
+  if (numTasks === 0) throw invalid('tasks', 'a workflow needs at least one task', 'no_tasks');
+  return { numTasks, templates };
+}
+
+/** Upstream keys that name no task, then cycles; throws naming the task and upstream entry. */
+export async function checkStagedDag(db: Db, draftId: string, numTasks: number): Promise<void> {
+  const { rows } = await sql<{ edges: string; dangling: string; forward: string }>`
+    select count(*) as edges, count(*) filter (where u.idx is null) as dangling,
+           count(*) filter (where u.idx >= s.idx) as forward
+    from bind_draft_task s
+    cross join lateral unnest(s.upstream) as k(key)
+    left join bind_draft_task u on u.draft_id = s.draft_id and u.key = k.key
+    where s.draft_id = ${draftId}::uuid`.execute(db);
+  if (Number(rows[0].dangling) > 0) {
+    const { rows: first } = await sql<{ idx: number; pos: string; key: string }>`
+      select s.idx, k.pos, k.key
+      from bind_draft_task s
+      cross join lateral unnest(s.upstream) with ordinality as k(key, pos)
+      where s.draft_id = ${draftId}::uuid
+        and not exists (select 1 from bind_draft_task u where u.draft_id = s.draft_id and u.key = k.key)
+      order by s.idx, k.pos limit 1`.execute(db);
+    throw unknownUpstream(first[0].idx, Number(first[0].pos) - 1, first[0].key);
+  }
+  if (Number(rows[0].forward) === 0) return;
+  const numEdges = Number(rows[0].edges);
+  const ups = new Int32Array(numEdges);
+  const downs = new Int32Array(numEdges);
+  let e = 0;
+  // Each task's upstreams in the order given, so the cycle named is the one dag.ts would name.
+  await copyOut(
+    db,
+    `select s.idx, u.idx from bind_draft_task s
+       cross join lateral unnest(s.upstream) with ordinality as k(key, pos)
+       join bind_draft_task u on u.draft_id = s.draft_id and u.key = k.key
+     where s.draft_id = '${draftId}' order by s.idx, k.pos`,
+    intRows(2, (f) => {
+      downs[e] = f[0];
+      ups[e] = f[1];
+      e++;
+    }),
+  );
+  if (e !== numEdges) throw new Error(`draft ${draftId}: read ${e} edges, expected ${numEdges}`);
+  const cycle = findCycle(numTasks, ups, downs, numEdges);
+  if (cycle) throw await cycleError(db, draftId, cycle);
+}
+
+async function cycleError(db: Db, draftId: string, cycle: number[]) {
+  const shown = cycle.slice(0, CYCLE_KEYS_SHOWN);
+  const wanted = [...shown, cycle[cycle.length - 1]];
+  const { rows } = await sql<{ idx: number; key: string; upstream: string[] }>`
+    select idx, key, upstream from bind_draft_task
+    where draft_id = ${draftId}::uuid and idx = any(${wanted}::int[])`.execute(db);
+  const byIdx = new Map(rows.map((r) => [r.idx, r]));
+  const task = cycle[0];
+  // The upstream entry of the cycle's first task that closes the loop: the cycle's last task.
+  const j = byIdx.get(task)!.upstream.indexOf(byIdx.get(cycle[cycle.length - 1])!.key);
+  const keys = shown.map((i) => `"${byIdx.get(i)!.key}"`);
+  const path =
+    cycle.length > CYCLE_KEYS_SHOWN
+      ? `${keys.join(' → ')} → … (${cycle.length} tasks)`
+      : `${keys.join(' → ')} → ${keys[0]}`;
+  return invalid(`tasks[${task}].upstream[${j}]`, `dependency cycle: ${path}`, 'cycle');
+}
+
+/** The workflow's task hash and DAG hash over the stored rows (see the header). */
+export async function stagedHashes(db: Db, draftId: string): Promise<{ taskHash: string; dagHash: string }> {
+  const tasks = new SortedLinesHash();
+  await copyOut(
+    db,
+    `select task_hash from bind_draft_task where draft_id = '${draftId}' order by task_hash collate "C"`,
+    (b) => tasks.update(b),
+    SORT_SETTINGS,
+  );
+  // Hashes are 64 hex digits, so ordering by (upstream, downstream) is ordering by "up>down".
+  const edges = new SortedLinesHash();
+  await copyOut(
+    db,
+    `select u.task_hash || '>' || s.task_hash from bind_draft_task s
+       cross join lateral unnest(s.upstream) as k(key)
+       join bind_draft_task u on u.draft_id = s.draft_id and u.key = k.key
+     where s.draft_id = '${draftId}' order by u.task_hash collate "C", s.task_hash collate "C"`,
+    (b) => edges.update(b),
+    SORT_SETTINGS,
+  );
+  return { taskHash: tasks.digest(), dagHash: edges.digest() };
+}
+
+/** The cluster of the request's first task (the workflow's default when it names none). */
+export async function firstTaskCluster(db: Db, draftId: string): Promise<string> {
+  const { rows } = await sql<{ cluster_name: string }>`
+    select r.cluster_name from bind_draft_task t
+    join bind_draft_resource r on r.draft_id = t.draft_id and r.hash = t.resources_hash
+    where t.draft_id = ${draftId}::uuid and t.idx = 0`.execute(db);
+  return rows[0].cluster_name;
+}
+
+/** The draft's distinct resource requests (a handful, not one per task). */
+export async function stagedResources(db: Db, draftId: string): Promise<Map<string, ResourceRequest>> {
+  const rows = await db
+    .selectFrom('bind_draft_resource')
+    .select(['hash', 'cluster_name', 'requested'])
+    .where('draft_id', '=', draftId)
+    .execute();
+  return new Map(
+    rows.map((r) => [r.hash, { hash: r.hash, clusterName: r.cluster_name, resources: r.requested as Resources }]),
+  );
+}
