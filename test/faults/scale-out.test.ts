@@ -8,8 +8,7 @@
  * Needs `npm run build` (the processes and the worker-node wrapper run from dist/).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { randomUUID } from 'node:crypto';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -18,10 +17,11 @@ import { Tool } from '../../src/client';
 import { loadConfig, projectRoot, type Config } from '../../src/config';
 import { temporalWorkflowId } from '../../src/temporal/ids';
 import { ensureDatabase } from '../../src/sql/db';
-import { createTestDatabase, type TestDatabase } from '../helpers/db';
+import { type TestDatabase } from '../helpers/db';
 import { databaseUrl, dropDatabasesWithPrefix } from '../helpers/db-names';
 import { freePort } from '../helpers/ports';
-import { connectTemporal, temporalAddress, temporalNamespace, type TemporalConnections } from '../helpers/temporal';
+import { type TemporalConnections } from '../helpers/temporal';
+import { prepareStack, type StackBase } from '../helpers/stack';
 import { waitFor } from '../helpers/wait';
 import { instances, lastRun, taskStatusCounts, tasksRunTwiceAtOnce } from '../e2e/helpers';
 
@@ -97,7 +97,7 @@ const children: ChildProcess[] = [];
 let database: TestDatabase;
 let temporal: TemporalConnections;
 let proxy: RoundRobinProxy | undefined;
-let home: string;
+let stack: StackBase | undefined;
 let env: NodeJS.ProcessEnv;
 let config: Config;
 let apiPorts: number[];
@@ -137,37 +137,25 @@ beforeAll(async () => {
   const missing = entries.filter((e) => !existsSync(e));
   if (missing.length) throw new Error(`run \`npm run build\` first: ${missing.join(', ')} missing`);
 
-  database = await createTestDatabase();
-  temporal = await connectTemporal();
-  home = mkdtempSync(path.join(os.tmpdir(), 'jmt-scale-out-'));
   apiPorts = [await freePort(), await freePort()];
   proxy = await startRoundRobinProxy(apiPorts);
-  env = {
-    ...process.env,
-    DATABASE_URL: database.url,
-    TEMPORAL_ADDRESS: temporalAddress(),
-    TEMPORAL_NAMESPACE: temporalNamespace(),
-    JMT_TASK_QUEUE: `jmt-test-${randomUUID()}`,
-    JMT_WORKFLOW_ID_PREFIX: `jmt-test-${randomUUID().slice(0, 8)}`,
-    // Everyone (client, workers' wrappers) goes through the proxy, as in production.
-    JMT_API_URL: proxy.url,
-    // One JMT_HOME for both workers = one machine: the spawn records a surviving worker reads to
-    // adopt the other's running wrappers live under it.
-    JMT_HOME: home,
-    JMT_TI_HEARTBEAT_S: '1',
-    JMT_REPORT_BY_BUFFER: '3.1',
-    JMT_MULTIPROCESS_PARALLELISM: '3',
-  };
-  delete env.JMT_TOKENS;
-  config = loadConfig({}, env);
+  stack = await prepareStack({
+    homePrefix: 'jmt-scale-out-',
+    env: {
+      // Everyone (client, workers' wrappers) goes through the proxy, as in production.
+      JMT_API_URL: proxy.url,
+      JMT_MULTIPROCESS_PARALLELISM: '3',
+    },
+  });
+  // One JMT_HOME for both workers = one machine: the spawn records a surviving worker reads to
+  // adopt the other's running wrappers live under it.
+  ({ database, temporal, env, config } = stack);
 });
 
 afterAll(async () => {
   await Promise.allSettled(children.map((c) => stopProcess(c, 'SIGTERM')));
   await proxy?.close();
-  await temporal?.close();
-  await database?.destroy();
-  if (home) rmSync(home, { recursive: true, force: true });
+  await stack?.dispose();
 });
 
 describe('process start', () => {

@@ -1,7 +1,9 @@
 /**
- * A whole local stack for one end-to-end test: a fresh database, a worker on its own task queue of
- * the run's Temporal dev server, and the API on a free port. Everything real; only the sizes are
- * small (wrapper heartbeat 1 s so lost jobs are found in seconds).
+ * The one stack helper of the tests. `prepareStack` makes what every stack shares: a fresh database,
+ * Temporal connections, a JMT_HOME, and the environment that puts the stack on its own task queue
+ * and workflow-id prefix of the run's Temporal dev server (wrapper heartbeat 1 s so lost jobs are
+ * found in seconds). `startTestStack` adds an in-process API on a free port and worker; the token
+ * stack (test/slurm/token-stack.ts) and the scale-out test start the built processes on it instead.
  */
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -28,29 +30,63 @@ export interface TestStack {
   close(): Promise<void>;
 }
 
-export async function startTestStack(
-  options: { inProcessWorker?: boolean; /** Default: local single-user mode. */ auth?: AuthConfig } = {},
-): Promise<TestStack> {
+export interface StackBase {
+  database: TestDatabase;
+  temporal: TemporalConnections;
+  /** JMT_HOME of the stack (removed by dispose). */
+  home: string;
+  /** Environment of the stack's processes (API, worker, wrappers, CLI). */
+  env: NodeJS.ProcessEnv;
+  config: Config;
+  /** Close the Temporal connections, drop the database, remove home. */
+  dispose(): Promise<void>;
+}
+
+/**
+ * The shared part of every test stack. `env` is laid over the defaults; a key set to undefined is
+ * removed (JMT_TOKENS is removed unless given: a stack is single-user unless it says otherwise).
+ */
+export async function prepareStack(options: { homePrefix?: string; env?: NodeJS.ProcessEnv } = {}): Promise<StackBase> {
   const database = await createTestDatabase();
   const temporal = await connectTemporal();
-  const home = mkdtempSync(path.join(os.tmpdir(), 'jmt-e2e-'));
-  const apiPort = await freePort();
+  const home = mkdtempSync(path.join(os.tmpdir(), options.homePrefix ?? 'jmt-e2e-'));
   const env: NodeJS.ProcessEnv = {
     ...process.env,
+    JMT_TOKENS: undefined,
     DATABASE_URL: database.url,
     TEMPORAL_ADDRESS: temporalAddress(),
     TEMPORAL_NAMESPACE: temporalNamespace(),
     JMT_TASK_QUEUE: `jmt-test-${randomUUID()}`,
     // Test databases share the run's Temporal namespace; workflow ids restart at 1 in each.
     JMT_WORKFLOW_ID_PREFIX: `jmt-test-${randomUUID().slice(0, 8)}`,
-    JMT_API_PORT: String(apiPort),
-    JMT_API_URL: `http://127.0.0.1:${apiPort}`,
     JMT_HOME: home,
     JMT_TI_HEARTBEAT_S: '1',
     JMT_REPORT_BY_BUFFER: '3.1',
+    ...options.env,
   };
-  delete env.JMT_TOKENS;
-  const config = loadConfig({}, env);
+  for (const key of Object.keys(env)) if (env[key] === undefined) delete env[key];
+  return {
+    database,
+    temporal,
+    home,
+    env,
+    config: loadConfig({}, env),
+    async dispose() {
+      await temporal.close();
+      await database.destroy();
+      rmSync(home, { recursive: true, force: true });
+    },
+  };
+}
+
+export async function startTestStack(
+  options: { inProcessWorker?: boolean; /** Default: local single-user mode. */ auth?: AuthConfig } = {},
+): Promise<TestStack> {
+  const apiPort = await freePort();
+  const base = await prepareStack({
+    env: { JMT_API_PORT: String(apiPort), JMT_API_URL: `http://127.0.0.1:${apiPort}` },
+  });
+  const { database, temporal, env, config } = base;
   const api = await startApiServer({
     db: database.db,
     config,
@@ -77,9 +113,7 @@ export async function startTestStack(
     async close() {
       await stack.stopWorker();
       await api.close();
-      await temporal.close();
-      await database.destroy();
-      rmSync(home, { recursive: true, force: true });
+      await base.dispose();
     },
   };
   if (options.inProcessWorker ?? true) await stack.startWorker();

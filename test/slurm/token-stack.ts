@@ -6,15 +6,16 @@
  * thing a careless distributor would hand to jobs.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { chmodSync, mkdtempSync, openSync, closeSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { loadConfig, projectRoot, type Config } from '../../src/config';
+import { projectRoot, type Config } from '../../src/config';
 import { Tool } from '../../src/client';
-import { createTestDatabase, type TestDatabase } from '../helpers/db';
+import type { TestDatabase } from '../helpers/db';
 import { freePort } from '../helpers/ports';
-import { connectTemporal, temporalAddress, temporalNamespace, type TemporalConnections } from '../helpers/temporal';
+import { prepareStack } from '../helpers/stack';
+import type { TemporalConnections } from '../helpers/temporal';
 import { waitFor } from '../helpers/wait';
 
 export interface StackUser {
@@ -44,12 +45,6 @@ export interface TokenStack {
 const secret = (user: string) => `tok-${user}-${randomBytes(18).toString('base64url')}`;
 
 export async function startTokenStack(users: StackUser[]): Promise<TokenStack> {
-  const database = await createTestDatabase();
-  const temporal = await connectTemporal();
-  const home = mkdtempSync(path.join(os.tmpdir(), 'jmt-tokens-'));
-  // Jobs run as the workflows' owners: they must reach the task log directories under home.
-  chmodSync(home, 0o755);
-  const logs = mkdtempSync(path.join(os.tmpdir(), 'jmt-tokens-logs-'));
   const apiPort = await freePort();
   const tokens: Record<string, string> = {};
   for (const u of users) tokens[u.user] = secret(u.user);
@@ -58,22 +53,19 @@ export async function startTokenStack(users: StackUser[]): Promise<TokenStack> {
     ...users.map((u) => `${tokens[u.user]}:${u.user}:${u.role}`),
     `${workerToken}:jmt-worker:observer`,
   ].join(',');
-  const env: NodeJS.ProcessEnv = {
-    ...process.env,
-    DATABASE_URL: database.url,
-    TEMPORAL_ADDRESS: temporalAddress(),
-    TEMPORAL_NAMESPACE: temporalNamespace(),
-    JMT_TASK_QUEUE: `jmt-test-${randomUUID()}`,
-    JMT_WORKFLOW_ID_PREFIX: `jmt-test-${randomUUID().slice(0, 8)}`,
-    JMT_API_PORT: String(apiPort),
-    JMT_API_HOST: '127.0.0.1',
-    JMT_API_URL: `http://127.0.0.1:${apiPort}`,
-    JMT_HOME: home,
-    JMT_TI_HEARTBEAT_S: '1',
-    JMT_REPORT_BY_BUFFER: '3.1',
-    JMT_TOKENS: spec,
-  };
-  const config = loadConfig({}, env);
+  const base = await prepareStack({
+    homePrefix: 'jmt-tokens-',
+    env: {
+      JMT_API_PORT: String(apiPort),
+      JMT_API_HOST: '127.0.0.1',
+      JMT_API_URL: `http://127.0.0.1:${apiPort}`,
+      JMT_TOKENS: spec,
+    },
+  });
+  const { database, temporal, env, config } = base;
+  // Jobs run as the workflows' owners: they must reach the task log directories under home.
+  chmodSync(base.home, 0o755);
+  const logs = mkdtempSync(path.join(os.tmpdir(), 'jmt-tokens-logs-'));
   const apiLog = path.join(logs, 'api.log');
   const workerLog = path.join(logs, 'worker.log');
   const children: ChildProcess[] = [];
@@ -101,9 +93,7 @@ export async function startTokenStack(users: StackUser[]): Promise<TokenStack> {
       }).catch(() => false);
       if (!exited) child.kill('SIGKILL');
     }
-    await temporal.close();
-    await database.destroy();
-    rmSync(home, { recursive: true, force: true });
+    await base.dispose();
     rmSync(logs, { recursive: true, force: true });
   };
   try {

@@ -1,0 +1,159 @@
+/**
+ * The worker-node wrapper callbacks (/task-instances/{id}/running|heartbeat|done|error).
+ */
+import { beforeAll, describe, expect, it } from 'vitest';
+import { localAuth } from '../../src/api/auth';
+import type { RunNotifier } from '../../src/control/run-notifier';
+import { writeHeartbeats } from '../../src/sql/heartbeat-batch';
+import { bindRequest, call, config, db, launchInstances, makeApp, setupApiTest, taskIds } from './harness';
+
+setupApiTest();
+
+describe('wrapper callbacks', () => {
+  let wf: number;
+  let ids: Map<string, number>;
+  let tis: number[];
+  const notified: number[] = [];
+  const notifier: RunNotifier = { notifyRunChanged: (id) => void notified.push(id), close: () => undefined };
+  const app = () => makeApp(localAuth('alice'), notifier);
+
+  beforeAll(async () => {
+    const res = await call(app(), 'POST', '/api/v1/bind', { body: bindRequest('callbacks') });
+    expect(res.status).toBe(200);
+    wf = res.body.workflow_id;
+    ids = await taskIds(wf);
+    const [m1, m2] = [...ids.values()];
+    tis = await launchInstances(wf, [m1, m2]);
+  });
+
+  it('running → the command to run; a second job for the same instance is refused', async () => {
+    const res = await call(app(), 'POST', `/api/v1/task-instances/${tis[0]}/running`, {
+      body: { distributor_id: 4242, nodename: 'node-1', process_id: 4242 },
+    });
+    expect(res.status).toBe(200);
+    expect(res.body).toMatchObject({
+      task_instance_id: tis[0],
+      task_id: [...ids.values()][0],
+      workflow_id: wf,
+      command: 'python model.py --loc 1 -v',
+      heartbeat_interval_s: 10,
+      report_by_s: 31,
+    });
+    expect(res.body.stdout_path).toContain(config.logDir);
+    const other = await call(app(), 'POST', `/api/v1/task-instances/${tis[0]}/running`, {
+      body: { distributor_id: '999', nodename: 'node-2', process_id: 1 },
+    });
+    expect(other.status).toBe(409);
+    expect(other.body.error.code).toBe('not_runnable');
+  });
+
+  it('heartbeat → current status', async () => {
+    const res = await call(app(), 'POST', `/api/v1/task-instances/${tis[0]}/heartbeat`, {
+      body: { distributor_id: '4242' },
+    });
+    expect(res).toEqual({ status: 200, body: { status: 'R' } });
+    // No body at all is fine too.
+    expect((await call(app(), 'POST', `/api/v1/task-instances/${tis[1]}/heartbeat`)).body).toEqual({ status: 'O' });
+  });
+
+  it('heartbeats arriving together are written together; each gets its own status', async () => {
+    const one = app(); // one writer, as in a running API
+    const before = await db
+      .selectFrom('task_instance')
+      .select('report_by_date')
+      .where('id', '=', tis[0])
+      .executeTakeFirstOrThrow();
+    const targets = [...Array(25)].flatMap(() => [tis[0], tis[1], 999_999]);
+    const answers = await Promise.all(targets.map((ti) => call(one, 'POST', `/api/v1/task-instances/${ti}/heartbeat`)));
+    answers.forEach((res, i) => {
+      if (targets[i] === 999_999) expect(res.status).toBe(404);
+      else expect(res.body).toEqual({ status: targets[i] === tis[0] ? 'R' : 'O' });
+    });
+    const after = await db
+      .selectFrom('task_instance')
+      .select('report_by_date')
+      .where('id', '=', tis[0])
+      .executeTakeFirstOrThrow();
+    expect(new Date(after.report_by_date!).getTime()).toBeGreaterThanOrEqual(
+      new Date(before.report_by_date!).getTime(),
+    );
+    // Directly: many ids, one statement, statuses of written and unwritten instances alike.
+    const statuses = await writeHeartbeats(db, [tis[0], tis[1], 999_999], 30);
+    expect(statuses).toEqual(
+      new Map([
+        [tis[0], 'R'],
+        [tis[1], 'O'],
+      ]),
+    );
+  });
+
+  it('done → D, releases downstream, wakes the run; a duplicate changes nothing', async () => {
+    const res = await call(app(), 'POST', `/api/v1/task-instances/${tis[0]}/done`, {
+      body: { exit_code: 0, wallclock_s: 1.5, maxrss_bytes: 1024, cpu_s: 1.2, stdout_tail: 'ok', stderr_tail: '' },
+    });
+    expect(res).toEqual({ status: 200, body: { status: 'D' } });
+    expect(notified).toEqual([wf]);
+    const agg = await db
+      .selectFrom('task')
+      .select(['upstream_remaining'])
+      .where('id', '=', ids.get([...ids.keys()][4])!)
+      .executeTakeFirstOrThrow();
+    expect(agg.upstream_remaining).toBe(3);
+    const dup = await call(app(), 'POST', `/api/v1/task-instances/${tis[0]}/done`, { body: { exit_code: 0 } });
+    expect(dup).toEqual({ status: 200, body: { status: 'D' } });
+  });
+
+  it('error → instance E, task retried; visible in /errors and /tasks/:id', async () => {
+    const before = notified.length;
+    const res = await call(app(), 'POST', `/api/v1/task-instances/${tis[1]}/error`, {
+      body: {
+        exit_code: 1,
+        error_state: 'E',
+        message: 'Traceback: boom',
+        wallclock_s: 0.5,
+        maxrss_bytes: 10,
+        cpu_s: 0.1,
+        stdout_tail: '',
+        stderr_tail: 'boom',
+      },
+    });
+    expect(res).toEqual({ status: 200, body: { status: 'E' } });
+    expect(notified.length).toBe(before + 1);
+
+    const errors = await call(app(), 'GET', `/api/v1/workflows/${wf}/errors?limit=5`);
+    expect(errors.status).toBe(200);
+    expect(errors.body.errors).toHaveLength(1);
+    expect(errors.body.errors[0]).toMatchObject({
+      task_instance_id: tis[1],
+      task_id: [...ids.values()][1],
+      description: 'Traceback: boom',
+    });
+
+    const task = await call(app(), 'GET', `/api/v1/tasks/${[...ids.values()][1]}`);
+    expect(task.status).toBe(200);
+    expect(task.body.task).toMatchObject({
+      workflow_id: wf,
+      template: 'model',
+      status: 'G',
+      node_args: { location_id: '2' },
+      attributes: { group: 'low' },
+    });
+    expect(task.body.instances).toHaveLength(1);
+    expect(task.body.instances[0]).toMatchObject({
+      id: tis[1],
+      status: 'E',
+      exit_code: 1,
+      maxrss_bytes: 10,
+      errors: [{ description: 'Traceback: boom' }],
+    });
+
+    const done = await call(app(), 'GET', `/api/v1/tasks/${[...ids.values()][0]}`);
+    expect(done.body.instances[0]).toMatchObject({
+      status: 'D',
+      distributor_id: '4242',
+      nodename: 'node-1',
+      wallclock_s: 1.5,
+      errors: [],
+    });
+  });
+});
