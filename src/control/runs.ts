@@ -15,6 +15,7 @@ import {
   setConcurrencyLimit,
   setTemporalRunId,
 } from '../sql/runs';
+import { workflowExists, workflowLabels } from '../sql/workflows';
 import {
   JOBMON_RUN_STATUS,
   JOBMON_TOOL,
@@ -61,13 +62,7 @@ const KEYWORD_MAX = 255;
 
 export async function startRun(deps: RunDeps, workflowId: number, options: StartRunOptions): Promise<StartedRun> {
   const { db, temporal, config } = deps;
-  const wf = await db
-    .selectFrom('workflow')
-    .innerJoin('tool_version', 'tool_version.id', 'workflow.tool_version_id')
-    .innerJoin('tool', 'tool.id', 'tool_version.tool_id')
-    .select(['workflow.id', 'workflow.name', 'tool.name as tool'])
-    .where('workflow.id', '=', workflowId)
-    .executeTakeFirst();
+  const wf = await workflowLabels(db, workflowId);
   if (!wf) throw notFound('workflow', workflowId);
   const id = temporalWorkflowId(config, workflowId);
   const resumeMode = options.resumeMode ?? 'cold';
@@ -171,8 +166,7 @@ async function closeStaleRun(deps: RunDeps, workflowId: number): Promise<void> {
 export async function activeRun(deps: RunDeps, workflowId: number) {
   const run = await findActiveRun(deps.db, workflowId);
   if (!run) {
-    const exists = await deps.db.selectFrom('workflow').select('id').where('id', '=', workflowId).executeTakeFirst();
-    if (!exists) throw notFound('workflow', workflowId);
+    if (!(await workflowExists(deps.db, workflowId))) throw notFound('workflow', workflowId);
     return undefined;
   }
   return { id: run.id, handle: deps.temporal.workflow.getHandle(run.temporal_workflow_id) };

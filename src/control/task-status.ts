@@ -7,6 +7,7 @@
 import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import type { Db } from '../sql/db';
 import { findActiveRun } from '../sql/runs';
+import { workflowExists } from '../sql/workflows';
 import { conflict, notFound } from '../domain/errors';
 import {
   applyStatusChange,
@@ -28,8 +29,7 @@ export interface StatusChangeDeps {
 async function activeRunOf(deps: StatusChangeDeps, workflowId: number) {
   const run = await findActiveRun(deps.db, workflowId);
   if (!run) {
-    const exists = await deps.db.selectFrom('workflow').select('id').where('id', '=', workflowId).executeTakeFirst();
-    if (!exists) throw notFound('workflow', workflowId);
+    if (!(await workflowExists(deps.db, workflowId))) throw notFound('workflow', workflowId);
     return undefined;
   }
   // The handle only when needed: a dry run or a change of idle tasks reads Postgres alone.

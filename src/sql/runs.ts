@@ -34,6 +34,17 @@ export async function findActiveRun(db: Pick<Db, 'selectFrom'>, workflowId: numb
   return run && { ...run, age_s: Number(run.age_s) };
 }
 
+/** Whether the workflow has had a run: its first run is a start, any later one a resume (Jobmon's words). */
+export async function hasRun(db: Db, workflowId: number): Promise<boolean> {
+  const row = await db
+    .selectFrom('workflow_run')
+    .select('id')
+    .where('workflow_id', '=', workflowId)
+    .limit(1)
+    .executeTakeFirst();
+  return row !== undefined;
+}
+
 export interface CreateRunOptions {
   user: string;
   resumeMode: 'hot' | 'cold';

@@ -5,11 +5,12 @@
  * Role and owner checks first (src/api/auth.ts), then the control, then the audit record.
  */
 import { createRoute, OpenAPIHono } from '@hono/zod-openapi';
-import { JobmonError } from '../../domain/errors';
+import { JobmonError, notFound } from '../../domain/errors';
 import { resetWorkflowTasks, setTaskStatuses } from '../../control/task-status';
 import { listEvents } from '../../sql/events';
 import { addGrant, listGrants, removeGrant } from '../../sql/grants';
 import { parseTaskStatuses } from '../../sql/reads/workflow-tasks';
+import { workflowExists, workflowOwner } from '../../sql/workflows';
 import { audited } from '../audit';
 import { assertMayActOn } from '../auth';
 import type { AppEnv, RouteDeps } from '../deps';
@@ -172,16 +173,15 @@ export function operatorRoutes(deps: RouteDeps): OpenAPIHono<AppEnv> {
 
   app.openapi(eventsRoute, async (c) => {
     const { id } = c.req.valid('param');
-    const exists = await deps.db.selectFrom('workflow').select('id').where('id', '=', id).executeTakeFirst();
-    if (!exists) throw new JobmonError('not_found', `workflow ${id} not found`, 'id', 'not_found');
+    if (!(await workflowExists(deps.db, id))) throw notFound('workflow', id, 'id');
     return c.json({ events: await listEvents(deps.db, id, c.req.valid('query').limit) }, 200);
   });
 
   app.openapi(grantsRoute, async (c) => {
     const { id } = c.req.valid('param');
-    const wf = await deps.db.selectFrom('workflow').select('user').where('id', '=', id).executeTakeFirst();
-    if (!wf) throw new JobmonError('not_found', `workflow ${id} not found`, 'id', 'not_found');
-    return c.json({ owner: wf.user, grants: await listGrants(deps.db, id) }, 200);
+    const owner = await workflowOwner(deps.db, id);
+    if (owner === undefined) throw notFound('workflow', id, 'id');
+    return c.json({ owner, grants: await listGrants(deps.db, id) }, 200);
   });
 
   app.openapi(grantRoute, async (c) => {
@@ -197,12 +197,8 @@ export function operatorRoutes(deps: RouteDeps): OpenAPIHono<AppEnv> {
       'grant',
       { user },
       async () => {
-        const owner = await deps.db
-          .selectFrom('workflow')
-          .select('user')
-          .where('id', '=', id)
-          .executeTakeFirstOrThrow();
-        if (owner.user === user) {
+        // assertMayActOn above found the workflow, so it has an owner.
+        if ((await workflowOwner(deps.db, id)) === user) {
           throw new JobmonError('invalid', `user: ${user} owns workflow ${id} and needs no grant`, 'user', 'owner');
         }
         return addGrant(deps.db, id, user, identity.user);

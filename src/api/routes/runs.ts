@@ -7,6 +7,7 @@ import { createRoute, OpenAPIHono } from '@hono/zod-openapi';
 import type { Context } from 'hono';
 import { controlRun, setConcurrency, startRun, type ControlAction, type RunDeps } from '../../control/runs';
 import type { OperatorAction } from '../../sql/events';
+import { hasRun } from '../../sql/runs';
 import { audited, type AuditOutcome } from '../audit';
 import { assertMayActOn } from '../auth';
 import type { AppEnv, RouteDeps } from '../deps';
@@ -109,12 +110,7 @@ export function runRoutes(deps: RouteDeps): OpenAPIHono<AppEnv> {
     const { id } = c.req.valid('param');
     const body = c.req.valid('json');
     // The first run of a workflow is a start; any later one resumes it (Jobmon's words).
-    const earlier = await deps.db
-      .selectFrom('workflow_run')
-      .select('id')
-      .where('workflow_id', '=', id)
-      .limit(1)
-      .executeTakeFirst();
+    const earlier = await hasRun(deps.db, id);
     const details = {
       resume_mode: body.resume_mode ?? 'cold',
       fail_fast: body.fail_fast ?? false,
