@@ -76,7 +76,7 @@ export async function startStack(name: string, options: StackOptions = {}): Prom
     );
     services = spawn(
       process.execPath,
-      [...(options.servicesNodeArgs ?? []), path.join(projectRoot(), 'dist', 'src', 'local', 'services-main.js')],
+      [...(options.servicesNodeArgs ?? []), path.join(projectRoot(), 'dist', 'src', 'stack', 'services-main.js')],
       { env, stdio: ['ignore', 'ignore', 'inherit'] },
     );
     await until('API', async () => (await fetch(`${config.apiUrl}/api/v1/health`)).ok, 60_000);

@@ -344,7 +344,7 @@ describe('Workflow.run', () => {
   });
 
   it('starts the local stack when the loopback API does not answer /health', async () => {
-    const stack = await import('../src/local/stack');
+    const stack = await import('../src/stack/local-stack');
     api.on('GET', '/health', apiError(503, 'unavailable', 'starting'));
     const ensure = vi.spyOn(stack, 'ensureLocalStack').mockImplementation(async () => {
       // What the real one achieves: the API answers afterwards.

@@ -1,6 +1,6 @@
 /**
  * `jmt up` / `jmt down`: the local stack (Temporal dev server, API, worker) for a laptop install.
- * The process management itself lives in src/local/stack.ts, imported lazily: it pulls in the API,
+ * The process management itself lives in src/stack/local-stack.ts, imported lazily: it pulls in the API,
  * the worker and Temporal's native bridge, which every other `jmt` command would otherwise load.
  */
 import type { Command } from 'commander';
@@ -15,7 +15,7 @@ export function registerUpDownCommands(program: Command, ctx: CliContext): void 
     .option('--json', 'machine-readable output (with --detach)')
     .action(async (opts: { detach?: boolean; json?: boolean }, cmd: Command) => {
       const config = ctx.config(cmd);
-      const { ensureLocalStack, runServicesForeground } = await import('../local/stack');
+      const { ensureLocalStack, runServicesForeground } = await import('../stack/local-stack');
       if (!opts.detach) {
         await runServicesForeground(config);
         return;
@@ -38,7 +38,7 @@ export function registerUpDownCommands(program: Command, ctx: CliContext): void 
     .description('stop the background services `jmt up --detach` started')
     .option('--json', 'machine-readable output')
     .action(async (opts: { json?: boolean }, cmd: Command) => {
-      const { stopLocalStack } = await import('../local/stack');
+      const { stopLocalStack } = await import('../stack/local-stack');
       await stopLocalStack(ctx.config(cmd));
       if (opts.json) return writeJson(ctx.io, { stopped: true });
       writeLine(ctx.io, 'local stack stopped');

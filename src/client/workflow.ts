@@ -316,7 +316,7 @@ export class Workflow {
         await api.get('/health', { retries: 0, timeoutMs: 5_000 });
       } catch {
         // Lazy: the stack module pulls in process management the rest of the client does not need.
-        const { ensureLocalStack } = await import('../local/stack');
+        const { ensureLocalStack } = await import('../stack/local-stack');
         this.tool.stderr.write(`API at ${config.apiUrl} not answering; starting the local stack\n`);
         await ensureLocalStack(config);
       }

@@ -131,7 +131,7 @@ export async function ensureLocalStack(config: Config): Promise<void> {
     await db.destroy();
   }
   spawnDetached(config, 'services', process.execPath, [
-    path.join(projectRoot(), 'dist', 'src', 'local', 'services-main.js'),
+    path.join(projectRoot(), 'dist', 'src', 'stack', 'services-main.js'),
   ]);
   await until(`the API on ${config.apiUrl}`, () => apiHealthy(config.apiUrl), path.join(config.home, 'services.log'));
 }
