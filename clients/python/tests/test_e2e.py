@@ -304,3 +304,39 @@ def test_jobmon_style_control_script_runs_and_resumes(tmp_path):
     first_id = re.search(r"\[wf (\d+)\]", first.stderr)
     assert first_id, first.stderr
     assert f"workflow_id={first_id.group(1)} status=D" in second.stdout  # the same workflow resumed
+
+
+def test_relative_command_and_log_dirs_behave_as_under_jobmon(make_tool, unique, tmp_path, monkeypatch):
+    """A Jobmon script's `python model.py` runs in the control script's directory, and its
+    `stdout`/`stderr` resource keys name the log directories (Jobmon's <name>.o<id> files); a key
+    the cluster type does not use is accepted and reported (issue 17)."""
+    (tmp_path / "model.py").write_text(
+        "import sys\n"
+        "open(f'out_{sys.argv[1]}.txt', 'w').write('ok')\n"
+        "print('hello from model', sys.argv[1])\n"
+        "print('a warning from model', sys.argv[1], file=sys.stderr)\n")
+    monkeypatch.chdir(tmp_path)
+    tool = make_tool("py-cwd")
+    model = tool.get_task_template(
+        template_name="model", command_template="{python} model.py {loc}", node_args=["loc"],
+        op_args=["python"], default_cluster_name="multiprocess",
+        default_compute_resources={"queue": "null.q", "stdout": str(tmp_path / "logs" / "out"),
+                                   "stderr": "logs/err", "project": "proj_x"})
+    wf = tool.create_workflow(workflow_args=f"py-cwd-{unique}")
+    tasks = model.create_tasks(loc=[1, 2], python=sys.executable)
+    wf.add_tasks(tasks)
+    assert wf.run(seconds_until_timeout=RUN_TIMEOUT) == "D"
+    assert (tmp_path / "out_1.txt").read_text() == "ok" and (tmp_path / "out_2.txt").exists()
+    assert wf.ignored_resource_keys == {"multiprocess": ["project"]}
+
+    listed = {t["key"]: t for t in tasks_of(wf)}
+    for key, task in enumerate(tasks):
+        assert listed[str(key)]["id"] == task.task_id
+        assert listed[str(key)]["node_args"] == {"loc": str(key + 1)}
+        instance = task_details(wf, task.task_id)["instances"][-1]
+        assert instance["stdout_path"].startswith(str(tmp_path / "logs" / "out" / f"model_loc-{key + 1}.o"))
+        assert instance["stderr_path"].startswith(str(tmp_path / "logs" / "err" / f"model_loc-{key + 1}.e"))
+        with open(instance["stdout_path"]) as out:
+            assert f"hello from model {key + 1}" in out.read()
+        with open(instance["stderr_path"]) as err:
+            assert f"a warning from model {key + 1}" in err.read()

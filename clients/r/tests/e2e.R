@@ -5,7 +5,7 @@
 
 args <- commandArgs(trailingOnly = FALSE)
 here <- dirname(normalizePath(sub("^--file=", "", args[grep("^--file=", args)])))
-source(file.path(here, "..", "jobmon_temporal.R"))
+suppressPackageStartupMessages(library(jobmonr))   # R CMD INSTALL clients/r
 
 if (!nzchar(Sys.getenv("JMT_API_URL"))) stop("JMT_API_URL is not set: no API to test against")
 checks <- 0L
