@@ -76,6 +76,10 @@ async function main(): Promise<void> {
       await sql`insert into task_dependency (upstream_task_id, downstream_task_id)
                 select u.id, d.id from task d join task u on u.workflow_id = d.workflow_id and u.task_hash = 'h' || (substr(d.task_hash, 2)::int - 1)
                  where d.workflow_id = ${w}`.execute(db);
+      // Bind keeps these counts (migration 0019); tasks inserted by hand need theirs too.
+      await sql`insert into task_status_count (workflow_id, array_id, status, ready, n)
+                select workflow_id, array_id, status, status in ('G','A') and upstream_remaining = 0, count(*)
+                  from task where workflow_id = ${w} group by 1, 2, 3, 4`.execute(db);
       const run = (
         await sql<{
           id: number;

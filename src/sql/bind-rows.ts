@@ -190,8 +190,10 @@ export async function insertWorkflow(
   const first = await reserveTaskIds(trx, plan.numTasks);
   const a = arrayColumns(arrayIds);
   const draft = plan.draftId;
-  // In request order, so the primary key grows at its right edge.
+  // In request order, so the primary key grows at its right edge; the kept counts (migration
+  // 0019) from the same statement's rows.
   await sql`
+    with ins as (
     insert into task (id, workflow_id, array_id, name, task_hash, node_args_hash, node_args, task_args, op_args, command,
                       original_resources_id, task_resources_id, resource_scales, fallback_queues, max_attempts,
                       upstream_count, upstream_remaining, status, key)
@@ -202,7 +204,10 @@ export async function insertWorkflow(
     join unnest(${a.names}::text[], ${a.ids}::int[]) as a(template, array_id) on a.template = s.template
     join task_resources r on r.hash = s.resources_hash
     where s.draft_id = ${draft}::uuid
-    order by s.idx`.execute(trx);
+    order by s.idx
+    returning array_id, upstream_count)
+    insert into task_status_count (workflow_id, array_id, status, ready, n)
+    select ${workflowId}::int, array_id, 'G', upstream_count = 0, count(*) from ins group by 2, 4`.execute(trx);
   await sql`
     insert into task_dependency (upstream_task_id, downstream_task_id)
     select ${first}::bigint + u.idx, ${first}::bigint + s.idx

@@ -7,8 +7,10 @@
  * batch rows and the task transitions in one transaction under a lock on the workflow row, so a
  * retried or concurrent call can never queue a task twice.
  */
-import { sql } from 'kysely';
+import { sql, type Kysely } from 'kysely';
 import type { Db, Tx } from './db';
+import type { Database } from './schema';
+import { byStatus, statusCounts } from './status-counts';
 import { IN_FLIGHT_TASK_STATUSES, type TaskStatus } from '../domain/statuses';
 import { lockWorkflow } from './workflow-lock';
 
@@ -192,30 +194,16 @@ async function readyTasks(tx: Tx, workflowId: number, status: 'A' | 'G', limit: 
   return rows;
 }
 
-export async function countTasks(db: Pick<Db, 'selectFrom'>, workflowId: number): Promise<TaskCounts> {
-  const rows = await db
-    .selectFrom('task')
-    .select(['status', (eb) => eb.fn.countAll<number>().as('n')])
-    .where('workflow_id', '=', workflowId)
-    .groupBy('status')
-    .execute();
-  const ready = await db
-    .selectFrom('task')
-    .select((eb) => eb.fn.countAll<number>().as('n'))
-    .where('workflow_id', '=', workflowId)
-    .where('status', 'in', ['G', 'A'])
-    .where('upstream_remaining', '=', 0)
-    .executeTakeFirstOrThrow();
-  const byStatus: Partial<Record<TaskStatus, number>> = {};
+/** The workflow's counts as this transaction sees them, from the kept counters (status-counts.ts). */
+export async function countTasks(db: Kysely<Database>, workflowId: number): Promise<TaskCounts> {
+  const { byStatus: counts, ready } = byStatus(await statusCounts(db, workflowId, false));
   let total = 0;
   let inFlight = 0;
-  for (const r of rows) {
-    const n = Number(r.n);
-    byStatus[r.status] = n;
+  for (const [status, n] of Object.entries(counts)) {
     total += n;
-    if ((IN_FLIGHT_TASK_STATUSES as readonly string[]).includes(r.status)) inFlight += n;
+    if ((IN_FLIGHT_TASK_STATUSES as readonly string[]).includes(status)) inFlight += n;
   }
-  return { byStatus, total, inFlight, readyWaiting: Number(ready.n) };
+  return { byStatus: counts, total, inFlight, readyWaiting: ready };
 }
 
 /**

@@ -245,6 +245,14 @@ export interface BindDraftTaskTable {
   attributes: Json<Record<string, string>> | null;
   upstream: string[];
 }
+/** Kept task counts (migration 0019): deltas per workflow, array, status and readiness; summed by status-counts.ts. */
+export interface TaskStatusCountTable {
+  workflow_id: number;
+  array_id: number;
+  status: TaskStatus;
+  ready: boolean;
+  n: BigId;
+}
 export interface BindDraftResourceTable {
   draft_id: string;
   hash: string;
@@ -278,6 +286,7 @@ export interface Database {
   bind_draft_chunk: BindDraftChunkTable;
   bind_draft_task: BindDraftTaskTable;
   bind_draft_resource: BindDraftResourceTable;
+  task_status_count: TaskStatusCountTable;
 }
 
 export type Task = Selectable<TaskTable>;

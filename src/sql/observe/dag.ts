@@ -137,7 +137,9 @@ export async function templateDag(db: Db, workflowId: number): Promise<TemplateD
       select tt.name as template, c.status, c.n
         from array_ a join task_template_version v on v.id = a.task_template_version_id
         join task_template tt on tt.id = v.task_template_id
-        left join lateral (select k.status, count(*)::int as n from task k where k.array_id = a.id group by k.status) c on true
+        left join lateral (
+          select status, sum(n)::int as n from task_status_count
+           where workflow_id = a.workflow_id and array_id = a.id group by status having sum(n) <> 0) c on true
        where a.workflow_id = ${workflowId}`.execute(db),
     sql<{ dag_hash: string }>`select dag_hash from workflow where id = ${workflowId}`.execute(db),
   ]);

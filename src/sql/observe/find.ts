@@ -115,8 +115,8 @@ export async function searchWorkflows(
       attributes: Record<string, string> | null;
     }>`
       select w.id, w.name, t.name as tool, w."user" as user, w.workflow_args, w.status, w.created_date, w.num_tasks,
-             (select count(*) from task k where k.workflow_id = w.id and k.status = 'D')::int as done,
-             (select count(*) from task k where k.workflow_id = w.id and k.status = 'F')::int as fatal,
+             (select coalesce(sum(c.n), 0) from task_status_count c where c.workflow_id = w.id and c.status = 'D')::int as done,
+             (select coalesce(sum(c.n), 0) from task_status_count c where c.workflow_id = w.id and c.status = 'F')::int as fatal,
              (select jsonb_object_agg(wa.key, wa.value) from workflow_attribute wa where wa.workflow_id = w.id) as attributes
         from workflow w join tool_version tv on tv.id = w.tool_version_id join tool t on t.id = tv.tool_id
        where ${cond}
@@ -177,7 +177,7 @@ export async function listToolTemplates(db: Db, tool: string) {
     select tt.name,
            count(distinct v.id)::int as versions,
            count(distinct a.workflow_id)::int as workflows,
-           coalesce(sum((select count(*) from task k where k.array_id = a.id)), 0)::int as tasks,
+           coalesce(sum((select sum(c.n) from task_status_count c where c.workflow_id = a.workflow_id and c.array_id = a.id)), 0)::int as tasks,
            (array_agg(v.command_template order by v.id desc))[1] as command_template
       from task_template tt
       join tool_version tv on tv.id = tt.tool_version_id

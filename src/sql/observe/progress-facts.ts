@@ -5,6 +5,7 @@
  */
 import { sql, type RawBuilder } from 'kysely';
 import type { Db } from '../db';
+import { statusCounts } from '../status-counts';
 
 /** The window over which parallelism and recent queue waits are observed. */
 export const WINDOW_S = 15 * 60;
@@ -52,27 +53,33 @@ export async function readProgressFacts(db: Db, workflowId: number): Promise<Pro
   return { arrays, times, live, recent, nearMax, resourceRepeat, errorsPerArray };
 }
 
-/** The workflow's arrays (= its templates) with their task counts and a requested runtime. */
-function readArrays(db: Db, workflowId: number) {
-  return sql<ArrayRow>`
-    select a.id as array_id, tt.id as tt_id, tt.name, a.max_concurrently_running as lim,
-           c.total, c.done, c.running, c.fatal,
-           (select (r.requested_resources->>'runtime')::float8
-              from task k join task_resources r on r.id = k.task_resources_id
-             where k.array_id = a.id limit 1) as requested_runtime
-      from array_ a
-      join task_template_version v on v.id = a.task_template_version_id
-      join task_template tt on tt.id = v.task_template_id
-      cross join lateral (
-        select count(*)::int as total,
-               count(*) filter (where k.status = 'D')::int as done,
-               count(*) filter (where k.status = 'R')::int as running,
-               count(*) filter (where k.status = 'F')::int as fatal
-          from task k where k.array_id = a.id) c
-     where a.workflow_id = ${workflowId}
-     order by tt.name`
-    .execute(db)
-    .then((r) => r.rows);
+/** The workflow's arrays (= its templates) with their task counts (kept counters) and a requested runtime. */
+async function readArrays(db: Db, workflowId: number): Promise<ArrayRow[]> {
+  const [arrays, counts] = await Promise.all([
+    sql<Omit<ArrayRow, 'total' | 'done' | 'running' | 'fatal'>>`
+      select a.id as array_id, tt.id as tt_id, tt.name, a.max_concurrently_running as lim,
+             (select (r.requested_resources->>'runtime')::float8
+                from task k join task_resources r on r.id = k.task_resources_id
+               where k.array_id = a.id limit 1) as requested_runtime
+        from array_ a
+        join task_template_version v on v.id = a.task_template_version_id
+        join task_template tt on tt.id = v.task_template_id
+       where a.workflow_id = ${workflowId}
+       order by tt.name`
+      .execute(db)
+      .then((r) => r.rows),
+    statusCounts(db, workflowId),
+  ]);
+  const rows = new Map(arrays.map((a) => [a.array_id, { ...a, total: 0, done: 0, running: 0, fatal: 0 }]));
+  for (const c of counts) {
+    const row = rows.get(c.array_id);
+    if (!row) continue;
+    row.total += c.n;
+    if (c.status === 'D') row.done += c.n;
+    else if (c.status === 'R') row.running += c.n;
+    else if (c.status === 'F') row.fatal += c.n;
+  }
+  return [...rows.values()];
 }
 
 /** When the first run started, when the last one ended, whether one is active, and the database's now. */

@@ -1,8 +1,7 @@
 /**
  * `GET /workflows/{id}/status`: a workflow's task counts by status, bucket and template, and its
- * latest run with the Temporal UI link. Every count is a GROUP BY that Postgres answers from an index
- * (task_array(array_id, status)), so a status of a 100,000-task workflow stays a few milliseconds and
- * no task list is ever loaded into Node. Dates leave as ISO strings: these rows go straight to JSON.
+ * latest run with the Temporal UI link. The counts are the kept counters (sql/status-counts.ts), so a
+ * status of a million-task workflow sums a few dozen rows and no task is ever counted or loaded. Dates leave as ISO strings: these rows go straight to JSON.
  */
 import { sql } from 'kysely';
 import type { Config } from '../../config';
@@ -11,7 +10,6 @@ import {
   WORKFLOW_RUN_STATUSES,
   WORKFLOW_STATUSES,
   taskBucket,
-  type TaskStatus,
   type WorkflowRunStatus,
   type WorkflowStatus,
 } from '../../domain/statuses';
@@ -19,6 +17,7 @@ import { temporalUiUrl } from '../../temporal/ids';
 import { iso } from '../dates';
 import type { Db } from '../db';
 import { sharedReads } from '../shared-reads';
+import { statusCounts } from '../status-counts';
 import { emptyBuckets, emptyCounts, percent, TASK_LETTERS, type Buckets, type StatusCounts } from './counts';
 
 export type { Buckets, StatusCounts };
@@ -74,27 +73,17 @@ async function readWorkflowStatus(db: Db, config: Config, workflowId: number): P
     .executeTakeFirst();
   if (!wf) throw notFound('workflow', workflowId, 'id');
 
-  // Per array (= template in this workflow) and status. The lateral count per array is an
-  // index-only scan of task_array(array_id, status); a plain join + GROUP BY over the same rows
-  // read the heap and measured ~5x slower at 100,000 tasks.
-  const [perArray, run] = await Promise.all([
-    sql<{
-      array_id: number;
-      name: string;
-      max_concurrently_running: number;
-      status: TaskStatus | null;
-      n: number | null;
-    }>`
-      select a.id as array_id, tt.name, a.max_concurrently_running, c.status, c.n
+  // Per array (= template in this workflow) and status.
+  const [arrays, perArray, run] = await Promise.all([
+    sql<{ array_id: number; name: string; max_concurrently_running: number }>`
+      select a.id as array_id, tt.name, a.max_concurrently_running
         from array_ a
         join task_template_version ttv on ttv.id = a.task_template_version_id
         join task_template tt on tt.id = ttv.task_template_id
-        left join lateral (
-          select k.status, count(*)::int as n from task k where k.array_id = a.id group by k.status
-        ) c on true
        where a.workflow_id = ${workflowId}`
       .execute(db)
       .then((r) => r.rows),
+    statusCounts(db, workflowId),
     db
       .selectFrom('workflow_run')
       .select(['id', 'status', 'temporal_workflow_id', 'temporal_run_id', 'created_date'])
@@ -107,19 +96,17 @@ async function readWorkflowStatus(db: Db, config: Config, workflowId: number): P
   const counts = emptyCounts();
   const buckets = emptyBuckets();
   const templates = new Map<number, { name: string; max_concurrently_running: number; buckets: Buckets }>();
+  for (const a of arrays)
+    templates.set(a.array_id, {
+      name: a.name,
+      max_concurrently_running: a.max_concurrently_running,
+      buckets: emptyBuckets(),
+    });
   for (const row of perArray) {
-    let template = templates.get(row.array_id);
-    if (!template) {
-      template = { name: row.name, max_concurrently_running: row.max_concurrently_running, buckets: emptyBuckets() };
-      templates.set(row.array_id, template);
-    }
-    // A template with no tasks yields one row with a NULL status (left join).
-    if (row.status === null) continue;
-    const n = Number(row.n);
-    const status = row.status;
-    counts[status] += n;
-    buckets[taskBucket(status)] += n;
-    template.buckets[taskBucket(status)] += n;
+    const template = templates.get(row.array_id);
+    counts[row.status] += row.n;
+    buckets[taskBucket(row.status)] += row.n;
+    if (template) template.buckets[taskBucket(row.status)] += row.n;
   }
   const total = TASK_LETTERS.reduce((sum, l) => sum + counts[l], 0);
 
