@@ -1,7 +1,8 @@
 /**
- * Chunked binding over HTTP: create a draft, send the tasks in chunks, commit. Nothing is stored
- * server-side until the commit, which validates the whole DAG at once (so chunk order and
- * upstream keys pointing into later chunks do not matter).
+ * Chunked binding over HTTP: create a draft, send the tasks in chunks, commit. The server checks
+ * and stores each chunk as it arrives and checks what spans chunks at commit (so chunk order and
+ * upstream keys pointing into later chunks do not matter). Tasks may come from an iterator: each
+ * chunk is drawn from it when a sender is free, so the caller never needs every spec at once.
  */
 import { MAX_TASKS_PER_CHUNK, type BindRequest, type DraftSpec, type TaskSpec } from '../domain/bind-spec';
 import type { ApiClient } from './api-client';
@@ -21,12 +22,14 @@ export interface BindOptions {
    * storing the previous ones. Each chunk carries its offset, so arrival order does not matter.
    */
   concurrency?: number;
+  /** How many tasks `tasks` yields, for progress when it is an iterator. */
+  total?: number;
 }
 
 export async function bindChunked(
   api: ApiClient,
   draft: DraftSpec,
-  tasks: readonly TaskSpec[],
+  tasks: Iterable<TaskSpec>,
   options: BindOptions = {},
 ): Promise<BoundWorkflow> {
   const chunkSize = Math.min(options.chunkSize ?? MAX_TASKS_PER_CHUNK, MAX_TASKS_PER_CHUNK);
@@ -35,16 +38,29 @@ export async function bindChunked(
   const concurrency = options.concurrency ?? 3;
   if (!Number.isInteger(concurrency) || concurrency < 1)
     throw new Error(`concurrency must be a whole number ≥ 1, got ${concurrency}`);
+  const total = options.total ?? (Array.isArray(tasks) ? tasks.length : undefined);
   const { draft_id: draftId } = await api.post<DraftCreated>('/bind/drafts', draft);
   const draftPath = `/bind/drafts/${encodeURIComponent(draftId)}`;
+  const source = tasks[Symbol.iterator]();
   let next = 0;
   let sent = 0;
   let failed = false;
+  // Drawn synchronously, so concurrent senders take consecutive, non-overlapping chunks.
+  const draw = (): TaskSpec[] => {
+    const chunk: TaskSpec[] = [];
+    while (chunk.length < chunkSize) {
+      const item = source.next();
+      if (item.done) break;
+      chunk.push(item.value);
+    }
+    return chunk;
+  };
   const sender = async () => {
-    while (!failed && next < tasks.length) {
+    while (!failed) {
       const start = next;
-      next += chunkSize;
-      const chunk = tasks.slice(start, start + chunkSize);
+      const chunk = draw();
+      if (chunk.length === 0) return;
+      next += chunk.length;
       try {
         await api.post<DraftTasksAdded>(`${draftPath}/tasks`, { tasks: chunk, offset: start });
       } catch (err) {
@@ -52,15 +68,15 @@ export async function bindChunked(
         throw err;
       }
       sent += chunk.length;
-      options.onProgress?.({ sent, total: tasks.length });
+      options.onProgress?.({ sent, total: total ?? sent });
     }
   };
-  const senders = Array.from({ length: Math.min(concurrency, Math.ceil(tasks.length / chunkSize)) }, sender);
+  const senders = Array.from({ length: concurrency }, sender);
   // Wait for every sender before reporting, so no request is left running behind the error.
   const outcomes = await Promise.allSettled(senders);
   const rejected = outcomes.find((o): o is PromiseRejectedResult => o.status === 'rejected');
   if (rejected) throw rejected.reason;
-  // Commit checks and writes the whole DAG in one transaction: minutes for a million tasks.
+  // Commit checks and writes the whole DAG in one transaction: tens of seconds for a million tasks.
   return api.post<BoundWorkflow>(`${draftPath}/commit`, undefined, { timeoutMs: COMMIT_TIMEOUT_MS });
 }
 

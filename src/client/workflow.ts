@@ -169,8 +169,12 @@ export class Workflow {
 
   /** The draft and tasks bind() sends: also what `jmt bind <file.json>` accepts (with `tasks` merged in). */
   toBindRequest(): { draft: DraftSpec; tasks: TaskSpec[] } {
+    return { draft: this.#draftSpec(), tasks: [...this.#taskSpecs()] };
+  }
+
+  /** Tool, workflow and templates, after checking every task's template and upstreams belong here. */
+  #draftSpec(): DraftSpec {
     const templates = new Map<string, TaskTemplate>();
-    const tasks: TaskSpec[] = [];
     for (const task of this.tasks.values()) {
       const template = task.template;
       const seen = templates.get(template.templateName);
@@ -187,7 +191,6 @@ export class Workflow {
           );
         }
       }
-      tasks.push(task.toSpec());
     }
     for (const name of this.#templateLimits.keys()) {
       if (!templates.has(name))
@@ -196,7 +199,7 @@ export class Workflow {
     const taskTemplates: TaskTemplateSpec[] = [...templates.values()].map((t) =>
       t.toSpec(this.#templateLimits.get(t.templateName)),
     );
-    const draft: DraftSpec = {
+    return {
       tool: { name: this.tool.name },
       workflow: {
         workflow_args: this.workflowArgs,
@@ -211,15 +214,23 @@ export class Workflow {
       },
       task_templates: taskTemplates,
     };
-    return { draft, tasks };
   }
 
-  /** Bind the DAG (draft, chunks of tasks, commit); returns and stores the workflow id. */
+  /** Each task's spec, made when it is sent: bind never holds every task twice. */
+  *#taskSpecs(): Generator<TaskSpec> {
+    for (const task of this.tasks.values()) yield task.toSpec();
+  }
+
+  /**
+   * Bind the DAG (draft, chunks of tasks, commit); returns and stores the workflow id. The chunks
+   * are made from the tasks as they are sent (a few at a time), so a million-task workflow costs
+   * this process its Task objects and a few chunks, not a second copy of every task.
+   */
   async bind(): Promise<number> {
-    const { draft, tasks } = this.toBindRequest();
-    if (tasks.length === 0) throw new Error('the workflow has no tasks; addTask(s) before bind() or run()');
+    if (this.tasks.size === 0) throw new Error('the workflow has no tasks; addTask(s) before bind() or run()');
+    const draft = this.#draftSpec();
     await this.#ensureApi();
-    const bound = await bindChunked(this.tool.api, draft, tasks);
+    const bound = await bindChunked(this.tool.api, draft, this.#taskSpecs(), { total: this.tasks.size });
     this.workflowId = bound.workflow_id;
     this.lastBind = bound;
     return bound.workflow_id;
