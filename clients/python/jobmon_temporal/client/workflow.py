@@ -144,6 +144,12 @@ class Workflow:
 
     # --- bind ------------------------------------------------------------------------------------
     def _bind_request(self) -> Tuple[Dict[str, Any], List[Dict[str, Any]], List[Task]]:
+        """The whole request at once (for callers that want it as data)."""
+        draft, keys, tasks = self._draft()
+        return draft, [task._spec(keys[id(task)], keys) for task in tasks], tasks
+
+    def _draft(self) -> Tuple[Dict[str, Any], Dict[int, str], List[Task]]:
+        """Tool, workflow and templates, each task's key (its index), and the tasks in order."""
         tasks = list(self.tasks.values())
         if not tasks:
             raise ValueError("the workflow has no tasks; add_task(s) before bind() or run()")
@@ -197,8 +203,7 @@ class Workflow:
                 for name, tt in templates.items()
             ],
         }
-        specs = [task._spec(keys[id(task)], keys) for task in tasks]
-        return draft, specs, tasks
+        return draft, keys, tasks
 
     def _for_cluster(self, per_cluster: Dict[str, Dict[str, Any]], cluster: Optional[str],
                      what: str) -> Optional[Dict[str, Any]]:
@@ -220,7 +225,7 @@ class Workflow:
         """Local checks (missing upstream tasks, cycles, template definitions). The API checks
         everything (resources, clusters, queues) again at bind."""
         try:
-            _, _, tasks = self._bind_request()
+            _, _, tasks = self._draft()
             _check_acyclic(tasks)
         except ValueError:
             if raise_on_error:
@@ -230,14 +235,16 @@ class Workflow:
 
     def bind(self) -> int:
         """Bind the DAG (draft, chunks of ≤ 5,000 tasks, commit); returns the workflow id. Binding
-        the same workflow_args and tasks again returns the existing workflow (for resume)."""
-        draft, specs, tasks = self._bind_request()
+        the same workflow_args and tasks again returns the existing workflow (for resume). Each
+        chunk's specs are made when it is sent, so the client never holds every task twice."""
+        draft, keys, tasks = self._draft()
         api = self.requester
         created = api.post("/bind/drafts", draft)
         draft_path = f"/bind/drafts/{created['draft_id']}"
         try:
-            for start in range(0, len(specs), self.chunk_size):
-                api.post(f"{draft_path}/tasks", {"tasks": specs[start:start + self.chunk_size]})
+            for start in range(0, len(tasks), self.chunk_size):
+                chunk = [task._spec(keys[id(task)], keys) for task in tasks[start:start + self.chunk_size]]
+                api.post(f"{draft_path}/tasks", {"tasks": chunk, "offset": start})
             bound = api.post(f"{draft_path}/commit")
         except ApiError as err:
             raise self._name_task(err, tasks) from None
