@@ -15,7 +15,7 @@ import { closeSync, existsSync, openSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { Config } from '../config';
-import { wrapperCommand } from '../worker-node/launch';
+import { wrapperCommand } from './wrapper-command';
 import { isProcessAlive, readStat } from '../worker-node/proc';
 import type { Distributor, RemoteExitInfo, SubmitRequest, SubmitResult } from './distributor';
 import { LocalJobRecords, type LocalJobRecord } from './local-job-records';

@@ -19,7 +19,7 @@
  */
 import { chownSync, existsSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
-import { wrapperCommand } from '../../worker-node/launch';
+import { wrapperCommand } from '../wrapper-command';
 import type { DistributorContext } from '../context';
 import type { Distributor, RemoteExitInfo, SubmitRequest, SubmitResult } from '../distributor';
 import { UNKNOWN_JOB, type PartitionInfo, type SlurmBackend } from './backend';

@@ -1,6 +1,7 @@
 /**
- * How distributors start the worker-node wrapper. Kept apart from the wrapper itself, which must
- * not import the project's config (it runs on compute nodes as a standalone file).
+ * How distributors start the worker-node wrapper. It lives here, beside the distributors that use
+ * it, and not in src/worker-node: the wrapper runs on compute nodes as a standalone file and
+ * imports nothing but Node built-ins, while this needs the project's config (projectRoot).
  */
 import path from 'node:path';
 import { projectRoot } from '../config';
