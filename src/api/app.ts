@@ -78,13 +78,10 @@ export function createApp(deps: AppDeps): OpenAPIHono<AppEnv> {
   const defaultLimit = bodyLimit({ maxSize: DEFAULT_BODY_LIMIT, onError: tooLarge(DEFAULT_BODY_LIMIT) });
   const isBindPath = (path: string) => path === `${API_PREFIX}/bind` || path.startsWith(`${API_PREFIX}/bind/`);
   app.use('*', (c, next) => (isBindPath(c.req.path) ? bindLimit : defaultLimit)(c, next));
-  // After the size limit (it bounds what this reads): nesting depth and NUL characters.
+  // After the size limit (it bounds what this reads): UTF-8, nesting depth, unstorable text, __proto__.
   app.use(
     `${API_PREFIX}/*`,
-    inputGuards({
-      skipDepthCheck: isBindPath,
-      allowNulInBody: (path) => path.startsWith(`${API_PREFIX}/task-instances/`),
-    }),
+    inputGuards({ repairTextInBody: (path) => path.startsWith(`${API_PREFIX}/task-instances/`) }),
   );
 
   app.route(API_PREFIX, bindRoutes(routeDeps));

@@ -18,13 +18,14 @@ import { createHash } from 'node:crypto';
 import type { MiddlewareHandler } from 'hono';
 import { getCookie } from 'hono/cookie';
 import { JobmonError } from '../domain/errors';
+import { accessRefusal, ROLES, type Role } from '../domain/access';
 import { looksLikeJobToken, verifyJobToken } from '../domain/job-tokens';
+import { batchIdOfInstance, workflowAccess } from '../sql/access';
 import type { Db } from '../sql/db';
 import { resolveShareToken, workflowOfRoute } from '../sql/observe/shares';
 import { serverSecret } from '../sql/server-secrets';
 
-export type Role = 'operator' | 'observer' | 'admin';
-export const ROLES: readonly Role[] = ['operator', 'observer', 'admin'];
+export { ROLES, type Role } from '../domain/access';
 
 export interface Identity {
   user: string;
@@ -114,8 +115,8 @@ async function batchOfInstance(db: Db, instanceId: number): Promise<number | und
   if (!batchCache) batchCaches.set(db, (batchCache = new Map()));
   const hit = batchCache.get(instanceId);
   if (hit !== undefined) return hit;
-  const row = await db.selectFrom('task_instance').select('batch_id').where('id', '=', instanceId).executeTakeFirst();
-  if (!row) return undefined;
+  const batchId = await batchIdOfInstance(db, instanceId);
+  if (batchId === undefined) return undefined;
   if (batchCache.size >= BATCH_CACHE_MAX) {
     let drop = BATCH_CACHE_MAX / 2;
     for (const key of batchCache.keys()) {
@@ -123,8 +124,8 @@ async function batchOfInstance(db: Db, instanceId: number): Promise<number | und
       batchCache.delete(key);
     }
   }
-  batchCache.set(instanceId, Number(row.batch_id));
-  return Number(row.batch_id);
+  batchCache.set(instanceId, batchId);
+  return batchId;
 }
 
 /**
@@ -250,43 +251,9 @@ async function actRefusal(
   workflowId: number,
   allowGrants: boolean,
 ): Promise<JobmonError | null> {
-  const row = await db
-    .selectFrom('workflow')
-    .select((eb) => [
-      'workflow.user',
-      eb
-        .exists(
-          eb
-            .selectFrom('workflow_grant')
-            .select('workflow_grant.user')
-            .whereRef('workflow_grant.workflow_id', '=', 'workflow.id')
-            .where('workflow_grant.user', '=', identity.user),
-        )
-        .as('granted'),
-    ])
-    .where('workflow.id', '=', workflowId)
-    .executeTakeFirst();
-  if (!row) throw new JobmonError('not_found', `workflow ${workflowId} not found`, 'id', 'not_found');
-  if (identity.role === 'admin') return null;
-  // Role before grant: a grant opens a workflow to a user, it never lifts an observer to operator.
-  if (identity.role !== 'operator') {
-    return new JobmonError(
-      'forbidden',
-      `user ${identity.user} has role ${identity.role}, which may only read`,
-      undefined,
-      'forbidden',
-    );
-  }
-  if (row.user === identity.user) return null;
-  if (allowGrants && row.granted) return null;
-  return new JobmonError(
-    'forbidden',
-    allowGrants
-      ? `workflow ${workflowId} belongs to user ${row.user}; operator ${identity.user} may act only on their own workflows and those granted to them (the owner grants with \`jmt workflow grant ${workflowId} ${identity.user}\`)`
-      : `workflow ${workflowId} belongs to user ${row.user}; only the owner or an admin may grant or revoke access to it`,
-    undefined,
-    'not_owner',
-  );
+  const access = await workflowAccess(db, workflowId, identity.user);
+  if (!access) throw new JobmonError('not_found', `workflow ${workflowId} not found`, 'id', 'not_found');
+  return accessRefusal(identity, workflowId, access, { allowGrants });
 }
 
 /**

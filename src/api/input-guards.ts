@@ -1,13 +1,23 @@
 /**
- * Checks on every API request that no route schema expresses:
- * - JSON bodies nested deeper than MAX_JSON_DEPTH are refused (413 `too_deep`, naming where): the
- *   parser copes, but anything that later walks the value recursively (JSON.stringify, Postgres
- *   jsonb) would overflow its stack and answer 500;
- * - NUL characters in JSON strings (keys or values), query parameters and the path are refused
- *   (422 naming the field): Postgres cannot store U+0000 in text or jsonb, so they would otherwise
- *   fail as a database error (500) deep inside a transaction.
+ * Checks on every API request that no route schema expresses, in one place so that no route can
+ * miss one (docs/reliability.md, "Bad input"):
+ * - the body must be valid UTF-8 (422 `invalid_utf8`): decoding would otherwise replace bad bytes
+ *   with U+FFFD silently and store something the client never sent;
+ * - JSON nested deeper than MAX_JSON_DEPTH is refused (413 `too_deep`, naming where): the parser
+ *   copes, but anything that later walks the value recursively (JSON.stringify, Postgres jsonb)
+ *   would overflow its stack and answer 500;
+ * - text Postgres cannot store — NUL (U+0000) and unpaired UTF-16 surrogates (`\ud800`, which
+ *   jsonb refuses and text would turn into U+FFFD) — in JSON keys or values, query parameters or
+ *   the path: 422 naming the field (`nul_character`, `unpaired_surrogate`) instead of a database
+ *   error deep inside a transaction;
+ * - `__proto__` as a JSON key (422 `reserved_key`): copying such an object into another (`{...x}`,
+ *   `out[key] = v`) sets the copy's prototype instead of a key, so the entry would vanish silently.
  * Every other character (emoji, RTL, combining marks, other control characters) passes through and
  * is stored verbatim.
+ *
+ * Cost: the body is decoded once (the route's validator parses the same text, cached by Hono) and
+ * scanned by native substring searches plus one pass for depth that skips string contents; only a
+ * body that fails a scan is parsed here, to name the offending field.
  */
 import type { MiddlewareHandler } from 'hono';
 import { JobmonError } from '../domain/errors';
@@ -19,35 +29,40 @@ const BODY_METHODS = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 
 export interface InputGuardOptions {
   /**
-   * Routes whose bodies are not scanned for depth: the bind routes. Their strict schemas bound
-   * every nested value (the open resource maps take only strings and numbers, else 422), and the
-   * scan would cost ~10 ms per 5,000-task chunk on the path the bind benchmark measures.
+   * Routes whose bodies may carry NUL and unpaired surrogates: the wrapper's reports, whose output
+   * tails are whatever the job printed, cut at a character count. Refusing them would lose the
+   * report; the route replaces those characters with U+FFFD instead.
    */
-  skipDepthCheck?: (path: string) => boolean;
-  /**
-   * Routes whose bodies may carry NUL: the wrapper's reports, whose output tails are whatever
-   * bytes the job printed. Refusing them would lose the report; the route replaces NUL instead.
-   */
-  allowNulInBody?: (path: string) => boolean;
+  repairTextInBody?: (path: string) => boolean;
 }
+
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+/** A `\uD800`–`\uDFFF` escape: the only way a JSON text can carry a surrogate on its own. */
+const SURROGATE_ESCAPE = /\\u[dD][89a-fA-F]/;
+/** An unpaired surrogate in a (decoded) string. */
+const UNPAIRED = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 
 export function inputGuards(options: InputGuardOptions = {}): MiddlewareHandler {
   return async (c, next) => {
     const url = new URL(c.req.url);
-    if (/%00/i.test(url.pathname)) throw nulError('path');
+    if (/%00/i.test(url.pathname)) throw textError('path', 'nul');
     for (const [key, value] of url.searchParams) {
       // A nameless or NUL-bearing parameter is named by where it is: the query.
-      if (key.includes('\0') || value.includes('\0')) throw nulError(key && !key.includes('\0') ? key : 'query');
+      if (key.includes('\0') || value.includes('\0'))
+        throw textError(key && !key.includes('\0') ? key : 'query', 'nul');
     }
     const type = c.req.header('content-type') ?? '';
     if (BODY_METHODS.has(c.req.method) && /^application\/(.+\+)?json\b/i.test(type)) {
-      // The text is cached by Hono: the route's validator parses this same text once. Checking
-      // the text (a native substring search, one pass over the characters) costs a fraction of
-      // that parse; only a body that fails it is parsed here, to name the offending field.
-      const text = await c.req.text();
-      const checkDepth = !options.skipDepthCheck?.(c.req.path);
-      const checkNul = !options.allowNulInBody?.(c.req.path);
-      if ((checkNul && text.includes('\\u0000')) || (checkDepth && jsonDepth(text) > MAX_JSON_DEPTH)) {
+      const text = await decodeBody(c.req.raw);
+      // The route's validator reads the body through this cache: decoded once, here.
+      // (Hono stores promises there, whatever its type declaration says.)
+      (c.req.bodyCache as { text?: Promise<string> }).text = Promise.resolve(text);
+      const checkText = !options.repairTextInBody?.(c.req.path);
+      const suspicious =
+        (checkText && (text.includes('\\u0000') || SURROGATE_ESCAPE.test(text))) ||
+        text.includes('"__proto__"') ||
+        jsonDepth(text) > MAX_JSON_DEPTH;
+      if (suspicious) {
         let body: unknown;
         try {
           body = JSON.parse(text);
@@ -55,46 +70,67 @@ export function inputGuards(options: InputGuardOptions = {}): MiddlewareHandler 
           // Malformed JSON: the route's validator answers 400 malformed_json for it.
           return next();
         }
-        checkJsonValue(body, checkNul);
+        checkJsonValue(body, checkText);
       }
     }
     return next();
   };
 }
 
-/** Deepest nesting of arrays and objects in JSON text (brackets inside strings do not count). */
+async function decodeBody(raw: Request): Promise<string> {
+  const bytes = await raw.arrayBuffer();
+  try {
+    return utf8.decode(bytes);
+  } catch {
+    throw new JobmonError('invalid', 'body: the request body is not valid UTF-8', 'body', 'invalid_utf8');
+  }
+}
+
+/**
+ * Deepest nesting of arrays and objects in JSON text (brackets inside strings do not count).
+ * Jumps from quote to quote with indexOf rather than testing every character of every string: most
+ * of a bind body is strings, and this runs on every chunk of it (~1.5 ms per 1.3 MB).
+ */
 export function jsonDepth(text: string): number {
   let depth = 0;
   let max = 0;
-  let inString = false;
-  for (let i = 0; i < text.length; i++) {
+  const n = text.length;
+  for (let i = 0; i < n; i++) {
     const ch = text.charCodeAt(i);
-    if (inString) {
-      if (ch === 0x5c)
-        i++; // backslash: skip the escaped character
-      else if (ch === 0x22) inString = false;
-    } else if (ch === 0x22) inString = true;
-    else if (ch === 0x5b || ch === 0x7b) {
+    if (ch === 0x22) {
+      let end = text.indexOf('"', i + 1);
+      while (end > 0 && escapedQuote(text, end)) end = text.indexOf('"', end + 1);
+      if (end < 0) return max; // unterminated string: malformed JSON, the parser will say so
+      i = end;
+    } else if (ch === 0x5b || ch === 0x7b) {
       if (++depth > max) max = depth;
     } else if (ch === 0x5d || ch === 0x7d) depth--;
   }
   return max;
 }
 
+/** A quote preceded by an odd number of backslashes is part of the string. */
+function escapedQuote(text: string, at: number): boolean {
+  let backslashes = 0;
+  for (let k = at - 1; text.charCodeAt(k) === 0x5c; k--) backslashes++;
+  return backslashes % 2 === 1;
+}
+
 /** Walks the parsed body once: depth first, bounded by MAX_JSON_DEPTH, so it cannot overflow. */
-export function checkJsonValue(value: unknown, checkNul = true): void {
+export function checkJsonValue(value: unknown, checkText = true): void {
   const path: PropertyKey[] = [];
   const visit = (v: unknown, depth: number): void => {
     if (typeof v === 'string') {
-      if (checkNul && v.includes('\0')) throw nulError(issuePath(path));
+      if (checkText) checkString(v, path);
       return;
     }
     if (typeof v !== 'object' || v === null) return;
     if (depth > MAX_JSON_DEPTH) {
+      const field = readablePath(path);
       throw new JobmonError(
         'too_large',
-        `${issuePath(path)}: JSON nested more than ${MAX_JSON_DEPTH} levels deep`,
-        issuePath(path),
+        `${field}: JSON nested more than ${MAX_JSON_DEPTH} levels deep`,
+        field,
         'too_deep',
       );
     }
@@ -106,14 +142,23 @@ export function checkJsonValue(value: unknown, checkNul = true): void {
       }
       return;
     }
-    for (const [key, child] of Object.entries(v)) {
+    for (const key of Object.keys(v)) {
       path.push(key);
-      if (checkNul && key.includes('\0')) throw nulError(issuePath(path));
-      visit(child, depth + 1);
+      if (key === '__proto__') {
+        const field = issuePath(path);
+        throw new JobmonError('invalid', `${field}: "__proto__" is not allowed as a key`, field, 'reserved_key');
+      }
+      if (checkText) checkString(key, path);
+      visit((v as Record<string, unknown>)[key], depth + 1);
       path.pop();
     }
   };
   visit(value, 1);
+}
+
+function checkString(s: string, path: readonly PropertyKey[]): void {
+  if (s.includes('\0')) throw textError(issuePath(path), 'nul');
+  if (UNPAIRED.test(s)) throw textError(issuePath(path), 'surrogate');
 }
 
 /** Dotted path as the bind layer writes it: `tasks[12].upstream[0]`; the body itself is `body`. */
@@ -126,11 +171,33 @@ export function issuePath(path: readonly PropertyKey[]): string {
   return out || 'body';
 }
 
-function nulError(field: string): JobmonError {
-  return new JobmonError(
-    'invalid',
-    `${field}: contains a NUL character (U+0000), which cannot be stored`,
-    field,
-    'nul_character',
-  );
+/** Levels of a too-deep path shown: enough to find the field, short enough to read. */
+const DEPTH_PATH_SHOWN = 4;
+
+/** `tasks[0].compute_resources.a…(+61 levels)` rather than 64 × `[0]`. */
+function readablePath(path: readonly PropertyKey[]): string {
+  if (path.length <= DEPTH_PATH_SHOWN) return issuePath(path);
+  return `${issuePath(path.slice(0, DEPTH_PATH_SHOWN))}…(+${path.length - DEPTH_PATH_SHOWN} levels)`;
+}
+
+/** Replace what Postgres cannot store in text with U+FFFD (the wrapper's output tails). */
+export function storableText<T extends string | null | undefined>(text: T): T {
+  if (typeof text !== 'string') return text;
+  return text.replaceAll('\0', '\uFFFD').replace(new RegExp(UNPAIRED.source, 'g'), '\uFFFD') as T;
+}
+
+function textError(field: string, what: 'nul' | 'surrogate'): JobmonError {
+  return what === 'nul'
+    ? new JobmonError(
+        'invalid',
+        `${field}: contains a NUL character (U+0000), which cannot be stored`,
+        field,
+        'nul_character',
+      )
+    : new JobmonError(
+        'invalid',
+        `${field}: contains an unpaired UTF-16 surrogate (e.g. \\ud800 without its pair), which is not text and cannot be stored`,
+        field,
+        'unpaired_surrogate',
+      );
 }

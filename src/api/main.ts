@@ -8,7 +8,8 @@ import { createAdaptorServer } from '@hono/node-server';
 import type { Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { loadConfig } from '../config';
-import { createDb, ensureDatabase, migrate } from '../sql/db';
+import { deleteExpiredDrafts } from '../sql/bind-store';
+import { createDb, ensureDatabase, migrate, type Db } from '../sql/db';
 import { createApp, toTemporalGetter, type AppDeps } from './app';
 import { loadAuthConfig } from './auth';
 import { createRunNotifier } from '../control/run-notifier';
@@ -38,6 +39,7 @@ export async function startApiServer(deps: AppDeps & { port: number; host: strin
       resolve();
     });
   });
+  const sweeper = startDraftSweeper(appDeps.db, appDeps.config.draftTtlS);
   const address = server.address() as AddressInfo;
   const urlHost = address.family === 'IPv6' ? `[${address.address}]` : address.address;
 
@@ -47,6 +49,7 @@ export async function startApiServer(deps: AppDeps & { port: number; host: strin
     close() {
       closing ??= new Promise<void>((resolve, reject) => {
         notifier.close();
+        sweeper.stop();
         server.close((err) => (err ? reject(err) : resolve()));
         // Idle keep-alive sockets would otherwise hold close() open until they time out.
         server.closeIdleConnections();
@@ -54,6 +57,29 @@ export async function startApiServer(deps: AppDeps & { port: number; host: strin
       return closing;
     },
   };
+}
+
+/** How often the API deletes expired bind drafts: often enough that none outlives its TTL by much. */
+export const DRAFT_SWEEP_INTERVAL_MS = 60_000;
+
+/**
+ * Abandoned drafts (a client that died mid-upload) would grow without bound: every API process
+ * deletes those older than the TTL once a minute, a bounded batch at a time (replicas doing it at
+ * once only find less to delete). Unref'd, so it never keeps a process alive; stopped by close().
+ */
+function startDraftSweeper(db: Db, ttlS: number): { stop(): void } {
+  let running: Promise<void> | undefined;
+  const timer = setInterval(() => {
+    if (running) return;
+    running = deleteExpiredDrafts(db, ttlS)
+      .then(() => undefined)
+      .catch((err: unknown) => {
+        process.stderr.write(`draft sweep failed: ${err instanceof Error ? err.message : String(err)}\n`);
+      })
+      .finally(() => (running = undefined));
+  }, DRAFT_SWEEP_INTERVAL_MS);
+  timer.unref();
+  return { stop: () => clearInterval(timer) };
 }
 
 /**
@@ -124,9 +150,9 @@ async function main(): Promise<void> {
 
 if (require.main === module) {
   main().catch((err: unknown) => {
-    process.stderr.write(
-      `jobmon API failed to start: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`,
-    );
+    // One line an operator can act on (a bad JMT_TOKENS entry, Postgres unreachable), no stack.
+    const message = err instanceof Error ? err.message : String(err);
+    process.stderr.write(`jobmon API failed to start: ${message.split('\n')[0]}\n`);
     process.exit(1);
   });
 }

@@ -3,6 +3,7 @@
  * audit log). Kept apart from schemas.ts so the controls can grow without touching the shared file.
  */
 import { z } from '@hono/zod-openapi';
+import { INT4_MAX, pathId, queryInt } from './input-schemas';
 
 const name = z.string().min(1).max(255);
 // Node args and attributes are stored as text; numbers are accepted as a script would write them.
@@ -78,7 +79,7 @@ export const WorkflowEventSchema = z
     created_date: z.string().openapi({ format: 'date-time' }),
   })
   .openapi('WorkflowEvent');
-export const EventsQuery = z.object({ limit: z.coerce.number().int().min(1).max(1000).default(20) });
+export const EventsQuery = z.object({ limit: queryInt(1, 1000).default(20) });
 export const WorkflowEventsSchema = z.object({ events: z.array(WorkflowEventSchema) });
 
 /**
@@ -98,12 +99,7 @@ export const GrantUserName = z
 export const GrantSchema = z.strictObject({ user: GrantUserName }).openapi('GrantRequest');
 // Not WorkflowIdParams.extend: schemas.ts imports this module, and the cycle would leave it undefined here.
 export const GrantParams = z.object({
-  id: z.coerce
-    .number()
-    .int()
-    .min(1)
-    .max(2_147_483_647) // workflow.id is a Postgres integer: larger ids are 422, not a database error
-    .openapi({ param: { name: 'id', in: 'path' }, example: 1 }),
+  id: pathId('id', INT4_MAX), // workflow.id is a Postgres integer: larger ids are 422, not a database error
   user: GrantUserName.openapi({ param: { name: 'user', in: 'path' } }),
 });
 export const WorkflowGrantSchema = z

@@ -10,6 +10,7 @@
 import { z } from '@hono/zod-openapi';
 import { MAX_TASKS_PER_CHUNK } from '../domain/bind-spec';
 import { TASK_STATUSES } from '../domain/statuses';
+import { int4, INT4_MAX, pathId, queryInt } from './input-schemas';
 import { WorkflowEventSchema } from './operator-schemas';
 
 // ---------------------------------------------------------------- shared pieces
@@ -51,14 +52,8 @@ export const jsonBody = <T extends z.ZodType>(schema: T, required = true) => ({
 // Database ids are positive integers far below 2^53 (db.ts parses BIGINT as number). Ids of
 // `serial` columns (workflow, share_link) stop at the Postgres integer maximum: a larger one must be
 // a 422 naming the id, not an "out of range for type integer" 500 from the database.
-export const INT4_MAX = 2_147_483_647;
-const id = (name: string, max = Number.MAX_SAFE_INTEGER) =>
-  z.coerce
-    .number()
-    .int()
-    .min(1)
-    .max(max)
-    .openapi({ param: { name, in: 'path' }, example: 1 });
+export { INT4_MAX } from './input-schemas';
+const id = pathId;
 
 export const WorkflowIdParams = z.object({ id: id('id', INT4_MAX) });
 export const TaskIdParams = z.object({ id: id('id') });
@@ -88,7 +83,7 @@ const attemptsOrNull = z.number().int().min(1).max(1000).nullish();
 
 export const ToolSpecSchema = z.strictObject({
   name,
-  version_id: z.number().int().min(1).nullish(),
+  version_id: int4(1).nullish(),
 });
 
 export const WorkflowSpecSchema = z.strictObject({
@@ -149,10 +144,16 @@ export const BindRequestSchema = z.strictObject({ ...draftShape, tasks: tasksArr
 export const DraftTasksSchema = z.strictObject({
   tasks: tasksArray,
   // Optional: where this chunk's first task sits in the whole request, so chunks may be sent at once.
-  offset: z.number().int().min(0).optional(),
+  // An int column (bind_draft_chunk.seq) holds it, with the chunk's tasks after it.
+  offset: int4(0, INT4_MAX - MAX_TASKS_PER_CHUNK).optional(),
 });
 
 export const DraftCreatedSchema = z.object({ draft_id: z.string() });
+export const DraftDeletedSchema = z.object({
+  draft_id: z.string(),
+  deleted: z.literal(true),
+  num_tasks: z.number().int(),
+});
 export const DraftTasksAddedSchema = z.object({ received: z.number().int(), total: z.number().int() });
 export const BoundWorkflowSchema = z
   .object({
@@ -231,7 +232,7 @@ export const ConcurrencyLimitsSchema = z.object({
 
 const date = z.string().openapi({ format: 'date-time' });
 const nullableDate = date.nullable();
-const limitQuery = (def: number, max: number) => z.coerce.number().int().min(1).max(max).default(def);
+const limitQuery = (def: number, max: number) => queryInt(1, max).default(def);
 
 const taskStatusLetter = z.enum(
   Object.keys(TASK_STATUSES) as [keyof typeof TASK_STATUSES, ...(keyof typeof TASK_STATUSES)[]],
@@ -314,7 +315,7 @@ export const WorkflowTasksQuery = z.object({
   template: z.string().max(255).optional(),
   attribute: z.string().max(2000).optional().openapi({ description: '`key=value` of a task attribute' }),
   limit: limitQuery(100, 10_000),
-  offset: z.coerce.number().int().min(0).max(Number.MAX_SAFE_INTEGER).default(0),
+  offset: queryInt(0, Number.MAX_SAFE_INTEGER).default(0),
 });
 export const WorkflowTasksSchema = z.object({
   tasks: z.array(
@@ -412,7 +413,7 @@ const distributorId = z.union([z.string().min(1).max(255), z.number().int()]).tr
 export const RunningBodySchema = z.object({
   distributor_id: distributorId,
   nodename: z.string().min(1).max(1000),
-  process_id: z.number().int().min(0),
+  process_id: int4(0),
 });
 export const RunningResponseSchema = z.object({
   task_instance_id: z.number().int(),
@@ -430,11 +431,16 @@ export const RunningResponseSchema = z.object({
 });
 export const HeartbeatBodySchema = z.object({ distributor_id: distributorId.optional() });
 export const DoneBodySchema = z.object({
-  exit_code: z.number().int().nullish(),
+  // Only a command that exited 0 is done; anything else is a failure to report with /error.
+  exit_code: z
+    .number()
+    .int()
+    .refine((code) => code === 0, 'must be 0 on /done: report a non-zero exit with /error')
+    .nullish(),
   ...usage,
 });
 export const ErrorBodySchema = z.object({
-  exit_code: z.number().int().nullable(),
+  exit_code: int4().nullable(),
   error_state: z.enum(['E', 'Z', 'U', 'F']),
   message: z.string().max(256 * 1024),
   ...usage,

@@ -127,3 +127,10 @@ export function taskBucket(status: TaskStatus): TaskBucket {
 export function isOneOf<T extends string>(value: string, set: readonly T[]): value is T {
   return (set as readonly string[]).includes(value);
 }
+
+/**
+ * Own keys only: `"constructor" in TASK_STATUSES` is true (the prototype's), so user input must
+ * never be looked up with `in`.
+ */
+export const isTaskStatus = (value: string): value is TaskStatus => Object.hasOwn(TASK_STATUSES, value);
+export const isWorkflowStatus = (value: string): value is WorkflowStatus => Object.hasOwn(WORKFLOW_STATUSES, value);

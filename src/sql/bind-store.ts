@@ -1,15 +1,23 @@
 /**
  * Writing a checked BindPlan, inside the caller's transaction: tool, tool version and templates
  * (get-or-create), then either a new workflow with all its rows, or, when the workflow already
- * exists (same identity: a resume), an update of its mutable fields (rows in bind-rows.ts).
+ * exists (same identity: a resume), an update of its mutable fields (rows in bind-rows.ts) — only
+ * if the caller may act on that workflow (owner, grantee or admin; else 403 `not_owner`).
+ *
+ * Also the life of a draft (migration 0012): owned by its creator; a commit marks it
+ * `committing_since` first, and every chunk write re-checks that mark under the draft's row lock,
+ * so a chunk is either in the commit or refused (409 `draft_committing`), never acknowledged and
+ * then dropped; drafts not committed within the configured time are deleted by the API.
  */
 import { sql } from 'kysely';
+import { accessRefusal, type Actor } from '../domain/access';
 import { conflict, invalid, notFound } from '../domain/errors';
 import type { WorkflowStatus } from '../domain/statuses';
 import type { BindPlan } from '../domain/bind-plan';
 import type { CheckedTemplate } from '../domain/bind-checks';
+import { workflowAccess } from './access';
 import { insertWorkflow, updateWorkflow } from './bind-rows';
-import type { Tx } from './db';
+import type { Db, Tx } from './db';
 
 export interface BindResult {
   workflowId: number;
@@ -18,7 +26,7 @@ export interface BindResult {
   numTasks: number;
 }
 
-export async function storeBind(trx: Tx, plan: BindPlan, user: string): Promise<BindResult> {
+export async function storeBind(trx: Tx, plan: BindPlan, actor: Actor): Promise<BindResult> {
   const toolVersionId = await resolveToolVersion(trx, plan);
   const ttvIds = new Map<CheckedTemplate, number>();
   for (const t of plan.draft.templates) ttvIds.set(t, await getOrCreateTemplateVersion(trx, toolVersionId, t));
@@ -35,6 +43,11 @@ export async function storeBind(trx: Tx, plan: BindPlan, user: string): Promise<
     .execute();
   const same = sameArgs.find((w) => w.task_hash === plan.taskHash && w.dag_hash === plan.dagHash);
   if (same) {
+    // A re-bind rewrites commands, args and resources of the existing tasks: it is a write to that
+    // workflow like any control, and another operator's jobs would run as its owner.
+    const access = await workflowAccess(trx, same.id, actor.user);
+    const refusal = access && accessRefusal(actor, same.id, access, { what: 're-bind refused' });
+    if (refusal) throw refusal;
     await updateWorkflow(trx, plan, same.id, ttvIds);
     return { workflowId: same.id, status: same.status, newlyCreated: false, numTasks: same.num_tasks };
   }
@@ -45,7 +58,7 @@ export async function storeBind(trx: Tx, plan: BindPlan, user: string): Promise<
       'workflow_args_reused',
     );
   }
-  const workflowId = await insertWorkflow(trx, plan, user, toolVersionId, ttvIds);
+  const workflowId = await insertWorkflow(trx, plan, actor.user, toolVersionId, ttvIds);
   return { workflowId, status: 'Q', newlyCreated: true, numTasks: plan.numTasks };
 }
 
@@ -136,4 +149,125 @@ export async function consumeDraft(trx: Tx, draftId: string, user: string): Prom
     .where('user', '=', user)
     .executeTakeFirst();
   if (Number(deleted.numDeletedRows) === 0) throw notFound('bind draft', draftId);
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+const draftCommitting = (draftId: string, since: Date) =>
+  conflict(
+    `draft ${draftId} is being committed (since ${since.toISOString()}); no more tasks may be added to it`,
+    'draft_committing',
+  );
+
+/**
+ * The caller's draft (404 for any id that names no draft of theirs, malformed ids included), 409
+ * `draft_committing` once its commit began. `forUpdate` inside a transaction holds the row lock
+ * that orders chunk appends against each other and against the commit.
+ */
+export async function ownDraft(
+  db: Pick<Db, 'selectFrom'>,
+  draftId: string,
+  user: string,
+  options: { forUpdate?: boolean } = {},
+): Promise<{ spec: unknown; num_tasks: number }> {
+  if (!UUID.test(draftId)) throw notFound('bind draft', draftId);
+  let query = db
+    .selectFrom('bind_draft')
+    .select(['spec', 'num_tasks', 'committing_since'])
+    .where('id', '=', draftId)
+    .where('user', '=', user);
+  if (options.forUpdate) query = query.forUpdate();
+  const row = await query.executeTakeFirst();
+  if (!row) throw notFound('bind draft', draftId);
+  if (row.committing_since) throw draftCommitting(draftId, new Date(row.committing_since));
+  return row;
+}
+
+/**
+ * Count a stored chunk's tasks into its draft, in the chunk's transaction. The update waits for a
+ * commit that marked the draft meanwhile and then finds the mark: the chunk is refused and rolled
+ * back with its transaction, so the commit never loses a chunk it did not read.
+ */
+export async function countChunk(trx: Tx, draftId: string, added: number): Promise<number> {
+  const updated = await trx
+    .updateTable('bind_draft')
+    .set((eb) => ({ num_tasks: eb('num_tasks', '+', added) }))
+    .where('id', '=', draftId)
+    .where('committing_since', 'is', null)
+    .returning('num_tasks')
+    .executeTakeFirst();
+  if (updated) return updated.num_tasks;
+  const row = await trx
+    .selectFrom('bind_draft')
+    .select('committing_since')
+    .where('id', '=', draftId)
+    .executeTakeFirst();
+  if (row?.committing_since) throw draftCommitting(draftId, new Date(row.committing_since));
+  throw notFound('bind draft', draftId);
+}
+
+/**
+ * Mark the caller's draft as being committed, atomically: of two commits one wins, the other gets
+ * 409 `draft_committing`; chunks sent after this are refused. Returns the draft's spec.
+ */
+export async function beginCommit(db: Db, draftId: string, user: string): Promise<{ spec: unknown }> {
+  if (!UUID.test(draftId)) throw notFound('bind draft', draftId);
+  const marked = await db
+    .updateTable('bind_draft')
+    .set({ committing_since: sql<Date>`now()` })
+    .where('id', '=', draftId)
+    .where('user', '=', user)
+    .where('committing_since', 'is', null)
+    .returning('spec')
+    .executeTakeFirst();
+  if (marked) return marked;
+  await ownDraft(db, draftId, user); // throws 404 or 409 draft_committing
+  throw notFound('bind draft', draftId); // deleted between the two statements
+}
+
+/** DELETE by its owner: 404 for anybody else's, 409 while its commit runs. */
+export async function deleteOwnDraft(db: Db, draftId: string, user: string): Promise<{ num_tasks: number }> {
+  if (!UUID.test(draftId)) throw notFound('bind draft', draftId);
+  const deleted = await db
+    .deleteFrom('bind_draft')
+    .where('id', '=', draftId)
+    .where('user', '=', user)
+    .where('committing_since', 'is', null)
+    .returning('num_tasks')
+    .executeTakeFirst();
+  if (deleted) return deleted;
+  await ownDraft(db, draftId, user);
+  throw notFound('bind draft', draftId);
+}
+
+/** Drafts deleted per statement by the expiry sweep: bounds its lock time and its transaction. */
+export const DRAFT_SWEEP_BATCH = 100;
+
+/**
+ * Delete drafts older than `olderThanS` seconds (a commit counts from when it began, so a commit
+ * in progress is never swept from under itself unless it is itself that old: its process died).
+ * At most `maxBatches` × DRAFT_SWEEP_BATCH per call; returns how many went.
+ */
+export async function deleteExpiredDrafts(db: Db, olderThanS: number, maxBatches = 10): Promise<number> {
+  let total = 0;
+  for (let b = 0; b < maxBatches; b++) {
+    const result = await db
+      .deleteFrom('bind_draft')
+      .where(
+        'id',
+        'in',
+        db
+          .selectFrom('bind_draft')
+          .select('id')
+          .where(
+            sql<boolean>`coalesce(committing_since, created_date) < now() - ${olderThanS}::double precision * interval '1 second'`,
+          )
+          .limit(DRAFT_SWEEP_BATCH),
+      )
+      .executeTakeFirst();
+    const n = Number(result.numDeletedRows);
+    total += n;
+    if (n < DRAFT_SWEEP_BATCH) break;
+  }
+  return total;
 }

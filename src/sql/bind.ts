@@ -19,7 +19,8 @@ import { planChunk, type BindPlan } from '../domain/bind-plan';
 import { workflowArgsHash } from '../domain/identity';
 import { isPlainObject } from '../domain/spec-values';
 import { loadClusterCatalog } from './cluster-catalog';
-import { consumeDraft, storeBind, type BindResult } from './bind-store';
+import type { Role } from '../domain/access';
+import { beginCommit, consumeDraft, countChunk, ownDraft, storeBind, type BindResult } from './bind-store';
 import { stageChunk } from './bind-rows';
 import { checkStagedDag, firstTaskCluster, stagedChunks, stagedHashes, stagedResources } from './bind-dag';
 import { finishBind, type BindAnswerExtras } from './bind-answer';
@@ -113,7 +114,7 @@ async function placeTasks(
   if (!Array.isArray(tasks)) throw invalid('tasks', 'tasks must be a list');
   checkChunkSize(tasks);
   if (!Number.isSafeInteger(offset) || offset < 0) throw invalid('offset', 'offset must be a whole number ≥ 0');
-  const row = await draftOf(db, draftId, user);
+  const row = await ownDraft(db, draftId, user);
   const catalog = await loadClusterCatalog(db);
   const chunk = planChunk(checkDraftSpec(row.spec, catalog), tasks, offset, catalog);
   if (tasks.length === 0) {
@@ -126,13 +127,7 @@ async function placeTasks(
   }
   return db.transaction().execute(async (trx) => {
     await stageChunk(trx, draftId, chunk, offset);
-    const updated = await trx
-      .updateTable('bind_draft')
-      .set((eb) => ({ num_tasks: eb('num_tasks', '+', tasks.length) }))
-      .where('id', '=', draftId)
-      .returning('num_tasks')
-      .executeTakeFirstOrThrow();
-    return { received: tasks.length, total: updated.num_tasks };
+    return { received: tasks.length, total: await countChunk(trx, draftId, tasks.length) };
   });
 }
 
@@ -160,14 +155,7 @@ async function appendTasks(
   const catalog = await loadClusterCatalog(db);
   return db.transaction().execute(async (trx) => {
     // Row lock: concurrent calls append one after the other, so indexes in errors are exact.
-    const row = await trx
-      .selectFrom('bind_draft')
-      .select(['spec', 'num_tasks'])
-      .where('id', '=', draftId)
-      .where('user', '=', user)
-      .forUpdate()
-      .executeTakeFirst();
-    if (!row) throw notFound('bind draft', draftId);
+    const row = await ownDraft(trx, draftId, user, { forUpdate: true });
     const offset = row.num_tasks;
     const chunk = planChunk(checkDraftSpec(row.spec, catalog), tasks, offset, catalog);
     if (tasks.length > 0) {
@@ -183,26 +171,14 @@ async function appendTasks(
   });
 }
 
-/** The caller's draft; 404 for an id that names no draft of theirs (malformed ids included). */
-async function draftOf(db: Db, draftId: string, user: string): Promise<{ spec: unknown }> {
-  if (!UUID.test(draftId)) throw notFound('bind draft', draftId);
-  const row = await db
-    .selectFrom('bind_draft')
-    .select('spec')
-    .where('id', '=', draftId)
-    .where('user', '=', user)
-    .executeTakeFirst();
-  if (!row) throw notFound('bind draft', draftId);
-  return row;
-}
-
 /**
  * Check what spans the draft's chunks over its stored rows, then bind it in one transaction; the
  * draft is gone afterwards either way. The API process holds no task here, whatever the size.
  */
-export async function commitDraft(db: Db, draftId: string, user: string): Promise<BindAnswer> {
+export async function commitDraft(db: Db, draftId: string, user: string, role: Role = 'operator'): Promise<BindAnswer> {
   checkUser(user);
-  const row = await draftOf(db, draftId, user);
+  // Outside the try: a draft another commit is binding must not be deleted by this refusal.
+  const row = await beginCommit(db, draftId, user);
   try {
     const { numTasks, templates } = await stagedChunks(db, draftId);
     const catalog = await loadClusterCatalog(db);
@@ -220,7 +196,7 @@ export async function commitDraft(db: Db, draftId: string, user: string): Promis
       defaultClusterName: draft.workflow.clusterName ?? (await firstTaskCluster(db, draftId)),
     };
     return await db.transaction().execute(async (trx) => {
-      const result = await storeBind(trx, plan, user);
+      const result = await storeBind(trx, plan, { user, role });
       const extras = await finishBind(trx, plan, result.workflowId);
       await consumeDraft(trx, draftId, user);
       return { ...result, ...extras };
@@ -232,7 +208,12 @@ export async function commitDraft(db: Db, draftId: string, user: string): Promis
 }
 
 /** createDraft + addDraftTasks in chunks + commitDraft, for callers holding the whole request. */
-export async function bindAll(db: Db, user: string, request: BindRequest): Promise<BindAnswer> {
+export async function bindAll(
+  db: Db,
+  user: string,
+  request: BindRequest,
+  role: Role = 'operator',
+): Promise<BindAnswer> {
   checkUser(user);
   if (!isPlainObject(request))
     throw invalid('', 'the bind request must be an object with tool, workflow, task_templates and tasks');
@@ -247,7 +228,7 @@ export async function bindAll(db: Db, user: string, request: BindRequest): Promi
     await deleteDraft(db, draftId, user);
     throw err;
   }
-  return commitDraft(db, draftId, user);
+  return commitDraft(db, draftId, user, role);
 }
 
 async function deleteDraft(db: Db, draftId: string, user: string): Promise<void> {

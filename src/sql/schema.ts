@@ -216,6 +216,8 @@ export interface BindDraftTable {
   spec: Json<unknown>;
   num_tasks: Generated<number>;
   created_date: Timestamp;
+  /** Set when a commit began (migration 0012): later chunks are refused. */
+  committing_since: ColumnType<Date | null, Date | string | null | undefined, Date | string | null>;
 }
 export interface BindDraftChunkTable {
   draft_id: string;

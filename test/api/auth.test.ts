@@ -60,7 +60,7 @@ describe('auth', () => {
       );
     const jobToken = mintJobToken(await serverSecret(db, 'job_token_key'), await batchOf(ti1));
     const heartbeat = (ti: number, token: string) =>
-      call(app(), 'POST', `/api/v1/task-instances/${ti}/heartbeat`, { token });
+      call(app(), 'POST', `/api/v1/task-instances/${ti}/heartbeat`, { token, body: { distributor_id: '1' } });
 
     expect(await heartbeat(ti1, jobToken)).toEqual({ status: 200, body: { status: 'O' } });
     // Another batch's instance: refused, naming why.

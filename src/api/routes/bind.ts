@@ -5,11 +5,13 @@
  */
 import { createRoute, OpenAPIHono } from '@hono/zod-openapi';
 import { addDraftTasks, bindAll, commitDraft, createDraft } from '../../sql/bind';
+import { deleteOwnDraft } from '../../sql/bind-store';
 import type { AppEnv, RouteDeps } from '../deps';
 import {
   BindRequestSchema,
   BoundWorkflowSchema,
   DraftCreatedSchema,
+  DraftDeletedSchema,
   DraftIdParams,
   DraftSpecSchema,
   DraftTasksAddedSchema,
@@ -48,6 +50,15 @@ const commitRoute = createRoute({
   responses: { 200: json(BoundWorkflowSchema, 'Workflow bound (or the identical existing one)'), ...errorResponses },
 });
 
+const deleteDraftRoute = createRoute({
+  method: 'delete',
+  path: '/bind/drafts/{draft_id}',
+  tags,
+  summary: 'Abandon a draft (its creator only; 409 draft_committing while its commit runs)',
+  request: { params: DraftIdParams },
+  responses: { 200: json(DraftDeletedSchema, 'Draft and its chunks deleted'), ...errorResponses },
+});
+
 const bindRoute = createRoute({
   method: 'post',
   path: '/bind',
@@ -84,11 +95,19 @@ export function bindRoutes({ db }: RouteDeps): OpenAPIHono<AppEnv> {
 
   app.openapi(commitRoute, async (c) => {
     const { draft_id } = c.req.valid('param');
-    return c.json(boundJson(await commitDraft(db, draft_id, c.get('identity').user)), 200);
+    const { user, role } = c.get('identity');
+    return c.json(boundJson(await commitDraft(db, draft_id, user, role)), 200);
+  });
+
+  app.openapi(deleteDraftRoute, async (c) => {
+    const { draft_id } = c.req.valid('param');
+    const deleted = await deleteOwnDraft(db, draft_id, c.get('identity').user);
+    return c.json({ draft_id, deleted: true as const, num_tasks: deleted.num_tasks }, 200);
   });
 
   app.openapi(bindRoute, async (c) => {
-    return c.json(boundJson(await bindAll(db, c.get('identity').user, c.req.valid('json'))), 200);
+    const { user, role } = c.get('identity');
+    return c.json(boundJson(await bindAll(db, user, c.req.valid('json'), role)), 200);
   });
 
   return app;

@@ -13,6 +13,7 @@ import { readInstanceLog, summarizeTemplateLogs } from '../../sql/observe/logs';
 import { getWorkflowProgress } from '../../sql/observe/progress';
 import { resourceRetries, templateUsage, usageCsv, usageYaml } from '../../sql/observe/resources';
 import { createShare, getShare, listShares, revokeShare } from '../../sql/observe/shares';
+import { pathId, queryInt } from '../input-schemas';
 import { assertMayActOn } from '../auth';
 import type { AppEnv, RouteDeps } from '../deps';
 import {
@@ -28,7 +29,7 @@ import {
 // Response bodies are described in docs/observers.md and typed by the src/sql/observe interfaces.
 const Any = z.any();
 const ok = (description: string) => ({ 200: json(Any, description), ...errorResponses });
-const intQuery = (min: number, max: number) => z.coerce.number().int().min(min).max(max).optional();
+const intQuery = queryInt;
 const text = (max = 255) => z.string().max(max).optional();
 
 const TemplateParams = WorkflowIdParams.extend({
@@ -52,14 +53,7 @@ const ToolTemplateParams = ToolParams.extend({
     .max(255)
     .openapi({ param: { name: 'template', in: 'path' } }),
 });
-const ShareIdParams = z.object({
-  id: z.coerce
-    .number()
-    .int()
-    .min(1)
-    .max(INT4_MAX)
-    .openapi({ param: { name: 'id', in: 'path' } }),
-});
+const ShareIdParams = z.object({ id: pathId('id', INT4_MAX) });
 const SearchQuery = z.object({
   user: text().openapi({ description: 'users, comma-separated; `!name` excludes' }),
   tool: text(),
@@ -327,8 +321,9 @@ export function observeRoutes({ db, config }: RouteDeps): OpenAPIHono<AppEnv> {
     await assertMayActOn(db, identity, id);
     const body = c.req.valid('json') ?? {};
     const share = await createShare(db, id, identity.user, body.expires_in_hours);
-    const base = (process.env.JMT_PUBLIC_URL ?? new URL(c.req.url).origin).replace(/\/+$/, '');
-    return c.json({ ...share, url: `${base}/ui/?share=${share.token}#/workflows/${id}` }, 201);
+    // From configuration only: the Host header is the caller's to set, and a link built from it
+    // could send the recipient (and the token) to another site.
+    return c.json({ ...share, url: `${config.publicUrl}/ui/?share=${share.token}#/workflows/${id}` }, 201);
   });
   app.openapi(r.shares, async (c) => {
     const { id } = c.req.valid('param');

@@ -11,7 +11,7 @@ import { listEvents } from '../../sql/events';
 import { addGrant, listGrants, removeGrant } from '../../sql/grants';
 import { parseTaskStatuses } from '../../sql/reads/workflow-tasks';
 import { workflowExists, workflowOwner } from '../../sql/workflows';
-import { audited } from '../audit';
+import { audited, auditedTransaction } from '../audit';
 import { assertMayActOn } from '../auth';
 import type { AppEnv, RouteDeps } from '../deps';
 import {
@@ -190,18 +190,19 @@ export function operatorRoutes(deps: RouteDeps): OpenAPIHono<AppEnv> {
     const identity = c.get('identity');
     // Grants are the owner's to give: a grantee passing the workflow on would be a door nobody closed.
     await assertMayActOn(deps.db, identity, id, { grants: false });
-    const result = await audited(
+    // The grant row and its event in one transaction: a grant is never stored unrecorded.
+    const result = await auditedTransaction(
       deps.db,
       identity,
       id,
       'grant',
       { user },
-      async () => {
+      async (trx) => {
         // assertMayActOn above found the workflow, so it has an owner.
-        if ((await workflowOwner(deps.db, id)) === user) {
+        if ((await workflowOwner(trx, id)) === user) {
           throw new JobmonError('invalid', `user: ${user} owns workflow ${id} and needs no grant`, 'user', 'owner');
         }
-        return addGrant(deps.db, id, user, identity.user);
+        return addGrant(trx, id, user, identity.user);
       },
       (r) => ({ details: { created: r.created } }),
     );
@@ -212,7 +213,9 @@ export function operatorRoutes(deps: RouteDeps): OpenAPIHono<AppEnv> {
     const { id, user } = c.req.valid('param');
     const identity = c.get('identity');
     await assertMayActOn(deps.db, identity, id, { grants: false });
-    const removed = await audited(deps.db, identity, id, 'revoke', { user }, () => removeGrant(deps.db, id, user));
+    const removed = await auditedTransaction(deps.db, identity, id, 'revoke', { user }, (trx) =>
+      removeGrant(trx, id, user),
+    );
     return c.json(removed, 200);
   });
 

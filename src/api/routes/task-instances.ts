@@ -5,13 +5,14 @@
  * workflow, so downstream tasks start now rather than at the next poll.
  */
 import { createRoute, OpenAPIHono } from '@hono/zod-openapi';
-import { conflict, JobmonError } from '../../domain/errors';
+import { conflict, invalid, JobmonError } from '../../domain/errors';
 import { FINAL_TASK_INSTANCE_STATUSES, isOneOf, type TaskInstanceStatus } from '../../domain/statuses';
 import type { Db } from '../../sql/db';
 import { runHasWork } from '../../sql/scheduling';
 import { HeartbeatWriter } from '../../sql/heartbeat-batch';
 import { logDone, logError, logRunning, type EndReport } from '../../sql/task-instance-reports';
 import type { AppEnv, RouteDeps } from '../deps';
+import { storableText } from '../input-guards';
 import {
   DoneBodySchema,
   ErrorBodySchema,
@@ -85,12 +86,11 @@ function endReport(body: EndBody): EndReport {
 }
 
 /**
- * Job output is whatever bytes the command printed, NUL included, and Postgres text cannot hold
- * U+0000: it becomes U+FFFD (the replacement character) so the report is stored, not refused.
+ * Job output is whatever the command printed, NUL included, cut at a character count (which can
+ * split a surrogate pair), and Postgres text cannot hold either: they become U+FFFD (the
+ * replacement character) so the report is stored, not refused.
  */
-function storable<T extends string | null | undefined>(text: T): T {
-  return (typeof text === 'string' ? text.replaceAll('\0', '\uFFFD') : text) as T;
-}
+const storable = storableText;
 
 async function workflowOfInstance(db: Db, taskInstanceId: number): Promise<number | undefined> {
   const row = await db
@@ -149,7 +149,12 @@ export function taskInstanceRoutes({ db, config, notifier }: RouteDeps): OpenAPI
 
   app.openapi(heartbeatRoute, async (c) => {
     const { id } = c.req.valid('param');
-    const status = await heartbeats.beat(id);
+    const job = c.get('identity').job;
+    const distributorId = c.req.valid('json')?.distributor_id;
+    // A job names itself, as on `running`; only an admin's manual heartbeat may leave it out.
+    if (job && distributorId === undefined)
+      throw invalid('distributor_id', 'distributor_id: a job must name its distributor id', 'required');
+    const status = await heartbeats.beat(id, distributorId === undefined ? undefined : storable(distributorId));
     if (status === undefined) throw unknownInstance(id);
     return c.json({ status }, 200);
   });

@@ -8,7 +8,7 @@
  */
 import { sql, type RawBuilder } from 'kysely';
 import { invalid } from '../../domain/errors';
-import { WORKFLOW_STATUSES, type WorkflowStatus } from '../../domain/statuses';
+import { isWorkflowStatus, WORKFLOW_STATUSES, type WorkflowStatus } from '../../domain/statuses';
 import type { Db } from '../db';
 import { iso, isoOrNull } from '../dates';
 import { parseKeyValue } from './util';
@@ -49,6 +49,10 @@ const like = (text: string) => `%${text.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
 function parseDate(text: string, field: string): Date {
   const d = new Date(/^\d{4}-\d{2}-\d{2}$/.test(text) ? `${text}T00:00:00Z` : text);
   if (Number.isNaN(d.getTime())) throw invalid(field, `${field} must be a date (YYYY-MM-DD) or an ISO timestamp`);
+  // Postgres timestamps run from 4713 BC to 294276 AD; JavaScript's from 271821 BC to 275760 AD.
+  // Years 1–9999 are all a search needs and every one of them fits both.
+  const year = d.getUTCFullYear();
+  if (year < 1 || year > 9999) throw invalid(field, `${field} must be between the years 1 and 9999`);
   return d;
 }
 
@@ -76,7 +80,7 @@ export async function searchWorkflows(
       .split(',')
       .map((s) => s.trim())
       .filter(Boolean);
-    for (const l of letters) if (!(l in WORKFLOW_STATUSES)) throw invalid('status', `unknown workflow status "${l}"`);
+    for (const l of letters) if (!isWorkflowStatus(l)) throw invalid('status', `unknown workflow status "${l}"`);
     if (letters.length) where.push(sql`w.status = any(${letters}::text[])`);
   }
   if (f.attribute) {

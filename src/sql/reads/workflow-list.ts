@@ -3,7 +3,7 @@
  * returned page's tasks are counted.
  */
 import { invalid } from '../../domain/errors';
-import { WORKFLOW_STATUSES, type WorkflowStatus } from '../../domain/statuses';
+import { isWorkflowStatus, WORKFLOW_STATUSES, type WorkflowStatus } from '../../domain/statuses';
 import { iso } from '../dates';
 import type { Db } from '../db';
 import { escapeLike, percent, splitList } from './counts';
@@ -32,7 +32,7 @@ export interface WorkflowSummary {
 export function parseWorkflowStatuses(value: string, field = 'status'): WorkflowStatus[] {
   const letters = splitList(value);
   for (const l of letters) {
-    if (!(l in WORKFLOW_STATUSES))
+    if (!isWorkflowStatus(l))
       throw invalid(
         field,
         `unknown workflow status "${l}"; expected letters of ${Object.keys(WORKFLOW_STATUSES).join(',')}`,

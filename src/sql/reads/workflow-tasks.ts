@@ -4,7 +4,7 @@
  */
 import { sql } from 'kysely';
 import { invalid, notFound } from '../../domain/errors';
-import { TASK_STATUSES, taskBucket, type TaskStatus } from '../../domain/statuses';
+import { isTaskStatus, TASK_STATUSES, taskBucket, type TaskStatus } from '../../domain/statuses';
 import type { Db } from '../db';
 import { BUCKET_NAMES, splitList, TASK_LETTERS } from './counts';
 
@@ -34,7 +34,7 @@ export function parseTaskStatuses(value: string, field = 'status'): TaskStatus[]
   const out = new Set<TaskStatus>();
   for (const item of splitList(value)) {
     const upper = item.toUpperCase();
-    if (item in TASK_STATUSES) out.add(item as TaskStatus);
+    if (isTaskStatus(item)) out.add(item);
     else if ((BUCKET_NAMES as readonly string[]).includes(upper)) {
       for (const l of TASK_LETTERS) if (taskBucket(l) === upper) out.add(l);
     } else {
