@@ -4,7 +4,7 @@
  */
 import { sql } from 'kysely';
 import { invalid, notFound } from '../../domain/errors';
-import { isTaskStatus, TASK_STATUSES, taskBucket, type TaskStatus } from '../../domain/statuses';
+import { isTaskStatus, taskBucket, type TaskStatus } from '../../domain/statuses';
 import type { Db } from '../db';
 import { BUCKET_NAMES, splitList, TASK_LETTERS } from './counts';
 
