@@ -40,14 +40,18 @@ else
 fi
 
 # --- Python client (clients/python) and pytest into .venv ----------------------------------------
-# Editable install, so the tests always see the working tree; stamped on pyproject.toml.
+# Editable install with the `yaml` extra (PyYAML, for the YAML resource methods), so the tests
+# always see the working tree; `build` and `setuptools` let test/clients.test.ts build the wheel
+# without network (python -m build --no-isolation). Stamped on pyproject.toml and this list.
 py_stamp=.venv/.jmt-python-client.sha256
 py_hash=$(sha clients/python/pyproject.toml)
-if [[ -f $py_stamp && $(cat "$py_stamp") == "$py_hash" ]] && .venv/bin/python -c 'import jobmon_temporal, pytest' 2>/dev/null; then
+py_extras=(-e 'clients/python[yaml]' pytest build 'setuptools>=61' wheel)
+py_hash="$py_hash ${py_extras[*]}"
+if [[ -f $py_stamp && $(cat "$py_stamp") == "$py_hash" ]] && .venv/bin/python -c 'import jobmon_temporal, pytest, yaml, build' 2>/dev/null; then
   say "python client up to date"
 else
-  say "installing the python client (editable) and pytest into .venv"
-  .venv/bin/pip install --quiet --disable-pip-version-check -e clients/python pytest
+  say "installing the python client (editable, [yaml]), pytest and build into .venv"
+  .venv/bin/pip install --quiet --disable-pip-version-check "${py_extras[@]}"
   echo "$py_hash" >"$py_stamp"
 fi
 

@@ -80,6 +80,60 @@ describe('client packages against the real API', () => {
     expect(result.output, result.output).not.toMatch(/\d+ (skipped|failed|error)/);
   });
 
+  it(
+    'builds a wheel (python -m build) whose tests pass from the wheel, with the [yaml] extra present',
+    { timeout: 420_000 },
+    async () => {
+      // A copy, so the build's own build/ and egg-info never land in the working tree.
+      const source = path.join(scratch, 'py-source');
+      cpSync(path.join(ROOT, 'clients', 'python'), source, {
+        recursive: true,
+        filter: (p) => !/__pycache__|\.egg-info|[/]build$/.test(p),
+      });
+      const wheels = path.join(scratch, 'py-wheels');
+      const built = await run(
+        PYTHON,
+        ['-m', 'build', '--wheel', '--no-isolation', '--outdir', wheels, source],
+        env,
+        120_000,
+      );
+      expect(built.code, `python -m build failed (scripts/setup.sh installs build):\n${built.output}`).toBe(0);
+      const wheel = /Successfully built (\S+\.whl)/.exec(built.output)?.[1];
+      expect(wheel, built.output).toBeDefined();
+      const site = path.join(scratch, 'py-site');
+      const installed = await run(
+        PYTHON,
+        ['-m', 'pip', 'install', '--quiet', '--no-deps', '--no-index', '--target', site, path.join(wheels, wheel!)],
+        env,
+        60_000,
+      );
+      expect(installed.code, installed.output).toBe(0);
+      // The tests, without the package source beside them: what they import must be the wheel's.
+      const check = path.join(scratch, 'py-wheel-check');
+      cpSync(path.join(source, 'tests'), path.join(check, 'tests'), { recursive: true });
+      cpSync(path.join(source, 'examples'), path.join(check, 'examples'), { recursive: true });
+      const wheelEnv = { ...env, PYTHONPATH: site };
+      const where = await run(
+        PYTHON,
+        ['-c', 'import jobmon_temporal, yaml; print(jobmon_temporal.__file__)'],
+        wheelEnv,
+        30_000,
+        check,
+      );
+      expect(where.output.trim(), where.output).toBe(path.join(site, 'jobmon_temporal', '__init__.py'));
+      const result = await run(
+        PYTHON,
+        ['-m', 'pytest', 'tests', '-q', '-rfEs', '-p', 'no:cacheprovider'],
+        wheelEnv,
+        360_000,
+        check,
+      );
+      expect(result.code, result.output).toBe(0);
+      expect(Number(/(\d+) passed/.exec(result.output)?.[1]), result.output).toBeGreaterThanOrEqual(17);
+      expect(result.output, result.output).not.toMatch(/\d+ (skipped|failed|error)/);
+    },
+  );
+
   describe('the R package (jobmonr)', () => {
     let rEnv: NodeJS.ProcessEnv;
 
