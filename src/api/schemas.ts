@@ -183,20 +183,15 @@ export const ClustersSchema = z
         queues: z.array(
           z.object({
             name: z.string().openapi({ example: 'long' }),
-            limits: z
-              .record(z.string(), z.tuple([z.number(), z.number()]))
-              .openapi({
-                description: '[min, max] per resource: cores, memory GiB, runtime s',
-                example: { cores: [1, 64] },
-              }),
+            limits: z.record(z.string(), z.tuple([z.number(), z.number()])).openapi({
+              description: '[min, max] per resource: cores, memory GiB, runtime s',
+              example: { cores: [1, 64] },
+            }),
           }),
         ),
-        honoured_resource_keys: z
-          .array(z.string())
-          .nullable()
-          .openapi({
-            description: 'Compute-resource keys this cluster type acts on; others are reported as ignored at bind',
-          }),
+        honoured_resource_keys: z.array(z.string()).nullable().openapi({
+          description: 'Compute-resource keys this cluster type acts on; others are reported as ignored at bind',
+        }),
       }),
     ),
   })
@@ -316,6 +311,10 @@ export const WorkflowTasksQuery = z.object({
   attribute: z.string().max(2000).optional().openapi({ description: '`key=value` of a task attribute' }),
   limit: limitQuery(100, 10_000),
   offset: queryInt(0, Number.MAX_SAFE_INTEGER).default(0),
+  after: queryInt(0, Number.MAX_SAFE_INTEGER).optional().openapi({
+    description:
+      'Keyset cursor: the `next_cursor` of the previous page. Every page then costs the same at any depth; `offset` still works (and counts from the cursor)',
+  }),
 });
 export const WorkflowTasksSchema = z.object({
   tasks: z.array(
@@ -331,6 +330,11 @@ export const WorkflowTasksSchema = z.object({
     }),
   ),
   total: z.number().int(),
+  next_cursor: z
+    .number()
+    .int()
+    .nullable()
+    .openapi({ description: 'Pass as `after` for the next page; null on the last page' }),
 });
 
 export const ErrorsQuery = z.object({ limit: limitQuery(20, 1000) });

@@ -113,4 +113,21 @@ describe('reads', () => {
     res = await call(app(), 'GET', `${url}?status=X`);
     expect(res.status).toBe(422);
   });
+
+  it('GET /workflows/:id/tasks pages by cursor: the same tasks as offsets, the same total on every page', async () => {
+    const url = `/api/v1/workflows/${wf}/tasks`;
+    for (const filter of ['', '&template=model', '&status=G,D']) {
+      const all = await call(app(), 'GET', `${url}?limit=1000${filter}`);
+      const seen: number[] = [];
+      let after: number | null | undefined;
+      do {
+        const res = await call(app(), 'GET', `${url}?limit=2${filter}${after ? `&after=${after}` : ''}`);
+        expect(res.status).toBe(200);
+        expect(res.body.total).toBe(all.body.total);
+        seen.push(...res.body.tasks.map((t: Json) => t.id));
+        after = res.body.next_cursor;
+      } while (after);
+      expect(seen).toEqual(all.body.tasks.map((t: Json) => t.id));
+    }
+  });
 });

@@ -1,11 +1,15 @@
 /**
  * `GET /workflows/{id}/tasks`: one page of a workflow's tasks, filtered by status (letters or
- * Jobmon's buckets), template and attribute, with the total that matches.
+ * Jobmon's buckets), template and attribute, with the total that matches. Pages go by id: `after`
+ * (the previous page's `next_cursor`) starts an index range, so a page deep in a million-task list
+ * costs what the first one does; `offset` still works for clients that use it. The total comes
+ * from the kept counters (status-counts) unless an attribute filter needs a count.
  */
 import { sql } from 'kysely';
 import { invalid, notFound } from '../../domain/errors';
 import { isTaskStatus, taskBucket, type TaskStatus } from '../../domain/statuses';
 import type { Db } from '../db';
+import { statusCounts } from '../status-counts';
 import { BUCKET_NAMES, splitList, TASK_LETTERS } from './counts';
 
 export interface WorkflowTaskFilters {
@@ -16,6 +20,8 @@ export interface WorkflowTaskFilters {
   attribute?: string;
   limit?: number;
   offset?: number;
+  /** Only tasks with a larger id (keyset paging). */
+  after?: number;
 }
 export interface TaskRow {
   id: number;
@@ -51,7 +57,7 @@ export async function listWorkflowTasks(
   db: Db,
   workflowId: number,
   filters: WorkflowTaskFilters = {},
-): Promise<{ tasks: TaskRow[]; total: number }> {
+): Promise<{ tasks: TaskRow[]; total: number; next_cursor: number | null }> {
   const exists = await db.selectFrom('workflow').select('id').where('id', '=', workflowId).executeTakeFirst();
   if (!exists) throw notFound('workflow', workflowId, 'id');
 
@@ -89,12 +95,15 @@ export async function listWorkflowTasks(
   const offset = filters.offset ?? 0;
   // Without a template filter the page is chosen on `task` alone and only its rows are joined to
   // the template tables: a deep page (offset 90,000) otherwise joined every row it skipped.
+  const after = filters.after;
   const page = filters.template
-    ? base
+    ? after === undefined
+      ? base
+      : base.where('k.id', '>', after)
     : base.where(
         'k.id',
         'in',
-        counted(db, workflowId, statuses, attribute).select('k.id').orderBy('k.id').limit(limit).offset(offset),
+        counted(db, workflowId, statuses, attribute, after).select('k.id').orderBy('k.id').limit(limit).offset(offset),
       );
   const [rows, total] = await Promise.all([
     page
@@ -112,9 +121,12 @@ export async function listWorkflowTasks(
       .limit(limit)
       .offset(filters.template ? offset : 0)
       .execute(),
-    (filters.template ? base : counted(db, workflowId, statuses, attribute))
-      .select((eb) => eb.fn.countAll<number>().as('n'))
-      .executeTakeFirstOrThrow(),
+    attribute
+      ? (filters.template ? base : counted(db, workflowId, statuses, attribute))
+          .select((eb) => eb.fn.countAll<number>().as('n'))
+          .executeTakeFirstOrThrow()
+          .then((r) => Number(r.n))
+      : keptTotal(db, workflowId, statuses, filters.template),
   ]);
   return {
     tasks: rows.map((r) => ({
@@ -127,8 +139,28 @@ export async function listWorkflowTasks(
       num_attempts: r.num_attempts,
       max_attempts: r.max_attempts,
     })),
-    total: Number(total.n),
+    total,
+    next_cursor: rows.length === limit ? Number(rows[rows.length - 1].id) : null,
   };
+}
+
+/** The number of tasks matching status and template filters (the whole list), from the kept counters. */
+async function keptTotal(
+  db: Db,
+  workflowId: number,
+  statuses: TaskStatus[],
+  template: string | undefined,
+): Promise<number> {
+  const counts = await statusCounts(db, workflowId);
+  const { rows: arrays } = await sql<{ id: number; name: string }>`
+    select a.id, tt.name from array_ a
+      join task_template_version v on v.id = a.task_template_version_id
+      join task_template tt on tt.id = v.task_template_id
+     where a.workflow_id = ${workflowId}`.execute(db);
+  const wanted = new Set(arrays.filter((a) => template === undefined || a.name === template).map((a) => a.id));
+  return counts
+    .filter((c) => wanted.has(c.array_id) && (statuses.length === 0 || statuses.includes(c.status)))
+    .reduce((n, c) => n + c.n, 0);
 }
 
 /**
@@ -136,9 +168,16 @@ export async function listWorkflowTasks(
  * count is then an index scan of task_workflow_status instead of a four-table join over every
  * task of the workflow (a page of a 100,000-task list paid for that join on every request).
  */
-function counted(db: Db, workflowId: number, statuses: TaskStatus[], attribute?: { key: string; value: string }) {
+function counted(
+  db: Db,
+  workflowId: number,
+  statuses: TaskStatus[],
+  attribute?: { key: string; value: string },
+  after?: number,
+) {
   let q = db.selectFrom('task as k').where('k.workflow_id', '=', workflowId);
   if (statuses.length) q = q.where('k.status', 'in', statuses);
+  if (after !== undefined) q = q.where('k.id', '>', after);
   if (attribute) {
     const { key, value } = attribute;
     q = q.where((eb) =>
