@@ -251,19 +251,25 @@ describe('jmt workflow resume / start', () => {
     temporal_ui_url: 'http://ui/wf-12',
   };
 
-  it('resumes hot by default and cold with --reset-running', async () => {
+  it('resumes cold by default (as every client does), hot with --hot, and says which', async () => {
     api.on('POST', '/workflows/12/runs', { status: 201, body: started });
-    const hot = await jmt(['workflow', 'resume', '12']);
-    expect(hot.code).toBe(0);
-    expect(hot.stdout).toContain('run 5 started (hot)');
-    expect(hot.stdout).toContain('Temporal UI: http://ui/wf-12');
+    const cold = await jmt(['workflow', 'resume', '12']);
+    expect(cold.code).toBe(0);
+    expect(cold.stdout).toContain('run 5 started (cold resume: jobs an earlier run left running are stopped');
+    expect(cold.stdout).toContain('Temporal UI: http://ui/wf-12');
+    const hot = await jmt(['workflow', 'resume', '12', '--hot']);
+    expect(hot.stdout).toContain('run 5 started (hot resume');
     await jmt(['workflow', 'resume', '12', '--reset-running']);
     await jmt(['workflow', 'start', '12', '--json']);
     expect(api.calls('POST', '/workflows/12/runs').map((q) => q.body)).toEqual([
-      { resume_mode: 'hot', fail_fast: false },
       { resume_mode: 'cold', fail_fast: false },
       { resume_mode: 'hot', fail_fast: false },
+      { resume_mode: 'cold', fail_fast: false },
+      { resume_mode: 'cold', fail_fast: false },
     ]);
+    const both = await jmt(['workflow', 'resume', '12', '--hot', '--reset-running']);
+    expect(both.code).toBe(2);
+    expect(both.stderr).toMatch(/--hot and --reset-running contradict/);
   });
 
   it('--wait exits 0 when the run ends DONE and 1 when it ends in ERROR', async () => {

@@ -458,7 +458,7 @@ describe('log reads', () => {
   });
 
   it('serves the recorded file of the instance named by id, and nothing else', async () => {
-    const log = await call('GET', `/task-instances/${instanceId}/logs`);
+    const log = await call('GET', `/task-instances/${instanceId}/logs?stream=stdout`);
     expect(log.body).toMatchObject({ source: 'file', path: stdoutPath, text: 'secret-free-1\n' });
     // The only inputs are the id and the stream; anything that looks like a path is refused.
     for (const route of [
@@ -473,7 +473,10 @@ describe('log reads', () => {
       expect(res.text).not.toContain('root:');
     }
     // Unknown query parameters (a `path=`, `file=`) are ignored: still the instance's own log.
-    const extra = await call('GET', `/task-instances/${instanceId}/logs?path=/etc/passwd&file=/etc/passwd`);
+    const extra = await call(
+      'GET',
+      `/task-instances/${instanceId}/logs?stream=stdout&path=/etc/passwd&file=/etc/passwd`,
+    );
     expect(extra.body.text).toBe('secret-free-1\n');
     // Dot segments are resolved by the URL before routing: they never reach a file name.
     const dots = await rawRequest('GET', `/api/v1/task-instances/${instanceId}/logs/../../../../etc/passwd`);
@@ -484,14 +487,14 @@ describe('log reads', () => {
   it('refuses a log file replaced by a symlink and a recorded path that is not absolute', async () => {
     unlinkSync(stdoutPath);
     symlinkSync('/etc/passwd', stdoutPath);
-    const viaLink = await call('GET', `/task-instances/${instanceId}/logs`);
+    const viaLink = await call('GET', `/task-instances/${instanceId}/logs?stream=stdout`);
     expect(viaLink.status).toBe(200);
     expect(viaLink.body.source).not.toBe('file');
     expect(viaLink.text).not.toContain('root:');
     await sql`update task_instance set stdout_path = '../../../../etc/passwd' where id = ${instanceId}`.execute(
       stack.database.db,
     );
-    const relative = await call('GET', `/task-instances/${instanceId}/logs`);
+    const relative = await call('GET', `/task-instances/${instanceId}/logs?stream=stdout`);
     expect(relative.body.note).toMatch(/not absolute/);
     expect(relative.text).not.toContain('root:');
   });

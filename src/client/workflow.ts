@@ -275,7 +275,11 @@ export class Workflow {
         fail_fast: failFast,
       });
       runId = started.workflow_run_id;
-      say(`[wf ${id}] run ${runId} started — ${started.temporal_ui_url}`);
+      const mode =
+        resumeMode === 'cold'
+          ? 'cold resume: jobs an earlier run left running are stopped and run again; resumeMode "hot" for hot'
+          : 'hot resume: jobs an earlier run left running may finish';
+      say(`[wf ${id}] run ${runId} started (${mode}) — ${started.temporal_ui_url}`);
     } catch (err) {
       if (!(err instanceof JobmonClientError) || err.status !== 409) throw err;
       if (err.code === 'workflow_done') {

@@ -148,7 +148,8 @@ const r = {
     summary: 'stdout or stderr of a task instance (its recorded log file; tail or full)',
     request: {
       params: TaskInstanceIdParams,
-      query: z.object({ stream: z.enum(['stdout', 'stderr']).default('stdout'), tail: intQuery(1, 100_000) }),
+      // stderr by default, as in the CLI and the GUI: where a failed task's reasons are.
+      query: z.object({ stream: z.enum(['stdout', 'stderr']).default('stderr'), tail: intQuery(1, 100_000) }),
     },
     responses: ok('Log'),
   }),

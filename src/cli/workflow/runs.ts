@@ -1,13 +1,18 @@
 /**
  * `jmt workflow start` and `jmt workflow resume`: start a run, and with `--wait` watch it to its end
  * (exit 0 only if it finished DONE).
+ *
+ * Resume is cold by default, as in the API, the TypeScript, Python and R clients' run() (one
+ * default everywhere, docs/converting.md "Resume"): jobs an earlier run left running are stopped
+ * and their tasks run again. `--hot` lets them finish; `--reset-running` (Jobmon's flag for cold)
+ * is accepted and changes nothing. The first line printed says which.
  */
 import type { Command } from 'commander';
 import type { ApiClient } from '../../client/api-client';
 import type { StartedRun, WorkflowStatusReport } from '../../client/types';
 import { progressPrinter, watchRun } from '../../client/watch';
 import type { CliContext } from '../context';
-import { EXIT_RUN_NOT_DONE, parsePositiveInt } from '../errors';
+import { CliUsageError, EXIT_RUN_NOT_DONE, parsePositiveInt } from '../errors';
 import { runStatusText, writeJson, writeLine } from '../output';
 
 export function registerRunCommands(workflow: Command, ctx: CliContext): void {
@@ -15,9 +20,10 @@ export function registerRunCommands(workflow: Command, ctx: CliContext): void {
     .command('resume')
     .description('start a new run of a workflow; tasks already DONE are not run again')
     .argument('<id>', 'workflow id')
+    .option('--hot', 'hot resume: jobs an earlier run left running may finish and are adopted (default: cold)')
     .option(
       '--reset-running',
-      'cold resume: kill jobs of the previous run still running and rerun their tasks (default: hot, they are adopted)',
+      "cold resume, the default: jobs an earlier run left running are stopped and run again (Jobmon's flag)",
     )
     .option(
       '--keep-resources',
@@ -28,23 +34,32 @@ export function registerRunCommands(workflow: Command, ctx: CliContext): void {
     .option('--timeout <seconds>', 'with --wait: stop watching after this long (the run goes on)', '36000')
     .option('--json', 'machine-readable output')
     .action(async (idText: string, opts: StartOpts, cmd: Command) => {
-      // Jobmon's CLI resumes hot unless --reset-running; the Python run() default is cold.
-      await startRun(ctx, cmd, idText, opts.resetRunning ? 'cold' : 'hot', opts);
+      if (opts.hot && opts.resetRunning) throw new CliUsageError('--hot and --reset-running contradict each other');
+      await startRun(ctx, cmd, idText, opts.hot ? 'hot' : 'cold', opts);
     });
 
   workflow
     .command('start')
     .description('start the first run of a bound workflow (same as resume)')
     .argument('<id>', 'workflow id')
+    .option('--hot', 'hot resume: jobs an earlier run left running may finish and are adopted (default: cold)')
     .option('--wait', 'watch the run to its end; exit 0 if DONE, 1 otherwise')
     .option('--timeout <seconds>', 'with --wait: stop watching after this long (the run goes on)', '36000')
     .option('--json', 'machine-readable output')
     .action(async (idText: string, opts: StartOpts, cmd: Command) => {
-      await startRun(ctx, cmd, idText, 'hot', opts);
+      await startRun(ctx, cmd, idText, opts.hot ? 'hot' : 'cold', opts);
     });
 }
 
+/** What the first progress line says about the resume mode (the same wording as the clients'). */
+export function resumeModeText(mode: 'cold' | 'hot'): string {
+  return mode === 'cold'
+    ? 'cold resume: jobs an earlier run left running are stopped and run again; --hot for hot'
+    : 'hot resume: jobs an earlier run left running may finish';
+}
+
 interface StartOpts {
+  hot?: boolean;
   resetRunning?: boolean;
   keepResources?: boolean;
   failFast?: boolean;
@@ -74,13 +89,13 @@ async function startRun(
     : '';
   if (!opts.wait) {
     if (opts.json) return writeJson(ctx.io, started);
-    writeLine(ctx.io, `workflow ${id}: run ${started.workflow_run_id} started (${mode})${scaled}`);
+    writeLine(ctx.io, `workflow ${id}: run ${started.workflow_run_id} started (${resumeModeText(mode)})${scaled}`);
     writeLine(ctx.io, `Temporal UI: ${started.temporal_ui_url}`);
     return;
   }
   if (!opts.json)
     ctx.io.stderr.write(
-      `workflow ${id}: run ${started.workflow_run_id} started (${mode}) — ${started.temporal_ui_url}\n`,
+      `workflow ${id}: run ${started.workflow_run_id} started (${resumeModeText(mode)}) — ${started.temporal_ui_url}\n`,
     );
   const final = await watchUntilDone(ctx, api, id, started.workflow_run_id, timeoutS, !opts.json);
   const status = (final.run as NonNullable<WorkflowStatusReport['run']>).status;

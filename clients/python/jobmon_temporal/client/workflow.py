@@ -252,14 +252,14 @@ class Workflow:
         self.newly_created = bool(bound["newly_created"])
         self._bound_tasks = tasks
         task_ids = bound.get("task_ids") or {}
-        for key, task in enumerate(tasks):
+        for task in tasks:
             task.workflow_id = self.workflow_id
-            if str(key) in task_ids:
-                task.task_id = int(task_ids[str(key)])
+            if keys[id(task)] in task_ids:
+                task.task_id = int(task_ids[keys[id(task)]])
         self.ignored_resource_keys = dict(bound.get("ignored_resource_keys") or {})
-        for cluster, keys in sorted(self.ignored_resource_keys.items()):
+        for cluster, unused in sorted(self.ignored_resource_keys.items()):
             self._say(f"[wf {self.workflow_id}] cluster {cluster} does not use the resource key(s) "
-                      f"{', '.join(keys)}; they are kept but have no effect")
+                      f"{', '.join(unused)}; they are kept but have no effect")
         return self.workflow_id
 
     @staticmethod
