@@ -1,7 +1,8 @@
 /**
  * Who is calling, and what they may do.
  *
- * Tokens come from `JMT_TOKENS` as `token:user:role,...`. Without it the API runs in an explicit
+ * Tokens come from `JMT_TOKENS` as `token:user:role,...`, and/or are OIDC/JWT bearer tokens signed
+ * by the site's identity provider (src/api/oidc.ts, `JMT_OIDC_*`). Without either the API runs in an explicit
  * local single-user mode: every request acts as the configured user with role `operator`, which is
  * what a laptop install wants and what `/health` reports, so nobody mistakes it for a secured API.
  *
@@ -24,6 +25,7 @@ import { batchIdOfInstance, workflowAccess } from '../sql/access';
 import type { Db } from '../sql/db';
 import { resolveShareToken, workflowOfRoute } from '../sql/observe/shares';
 import { serverSecret } from '../sql/server-secrets';
+import { createOidcVerifier, loadOidcSettings, looksLikeJwt, type OidcVerifier } from './oidc';
 
 export { ROLES, type Role } from '../domain/access';
 
@@ -40,8 +42,10 @@ export type AuthConfig =
   | { mode: 'local-single-user'; identity: Identity }
   | {
       mode: 'tokens';
-      /** Keyed by SHA-256 of the token (see `lookupToken`). */
+      /** Keyed by SHA-256 of the token (see `lookupToken`); may be empty when OIDC is set. */
       tokens: ReadonlyMap<string, Identity>;
+      /** Set when JWT bearer tokens of an identity provider are accepted too. */
+      oidc?: OidcVerifier;
     };
 
 /** Hono context variables set by the middleware. */
@@ -81,8 +85,13 @@ export function parseTokens(spec: string): Map<string, Identity> {
 /** Auth settings of this process: tokens from `JMT_TOKENS`, or local single-user mode as `user`. */
 export function loadAuthConfig(user: string, env: NodeJS.ProcessEnv = process.env): AuthConfig {
   const spec = env.JMT_TOKENS;
-  if (spec === undefined) return localAuth(user);
-  return { mode: 'tokens', tokens: parseTokens(spec) };
+  const oidc = loadOidcSettings(env);
+  if (spec === undefined && !oidc) return localAuth(user);
+  return {
+    mode: 'tokens',
+    tokens: spec === undefined ? new Map() : parseTokens(spec),
+    ...(oidc ? { oidc: createOidcVerifier(oidc) } : {}),
+  };
 }
 
 export const localAuth = (user: string): AuthConfig => ({
@@ -194,8 +203,9 @@ export function authMiddleware(
         return next();
       }
       const found = lookupToken(auth, match[1]);
-      if (!found) throw new JobmonError('unauthorized', 'unknown token', 'authorization', 'unauthorized');
-      identity = found;
+      if (found) identity = found;
+      else if (auth.oidc && looksLikeJwt(match[1])) identity = await auth.oidc.verify(match[1]);
+      else throw new JobmonError('unauthorized', 'unknown token', 'authorization', 'unauthorized');
     }
     const isCallback = c.req.method === 'POST' && CALLBACK_ROUTE.test(route);
     if (isCallback && auth.mode === 'tokens' && identity.role !== 'admin') {

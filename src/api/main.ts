@@ -125,7 +125,9 @@ async function main(): Promise<void> {
     port: config.apiPort,
   });
   const mode =
-    auth.mode === 'local-single-user' ? `local single-user mode as ${config.user}` : `${auth.tokens.size} tokens`;
+    auth.mode === 'local-single-user'
+      ? `local single-user mode as ${config.user}`
+      : `${auth.tokens.size} tokens${auth.oidc ? `, OIDC tokens of ${auth.oidc.settings.issuer}` : ''}`;
   process.stderr.write(
     `jobmon API listening on ${server.url} (${mode}; Temporal ${config.temporalAddress}, connected on first use)\n`,
   );

@@ -29,6 +29,7 @@ export function isValidArgName(name: string): boolean {
 export function parseCommandTemplate(source: string, field: string): CommandTemplate {
   const parts: string[] = [];
   const placeholders: string[] = [];
+  const seen = new Set<string>(); // placeholders as a Set: a long template may hold thousands
   let literal = '';
   let i = 0;
   while (i < source.length) {
@@ -59,7 +60,10 @@ export function parseCommandTemplate(source: string, field: string): CommandTemp
       }
       parts.push(literal, name);
       literal = '';
-      if (!placeholders.includes(name)) placeholders.push(name);
+      if (!seen.has(name)) {
+        seen.add(name);
+        placeholders.push(name);
+      }
       i = close + 1;
     } else {
       literal += ch;
@@ -141,8 +145,9 @@ export function checkTemplateArgs(input: TemplateArgsInput, prefix: string): Che
       throw invalid(field, `placeholder {${name}} is not declared in node_args, task_args or op_args`, 'unknown_arg');
     }
   }
+  const used = new Set(command.placeholders);
   for (const [name, argField] of declaredIn) {
-    if (!command.placeholders.includes(name)) {
+    if (!used.has(name)) {
       throw invalid(argField, `arg "${name}" does not appear in command_template as {${name}}`, 'unused_arg');
     }
   }

@@ -141,16 +141,36 @@ function checkTaskShape(raw: unknown, index: number, draft: CheckedDraft) {
     if (!Array.isArray(upstream)) throw invalid(at('.upstream'), `${at('.upstream')} must be a list of task keys`);
     for (let j = 0; j < upstream.length; j++) {
       if (typeof upstream[j] !== 'string' || upstream[j] === '') requiredString(upstream[j], at(`.upstream[${j}]`));
-      // Upstream lists are short; a quadratic scan beats building a Set for each of 100,000 tasks.
-      if (upstream.indexOf(upstream[j]) !== j)
-        throw invalid(at(`.upstream[${j}]`), `upstream "${upstream[j]}" is listed twice`, 'duplicate_upstream');
     }
+    const twice = firstRepeat(upstream);
+    if (twice >= 0)
+      throw invalid(at(`.upstream[${twice}]`), `upstream "${upstream[twice]}" is listed twice`, 'duplicate_upstream');
   }
   if (raw.name !== undefined && raw.name !== null) checkTaskName(raw.name, at('.name'));
   return { task: raw, template, nodeArgs, taskArgs, opArgs, upstream };
 }
 
 const NO_UPSTREAM: readonly string[] = Object.freeze([]);
+
+/** Below this length a pairwise scan is cheaper than a Set (most tasks have a handful of upstreams). */
+const SHORT_LIST = 16;
+
+/**
+ * Index of the first entry equal to an earlier one, or -1. Linear for long lists (a Set), so one
+ * task with a million upstream keys costs milliseconds, not the hours of a pairwise scan.
+ */
+export function firstRepeat(list: readonly string[]): number {
+  if (list.length <= SHORT_LIST) {
+    for (let j = 1; j < list.length; j++) if (list.lastIndexOf(list[j], j - 1) >= 0) return j;
+    return -1;
+  }
+  const seen = new Set<string>();
+  for (let j = 0; j < list.length; j++) {
+    if (seen.has(list[j])) return j;
+    seen.add(list[j]);
+  }
+  return -1;
+}
 
 /** The args of one kind must be exactly the template's: missing and extra names are both errors. */
 function checkArgs(
@@ -166,7 +186,7 @@ function checkArgs(
   const given = (raw ?? NO_ATTRIBUTES) as Record<string, unknown>;
   const out: Record<string, string> = {};
   for (const name of declared) {
-    const value = given[name];
+    const value = Object.hasOwn(given, name) ? given[name] : undefined; // never a prototype member
     if (value === undefined || value === null) {
       throw invalid(
         field(name),
@@ -176,13 +196,18 @@ function checkArgs(
     }
     out[name] = typeof value === 'string' ? value : argValue(value, field(name));
   }
-  for (const name in given) {
-    if (!declared.includes(name)) {
-      throw invalid(
-        field(name),
-        `template "${templateName}" has no ${kind} "${name}" (declared: ${declared.join(', ') || 'none'})`,
-        'unknown_arg',
-      );
+  // Every declared name is among the given keys (checked above), so more keys means an unknown one:
+  // only then is it looked for, with a Set (a pairwise search is quadratic in the number of args).
+  if (Object.keys(given).length > declared.length) {
+    const known = new Set(declared);
+    for (const name of Object.keys(given)) {
+      if (!known.has(name)) {
+        throw invalid(
+          field(name),
+          `template "${templateName}" has no ${kind} "${name}" (declared: ${declared.join(', ') || 'none'})`,
+          'unknown_arg',
+        );
+      }
     }
   }
   return out;
