@@ -58,10 +58,13 @@ export function peakRssMiB(pid: number | undefined): number {
   }
 }
 
+/** The role benchmarks bind and run as: no superuser, owner of its database (as on a managed Postgres). */
+export const BENCH_ROLE = 'jmt_app';
+
 /**
- * Drop and re-create database `name` on DATABASE_URL's server; returns its URL. Every benchmark
- * starts from an empty database, so its figures never depend on what an earlier run (or schema)
- * left behind.
+ * Drop and re-create database `name` on DATABASE_URL's server, owned by BENCH_ROLE; returns its URL
+ * as that role. Every benchmark starts from an empty database, so its figures never depend on what
+ * an earlier run (or schema) left behind, and none of them relies on superuser powers.
  */
 export async function freshDatabase(name: string): Promise<string> {
   if (!/^[a-z0-9_]+$/.test(name)) throw new Error(`database name "${name}" must be lowercase letters, digits and _`);
@@ -70,11 +73,21 @@ export async function freshDatabase(name: string): Promise<string> {
   const admin = new pg.Client({ connectionString: url.toString() });
   await admin.connect();
   try {
+    const role = await admin.query('select 1 from pg_roles where rolname = $1', [BENCH_ROLE]);
+    if (!role.rowCount) {
+      await admin
+        .query(`create role ${BENCH_ROLE} login nosuperuser nocreatedb nocreaterole`)
+        .catch((err: { code?: string }) => {
+          if (err.code !== '42710' && err.code !== '23505') throw err;
+        });
+    }
     await admin.query(`drop database if exists ${name} with (force)`);
-    await admin.query(`create database ${name}`);
+    await admin.query(`create database ${name} owner ${BENCH_ROLE}`);
   } finally {
     await admin.end();
   }
   url.pathname = `/${name}`;
+  url.username = BENCH_ROLE;
+  url.password = '';
   return url.toString();
 }

@@ -22,7 +22,14 @@ import { loadClusterCatalog } from './cluster-catalog';
 import type { Role } from '../domain/access';
 import { beginCommit, consumeDraft, countChunk, ownDraft, storeBind, type BindResult } from './bind-store';
 import { stageChunk } from './bind-rows';
-import { checkStagedDag, firstTaskCluster, stagedChunks, stagedHashes, stagedResources } from './bind-dag';
+import {
+  analyzeStaged,
+  checkStagedDag,
+  firstTaskCluster,
+  stagedChunks,
+  stagedHashes,
+  stagedResources,
+} from './bind-dag';
 import { finishBind, type BindAnswerExtras } from './bind-answer';
 import type { Database } from './schema';
 
@@ -181,6 +188,7 @@ export async function commitDraft(db: Db, draftId: string, user: string, role: R
   const row = await beginCommit(db, draftId, user);
   try {
     const { numTasks, templates } = await stagedChunks(db, draftId);
+    await analyzeStaged(db);
     const catalog = await loadClusterCatalog(db);
     const draft = checkDraftSpec(row.spec, catalog);
     await checkStagedDag(db, draftId, numTasks);

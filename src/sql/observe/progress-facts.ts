@@ -1,6 +1,7 @@
 /**
  * The facts `jmt workflow progress` is computed from: seven reads run at once, each a GROUP BY or a
- * bounded lookup on an index (task_array, task_instance_run_status, task_instance_workflow_ended);
+ * bounded lookup on an index (task counts: the kept counters; task_instance_run_status,
+ * task_instance_workflow_ended, task_retried);
  * nothing loads the task list.
  */
 import { sql, type RawBuilder } from 'kysely';

@@ -4,7 +4,7 @@
  * expected runtime and remaining work (progress-templates.ts), concurrency and ETA
  * (progress-eta.ts), risks (progress-risks.ts); this file puts them into one answer and its summary.
  *
- * Every statement is a GROUP BY or a bounded lookup on an index (task_array, task_instance_run_status,
+ * Every statement is a GROUP BY or a bounded lookup on an index (task_status_count, task_instance_run_status,
  * task_instance_workflow_ended, task_instance_done_history); nothing loads the task list.
  */
 import type { Config } from '../../config';
