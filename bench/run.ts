@@ -7,10 +7,13 @@
  *   layered-100k  1 → 100 → 10,000 → 89,798 → 100 (fan-in) → 1 on the dummy distributor
  *   chain-20      20 levels of one no-op task each (latency per DAG level), dummy
  *   true-2000     2,000 tasks of `true` through the wrapper, multiprocess
+ *   per-task      300 tasks of `true`, multiprocess, with the per-task cost of the real path
+ *                 (bench/per-task.ts: wrapper CPU by process accounting against a bare `node -e 0`
+ *                 in the same run, central CPU per task, tasks/s, wrapper memory; needs root + acct)
  * Figures: bind s, run s, tasks/s, the largest history (events, bytes) of any Temporal execution
  * of the run, the most pending activities seen, peak RSS of the services process and of Temporal.
  *
- *   node dist/bench/run.js [--only layered-100k,chain-20,true-2000]
+ *   node dist/bench/run.js [--only layered-100k,chain-20,true-2000,per-task] [--per-task-n 300]
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -19,6 +22,7 @@ import { Tool, type Task } from '../src/client';
 import { projectRoot } from '../src/config';
 import { temporalWorkflowId } from '../src/temporal/ids';
 import { startStack } from './environment';
+import { latestSlurmRatio, PER_TASK_COLUMNS, perTaskScenario, type PerTaskFigures } from './per-task';
 import { peakRssMiB, round } from './support';
 
 interface Figures {
@@ -151,12 +155,46 @@ const SCENARIOS: Record<string, () => Promise<Figures>> = {
   'true-2000': () => scenario('true-2000', 'multiprocess', (tool) => wide(tool, 2_000)),
   'layered-100k': () => scenario('layered-100k', 'dummy', layered),
 };
+const RESULTS_DIR = path.join(projectRoot(), 'bench', 'results');
+
+function argValue(name: string): string | undefined {
+  const i = process.argv.indexOf(name);
+  return i >= 0 ? process.argv[i + 1] : undefined;
+}
+
+function printTable(header: string[], rows: string[][]): void {
+  const widths = header.map((c, i) => Math.max(c.length, ...rows.map((r) => r[i].length)));
+  console.log(header.map((c, i) => c.padStart(widths[i])).join('  '));
+  for (const r of rows) console.log(r.map((v, i) => v.padStart(widths[i])).join('  '));
+}
+
+/** The per-task table of issue 16, with the Slurm ratio bench/slurm.ts last saved. */
+function printPerTask(figures: PerTaskFigures): void {
+  const slurm = latestSlurmRatio(RESULTS_DIR);
+  printTable(
+    [...PER_TASK_COLUMNS.map(([, label]) => label), 'Slurm/hand array'],
+    [[...PER_TASK_COLUMNS.map(([key]) => String(figures[key])), slurm ? `${slurm.ratio} (${slurm.file})` : '—']],
+  );
+  console.log(
+    `per task: wrapper CPU ${figures.wrapperCpuS} s = ${figures.wrapperOverBareNode} × bare node (goal ≤ 1.5); ` +
+      `central ${figures.centralMsPerTask} ms (goal ≤ 5); ${figures.tasksPerSecond} tasks/s (goal ≥ 30); ` +
+      `wrapper peak RSS ${figures.wrapperPeakRssMiB} MiB, private ${figures.wrapperPrivateMiB} MiB (goal ≤ 30); ` +
+      `load average ${figures.loadAverage.join(' → ')}, cores busy ${Math.round(figures.machineBusyShare * 100)} %`,
+  );
+}
 
 async function main(): Promise<void> {
   const onlyArg = process.argv.indexOf('--only');
-  const names = onlyArg >= 0 ? process.argv[onlyArg + 1].split(',') : Object.keys(SCENARIOS);
+  const names = onlyArg >= 0 ? process.argv[onlyArg + 1].split(',') : [...Object.keys(SCENARIOS), 'per-task'];
   const results: Figures[] = [];
+  let perTask: PerTaskFigures | undefined;
   for (const name of names) {
+    if (name === 'per-task') {
+      process.stderr.write(`bench: ${name} ...\n`);
+      const n = Number(argValue('--per-task-n') ?? 300);
+      perTask = await perTaskScenario('per-task', n, path.join(os.tmpdir(), `jmt-bench-${process.pid}.acct`));
+      continue;
+    }
     const run = SCENARIOS[name];
     if (!run) throw new Error(`unknown scenario ${name}; known: ${Object.keys(SCENARIOS).join(', ')}`);
     process.stderr.write(`bench: ${name} ...\n`);
@@ -176,10 +214,12 @@ async function main(): Promise<void> {
     'servicesPeakRssMiB',
     'temporalPeakRssMiB',
   ];
-  const rows = results.map((r) => columns.map((c) => String(r[c])));
-  const widths = columns.map((c, i) => Math.max(c.length, ...rows.map((r) => r[i].length)));
-  console.log(columns.map((c, i) => c.padStart(widths[i])).join('  '));
-  for (const r of rows) console.log(r.map((v, i) => v.padStart(widths[i])).join('  '));
+  if (results.length)
+    printTable(
+      columns,
+      results.map((r) => columns.map((c) => String(r[c]))),
+    );
+  if (perTask) printPerTask(perTask);
   const layeredResult = results.find((r) => r.scenario === 'layered-100k');
   if (layeredResult) {
     console.log(
@@ -190,17 +230,23 @@ async function main(): Promise<void> {
   }
   const chainResult = results.find((r) => r.scenario === 'chain-20');
   if (chainResult) console.log(`latency per DAG level (chain-20): ${(chainResult.runSeconds / 20).toFixed(3)} s`);
-  const dir = path.join(projectRoot(), 'bench', 'results');
+  const dir = RESULTS_DIR;
   mkdirSync(dir, { recursive: true });
   const record = {
     date: new Date().toISOString(),
     machine: { cpus: os.cpus().length, memoryGiB: Math.round(os.totalmem() / 2 ** 30), node: process.version },
     results,
+    ...(perTask ? { perTask } : {}),
   };
   const stamp = record.date.replace(/[:.]/g, '-');
-  writeFileSync(path.join(dir, `bench-${stamp}.json`), `${JSON.stringify(record, null, 2)}\n`);
-  writeFileSync(path.join(dir, 'latest.json'), `${JSON.stringify(record, null, 2)}\n`);
-  console.log(`saved bench/results/bench-${stamp}.json`);
+  // A per-task-only run (`--only per-task`) is saved apart, so latest.json keeps the full set.
+  const prefix = results.length ? 'bench' : 'per-task';
+  writeFileSync(path.join(dir, `${prefix}-${stamp}.json`), `${JSON.stringify(record, null, 2)}\n`);
+  writeFileSync(
+    path.join(dir, results.length ? 'latest.json' : 'per-task-latest.json'),
+    `${JSON.stringify(record, null, 2)}\n`,
+  );
+  console.log(`saved bench/results/${prefix}-${stamp}.json`);
 }
 
 main().catch((err) => {
