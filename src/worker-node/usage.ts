@@ -1,6 +1,8 @@
 /**
  * Memory and CPU of the command's whole process tree (the shell, what it runs, their children),
- * sampled from /proc once a second while the command runs.
+ * sampled from /proc once a second while the command runs. The first sample waits
+ * USAGE_FIRST_SAMPLE_MS: a scan of /proc costs several ms, and a command that ends before then has
+ * its CPU counted at reaping (below) and no memory figure (it had no time to grow one).
  *
  * Max RSS is a SAMPLE: a spike shorter than the interval between samples is missed, and the sum of
  * VmRSS over a tree counts shared pages once per process. It is the figure users compare with their
@@ -9,6 +11,7 @@
 import { CLOCK_TICKS_PER_S, readAllStats, readRssBytes, readStat, type ProcStat } from './proc';
 
 export const USAGE_SAMPLE_INTERVAL_MS = 1_000;
+export const USAGE_FIRST_SAMPLE_MS = 100;
 
 export interface Usage {
   /** Undefined where /proc does not exist. */
@@ -35,14 +38,17 @@ export function treeMembers(rootPid: number, stats: ProcStat[]): ProcStat[] {
 export class UsageSampler {
   #maxRss: number | undefined;
   #treeCpuTicks: number | undefined;
-  readonly #timer: NodeJS.Timeout;
+  #timer: NodeJS.Timeout;
   /** The wrapper's own reaped-children CPU before the command started (see `finish`). */
   readonly #selfChildTicksAtStart: number | undefined;
 
   constructor(readonly rootPid: number) {
     this.#selfChildTicksAtStart = selfChildTicks();
-    this.sample();
-    this.#timer = setInterval(() => this.sample(), USAGE_SAMPLE_INTERVAL_MS);
+    this.#timer = setTimeout(() => {
+      this.sample();
+      this.#timer = setInterval(() => this.sample(), USAGE_SAMPLE_INTERVAL_MS);
+      this.#timer.unref();
+    }, USAGE_FIRST_SAMPLE_MS);
     // Sampling must never keep the wrapper alive on its own.
     this.#timer.unref();
   }
@@ -68,6 +74,7 @@ export class UsageSampler {
    * parent when the parent reaps it, and Node has reaped the command by the time 'exit' fires.
    */
   finish(): Usage {
+    clearTimeout(this.#timer);
     clearInterval(this.#timer);
     const end = selfChildTicks();
     const reaped =
