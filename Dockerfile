@@ -11,7 +11,7 @@ COPY scripts ./scripts
 COPY examples ./examples
 COPY bench ./bench
 COPY temporal/search-attributes.json ./temporal/search-attributes.json
-RUN npx tsc -p . && npm prune --omit=dev
+RUN npx tsc -p . && node scripts/bundle-wrapper.mjs && npm prune --omit=dev
 
 FROM node:20-slim
 WORKDIR /app

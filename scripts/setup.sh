@@ -92,6 +92,7 @@ fi
 # Incremental: the build info file lets an unchanged tree rebuild in about a second.
 say "building dist/ (tsc)"
 npx tsc -p . --incremental --tsBuildInfoFile dist/.tsbuildinfo
+node scripts/bundle-wrapper.mjs
 # tsc never deletes output whose source is gone; a stale migration in dist/ would be applied.
 for js in dist/src/sql/migrations/*.js; do
   [[ -e $js ]] || continue

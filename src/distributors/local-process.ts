@@ -32,7 +32,7 @@ export interface LocalProcessOptions {
   config: Config;
   apiUrl: string;
   pool: LocalSlotPool;
-  /** Command that starts the wrapper; defaults to the built `dist/src/worker-node/main.js`. */
+  /** Command that starts the wrapper; defaults to the built wrapper (wrapper-command.ts). */
   wrapper?: string[];
   terminateGraceMs?: number;
 }

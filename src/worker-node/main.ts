@@ -2,7 +2,7 @@
 /**
  * Entry point of the worker-node wrapper, what a distributor runs for each task instance:
  *
- *   node dist/src/worker-node/main.js --task-instance-id N --api-url URL [--distributor-id ID]
+ *   node dist/worker-node/wrapper.cjs (or dist/src/worker-node/main.js) --task-instance-id N --api-url URL [--distributor-id ID]
  *
  * The API token comes from JMT_TOKEN (never the command line: `ps` would show it). Imports only
  * Node built-ins and files of this folder, so it can be bundled into one file for compute nodes.
