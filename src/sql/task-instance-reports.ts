@@ -13,6 +13,7 @@ import type { Db, Tx } from './db';
 import { decideTask, decideTaskInstance, taskStatusAfterInstanceError } from '../domain/fsm';
 import type { TaskInstanceStatus, TaskStatus } from '../domain/statuses';
 import { adjustTaskResources } from './resource-adjustment';
+import { runHasWork } from './scheduling';
 import { runPlaceOf } from './run-place';
 
 export interface RunningReport {
@@ -99,11 +100,13 @@ export async function releaseDownstream(tx: Tx | Db, doneTaskIds: number[]): Pro
   // Lock the downstream rows in id order first: two batches completing at once often share
   // fan-in tasks, and an update locks rows in whatever order its join yields them, so without
   // this they deadlocked (the million-task benchmark lost batches to "deadlock detected").
-  await sql`
+  const locked = await sql`
     select t.id from task t
      where t.id in (select downstream_task_id from task_dependency where upstream_task_id = any(${doneTaskIds}::bigint[]))
      order by t.id
        for update of t`.execute(tx);
+  // Leaves of the DAG (every task of a wide one) have nothing downstream: spare the second trip.
+  if (locked.rows.length === 0) return;
   await sql`
     update task t set upstream_remaining = t.upstream_remaining - c.n
     from (select downstream_task_id as id, count(*)::int as n
@@ -189,15 +192,24 @@ function usage(report: EndReport) {
   };
 }
 
-export async function logDone(
-  db: Db,
-  taskInstanceId: number,
-  report: EndReport,
-): Promise<TaskInstanceStatus | undefined> {
+/**
+ * What a final report did, all read in its own transaction so the route needs no further trip:
+ * the instance's status afterwards, its workflow, and (when the report moved it) whether the run's
+ * scheduler has work now (a task became ready, or nothing is in flight any more).
+ */
+export interface EndResult {
+  status: TaskInstanceStatus;
+  workflowId: number;
+  /** False for a late or repeated report, which changed nothing. */
+  applied: boolean;
+  runHasWork: boolean;
+}
+
+export async function logDone(db: Db, taskInstanceId: number, report: EndReport): Promise<EndResult | undefined> {
   return db.transaction().execute(async (tx) => {
     const ti = await lockInstance(tx, taskInstanceId);
     if (!ti) return undefined;
-    if (decideTaskInstance(ti.status, 'D') !== 'apply') return ti.status;
+    if (decideTaskInstance(ti.status, 'D') !== 'apply') return unchanged(ti);
     const task = await lockTask(tx, ti.task_id);
     await tx
       .updateTable('task_instance')
@@ -205,7 +217,7 @@ export async function logDone(
       .where('id', '=', ti.id)
       .execute();
     await setTaskStatus(tx, ti.task_id, task.status, 'D');
-    return 'D';
+    return applied(tx, ti, 'D');
   });
 }
 
@@ -215,11 +227,11 @@ export async function logError(
   state: ErrorState,
   message: string,
   report: EndReport,
-): Promise<TaskInstanceStatus | undefined> {
+): Promise<EndResult | undefined> {
   return db.transaction().execute(async (tx) => {
     const ti = await lockInstance(tx, taskInstanceId);
     if (!ti) return undefined;
-    if (decideTaskInstance(ti.status, state) !== 'apply') return ti.status;
+    if (decideTaskInstance(ti.status, state) !== 'apply') return unchanged(ti);
     const task = await lockTask(tx, ti.task_id);
     await tx
       .updateTable('task_instance')
@@ -231,8 +243,16 @@ export async function logError(
       .values({ task_instance_id: ti.id, description: message.slice(0, 10_000) })
       .execute();
     await applyTaskError(tx, ti.task_id, task.status, state, task.num_attempts, task.max_attempts);
-    return state;
+    return applied(tx, ti, state);
   });
+}
+
+function unchanged(ti: LockedInstance): EndResult {
+  return { status: ti.status, workflowId: ti.workflow_id, applied: false, runHasWork: false };
+}
+
+async function applied(tx: Tx, ti: LockedInstance, status: TaskInstanceStatus): Promise<EndResult> {
+  return { status, workflowId: ti.workflow_id, applied: true, runHasWork: await runHasWork(tx, ti.workflow_id) };
 }
 
 /**

@@ -6,11 +6,9 @@
  */
 import { createRoute, OpenAPIHono } from '@hono/zod-openapi';
 import { conflict, invalid, JobmonError } from '../../domain/errors';
-import { FINAL_TASK_INSTANCE_STATUSES, isOneOf, type TaskInstanceStatus } from '../../domain/statuses';
-import type { Db } from '../../sql/db';
-import { runHasWork } from '../../sql/scheduling';
+import { FINAL_TASK_INSTANCE_STATUSES, isOneOf } from '../../domain/statuses';
 import { HeartbeatWriter } from '../../sql/heartbeat-batch';
-import { logDone, logError, logRunning, type EndReport } from '../../sql/task-instance-reports';
+import { logDone, logError, logRunning, type EndReport, type EndResult } from '../../sql/task-instance-reports';
 import type { AppEnv, RouteDeps } from '../deps';
 import { storableText } from '../input-guards';
 import {
@@ -92,29 +90,21 @@ function endReport(body: EndBody): EndReport {
  */
 const storable = storableText;
 
-async function workflowOfInstance(db: Db, taskInstanceId: number): Promise<number | undefined> {
-  const row = await db
-    .selectFrom('task_instance')
-    .select('workflow_id')
-    .where('id', '=', taskInstanceId)
-    .executeTakeFirst();
-  return row?.workflow_id;
-}
-
 export function taskInstanceRoutes({ db, config, notifier }: RouteDeps): OpenAPIHono<AppEnv> {
   const app = new OpenAPIHono<AppEnv>();
   // report_by = now + heartbeat × buffer: ~3 missed heartbeats before the instance counts as lost.
   const reportBySeconds = config.taskInstanceHeartbeatS * config.reportByBuffer;
   const heartbeats = new HeartbeatWriter(db, reportBySeconds);
 
-  /** A final status means the task may have moved (DONE, retry, fatal): let the run react now. */
-  async function afterEnd(id: number, status: TaskInstanceStatus): Promise<void> {
-    if (!isOneOf(status, FINAL_TASK_INSTANCE_STATUSES)) return;
-    const workflowId = await workflowOfInstance(db, id);
-    // Wake the run only when its scheduler has something to do: a task became ready, or nothing is
-    // in flight any more (the run may be finished). Waking it for every end of a wide, fully
-    // queued DAG would only add history events.
-    if (workflowId !== undefined && (await runHasWork(db, workflowId))) notifier.notifyRunChanged(workflowId);
+  /**
+   * A final status means the task may have moved (DONE, retry, fatal): let the run react now, but
+   * only when its scheduler has something to do (a task became ready, or nothing is in flight any
+   * more: the run may be finished). Waking it for every end of a wide, fully queued DAG would only
+   * add history events. The report's own transaction said which (one trip per report).
+   */
+  function afterEnd(result: EndResult): void {
+    if (result.applied && result.runHasWork && isOneOf(result.status, FINAL_TASK_INSTANCE_STATUSES))
+      notifier.notifyRunChanged(result.workflowId);
   }
 
   app.openapi(runningRoute, async (c) => {
@@ -161,19 +151,19 @@ export function taskInstanceRoutes({ db, config, notifier }: RouteDeps): OpenAPI
 
   app.openapi(doneRoute, async (c) => {
     const { id } = c.req.valid('param');
-    const status = await logDone(db, id, endReport(c.req.valid('json')));
-    if (status === undefined) throw unknownInstance(id);
-    await afterEnd(id, status);
-    return c.json({ status }, 200);
+    const result = await logDone(db, id, endReport(c.req.valid('json')));
+    if (result === undefined) throw unknownInstance(id);
+    afterEnd(result);
+    return c.json({ status: result.status }, 200);
   });
 
   app.openapi(errorRoute, async (c) => {
     const { id } = c.req.valid('param');
     const body = c.req.valid('json');
-    const status = await logError(db, id, body.error_state, storable(body.message), endReport(body));
-    if (status === undefined) throw unknownInstance(id);
-    await afterEnd(id, status);
-    return c.json({ status }, 200);
+    const result = await logError(db, id, body.error_state, storable(body.message), endReport(body));
+    if (result === undefined) throw unknownInstance(id);
+    afterEnd(result);
+    return c.json({ status: result.status }, 200);
   });
 
   return app;
