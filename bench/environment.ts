@@ -31,6 +31,8 @@ export interface StackOptions {
   servicesNodeArgs?: string[];
   /** Mode of the stack's home: on Slurm, jobs run as the job user and write the tasks' logs under it. */
   homeMode?: number;
+  /** Extra environment of the services process (e.g. JMT_LOCAL_EXECUTOR=0). */
+  env?: NodeJS.ProcessEnv;
 }
 
 export async function startStack(name: string, options: StackOptions = {}): Promise<BenchStack> {
@@ -49,6 +51,7 @@ export async function startStack(name: string, options: StackOptions = {}): Prom
     JMT_API_URL: `http://127.0.0.1:${apiPort}`,
     JMT_HOME: home,
     JMT_TASK_QUEUE: `bench-${name}`,
+    ...options.env,
   };
   delete env.JMT_TOKENS;
   delete env.NODE_OPTIONS;

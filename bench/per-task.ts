@@ -1,6 +1,7 @@
 /**
  * The per-task cost of the real execution path (issue 16): N tasks of `true` on the multiprocess
- * distributor, every task through the worker-node wrapper (or the local executor), measured as
+ * distributor, every task through the local executor (default) or a worker-node wrapper process
+ * per task (as on Slurm), measured as
  *
  * - wrapper CPU per task, by process accounting, as a ratio to a bare `node -e 0` started over and
  *   over during the same run (so both see the same load on a shared machine);
@@ -92,8 +93,22 @@ function bareNodeLoop(): { pids: Set<number>; stop: () => Promise<void> } {
   };
 }
 
-export async function perTaskScenario(name: string, n: number, acctFile: string): Promise<PerTaskFigures> {
-  const env = await startStack(name);
+/**
+ * `executor`: the default local path (one long-lived executor runs every task); false: a wrapper
+ * process per task (JMT_LOCAL_EXECUTOR=0), the path every Slurm array task takes.
+ */
+export async function perTaskScenario(
+  name: string,
+  n: number,
+  acctFile: string,
+  executor = true,
+): Promise<PerTaskFigures> {
+  // JMT_BENCH_PROFILE_DIR=dir: the services process writes a CPU profile there (node --cpu-prof).
+  const profileDir = process.env.JMT_BENCH_PROFILE_DIR;
+  const env = await startStack(name, {
+    servicesNodeArgs: profileDir ? ['--cpu-prof', '--cpu-prof-dir', profileDir] : [],
+    env: executor ? {} : { JMT_LOCAL_EXECUTOR: '0' },
+  });
   const servicesPid = env.services.pid!;
   const temporalPid = env.temporal.pid!;
   const db = new pg.Client({ connectionString: env.databaseUrl });

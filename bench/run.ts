@@ -7,13 +7,14 @@
  *   layered-100k  1 → 100 → 10,000 → 89,798 → 100 (fan-in) → 1 on the dummy distributor
  *   chain-20      20 levels of one no-op task each (latency per DAG level), dummy
  *   true-2000     2,000 tasks of `true` through the wrapper, multiprocess
- *   per-task      300 tasks of `true`, multiprocess, with the per-task cost of the real path
+ *   per-task      300 tasks of `true`, multiprocess (local executor), with the per-task cost of the real path
  *                 (bench/per-task.ts: wrapper CPU by process accounting against a bare `node -e 0`
  *                 in the same run, central CPU per task, tasks/s, wrapper memory; needs root + acct)
+ *   per-task-wrapper  the same with a wrapper process per task (JMT_LOCAL_EXECUTOR=0), as on Slurm
  * Figures: bind s, run s, tasks/s, the largest history (events, bytes) of any Temporal execution
  * of the run, the most pending activities seen, peak RSS of the services process and of Temporal.
  *
- *   node dist/bench/run.js [--only layered-100k,chain-20,true-2000,per-task] [--per-task-n 300]
+ *   node dist/bench/run.js [--only layered-100k,chain-20,true-2000,per-task,per-task-wrapper] [--per-task-n 300]
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -169,30 +170,37 @@ function printTable(header: string[], rows: string[][]): void {
 }
 
 /** The per-task table of issue 16, with the Slurm ratio bench/slurm.ts last saved. */
-function printPerTask(figures: PerTaskFigures): void {
+function printPerTask(rows: PerTaskFigures[]): void {
   const slurm = latestSlurmRatio(RESULTS_DIR);
   printTable(
     [...PER_TASK_COLUMNS.map(([, label]) => label), 'Slurm/hand array'],
-    [[...PER_TASK_COLUMNS.map(([key]) => String(figures[key])), slurm ? `${slurm.ratio} (${slurm.file})` : '—']],
+    rows.map((f) => [
+      ...PER_TASK_COLUMNS.map(([key]) => String(f[key])),
+      slurm ? `${slurm.ratio} (${slurm.file})` : '—',
+    ]),
   );
-  console.log(
-    `per task: wrapper CPU ${figures.wrapperCpuS} s = ${figures.wrapperOverBareNode} × bare node (goal ≤ 1.5); ` +
-      `central ${figures.centralMsPerTask} ms (goal ≤ 5); ${figures.tasksPerSecond} tasks/s (goal ≥ 30); ` +
-      `wrapper peak RSS ${figures.wrapperPeakRssMiB} MiB, private ${figures.wrapperPrivateMiB} MiB (goal ≤ 30); ` +
-      `load average ${figures.loadAverage.join(' → ')}, cores busy ${Math.round(figures.machineBusyShare * 100)} %`,
-  );
+  for (const f of rows) {
+    console.log(
+      `${f.scenario}: wrapper CPU ${f.wrapperCpuS} s = ${f.wrapperOverBareNode} × bare node (goal ≤ 1.5); ` +
+        `central ${f.centralMsPerTask} ms (goal ≤ 5); ${f.tasksPerSecond} tasks/s (goal ≥ 30); ` +
+        `wrapper peak RSS ${f.wrapperPeakRssMiB} MiB, private ${f.wrapperPrivateMiB} MiB (goal ≤ 30); ` +
+        `load average ${f.loadAverage.join(' → ')}, cores busy ${Math.round(f.machineBusyShare * 100)} %`,
+    );
+  }
 }
 
 async function main(): Promise<void> {
   const onlyArg = process.argv.indexOf('--only');
-  const names = onlyArg >= 0 ? process.argv[onlyArg + 1].split(',') : [...Object.keys(SCENARIOS), 'per-task'];
+  const names =
+    onlyArg >= 0 ? process.argv[onlyArg + 1].split(',') : [...Object.keys(SCENARIOS), 'per-task', 'per-task-wrapper'];
   const results: Figures[] = [];
-  let perTask: PerTaskFigures | undefined;
+  const perTask: PerTaskFigures[] = [];
   for (const name of names) {
-    if (name === 'per-task') {
+    if (name === 'per-task' || name === 'per-task-wrapper') {
       process.stderr.write(`bench: ${name} ...\n`);
       const n = Number(argValue('--per-task-n') ?? 300);
-      perTask = await perTaskScenario('per-task', n, path.join(os.tmpdir(), `jmt-bench-${process.pid}.acct`));
+      const acct = path.join(os.tmpdir(), `jmt-bench-${process.pid}.acct`);
+      perTask.push(await perTaskScenario(name, n, acct, name === 'per-task'));
       continue;
     }
     const run = SCENARIOS[name];
@@ -219,7 +227,7 @@ async function main(): Promise<void> {
       columns,
       results.map((r) => columns.map((c) => String(r[c]))),
     );
-  if (perTask) printPerTask(perTask);
+  if (perTask.length) printPerTask(perTask);
   const layeredResult = results.find((r) => r.scenario === 'layered-100k');
   if (layeredResult) {
     console.log(
@@ -236,7 +244,7 @@ async function main(): Promise<void> {
     date: new Date().toISOString(),
     machine: { cpus: os.cpus().length, memoryGiB: Math.round(os.totalmem() / 2 ** 30), node: process.version },
     results,
-    ...(perTask ? { perTask } : {}),
+    ...(perTask.length ? { perTask } : {}),
   };
   const stamp = record.date.replace(/[:.]/g, '-');
   // A per-task-only run (`--only per-task`) is saved apart, so latest.json keeps the full set.

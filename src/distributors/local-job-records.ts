@@ -16,6 +16,9 @@ export interface LocalJobRecord {
   /** /proc start time of that pid (clock ticks after boot), to tell it from a reused pid. */
   startTime?: number | null;
   logPath: string;
+  /** Run by the local executor (pid/startTime are the executor's); its state file says more. */
+  executor?: boolean;
+  statePath?: string;
   spawnedAt: string;
   spawnError?: string;
   exit?: { code: number | null; signal: string | null; at: string };
@@ -36,6 +39,11 @@ export class LocalJobRecords {
 
   logPath(distributorId: string): string {
     return path.join(this.dir, `${this.stem(distributorId)}.log`);
+  }
+
+  /** The local executor's state file of a task it runs (src/worker-node/executor.ts). */
+  statePath(distributorId: string): string {
+    return path.join(this.dir, `${this.stem(distributorId)}.exec.json`);
   }
 
   write(record: LocalJobRecord): void {
@@ -79,7 +87,7 @@ export class LocalJobRecords {
   prune(isLive: (record: LocalJobRecord) => boolean, retentionMs = RECORD_RETENTION_MS, now = Date.now()): number {
     let removed = 0;
     for (const name of readdirSync(this.dir)) {
-      if (!name.endsWith('.json')) continue;
+      if (!name.endsWith('.json') || name.endsWith('.exec.json') || name.startsWith('executor')) continue;
       const file = path.join(this.dir, name);
       try {
         if (now - statSync(file).mtimeMs < retentionMs) continue;
@@ -87,6 +95,7 @@ export class LocalJobRecords {
         if (isLive(record)) continue;
         rmSync(file, { force: true });
         rmSync(this.logPath(record.distributorId), { force: true });
+        rmSync(this.statePath(record.distributorId), { force: true });
         removed++;
       } catch {
         // Unreadable or vanished meanwhile (another worker pruning): not ours to worry about.

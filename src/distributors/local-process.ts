@@ -1,6 +1,14 @@
 /**
  * Shared code of the `sequential` and `multiprocess` distributors: every task instance runs in the
- * worker-node wrapper, as on a cluster, started as a local process when a slot of the pool is free.
+ * worker-node wrapper's code, as on a cluster, when a slot of the pool is free. By default in the
+ * local executor (src/worker-node/executor.ts: one long-lived process that runs many tasks, each
+ * still `bash -c` in a session of its own, without a Node start per task); with `wrapper` (or
+ * JMT_LOCAL_EXECUTOR=0) in one wrapper process per task, exactly as on a cluster.
+ *
+ * Executor tasks are recorded like wrappers (below), with the executor's pid and a state file the
+ * executor keeps (command pid, end): a task is live while its executor is alive and it has not
+ * ended; a task whose executor died without an end is lost, and its command, which nobody watches
+ * any more, is killed so that the retry never runs beside it.
  *
  * Wrappers are spawned detached (own session and process group, output to a log file, unref'd), so
  * they survive the death of the worker that started them and still report to the API: a killed
@@ -15,8 +23,10 @@ import { closeSync, existsSync, openSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { Config } from '../config';
-import { wrapperCommand } from './wrapper-command';
+import { executorCommand, wrapperCommand } from './wrapper-command';
+import { readJson, type ExecutorTaskState } from '../worker-node/executor';
 import { isProcessAlive, readStat } from '../worker-node/proc';
+import { executorTaskAlive, LocalExecutorClient } from './local-executor-client';
 import type { Distributor, RemoteExitInfo, SubmitRequest, SubmitResult } from './distributor';
 import { LocalJobRecords, type LocalJobRecord } from './local-job-records';
 import type { LocalJob, LocalSlotPool, StartedProcess } from './local-slot-pool';
@@ -32,8 +42,10 @@ export interface LocalProcessOptions {
   config: Config;
   apiUrl: string;
   pool: LocalSlotPool;
-  /** Command that starts the wrapper; defaults to the built wrapper (wrapper-command.ts). */
+  /** Command that starts a wrapper per task; when given (and `executor` is not), no executor is used. */
   wrapper?: string[];
+  /** Command that starts the local executor; the default unless `wrapper` or JMT_LOCAL_EXECUTOR=0. */
+  executor?: string[];
   terminateGraceMs?: number;
 }
 
@@ -46,6 +58,8 @@ export class LocalProcessDistributor implements Distributor {
   readonly #env: NodeJS.ProcessEnv;
   readonly #graceMs: number;
   readonly #host = os.hostname();
+  /** Set in executor mode. */
+  readonly #executor: LocalExecutorClient | undefined;
   #closed = false;
 
   constructor(opts: LocalProcessOptions) {
@@ -53,15 +67,19 @@ export class LocalProcessDistributor implements Distributor {
     this.#pool = opts.pool;
     this.#apiUrl = opts.apiUrl;
     this.#graceMs = opts.terminateGraceMs ?? TERMINATE_GRACE_MS;
-    this.#wrapper = opts.wrapper ?? wrapperCommand();
-    if (!opts.wrapper && !existsSync(this.#wrapper[1])) {
-      throw new Error(`the worker-node wrapper is not built (${this.#wrapper[1]} is missing): run \`npx tsc -p .\``);
+    const useExecutor =
+      opts.executor !== undefined || (opts.wrapper === undefined && process.env.JMT_LOCAL_EXECUTOR !== '0');
+    this.#wrapper =
+      (useExecutor ? opts.executor : opts.wrapper) ?? (useExecutor ? executorCommand() : wrapperCommand());
+    if (!opts.wrapper && !opts.executor && !existsSync(this.#wrapper[1])) {
+      throw new Error(`the worker-node wrapper is not built (${this.#wrapper[1]} is missing): run \`npm run build\``);
     }
     // Jobs get their batch's job token (per submit), never the worker's own API token.
     this.#env = { ...process.env };
     delete this.#env.JMT_TOKEN;
     delete this.#env.JMT_TOKENS;
     this.records = new LocalJobRecords(path.join(opts.config.logDir, 'local-distributor'));
+    this.#executor = useExecutor ? new LocalExecutorClient(this.records.dir, this.#wrapper, this.#env) : undefined;
     // Housekeeping off the constructor's path; an old record whose wrapper still runs is kept.
     setImmediate(() => {
       try {
@@ -80,6 +98,14 @@ export class LocalProcessDistributor implements Distributor {
       );
       return { distributorIds, errors };
     }
+    if (this.#executor) {
+      try {
+        await this.#executor.connect();
+      } catch (err) {
+        const message = `the local executor is not available: ${(err as Error).message}`;
+        return { distributorIds, errors: new Map(request.instances.map((i) => [i.taskInstanceId, message])) };
+      }
+    }
     const jobs: LocalJob[] = request.instances.map((inst) => {
       const id = `local:${this.#host}:${inst.taskInstanceId}:${randomBytes(3).toString('hex')}`;
       distributorIds.set(inst.taskInstanceId, id);
@@ -88,7 +114,10 @@ export class LocalProcessDistributor implements Distributor {
         batchKey: `batch-${request.batchId}`,
         batchLimit: request.concurrencyLimit,
         owner: this,
-        start: () => this.#spawn(id, inst.taskInstanceId, request.jobToken),
+        start: () =>
+          this.#executor
+            ? this.#handOver(this.#executor, id, inst.taskInstanceId, request.jobToken)
+            : this.#spawn(id, inst.taskInstanceId, request.jobToken),
       };
     });
     this.#pool.enqueue(jobs);
@@ -97,19 +126,26 @@ export class LocalProcessDistributor implements Distributor {
 
   async liveJobs(distributorIds: string[]): Promise<Set<string>> {
     const live = new Set<string>();
-    for (const id of distributorIds) {
-      if (this.#pool.isQueued(id) || this.#pool.runningPid(id) !== undefined) {
-        live.add(id);
-        continue;
-      }
-      const record = this.records.read(id);
-      if (record && this.#recordAlive(record)) {
-        live.add(id);
-        // Started by a previous worker and still running: it occupies a slot of this machine.
-        this.#pool.adopt(id, record.pid!, () => this.#recordAlive(record));
-      }
-    }
+    for (const id of distributorIds) if (this.#isLive(id)) live.add(id);
     return live;
+  }
+
+  #isLive(id: string): boolean {
+    if (this.#pool.isQueued(id) || (!this.#executor && this.#pool.runningPid(id) !== undefined)) return true;
+    // Executor tasks are judged by their state file and executor now, not by the pool, which
+    // hears of an executor's death only through its next poll.
+    const record = this.records.read(id);
+    if (!record) return this.#executor !== undefined && this.#pool.runningPid(id) !== undefined;
+    if (this.#executor && this.#pool.runningPid(id) !== undefined && !record.spawnError && !this.#state(record)) {
+      return true; // being handed over (the first executor was exiting and a new one starts)
+    }
+    if (this.#recordAlive(record)) {
+      // Started by a previous worker and still running: it occupies a slot of this machine.
+      if (this.#pool.runningPid(id) === undefined) this.#pool.adopt(id, record.pid!, () => this.#recordAlive(record));
+      return true;
+    }
+    if (record.executor) this.#killOrphan(record);
+    return false;
   }
 
   async remoteExitInfo(distributorId: string): Promise<RemoteExitInfo> {
@@ -132,6 +168,7 @@ export class LocalProcessDistributor implements Distributor {
         message: `wrapper process ${record.pid} ran on ${record.host}; it cannot be checked from ${this.#host}`,
       };
     }
+    if (record.executor) return { status: 'U', message: withLog(this.#executorExitMessage(record)) };
     if (this.#recordAlive(record)) {
       return {
         status: 'U',
@@ -156,6 +193,10 @@ export class LocalProcessDistributor implements Distributor {
     for (const id of distributorIds) {
       if (this.#pool.removeQueued(id)) continue; // never started: nothing to kill
       const record = this.records.read(id);
+      if (record?.executor) {
+        await this.#terminateInExecutor(record);
+        continue;
+      }
       const pid = this.#pool.runningPid(id) ?? (record && this.#recordAlive(record) ? record.pid : undefined);
       if (pid === undefined) continue;
       const startTime = record?.startTime;
@@ -170,13 +211,115 @@ export class LocalProcessDistributor implements Distributor {
 
   async close(): Promise<void> {
     this.#closed = true;
-    // Queued jobs of this distributor are dropped (the monitor retries them); running ones stay.
+    // Queued jobs of this distributor are dropped (the monitor retries them); running ones stay,
+    // in their wrappers or in the executor, which outlives this connection.
     this.#pool.removeQueuedOf(this);
+    this.#executor?.close();
   }
 
   #recordAlive(record: LocalJobRecord): boolean {
     if (record.pid === undefined || record.exit || record.spawnError || record.host !== this.#host) return false;
+    if (record.executor) return executorTaskAlive(this.#state(record), record);
     return isProcessAlive(record.pid, record.startTime);
+  }
+
+  #state(record: LocalJobRecord): ExecutorTaskState | undefined {
+    return record.statePath ? readJson<ExecutorTaskState>(record.statePath) : undefined;
+  }
+
+  /** The command of a task whose executor died: nobody watches or reports it; it must not run on. */
+  #killOrphan(record: LocalJobRecord): void {
+    const state = this.#state(record);
+    if (state?.exit || state?.commandPid === undefined || record.host !== this.#host) return;
+    if (isProcessAlive(state.commandPid, state.commandStartTime)) signalGroup(state.commandPid, 'SIGKILL');
+  }
+
+  #executorExitMessage(record: LocalJobRecord): string {
+    const state = this.#state(record);
+    const where = `the local executor (pid ${state?.executorPid ?? record.pid}) on ${record.host}`;
+    if (this.#recordAlive(record)) return `task is still running in ${where} but stopped reporting`;
+    if (state?.exit) return `task ended in ${where} (wrapper exit code ${state.exit.code}) without a final report`;
+    return `${where} is gone without a final report for this task`;
+  }
+
+  /** SIGTERM through the executor (the task reports how its command ended); SIGKILL after the grace. */
+  async #terminateInExecutor(record: LocalJobRecord): Promise<void> {
+    if (!this.#recordAlive(record)) return this.#killOrphan(record);
+    await this.#executor?.connect().catch(() => undefined);
+    if (!this.#executor?.terminate(record.distributorId)) {
+      const pid = this.#state(record)?.commandPid;
+      if (pid !== undefined) signalGroup(pid, 'SIGTERM');
+    }
+    setTimeout(() => {
+      const state = this.#state(record);
+      if (!state?.exit && state?.commandPid !== undefined && isProcessAlive(state.commandPid, state.commandStartTime))
+        signalGroup(state.commandPid, 'SIGKILL');
+    }, this.#graceMs).unref();
+  }
+
+  /** Start a task in the local executor (submit connected to it); settles when the task has ended. */
+  #handOver(
+    executor: LocalExecutorClient,
+    id: string,
+    taskInstanceId: number,
+    jobToken: string | undefined,
+  ): StartedProcess {
+    const info = executor.info();
+    if (!info) {
+      this.records.write({ ...this.#baseRecord(id, taskInstanceId), spawnError: 'the local executor is not running' });
+      throw new Error('the local executor is not running');
+    }
+    const record: LocalJobRecord = {
+      ...this.#baseRecord(id, taskInstanceId),
+      pid: info.pid,
+      startTime: info.startTime,
+      executor: true,
+      statePath: this.records.statePath(id),
+    };
+    this.records.write(record);
+    let ended!: () => void;
+    const exited = new Promise<void>((resolve) => (ended = resolve));
+    executor
+      .run(
+        {
+          id,
+          taskInstanceId,
+          apiUrl: this.#apiUrl,
+          token: jobToken,
+          logPath: record.logPath,
+          statePath: record.statePath!,
+        },
+        (code) => {
+          // The connection was lost, not the task: it holds its slot until its state says it ended.
+          if (code === undefined) this.#pool.adopt(id, record.pid!, () => this.#recordAlive(record));
+          ended();
+        },
+      )
+      .then((took) => {
+        // Handed to a fresh executor because the one it was meant for was exiting.
+        if (took.pid !== record.pid) {
+          Object.assign(record, { pid: took.pid, startTime: took.startTime });
+          this.records.update(id, { pid: took.pid, startTime: took.startTime });
+        }
+      })
+      .catch((err: unknown) => {
+        try {
+          this.records.update(id, { spawnError: (err as Error).message });
+        } finally {
+          ended();
+        }
+      });
+    return { pid: info.pid, exited };
+  }
+
+  #baseRecord(id: string, taskInstanceId: number): LocalJobRecord {
+    return {
+      distributorId: id,
+      taskInstanceId,
+      host: this.#host,
+      logPath: this.records.logPath(id),
+      spawnedAt: new Date().toISOString(),
+    };
   }
 
   #spawn(id: string, taskInstanceId: number, jobToken: string | undefined): StartedProcess {

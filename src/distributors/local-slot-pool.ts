@@ -49,7 +49,9 @@ export class LocalSlotPool {
   }
 
   get occupied(): number {
-    return this.#running.size + this.#adopted.size;
+    let both = 0;
+    for (const id of this.#adopted.keys()) if (this.#running.has(id)) both++;
+    return this.#running.size + this.#adopted.size - both;
   }
 
   get queued(): number {
@@ -94,7 +96,9 @@ export class LocalSlotPool {
    * this a restarted worker would start a full set of new jobs next to the old ones.
    */
   adopt(id: string, pid: number, isAlive: () => boolean): void {
-    if (this.#running.has(id) || this.#adopted.has(id)) return;
+    // A running job may be adopted too: the local executor's, when the connection that would have
+    // said it ended was lost (it stays counted while isAlive says so).
+    if (this.#adopted.has(id)) return;
     this.#adopted.set(id, { pid, isAlive });
     if (!this.#pollTimer) {
       this.#pollTimer = setInterval(() => this.#pollAdopted(), ADOPTED_POLL_MS);

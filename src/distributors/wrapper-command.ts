@@ -12,9 +12,9 @@ import { projectRoot } from '../config';
  * new as every file tsc wrote for the wrapper; else tsc's `dist/src/worker-node/<entry>.js`. A
  * bare `tsc -p .` after a change to the wrapper thus never leaves the distributors on an old bundle.
  */
-export function wrapperScript(name: 'wrapper' = 'wrapper', root = projectRoot()): string {
+export function wrapperScript(name: 'wrapper' | 'executor' = 'wrapper', root = projectRoot()): string {
   const tscDir = path.join(root, 'dist', 'src', 'worker-node');
-  const fallback = path.join(tscDir, { wrapper: 'main.js' }[name]);
+  const fallback = path.join(tscDir, { wrapper: 'main.js', executor: 'executor.js' }[name]);
   const bundled = path.join(root, 'dist', 'worker-node', `${name}.cjs`);
   try {
     const bundledAt = statSync(bundled).mtimeMs;
@@ -30,4 +30,9 @@ export function wrapperScript(name: 'wrapper' = 'wrapper', root = projectRoot())
 /** `[node, <wrapper script>]`; append the wrapper's arguments. */
 export function wrapperCommand(): string[] {
   return [process.execPath, wrapperScript()];
+}
+
+/** `[node, <local executor script>]`; append `--dir <records dir>`. */
+export function executorCommand(): string[] {
+  return [process.execPath, wrapperScript('executor')];
 }

@@ -52,7 +52,9 @@ export const TASK_TRANSITIONS: Table<TaskStatus> = {
 export const TASK_UNTIMELY: Table<TaskStatus> = { D: ['D', 'E', 'R'], F: ['F'] };
 
 export const TASK_INSTANCE_TRANSITIONS: Table<TaskInstanceStatus> = {
-  Q: ['I', 'O', 'K', 'W', 'F'],
+  // Q→R: the local executor starts a job within milliseconds of its submission, so its running
+  // report may arrive before the submission is recorded (recordSubmission then keeps R).
+  Q: ['I', 'O', 'K', 'W', 'F', 'R'],
   I: ['O', 'W', 'K', 'R', 'F'],
   // O→D and O→E: a fast job may report its end before its start report arrives.
   O: ['R', 'U', 'X', 'Z', 'K', 'F', 'D', 'E'],

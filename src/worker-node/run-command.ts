@@ -8,6 +8,7 @@ import { createWriteStream, mkdirSync, type WriteStream } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
+import { readStat } from './proc';
 
 /** Jobmon keeps the last 10,000 characters of each stream for the database. */
 export const TAIL_CHARS = 10_000;
@@ -33,6 +34,47 @@ export interface CommandOutcome {
   wallclockS: number;
   stdoutTail: string;
   stderrTail: string;
+  /** CPU ticks of the command and everything it waited for, counted when it was reaped. */
+  reapedTicks: number | undefined;
+}
+
+/**
+ * The CPU of reaped children, per child. The kernel adds a child's CPU (and that of everything it
+ * waited for) to its parent's cutime/cstime when the parent reaps it, and Node has reaped the
+ * command by the time 'exit' fires; the difference between readings is the CPU of the children
+ * reaped in between. Children reaped in the same turn of the event loop (only possible in the
+ * local executor, which runs many commands) share that difference equally.
+ */
+class ReapLedger {
+  #last: number | undefined;
+  #pending: ((ticks: number | undefined) => void)[] = [];
+
+  /** Call before spawning, so the first reading precedes the first child's end. */
+  prime(): void {
+    if (this.#last === undefined) this.#last = selfChildTicks();
+  }
+
+  /** Call from the child's 'exit' handler; resolves to its share of the reaped CPU. */
+  reaped(): Promise<number | undefined> {
+    return new Promise((resolve) => {
+      if (this.#pending.push(resolve) === 1) setImmediate(() => this.#settle());
+    });
+  }
+
+  #settle(): void {
+    const pending = this.#pending.splice(0);
+    const now = selfChildTicks();
+    const share = now !== undefined && this.#last !== undefined ? (now - this.#last) / pending.length : undefined;
+    this.#last = now;
+    for (const resolve of pending) resolve(share);
+  }
+}
+
+const reapLedger = new ReapLedger();
+
+function selfChildTicks(): number | undefined {
+  const s = readStat('self');
+  return s ? s.cutime + s.cstime : undefined;
 }
 
 /** Keeps the last `limit` characters written to it. */
@@ -64,19 +106,22 @@ export class RunningCommand {
     this.done = new Promise((resolve) => {
       child.once('exit', (code, signal) => {
         const wallclockS = (Date.now() - startedAt) / 1000;
+        const reaped = reapLedger.reaped();
         if (this.#killTimer) clearTimeout(this.#killTimer);
         // Whatever the command left running in its group goes too, as when a batch system ends a
         // job; otherwise a forgotten `&` would outlive the task and hold its pipes.
         this.signalGroup('SIGTERM');
         void Promise.all(pipes.map((p) => p.closed(PIPE_DRAIN_MS)))
           .then(() => Promise.all(files.map(endStream)))
-          .then(() =>
+          .then(() => reaped)
+          .then((reapedTicks) =>
             resolve({
               exitCode: code ?? 128 + (signal ? (os.constants.signals[signal] ?? 0) : 0),
               signal,
               wallclockS,
               stdoutTail: tails[0].toString(),
               stderrTail: tails[1].toString(),
+              reapedTicks,
             }),
           );
       });
@@ -90,6 +135,7 @@ export class RunningCommand {
       WriteStream,
     ];
     const startedAt = Date.now();
+    reapLedger.prime();
     const child = spawn('/bin/bash', ['-c', spec.command], {
       detached: true, // new session + process group: the wrapper can signal -pid without signalling itself
       stdio: ['ignore', 'pipe', 'pipe'],

@@ -1,6 +1,16 @@
 /** Signals to the wrapper, passed on to the command it runs. */
 import type { RunningCommand } from './run-command';
 
+/**
+ * Where termination requests come from: the process's own signals for a wrapper per task; for the
+ * local executor, which runs many tasks in one process, an emitter per task fed by terminate
+ * requests (and by the executor's own signals, passed to every task).
+ */
+export interface SignalSource {
+  on(event: 'SIGTERM' | 'SIGINT', handler: (signal: NodeJS.Signals) => void): unknown;
+  off(event: 'SIGTERM' | 'SIGINT', handler: (signal: NodeJS.Signals) => void): unknown;
+}
+
 /** Between SIGTERM and SIGKILL of the command (Jobmon's command_interrupt_timeout). */
 export const KILL_GRACE_MS = 10_000;
 
@@ -27,9 +37,12 @@ export class SignalForwarder {
     else this.#command.killNow();
   };
 
-  constructor(private readonly log: (m: string) => void) {
-    process.on('SIGTERM', this.#handler);
-    process.on('SIGINT', this.#handler);
+  constructor(
+    private readonly log: (m: string) => void,
+    private readonly source: SignalSource = process,
+  ) {
+    source.on('SIGTERM', this.#handler);
+    source.on('SIGINT', this.#handler);
   }
 
   attach(command: RunningCommand): void {
@@ -44,7 +57,7 @@ export class SignalForwarder {
   }
 
   uninstall(): void {
-    process.off('SIGTERM', this.#handler);
-    process.off('SIGINT', this.#handler);
+    this.source.off('SIGTERM', this.#handler);
+    this.source.off('SIGINT', this.#handler);
   }
 }

@@ -8,7 +8,7 @@
  * VmRSS over a tree counts shared pages once per process. It is the figure users compare with their
  * memory request, not an accounting value; Slurm's accounting is the authority on a cluster.
  */
-import { CLOCK_TICKS_PER_S, readAllStats, readRssBytes, readStat, type ProcStat } from './proc';
+import { CLOCK_TICKS_PER_S, readAllStats, readRssBytes, type ProcStat } from './proc';
 
 export const USAGE_SAMPLE_INTERVAL_MS = 1_000;
 export const USAGE_FIRST_SAMPLE_MS = 100;
@@ -39,11 +39,8 @@ export class UsageSampler {
   #maxRss: number | undefined;
   #treeCpuTicks: number | undefined;
   #timer: NodeJS.Timeout;
-  /** The wrapper's own reaped-children CPU before the command started (see `finish`). */
-  readonly #selfChildTicksAtStart: number | undefined;
 
   constructor(readonly rootPid: number) {
-    this.#selfChildTicksAtStart = selfChildTicks();
     this.#timer = setTimeout(() => {
       this.sample();
       this.#timer = setInterval(() => this.sample(), USAGE_SAMPLE_INTERVAL_MS);
@@ -69,16 +66,12 @@ export class UsageSampler {
   }
 
   /**
-   * Stop sampling; call after the command has exited. Its final CPU comes from the wrapper's own
-   * cutime/cstime: the kernel adds a child's CPU (and that of everything it waited for) to its
-   * parent when the parent reaps it, and Node has reaped the command by the time 'exit' fires.
+   * Stop sampling; call after the command has exited, with the CPU counted when it was reaped
+   * (CommandOutcome.reapedTicks): it includes children the samples never saw.
    */
-  finish(): Usage {
+  finish(reaped: number | undefined): Usage {
     clearTimeout(this.#timer);
     clearInterval(this.#timer);
-    const end = selfChildTicks();
-    const reaped =
-      end !== undefined && this.#selfChildTicksAtStart !== undefined ? end - this.#selfChildTicksAtStart : undefined;
     const ticks = Math.max(reaped ?? 0, this.#treeCpuTicks ?? 0);
     const known = reaped !== undefined || this.#treeCpuTicks !== undefined;
     return {
@@ -86,9 +79,4 @@ export class UsageSampler {
       cpuS: known ? ticks / CLOCK_TICKS_PER_S : undefined,
     };
   }
-}
-
-function selfChildTicks(): number | undefined {
-  const s = readStat('self');
-  return s ? s.cutime + s.cstime : undefined;
 }

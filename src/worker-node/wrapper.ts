@@ -17,7 +17,7 @@ import { ApiClient, ApiUnavailableError, type RetryPolicy } from './api-client';
 import { RunningCommand, type CommandOutcome } from './run-command';
 import { UsageSampler, type Usage } from './usage';
 import { Heartbeat, statusOf } from './heartbeat';
-import { KILL_GRACE_MS, SignalForwarder } from './signals';
+import { KILL_GRACE_MS, SignalForwarder, type SignalSource } from './signals';
 import { BannerWatch, batchSignalVerdict } from './batch-signal';
 
 /** Jobmon's exit code for a worker-node failure (198 is its version mismatch). */
@@ -34,6 +34,10 @@ export interface WrapperOptions {
   retryPolicy?: RetryPolicy;
   /** Environment the command inherits (JMT_TOKEN is removed: the command has no use for it). */
   env?: NodeJS.ProcessEnv;
+  /** Where SIGTERM/SIGINT come from; the process's own signals unless the local executor says. */
+  signals?: SignalSource;
+  /** Told the command's pid once it runs (the local executor records it). */
+  onCommandStarted?: (pid: number) => void;
   log: (message: string) => void;
 }
 
@@ -69,7 +73,7 @@ export async function runWrapper(opts: WrapperOptions): Promise<number> {
   const api = new ApiClient(opts.apiUrl, opts.token, log, opts.retryPolicy);
   const nodename = os.hostname();
   const distributorId = opts.distributorId ?? String(process.pid);
-  const signals = new SignalForwarder(log);
+  const signals = new SignalForwarder(log, opts.signals);
   // Where the batch system explains a signal it sends: only what it writes from now on counts.
   const banners = BannerWatch.start(opts.env ?? process.env);
   let reported = false;
@@ -145,6 +149,7 @@ export async function runWrapper(opts: WrapperOptions): Promise<number> {
     }
     const command = running;
     log(`started command (pid ${command.pid}): ${ti.command}`);
+    opts.onCommandStarted?.(command.pid);
     const sampler = new UsageSampler(command.pid);
     signals.attach(command);
     heartbeat = new Heartbeat(api, id, distributorId, ti.heartbeat_interval_s, log, () =>
@@ -154,7 +159,7 @@ export async function runWrapper(opts: WrapperOptions): Promise<number> {
     const outcome = await command.done;
     heartbeat.stop();
     signals.detach();
-    const usage = sampler.finish();
+    const usage = sampler.finish(outcome.reapedTicks);
     log(
       `command ended: exit code ${outcome.exitCode}${outcome.signal ? ` (${outcome.signal})` : ''} after ${outcome.wallclockS.toFixed(1)} s`,
     );

@@ -65,6 +65,8 @@ describe('task instance FSM', () => {
     expect(decideTaskInstance('R', 'D')).toBe('apply');
     expect(decideTaskInstance('R', 'K')).toBe('apply');
     expect(decideTaskInstance('K', 'F')).toBe('apply');
+    // A job started so fast that it reports running before its submission is recorded.
+    expect(decideTaskInstance('Q', 'R')).toBe('apply');
   });
 
   it('ignores the races Jobmon calls untimely', () => {

@@ -145,6 +145,8 @@ beforeAll(async () => {
       // Everyone (client, workers' wrappers) goes through the proxy, as in production.
       JMT_API_URL: proxy.url,
       JMT_MULTIPROCESS_PARALLELISM: '3',
+      // A wrapper (and a connection) per task, so both APIs behind the round-robin proxy serve the run.
+      JMT_LOCAL_EXECUTOR: '0',
     },
   });
   // One JMT_HOME for both workers = one machine: the spawn records a surviving worker reads to

@@ -14,6 +14,8 @@ const ROOT = path.resolve(__dirname, '../..');
 export interface BuiltWrapper {
   /** `[node, <tmp>/main.js]`, as `wrapperCommand()` returns for dist/. */
   command: string[];
+  /** `[node, <tmp>/executor.js]`: the local executor, compiled from the same folder. */
+  executorCommand: string[];
   dir: string;
   remove(): void;
 }
@@ -41,6 +43,7 @@ export function buildWrapper(): BuiltWrapper {
         '--esModuleInterop',
         '--skipLibCheck',
         path.join(ROOT, 'src', 'worker-node', 'main.ts'),
+        path.join(ROOT, 'src', 'worker-node', 'executor.ts'),
       ],
       { cwd: ROOT, stdio: 'pipe', timeout: 60_000 },
     );
@@ -51,6 +54,7 @@ export function buildWrapper(): BuiltWrapper {
   }
   return {
     command: [process.execPath, path.join(dir, 'main.js')],
+    executorCommand: [process.execPath, path.join(dir, 'executor.js')],
     dir,
     remove: () => rmSync(dir, { recursive: true, force: true }),
   };

@@ -79,6 +79,9 @@ export async function startFaultStack(options: FaultStackOptions = {}): Promise<
       JMT_TI_HEARTBEAT_S: '1',
       JMT_REPORT_BY_BUFFER: '3.1',
       JMT_MULTIPROCESS_PARALLELISM: String(options.parallelism ?? 6),
+      // A wrapper process per task, as on a cluster: these faults are the wrapper's (a job killed
+      // silently is its wrapper and command). The local executor's are in test/local-executor.test.ts.
+      JMT_LOCAL_EXECUTOR: '0',
       ...options.env,
     };
     delete base.JMT_TOKENS;
