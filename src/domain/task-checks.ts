@@ -75,7 +75,7 @@ export function checkTask(raw: unknown, index: number, draft: CheckedDraft, cata
     taskArgs,
     opArgs,
     upstream,
-    command: renderCommand(template.args.command, nodeArgs, taskArgs, opArgs),
+    command: startableCommand(renderCommand(template.args.command, nodeArgs, taskArgs, opArgs), index),
     ...resourceSettings(task, index, draft, template, catalog),
     maxAttempts: maxAttempts(task, index, draft, template),
     attributes:
@@ -151,6 +151,25 @@ function checkTaskShape(raw: unknown, index: number, draft: CheckedDraft) {
 }
 
 const NO_UPSTREAM: readonly string[] = Object.freeze([]);
+
+/**
+ * Linux refuses to exec a single argument longer than MAX_ARG_STRLEN (32 pages: 131,072 bytes,
+ * NUL included), and the command reaches the job as one (`sh -c <command>`): a longer one would be
+ * bound, scheduled and then fail at every attempt. Refused at bind instead.
+ */
+export const MAX_COMMAND_BYTES = 131_071;
+
+function startableCommand(command: string, index: number): string {
+  // A UTF-8 character is at most 3 bytes per UTF-16 unit: most commands skip the byte count.
+  if (command.length * 3 > MAX_COMMAND_BYTES && Buffer.byteLength(command, 'utf8') > MAX_COMMAND_BYTES) {
+    throw invalid(
+      `tasks[${index}]`,
+      `the task's command is ${Buffer.byteLength(command, 'utf8')} bytes; a command longer than ${MAX_COMMAND_BYTES} bytes can never be started (the kernel's limit for one argument): pass large values in a file`,
+      'command_too_long',
+    );
+  }
+  return command;
+}
 
 /** Below this length a pairwise scan is cheaper than a Set (most tasks have a handful of upstreams). */
 const SHORT_LIST = 16;

@@ -189,6 +189,20 @@ describe('integers bounded by their column', () => {
   });
 });
 
+describe('sizes', () => {
+  it('an arg value that makes the command longer than the kernel can start is 422 at bind', async () => {
+    const body = bindRequest('hostile-long-arg', { verbose: 'x'.repeat(140_000) });
+    const answer = await refused({ status: 422, code: 'command_too_long', field: 'tasks[0]' }, 'POST', `${V1}/bind`, {
+      body,
+    });
+    expect(answer.body.error.message).toMatch(/can never be started/);
+    const fits = await t.call('POST', `${V1}/bind`, {
+      body: bindRequest('hostile-long-ok', { verbose: 'x'.repeat(100_000) }),
+    });
+    expect(fits.status).toBe(200);
+  });
+});
+
 describe('dates, ids and enums', () => {
   it.each(['0001-01-01T00:00:00Z', '+275760-09-13', '-000001-01-01', '10000-01-01'])(
     'a search date %s outside years 1–9999 is 422',
