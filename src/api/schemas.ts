@@ -183,7 +183,8 @@ export const ClustersSchema = z
         queues: z.array(
           z.object({
             name: z.string().openapi({ example: 'long' }),
-            limits: z.record(z.string(), z.tuple([z.number(), z.number()])).openapi({
+            // An array of two, not z.tuple: a tuple becomes OpenAPI 3.0's `items: [...]`, which 3.1 rejects.
+            limits: z.record(z.string(), z.array(z.number()).length(2)).openapi({
               description: '[min, max] per resource: cores, memory GiB, runtime s',
               example: { cores: [1, 64] },
             }),
