@@ -4,6 +4,8 @@
 # (detected after, recovered after, tasks lost, tasks run twice) and, last, "N passed, N failed".
 set -uo pipefail
 cd "$(dirname "$0")/.."
+# The daemon faults kill and restart the host's one-node Slurm 22.05 (its pid files, /usr/sbin daemons).
+export SLURM_RELEASE=22.05 JMT_SLURM_TEST_RELEASE=22.05
 
 status=0
 step() { printf '\n== %s\n' "$*"; }

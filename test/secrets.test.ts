@@ -74,7 +74,9 @@ echo "SLURM_JWT=eyJhbGciOiJIUzI1NiJ9.eyJuIjoi$n.c2VjcmV0LXNpZw$n"
       req.on('end', () => {
         const token = String(req.headers['x-slurm-user-token'] ?? '');
         res.setHeader('content-type', 'application/json');
-        if (req.url?.includes('/partition/')) {
+        if (req.url === '/openapi/v3') {
+          res.end(JSON.stringify({ paths: { '/slurm/v0.0.41/job/submit': {} } }));
+        } else if (req.url?.includes('/partition/')) {
           res.end(JSON.stringify({ partitions: [{ name: 'debug' }] }));
         } else if (req.url?.endsWith('/job/submit') && submits++ === 0) {
           res.statusCode = 401;

@@ -134,15 +134,30 @@ async function triage(
     changed = true;
     if (instance.status === 'R' || instance.status === 'T') {
       const info = await distributor.remoteExitInfo(instance.distributorId as string);
-      if (info.status === 'D') await logDone(db, instance.id, { exitCode: info.exitCode ?? 0 });
+      // What the batch system's accounting knows (node, elapsed, MaxRSS) goes into the instance.
+      const usage = {
+        nodename: info.usage?.nodename,
+        wallclockS: info.usage?.wallclockS,
+        maxrssBytes: info.usage?.maxRssBytes,
+      };
+      if (info.status === 'D') await logDone(db, instance.id, { exitCode: info.exitCode ?? 0, ...usage });
       else
         await logError(
           db,
           instance.id,
           info.status,
           `lost: no report from the job for ${Math.round(reportBySeconds)} s; ${info.message}`,
-          { exitCode: info.exitCode ?? null },
+          { exitCode: info.exitCode ?? null, ...usage },
         );
+      continue;
+    }
+    const launch =
+      instance.distributorId === null ? undefined : await distributor.launchFailure?.(instance.distributorId);
+    if (launch) {
+      // F: a retry would fail the same way (the message says what to fix); X: retried.
+      await logError(db, instance.id, launch.retry ? 'X' : 'F', `job failed to launch: ${launch.message}`, {
+        exitCode: null,
+      });
     } else {
       const why = instance.distributorId === null ? undefined : distributor.queueingError?.(instance.distributorId);
       await logError(

@@ -48,6 +48,8 @@ export interface RemoteExitInfo {
   status: Extract<TaskInstanceStatus, 'D' | 'E' | 'Z' | 'U' | 'F'>;
   exitCode?: number;
   message: string;
+  /** What the batch system's accounting recorded about the job, where it has it (Slurm: slurmdbd). */
+  usage?: { nodename?: string; wallclockS?: number; maxRssBytes?: number };
 }
 
 export interface Distributor {
@@ -62,6 +64,13 @@ export interface Distributor {
    * the distributor itself removed it from its queue (a job its batch system would never start).
    */
   queueingError?(distributorId: string): string | undefined;
+  /**
+   * Optional: why a job whose wrapper never reported running has already ended on the distributor
+   * (a launch failure: the batch system could not start it), with the batch system's own words;
+   * `retry` false when a retry cannot help (e.g. an output path the job account cannot write).
+   * Undefined when the job did not end that way.
+   */
+  launchFailure?(distributorId: string): Promise<{ message: string; retry: boolean } | undefined>;
   /** Kill these jobs (cold resume, stop --kill). Unknown or finished ids are ignored. */
   terminate(distributorIds: string[]): Promise<void>;
   /**

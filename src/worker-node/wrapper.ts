@@ -15,6 +15,7 @@ import { statSync } from 'node:fs';
 import os from 'node:os';
 import { ApiClient, ApiUnavailableError, type RetryPolicy } from './api-client';
 import { RunningCommand, type CommandOutcome } from './run-command';
+import { oomKillCount } from './oom';
 import { UsageSampler, type Usage } from './usage';
 import { Heartbeat, statusOf } from './heartbeat';
 import { KILL_GRACE_MS, SignalForwarder, type SignalSource } from './signals';
@@ -151,6 +152,7 @@ export async function runWrapper(opts: WrapperOptions): Promise<number> {
     log(`started command (pid ${command.pid}): ${ti.command}`);
     opts.onCommandStarted?.(command.pid);
     const sampler = new UsageSampler(command.pid);
+    const oomKillsBefore = oomKillCount();
     signals.attach(command);
     heartbeat = new Heartbeat(api, id, distributorId, ti.heartbeat_interval_s, log, () =>
       command.terminate(KILL_GRACE_MS),
@@ -179,6 +181,16 @@ export async function runWrapper(opts: WrapperOptions): Promise<number> {
     // is judged as the batch system declared (F for an outside cancel, Z past the time limit), and
     // any signal past the time limit is the limit. Not SIGKILL before it: that is the memory
     // limit's kill, which the monitor judges from the batch system's record.
+    // A failed command while the job's memory cgroup counted an OOM kill (the command or one of its
+    // children, e.g. under a shell that then exits 137): the job's memory limit (cgroup enforcement).
+    const oomKillsAfter = oomKillCount();
+    if (oomKillsAfter !== undefined && oomKillsAfter > (oomKillsBefore ?? 0)) {
+      return await report('error', {
+        ...body,
+        error_state: 'Z',
+        message: `the job's memory cgroup killed the command over its memory limit (OUT_OF_MEMORY, resource error: memory); ${errorText(outcome, signals.received)}`,
+      });
+    }
     const signalVerdict = batchSignalVerdict(opts.env ?? process.env, Date.now(), banners.read());
     const heardFirstHand = outcome.signal === 'SIGTERM' || (outcome.signal !== null && signalVerdict?.state === 'Z');
     const verdict = signals.received || heardFirstHand ? signalVerdict : undefined;

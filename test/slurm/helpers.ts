@@ -9,13 +9,73 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { sql } from 'kysely';
 import type { Db } from '../../src/sql/db';
-import { parseSlurmTimestamp } from '../../src/distributors/slurm/job-record';
+import { parseSlurmTimestamp, type SlurmJobRecord } from '../../src/distributors/slurm/job-record';
+import { recordsOf38, recordsOf4x } from '../../src/distributors/slurm/rest-backend';
+import type { RestJob38, RestJob4x } from '../../src/distributors/slurm/rest-schema';
 import { waitFor } from '../helpers/wait';
 
 const exec = promisify(execFile);
 const ROOT = path.resolve(__dirname, '..', '..');
-export const REST_URL = process.env.JMT_SLURM_REST_URL ?? 'http://127.0.0.1:6820';
+/** Where scripts/slurm-up*.sh keep their state. */
+const STATE = process.env.JMT_SLURM_STATE ?? '/var/lib/jmt-slurm';
+
+/**
+ * The release a test file runs on: 24.11 (the trixie root: two nodes, slurmdbd, cgroups, REST
+ * v0.0.40-42) unless the file (or JMT_SLURM_TEST_RELEASE) asks for the host's 22.05 (one node,
+ * REST v0.0.38, the CLI fallback).
+ */
+export type SlurmRelease = '24.11' | '22.05';
+export const DEFAULT_RELEASE: SlurmRelease = process.env.JMT_SLURM_TEST_RELEASE === '22.05' ? '22.05' : '24.11';
+let release: SlurmRelease = DEFAULT_RELEASE;
+export const currentRelease = (): SlurmRelease => release;
+
+/** How each release is laid out on this machine (scripts/slurm-up-<release>.sh). */
+const LAYOUT = {
+  '24.11': {
+    root: path.join(STATE, '24.11', 'root'),
+    bin: (name: string) => path.join(STATE, '24.11', 'bin', name),
+    rest: 'http://127.0.0.1:6820',
+    restVersion: 'v0.0.42',
+    conf: path.join(STATE, '24.11', 'root', 'etc', 'slurm', 'slurm.conf'),
+    confMark: '# managed by jobmon-temporal scripts/slurm-up-24.11.sh',
+    slurmdPidFile: (node: string) => path.join(STATE, '24.11', 'root', 'run', 'slurm', `slurmd-${node}.pid`),
+    startSlurmd: (node: string): [string, string[]] => [
+      '/usr/sbin/chroot',
+      [path.join(STATE, '24.11', 'root'), '/usr/sbin/slurmd', '-N', node],
+    ],
+  },
+  '22.05': {
+    root: '/',
+    bin: (name: string) => name,
+    rest: 'http://127.0.0.1:6838',
+    restVersion: 'v0.0.38',
+    conf: '/etc/slurm/slurm.conf',
+    confMark: '# managed by jobmon-temporal scripts/slurm-up.sh',
+    slurmdPidFile: () => path.join(STATE, 'run', 'slurmd.pid'),
+    startSlurmd: (): [string, string[]] => ['/usr/sbin/slurmd', []],
+  },
+} as const;
+const layout = () => LAYOUT[release];
+/** A Slurm command of the release under test (24.11's run in its root through chroot). */
+export const slurmBin = (name: string): string => layout().bin(name);
+export const restUrl = (): string => layout().rest;
+export const restVersion = (): string => layout().restVersion;
 export const JOB_USER = process.env.JMT_SLURM_JOB_USER ?? 'jmtuser';
+/** @deprecated use restUrl(): the URL depends on the release under test. */
+export const REST_URL = LAYOUT[DEFAULT_RELEASE].rest;
+
+/** What slurm-up wrote for clients (JMT_SLURM_BIN, _REST_URL, _SLURMD_LOG, ...): into this process. */
+function loadReleaseEnv(): Record<string, string> {
+  const file = path.join(STATE, release, 'env');
+  const vars: Record<string, string> = {};
+  if (!existsSync(file)) return vars;
+  for (const line of readFileSync(file, 'utf8').split('\n')) {
+    const m = /^(JMT_SLURM_[A-Z_]+)="?(.*?)"?$/.exec(line.trim());
+    if (m) vars[m[1]] = m[2];
+  }
+  Object.assign(process.env, vars);
+  return vars;
+}
 
 export interface SlurmHandle {
   ok: boolean;
@@ -24,14 +84,17 @@ export interface SlurmHandle {
   startedHere: boolean;
   /** How long bring-up took when this file did it. */
   upSeconds?: number;
+  release: SlurmRelease;
+  /** Slurm's own version string (e.g. 24.11.5), from its env file. */
+  version?: string;
 }
 
 async function answering(): Promise<boolean> {
   try {
-    const { stdout } = await exec('sinfo', ['-h', '-o', '%t'], { timeout: 10_000 });
+    const { stdout } = await exec(slurmBin('sinfo'), ['-h', '-o', '%t'], { timeout: 10_000 });
     if (!/idle|mix|alloc/.test(stdout)) return false;
     const token = await mintToken(60);
-    const res = await fetch(`${REST_URL}/slurm/v0.0.38/ping`, {
+    const res = await fetch(`${restUrl()}/slurm/${restVersion()}/ping`, {
       headers: { 'X-SLURM-USER-NAME': JOB_USER, 'X-SLURM-USER-TOKEN': token },
       signal: AbortSignal.timeout(5_000),
     });
@@ -93,80 +156,91 @@ function processAlive(pid: number): boolean {
   }
 }
 
-export async function ensureSlurm(): Promise<SlurmHandle> {
+/**
+ * The cluster of `wanted` up and answering: brought up with scripts/slurm-up.sh when it is not
+ * (root only). In CI as root a cluster that cannot be brought up is an error, not a skip.
+ */
+export async function ensureSlurm(wanted: SlurmRelease = DEFAULT_RELEASE): Promise<SlurmHandle> {
+  release = wanted;
   await acquireSlurmLock();
-  if (await answering()) return { ok: true, startedHere: false };
+  const done = (h: Omit<SlurmHandle, 'release' | 'version'>): SlurmHandle => {
+    const version = h.ok ? loadReleaseEnv().JMT_SLURM_RELEASE : undefined;
+    if (h.ok) console.log(`Slurm tests of this file run on Slurm ${version ?? wanted} (${wanted} layout)`);
+    if (!h.ok && process.getuid?.() === 0 && process.env.CI === 'true') {
+      releaseSlurmLock();
+      throw new Error(`Slurm ${wanted} could not be brought up in CI: ${h.reason}`);
+    }
+    return { ...h, release: wanted, version };
+  };
+  if (await answering()) return done({ ok: true, startedHere: false });
   if (process.getuid?.() !== 0) {
-    return {
+    return done({
       ok: false,
       startedHere: false,
       reason:
         'not root: the Slurm tests need root (to start Slurm, mint tokens for the job user and kill its jobs); run them as root, e.g. in CI',
-    };
+    });
   }
   const t0 = Date.now();
   try {
-    await exec('bash', [path.join(ROOT, 'scripts', 'slurm-up.sh')], { timeout: 300_000 });
+    await exec('bash', [path.join(ROOT, 'scripts', 'slurm-up.sh')], {
+      timeout: 600_000,
+      env: { ...process.env, SLURM_RELEASE: wanted },
+    });
   } catch (err) {
     const e = err as { stdout?: string; stderr?: string; message: string };
-    return {
+    return done({
       ok: false,
       startedHere: true,
-      reason: `scripts/slurm-up.sh failed: ${e.stdout ?? ''}${e.stderr ?? ''}${e.message}`,
-    };
+      reason: `scripts/slurm-up.sh (SLURM_RELEASE=${wanted}) failed: ${e.stdout ?? ''}${e.stderr ?? ''}${e.message}`,
+    });
   }
   const ok = await answering();
-  return {
+  return done({
     ok,
     startedHere: true,
     upSeconds: (Date.now() - t0) / 1000,
     reason: ok ? undefined : 'Slurm came up but does not answer',
-  };
+  });
 }
 
 export async function stopSlurm(handle: SlurmHandle | undefined): Promise<void> {
   try {
-    if (handle?.startedHere) await exec('bash', [path.join(ROOT, 'scripts', 'slurm-down.sh')], { timeout: 60_000 });
+    if (handle?.startedHere)
+      await exec('bash', [path.join(ROOT, 'scripts', 'slurm-down.sh')], {
+        timeout: 120_000,
+        env: { ...process.env, SLURM_RELEASE: handle.release },
+      });
   } finally {
     releaseSlurmLock();
   }
 }
 
 export async function mintToken(lifespanS = 600): Promise<string> {
-  const { stdout } = await exec('scontrol', ['token', `username=${JOB_USER}`, `lifespan=${lifespanS}`], {
+  const { stdout } = await exec(slurmBin('scontrol'), ['token', `username=${JOB_USER}`, `lifespan=${lifespanS}`], {
     timeout: 10_000,
   });
   return stdout.trim().replace(/^SLURM_JWT=/, '');
 }
 
-export interface RestJob {
-  job_id: number;
-  array_job_id: number;
-  array_task_id: number | null;
-  array_max_tasks: number;
-  job_state: string;
-  partition: string;
-  time_limit: number;
-  memory_per_node: number;
-  user_name: string;
-}
-
-/** Every record of an array job, through slurmrestd. */
-export async function restJobs(arrayJobId: string): Promise<RestJob[]> {
-  const res = await fetch(`${REST_URL}/slurm/v0.0.38/job/${arrayJobId}`, {
+/** Every record of an array job, through slurmrestd, read as the distributor reads it. */
+export async function restJobs(arrayJobId: string): Promise<SlurmJobRecord[]> {
+  const res = await fetch(`${restUrl()}/slurm/${restVersion()}/job/${arrayJobId}`, {
     headers: { 'X-SLURM-USER-NAME': JOB_USER, 'X-SLURM-USER-TOKEN': await mintToken() },
   });
-  const body = (await res.json()) as { jobs?: RestJob[] };
-  return body.jobs ?? [];
+  const body = (await res.json()) as { jobs?: unknown[] };
+  return (body.jobs ?? []).flatMap((j) =>
+    release === '22.05' ? recordsOf38(j as RestJob38) : recordsOf4x(j as RestJob4x),
+  );
 }
 
 export function scontrolJob(id: string): string {
-  return execFileSync('scontrol', ['show', 'job', '-o', id], { encoding: 'utf8' });
+  return execFileSync(slurmBin('scontrol'), ['show', 'job', '-o', id], { encoding: 'utf8' });
 }
 
-/** Node's RealMemory in MB (what the cluster can hand out). */
+/** A node's RealMemory in MB (what the cluster can hand out per node). */
 export function nodeMemoryMb(): number {
-  return Number(execFileSync('sinfo', ['-h', '-N', '-o', '%m'], { encoding: 'utf8' }).trim().split('\n')[0]);
+  return Number(execFileSync(slurmBin('sinfo'), ['-h', '-N', '-o', '%m'], { encoding: 'utf8' }).trim().split('\n')[0]);
 }
 
 /** A scratch dir the job user may write (jobs run as JOB_USER, not as the test's root). */
@@ -217,11 +291,6 @@ export async function instanceRows(db: Db, workflowId: number): Promise<Instance
   return rows.rows;
 }
 
-/** Where scripts/slurm-up.sh keeps its state, and slurmd's pid file in it (its SlurmdPidFile). */
-const STATE = process.env.JMT_SLURM_STATE ?? '/var/lib/jmt-slurm';
-const SLURMD_PID_FILE = path.join(STATE, 'run', 'slurmd.pid');
-const CONF_MARK = '# managed by jobmon-temporal scripts/slurm-up.sh';
-
 const comm = (pid: number): string | undefined => {
   try {
     return readFileSync(`/proc/${pid}/comm`, 'utf8').trim();
@@ -231,36 +300,47 @@ const comm = (pid: number): string | undefined => {
 };
 
 /**
- * Why slurmd may not be killed here, or undefined when it may: only the one-node Slurm of
- * scripts/slurm-up.sh (its slurm.conf mark, its pid file), as root — never a real cluster's slurmd.
+ * Why slurmd may not be killed here, or undefined when it may: only a cluster of scripts/slurm-up*.sh
+ * (its slurm.conf mark, its pid file), as root — never a real cluster's slurmd.
  */
 export function whyNoGremlins(): string | undefined {
   if (process.getuid?.() !== 0) return 'not root';
   let conf = '';
   try {
-    conf = readFileSync('/etc/slurm/slurm.conf', 'utf8');
+    conf = readFileSync(layout().conf, 'utf8');
   } catch {
-    return 'no /etc/slurm/slurm.conf';
+    return `no ${layout().conf}`;
   }
-  if (!conf.includes(CONF_MARK)) return 'slurm.conf is not the one scripts/slurm-up.sh writes (a real cluster?)';
-  if (slurmdPid() === undefined) return `no running slurmd recorded in ${SLURMD_PID_FILE}`;
+  if (!conf.includes(layout().confMark))
+    return 'slurm.conf is not the one scripts/slurm-up*.sh writes (a real cluster?)';
+  if (slurmdPid() === undefined) return `no running slurmd recorded in ${layout().slurmdPidFile(nodeName())}`;
   return undefined;
 }
 
-/** slurmd's pid from its pid file, if that process is alive and is slurmd. */
-export function slurmdPid(): number | undefined {
-  if (!existsSync(SLURMD_PID_FILE)) return undefined;
-  const pid = Number(readFileSync(SLURMD_PID_FILE, 'utf8').trim());
+/** A node's slurmd pid from its pid file, if that process is alive and is slurmd. */
+export function slurmdPid(node = nodeName()): number | undefined {
+  const file = layout().slurmdPidFile(node);
+  if (!existsSync(file)) return undefined;
+  const pid = Number(readFileSync(file, 'utf8').trim());
   return Number.isInteger(pid) && pid > 0 && comm(pid) === 'slurmd' ? pid : undefined;
 }
 
-/** Base state of the node (idle, mixed, allocated, down, drained, ...; `*` = not responding). */
-export function nodeState(): string {
-  return execFileSync('sinfo', ['-h', '-N', '-o', '%T'], { encoding: 'utf8' }).trim().split('\n')[0];
+/** Names of the cluster's nodes (n1, n2 on 24.11; the host's name on 22.05). */
+export function nodeNames(): string[] {
+  const out = execFileSync(slurmBin('sinfo'), ['-h', '-N', '-o', '%N'], { encoding: 'utf8' });
+  return [...new Set(out.trim().split('\n'))].sort();
 }
 
+/** Base state of a node (idle, mixed, allocated, down, drained, ...; `*` = not responding). */
+export function nodeState(node = nodeName()): string {
+  return execFileSync(slurmBin('sinfo'), ['-h', '-N', '-n', node, '-o', '%T'], { encoding: 'utf8' })
+    .trim()
+    .split('\n')[0];
+}
+
+/** The first node: where the one-job gremlin tests pin their jobs. */
 export function nodeName(): string {
-  return execFileSync('sinfo', ['-h', '-N', '-o', '%N'], { encoding: 'utf8' }).trim().split('\n')[0];
+  return nodeNames()[0];
 }
 
 /** SIGKILL a process and wait (bounded) until it is gone. */
@@ -280,19 +360,24 @@ export async function killHard(pids: number[], what: string): Promise<void> {
 }
 
 /**
- * Start slurmd exactly as scripts/slurm-up.sh does (`/usr/sbin/slurmd`: daemonizes, writes its pid
- * file, registers with slurmctld), then wait until it is up and the node answers again. A no-op
- * when slurmd is already running.
+ * Start a node's slurmd exactly as scripts/slurm-up*.sh does (daemonizes, writes its pid file,
+ * registers with slurmctld), then wait until it is up and the node answers again. A no-op when
+ * that slurmd is already running.
  */
-export async function startSlurmd(): Promise<number> {
-  const before = slurmdPid();
+export async function startSlurmd(node = nodeName()): Promise<number> {
+  const before = slurmdPid(node);
   if (before !== undefined) return before;
   const startedS = Math.floor(Date.now() / 1000);
-  await exec('/usr/sbin/slurmd', [], { timeout: 30_000 });
-  const pid = await waitFor(async () => slurmdPid(), { timeoutMs: 15_000, intervalMs: 100, what: 'slurmd to start' });
+  const [cmd, args] = layout().startSlurmd(node);
+  await exec(cmd, args, { timeout: 30_000 });
+  const pid = await waitFor(async () => slurmdPid(node), {
+    timeoutMs: 15_000,
+    intervalMs: 100,
+    what: 'slurmd to start',
+  });
   // Registered: slurmctld shows the new slurmd's start time (the node's state alone would not tell,
   // slurmctld may not have noticed the old one was gone).
-  await waitFor(async () => (slurmdStartTime() ?? 0) >= startedS - 1 && !nodeState().endsWith('*'), {
+  await waitFor(async () => (slurmdStartTime(node) ?? 0) >= startedS - 1 && !nodeState(node).endsWith('*'), {
     timeoutMs: 30_000,
     intervalMs: 200,
     what: 'the restarted slurmd to register with slurmctld',
@@ -301,18 +386,20 @@ export async function startSlurmd(): Promise<number> {
 }
 
 /** The node's SlurmdStartTime as slurmctld has it, Unix seconds. */
-export function slurmdStartTime(): number | undefined {
-  const out = execFileSync('scontrol', ['show', 'node', '-o', nodeName()], { encoding: 'utf8' });
+export function slurmdStartTime(node = nodeName()): number | undefined {
+  const out = execFileSync(slurmBin('scontrol'), ['show', 'node', '-o', node], { encoding: 'utf8' });
   return parseSlurmTimestamp(/SlurmdStartTime=(\S+)/.exec(out)?.[1]);
 }
 
 /**
- * Leave the node usable: slurmd running, and a node Slurm set DOWN or DRAIN (a node failure it
- * noticed) resumed. Runs in the gremlin tests' `finally`, so it must not need the test to have passed.
+ * Leave every node usable: its slurmd running, and a node Slurm set DOWN or DRAIN (a node failure
+ * it noticed) resumed. Runs in the gremlin tests' `finally`, so it must not need the test to have passed.
  */
 export async function healNode(): Promise<void> {
-  await startSlurmd();
-  if (/down|drain|fail/i.test(nodeState())) {
-    execFileSync('scontrol', ['update', `NodeName=${nodeName()}`, 'State=RESUME']);
+  for (const node of nodeNames()) {
+    await startSlurmd(node);
+    if (/down|drain|fail/i.test(nodeState(node))) {
+      execFileSync(slurmBin('scontrol'), ['update', `NodeName=${node}`, 'State=RESUME']);
+    }
   }
 }

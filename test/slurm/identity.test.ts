@@ -108,7 +108,7 @@ async function slurmUsers(s: TokenStack, workflowId: number): Promise<{ rest: st
   const rest: string[] = [];
   const scontrol: string[] = [];
   for (const a of arrays) {
-    for (const j of await restJobs(a)) rest.push(j.user_name);
+    for (const j of await restJobs(a)) rest.push(j.user ?? '?');
     for (const line of scontrolJob(a)
       .split('\n')
       .filter((l) => l.startsWith('JobId='))) {
@@ -282,6 +282,7 @@ describe('owner → account rules (no Slurm needed)', () => {
         sbatch: '/usr/bin/sbatch',
         scontrol: '/usr/bin/scontrol',
         scancel: '/usr/bin/scancel',
+        sacct: '/usr/bin/sacct',
         runuser: path.join(dir, 'runuser'),
         sudo: path.join(dir, 'sudo'),
       };

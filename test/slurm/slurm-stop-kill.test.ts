@@ -79,7 +79,7 @@ describe('stop --kill on Slurm', () => {
     const jobIds = running.map((r) => r.distributor_id!);
     const arrayIds = [...new Set(jobIds.map((j) => j.split('_')[0]))];
     for (const arrayId of arrayIds) {
-      for (const job of await restJobs(arrayId)) expect(job.job_state).toBe('RUNNING');
+      for (const job of await restJobs(arrayId)) expect(job.state).toBe('RUNNING');
     }
 
     let stdout = '';
@@ -125,7 +125,7 @@ describe('stop --kill on Slurm', () => {
       what: `Slurm to show jobs ${jobIds.join(', ')} CANCELLED`,
     });
     for (const arrayId of arrayIds) {
-      for (const job of await restJobs(arrayId)) expect(job.job_state).toBe('CANCELLED');
+      for (const job of await restJobs(arrayId)) expect(job.state).toBe('CANCELLED');
     }
     expect(Date.now() - killedAt).toBeLessThan(90_000);
 

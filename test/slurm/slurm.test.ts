@@ -24,6 +24,7 @@ import {
   JOB_USER,
   killHard,
   nodeMemoryMb,
+  nodeName,
   nodeState,
   slurmdPid,
   startSlurmd,
@@ -31,6 +32,7 @@ import {
   restJobs,
   scontrolJob,
   sharedScratch,
+  slurmBin,
   stopSlurm,
   type SlurmHandle,
 } from './helpers';
@@ -127,7 +129,7 @@ describe.concurrent('Slurm distributor on a real Slurm', () => {
     measured.restSubmitMsMax = Math.max(...submitMs);
     // Resources became Slurm's: 200M → 200 MB, 5 min, debug partition.
     const job = (await restJobs(modelRows[0].distributor_id!.split('_')[0]))[0];
-    expect(job).toMatchObject({ partition: 'debug', time_limit: 5, memory_per_node: 200, user_name: JOB_USER });
+    expect(job).toMatchObject({ partition: 'debug', timeLimitMin: 5, memoryMb: 200, user: JOB_USER });
   }, 180_000);
 
   it('runs a DAG on the sbatch/scontrol fallback with a sealed environment (only named variables pass)', async (ctx) => {
@@ -182,7 +184,7 @@ describe.concurrent('Slurm distributor on a real Slurm', () => {
     expect(rows[0].requested_resources.memory).toBeCloseTo(0.25);
     expect(rows[1].requested_resources.memory).toBeCloseTo(0.5);
     const job = (await restJobs(rows[1].distributor_id!.split('_')[0]))[0];
-    expect(job.memory_per_node).toBe(512);
+    expect(job.memoryMb).toBe(512);
     measured.memoryKillDetectedAfterStartS =
       (new Date(rows[0].status_date).getTime() - new Date(rows[0].started_date!).getTime()) / 1000;
   }, 180_000);
@@ -238,7 +240,7 @@ describe.concurrent('Slurm distributor on a real Slurm', () => {
     expect(afterS).toBeLessThan(110);
     expect(rows[1].requested_resources.runtime).toBe(90);
     const job = (await restJobs(rows[1].distributor_id!.split('_')[0]))[0];
-    expect(job.time_limit).toBe(2);
+    expect(job.timeLimitMin).toBe(2);
   }, 220_000);
 
   it('retries a non-zero exit plainly up to max_attempts, then the task fails', async (ctx) => {
@@ -283,7 +285,7 @@ describe.concurrent('Slurm distributor on a real Slurm', () => {
       { timeoutMs: 60_000, intervalMs: 200, what: 'the job to run' },
     );
     const cancelledAt = Date.now();
-    execFileSync('scancel', [running.distributor_id!]);
+    execFileSync(slurmBin('scancel'), [running.distributor_id!]);
     expect(await result).toBe('E');
     const rows = await instanceRows(db(), wf.workflowId as number);
     expect(rows.map((r) => r.status)).toEqual(['F']);
@@ -384,19 +386,19 @@ describe.concurrent('Slurm distributor on a real Slurm', () => {
         )?.distributor_array_id ?? undefined,
       { timeoutMs: 60_000, intervalMs: 200, what: 'the array to be submitted' },
     );
-    expect((await restJobs(arrayId))[0].array_max_tasks).toBe(4);
+    expect((await restJobs(arrayId))[0].throttle).toBe(4);
     await api(stack, 'PUT', `/workflows/${wf.workflowId}/concurrency`, { limit: 2, template: 'sleeper' });
     const changedAt = Date.now();
     const states = await waitFor(
       async () => {
         const jobs = await restJobs(arrayId);
-        return jobs.length > 0 && jobs.every((j) => j.array_max_tasks === 2) && jobs;
+        return jobs.length > 0 && jobs.every((j) => j.throttle === 2) && jobs;
       },
       { timeoutMs: 20_000, intervalMs: 200, what: 'ArrayTaskThrottle=2 on the queued array' },
     );
     measured.throttleChangeVisibleAfterS = (Date.now() - changedAt) / 1000;
     // It reached a queued array: some of its tasks were still pending when the throttle changed.
-    expect(states.some((j) => j.job_state === 'PENDING')).toBe(true);
+    expect(states.some((j) => j.state === 'PENDING')).toBe(true);
     expect(scontrolJob(arrayId)).toMatch(/ArrayTaskThrottle=2/);
     expect(await result).toBe('D');
   }, 180_000);
@@ -450,17 +452,19 @@ describe('Slurm gremlins: slurmd and the node die under a running job', () => {
     });
     wf.addTask(sleeper.createTask({ i: 1, maxAttempts: 3 }));
     const result = wf.run({ progress: false, secondsUntilTimeout: 120 });
+    let node = nodeName();
     try {
       const running = await waitFor(
         async () => (await instanceRows(db(), wf.workflowId as number)).find((r) => r.status === 'R'),
         { timeoutMs: 60_000, intervalMs: 200, what: 'the job to run' },
       );
-      const oldSlurmd = slurmdPid()!;
+      node = batchHost(running.distributor_id!);
+      const oldSlurmd = slurmdPid(node)!;
       await killHard([oldSlurmd], 'slurmd');
       // Long enough for heartbeats and a monitor poll to pass without slurmd.
       await new Promise((resolve) => setTimeout(resolve, 3_000));
       expect(scontrolJob(running.distributor_id!)).toMatch(/JobState=RUNNING/);
-      const newSlurmd = await startSlurmd();
+      const newSlurmd = await startSlurmd(node);
       expect(newSlurmd).not.toBe(oldSlurmd);
       expect(await result).toBe('D');
       const rows = await instanceRows(db(), wf.workflowId as number);
@@ -470,7 +474,7 @@ describe('Slurm gremlins: slurmd and the node die under a running job', () => {
     } finally {
       await healNode();
     }
-    await waitFor(async () => nodeState() === 'idle', { timeoutMs: 30_000, intervalMs: 250, what: 'an idle node' });
+    await waitFor(async () => nodeState(node) === 'idle', { timeoutMs: 30_000, intervalMs: 250, what: 'an idle node' });
   }, 150_000);
 
   it('node crash (slurmd, slurmstepd and the job killed; slurmd back at once): lost (U), cancelled, retried to DONE', async (ctx) => {
@@ -490,6 +494,7 @@ describe('Slurm gremlins: slurmd and the node die under a running job', () => {
     wf.addTask(victim.createTask({ i: 1, maxAttempts: 3 }));
     const result = wf.run({ progress: false, secondsUntilTimeout: 150 });
     let crashedAt = 0;
+    let node = nodeName();
     let first: Awaited<ReturnType<typeof instanceRows>>[number] | undefined;
     try {
       first = await waitFor(
@@ -502,11 +507,12 @@ describe('Slurm gremlins: slurmd and the node die under a running job', () => {
       const stepd = parentOf(wrapper);
       expect(readFileSync(`/proc/${stepd}/comm`, 'utf8').trim()).toBe('slurmstepd');
       crashedAt = Date.now();
-      await killHard([slurmdPid()!, stepd, ...processTree(wrapper)], 'slurmd, slurmstepd and the job');
+      node = batchHost(first.distributor_id!);
+      await killHard([slurmdPid(node)!, stepd, ...processTree(wrapper)], 'slurmd, slurmstepd and the job');
       // slurmd back within seconds of the job's start (< BatchStartTimeout + MessageTimeout = 20 s):
       // its registration lists no job, yet slurmctld keeps the job RUNNING — the ghost the
       // distributor's node-crash rule is for (docs/slurm.md). Without the rule this test hangs.
-      await startSlurmd();
+      await startSlurmd(node);
       expect(scontrolJob(first.distributor_id!)).toMatch(/JobState=RUNNING/);
       expect(await result).toBe('D');
     } finally {
@@ -523,9 +529,13 @@ describe('Slurm gremlins: slurmd and the node die under a running job', () => {
     expect(tasksRunTwiceAtOnce(await instances(db(), wf.workflowId as number))).toEqual([]);
     // The ghost was cancelled (not left holding its slots), and the node is free for what follows.
     expect(scontrolJob(first!.distributor_id!)).toMatch(/JobState=CANCELLED/);
-    await waitFor(async () => nodeState() === 'idle', { timeoutMs: 30_000, intervalMs: 250, what: 'an idle node' });
+    await waitFor(async () => nodeState(node) === 'idle', { timeoutMs: 30_000, intervalMs: 250, what: 'an idle node' });
   }, 180_000);
 });
+
+/** The node running a job's batch script (where its wrapper runs). */
+const batchHost = (distributorId: string): string =>
+  /BatchHost=(\S+)/.exec(scontrolJob(distributorId))?.[1] ?? nodeName();
 
 /** The first attempt's command has run far enough to leave its marker (it reports running first). */
 async function commandStarted(marker: string): Promise<void> {

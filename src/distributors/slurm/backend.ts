@@ -54,8 +54,14 @@ export interface SlurmBackend {
   arrayJobs(arrayJobId: string, asUser?: string): Promise<SlurmJobRecord[] | typeof UNKNOWN_JOB>;
   /** Cancel jobs or array tasks (`<array>_<task>`); unknown or finished ids are ignored. */
   cancel(ids: string[], asUser?: string): Promise<void>;
-  /** Change ArrayTaskThrottle of a queued array (0 = no limit). */
-  setThrottle(arrayJobId: string, limit: number): Promise<void>;
+  /** Change ArrayTaskThrottle of a queued array (0 = no limit), as the array's owner where that matters. */
+  setThrottle(arrayJobId: string, limit: number, asUser?: string): Promise<void>;
+  /**
+   * What the accounting database (slurmdbd) recorded about a job or array task slurmctld no longer
+   * holds; undefined when there is no accounting or it does not know the job. Optional: backends
+   * without accounting leave it out (the jobcomp log is read instead).
+   */
+  accountingRecord?(id: string, asUser?: string): Promise<SlurmJobRecord | undefined>;
   partition(name: string, asUser?: string): Promise<PartitionInfo | undefined>;
   /** When the node's slurmd last started (Unix seconds); undefined when Slurm does not say. */
   slurmdStartTime(node: string, asUser?: string): Promise<number | undefined>;

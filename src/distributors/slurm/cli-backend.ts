@@ -16,6 +16,7 @@ export interface SlurmBins {
   sbatch: string;
   scontrol: string;
   scancel: string;
+  sacct: string;
   runuser: string;
   sudo: string;
 }
@@ -126,10 +127,88 @@ export class SlurmCliBackend implements SlurmBackend {
     };
   }
 
+  /**
+   * slurmdbd's record through sacct (the job line, MaxRSS from its steps); undefined when sacct says
+   * accounting is disabled, knows nothing, or is not installed.
+   */
+  async accountingRecord(id: string): Promise<SlurmJobRecord | undefined> {
+    let out: string;
+    try {
+      out = await run(this.bins.sacct, ['-j', id, '-P', '-n', `--format=${SACCT_FIELDS.join(',')}`], {
+        timeoutMs: 30_000,
+      });
+    } catch {
+      return undefined;
+    }
+    return parseSacct(out, id);
+  }
+
   async slurmdStartTime(node: string): Promise<number | undefined> {
     const out = await run(this.bins.scontrol, ['show', 'node', '-o', node], { timeoutMs: 15_000 });
     return parseSlurmTimestamp(keyValues(out).SlurmdStartTime);
   }
+}
+
+const SACCT_FIELDS = [
+  'JobID',
+  'JobIDRaw',
+  'State',
+  'ExitCode',
+  'NodeList',
+  'ElapsedRaw',
+  'MaxRSS',
+  'WorkDir',
+  'User',
+  'Partition',
+  'Start',
+  'Reason',
+] as const;
+
+/** sacct's `K`/`M`/`G` sizes → MB. */
+const sizeMb = (v: string | undefined): number | undefined => {
+  const m = /^([\d.]+)([KMGT]?)$/.exec(v ?? '');
+  if (!m) return undefined;
+  const scale = { '': 1 / 1024 / 1024, K: 1 / 1024, M: 1, G: 1024, T: 1024 * 1024 }[m[2] as '' | 'K' | 'M' | 'G' | 'T'];
+  return Math.round(Number(m[1]) * scale * 10) / 10;
+};
+
+/** `sacct -P -n` lines of one job (`5_3`, then `5_3.batch`, ...) → one record, MaxRSS the steps' largest. */
+export function parseSacct(out: string, id: string): SlurmJobRecord | undefined {
+  let record: SlurmJobRecord | undefined;
+  let maxRss: number | undefined;
+  for (const line of out.split('\n')) {
+    const f = Object.fromEntries(line.split('|').map((v, i) => [SACCT_FIELDS[i], v])) as Record<
+      (typeof SACCT_FIELDS)[number],
+      string | undefined
+    >;
+    if (!f.JobID) continue;
+    const rss = sizeMb(f.MaxRSS);
+    if (rss !== undefined) maxRss = Math.max(maxRss ?? 0, rss);
+    if (f.JobID !== id) continue;
+    const [code, signal] = (f.ExitCode ?? '').split(':').map(Number);
+    const m = /^(\d+)_(\d+)$/.exec(id);
+    const node = f.NodeList && f.NodeList !== 'None assigned' ? f.NodeList : undefined;
+    record = {
+      key: id,
+      jobId: f.JobIDRaw ?? id,
+      arrayJobId: m?.[1],
+      arrayTaskId: m ? Number(m[2]) : undefined,
+      state: (f.State ?? 'UNKNOWN').split(/[ +]/)[0],
+      reason: f.Reason && f.Reason !== 'None' ? f.Reason : 'from slurmdbd',
+      exitCode: Number.isFinite(code) ? code : undefined,
+      signal: Number.isFinite(signal) ? signal : undefined,
+      workDir: f.WorkDir || undefined,
+      user: f.User || undefined,
+      partition: f.Partition || undefined,
+      nodes: node,
+      batchHost: node?.split(',')[0],
+      startTime: parseSlurmTimestamp(f.Start),
+      elapsedS: f.ElapsedRaw && /^\d+$/.test(f.ElapsedRaw) ? Number(f.ElapsedRaw) : undefined,
+      stdoutPath: f.WorkDir ? path.join(f.WorkDir, `${id}.out`) : undefined,
+      fromAccounting: true,
+    };
+  }
+  return record && { ...record, maxRssMb: maxRss };
 }
 
 /** `Key=Value` pairs of one `scontrol -o` line (values without spaces, which is all we read). */

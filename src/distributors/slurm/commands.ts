@@ -19,9 +19,19 @@ export interface RunOptions {
   input?: string;
 }
 
-/** Resolve a program on the worker's PATH once, so a job environment without PATH cannot hide it. */
-export function resolveBin(name: string, env: NodeJS.ProcessEnv = process.env): string {
-  const dirs = [...(env.PATH ?? '/usr/local/bin:/usr/bin:/bin').split(':'), '/usr/local/sbin', '/usr/sbin', '/sbin'];
+/**
+ * Resolve a program once — in `binDir` first (a Slurm release's own client commands, e.g. those
+ * scripts/slurm-up-24.11.sh writes), then on the worker's PATH — so a job environment without PATH
+ * cannot hide it.
+ */
+export function resolveBin(name: string, env: NodeJS.ProcessEnv = process.env, binDir?: string): string {
+  const dirs = [
+    ...(binDir ? [binDir] : []),
+    ...(env.PATH ?? '/usr/local/bin:/usr/bin:/bin').split(':'),
+    '/usr/local/sbin',
+    '/usr/sbin',
+    '/sbin',
+  ];
   for (const dir of dirs) {
     const candidate = `${dir || '.'}/${name}`;
     try {

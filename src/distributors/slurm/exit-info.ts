@@ -133,3 +133,49 @@ export function jobcompRecord(
     stdoutPath: found.WorkDir ? path.join(found.WorkDir, `${key}.out`) : undefined,
   };
 }
+
+/** Slurm's signal number for "the job or step could not be launched" (SIG_FAILURE). */
+const LAUNCH_FAILURE_SIGNAL = 53;
+const UNFIXABLE_BY_RETRY = /Permission denied|No such file or directory|Not a directory/;
+
+/**
+ * The error slurmd logged about the job's batch step (`[<jobid>.batch] error: ...`), from the
+ * node's slurmd log when the worker can read it (`slurmd_log`, `%n` = node); '' otherwise.
+ */
+export function slurmdMessage(logPattern: string | undefined, record: SlurmJobRecord): string {
+  if (!logPattern || !record.batchHost) return '';
+  const text = readTail(logPattern.replace(/%n/g, record.batchHost), 256 * 1024);
+  const needle = `[${record.jobId}.batch] error: `;
+  const line = text
+    .split('\n')
+    .filter((l) => l.includes(needle))
+    .pop();
+  return line ? line.slice(line.indexOf(needle) + needle.length).trim() : '';
+}
+
+/**
+ * A job that ended before its wrapper reported running: a launch failure (FAILED with signal 53 /
+ * JobLaunchFailure, slurmd could not start the batch script) or another end while queued. `retry`
+ * is false when retrying cannot help: a path the job account cannot open, or a cancel by someone
+ * outside the workflow.
+ */
+export function describeEarlyEnd(record: SlurmJobRecord, slurmd: string): { message: string; retry: boolean } {
+  const how = `Slurm job ${record.key}: ${record.state}${record.reason && record.reason !== 'None' ? ` (${record.reason})` : ''}, exit code ${record.exitCode ?? '?'}:${record.signal ?? '?'}`;
+  const onNode = record.batchHost ? ` on ${record.batchHost}` : '';
+  const launchFailed =
+    record.state === 'FAILED' && (record.signal === LAUNCH_FAILURE_SIGNAL || /launch/i.test(record.reason));
+  if (launchFailed) {
+    const why = slurmd
+      ? `slurmd${onNode} says: ${slurmd}`
+      : `slurmd${onNode} could not start the batch script (its log says why; most often the job account cannot write the output directory)`;
+    const retry = !UNFIXABLE_BY_RETRY.test(slurmd);
+    return {
+      message: `${how}: the job failed to launch; ${why}${retry ? '' : ' — not retried: a retry would fail the same way'}`,
+      retry,
+    };
+  }
+  if (record.state === 'CANCELLED') {
+    return { message: `${how}: cancelled outside the workflow before it started; not retried`, retry: false };
+  }
+  return { message: `${how}: ended before its wrapper started`, retry: true };
+}

@@ -28,6 +28,13 @@ export interface SlurmJobRecord {
   batchHost?: string;
   /** When the job started running, Unix seconds (slurmctld's clock). */
   startTime?: number;
+  /** Nodes the job ran on (Slurm's node list). */
+  nodes?: string;
+  /** Accounting (slurmdbd): run time in seconds and the largest step's MaxRSS in MB. */
+  elapsedS?: number;
+  maxRssMb?: number;
+  /** The record comes from slurmdbd, not slurmctld (the job left slurmctld after MinJobAge). */
+  fromAccounting?: boolean;
 }
 
 /** States after which the job's processes are gone for good (no requeue: JobRequeue=0, requeue=false). */

@@ -21,8 +21,13 @@ export interface SlurmSettings {
   /** `rest`: slurmrestd with a JWT (default); `cli`: sbatch/squeue/scontrol/scancel. */
   mode: SlurmMode;
   restUrl: string;
-  /** OpenAPI plugin version slurmrestd was started with. */
-  restVersion: string;
+  /**
+   * OpenAPI version to speak (v0.0.38, v0.0.40–v0.0.42); undefined: the highest the server lists at
+   * `/openapi/v3` that we speak. A configured one is checked against that list.
+   */
+  restVersion?: string;
+  /** Directory holding the Slurm commands to use first (a release's client tools); else PATH. */
+  binDir?: string;
   /**
    * API user (workflow owner) → Unix/Slurm account, for owners whose account has another name.
    * Owners not listed run as the account of their own name.
@@ -53,6 +58,11 @@ export interface SlurmSettings {
   passEnv: string[];
   /** Where jobs write Slurm's own output (entry script, memory-kill notices); default under logDir. */
   scriptDir?: string;
+  /**
+   * slurmd's log as the worker can read it, `%n` = node name (the test cluster's nodes share this
+   * machine); when set, a launch failure is reported with slurmd's own message.
+   */
+  slurmdLog?: string;
   /** jobcomp/filetxt log, the record of jobs slurmctld has purged (no slurmdbd needed). */
   jobcompLog?: string;
   tokenLifespanS: number;
@@ -136,7 +146,8 @@ export function parseSlurmSettings(
   return {
     mode,
     restUrl: str(params, 'rest_url', env.JMT_SLURM_REST_URL ?? 'http://127.0.0.1:6820').replace(/\/+$/, ''),
-    restVersion: str(params, 'rest_version', 'v0.0.38'),
+    restVersion: params.rest_version === undefined ? undefined : str(params, 'rest_version', ''),
+    binDir: params.bin_dir === undefined ? env.JMT_SLURM_BIN || undefined : str(params, 'bin_dir', ''),
     userMap: userMap as Record<string, string>,
     sharedUser: params.user === undefined || params.user === null ? undefined : str(params, 'user', ''),
     denyUsers: denyUsers as string[],
@@ -146,6 +157,7 @@ export function parseSlurmSettings(
     environment,
     passEnv: passEnv as string[],
     scriptDir: params.script_dir === undefined ? undefined : str(params, 'script_dir', ''),
+    slurmdLog: params.slurmd_log === undefined ? env.JMT_SLURM_SLURMD_LOG || undefined : str(params, 'slurmd_log', ''),
     jobcompLog: params.jobcomp_log === undefined ? env.JMT_SLURM_JOBCOMP_LOG : str(params, 'jobcomp_log', ''),
     tokenLifespanS: num(params, 'token_lifespan_s', 3600),
     statusCacheS: num(params, 'status_cache_s', 2),

@@ -27,7 +27,7 @@ import { SlurmCliBackend } from './cli-backend';
 import { resolveBin, run } from './commands';
 import { entryScript } from './entry-script';
 import { jobEnvironment } from './environment';
-import { classifyEnd, jobcompRecord, readTail } from './exit-info';
+import { classifyEnd, describeEarlyEnd, jobcompRecord, readTail, slurmdMessage } from './exit-info';
 import { IdentityRefusal, JobAccounts, type JobAccount } from './identity';
 import { isLive, isStuckPending, parseDistributorId, type SlurmJobRecord } from './job-record';
 import { partitionProblems, toSlurmRequest } from './resources';
@@ -95,7 +95,8 @@ export class SlurmDistributor implements Distributor {
     if (!existsSync(this.#wrapper[1])) {
       throw new Error(`the worker-node wrapper is not built (${this.#wrapper[1]} is missing): run \`npx tsc -p .\``);
     }
-    const scontrol = resolveBin('scontrol');
+    const bin = (name: string) => resolveBin(name, process.env, this.settings.binDir);
+    const scontrol = bin('scontrol');
     this.backend =
       opts.backend ??
       (this.settings.mode === 'rest'
@@ -107,10 +108,11 @@ export class SlurmDistributor implements Distributor {
         : new SlurmCliBackend(
             this.settings,
             {
-              sbatch: resolveBin('sbatch'),
+              sbatch: bin('sbatch'),
               scontrol,
-              scancel: resolveBin('scancel'),
-              runuser: resolveBin('runuser'),
+              scancel: bin('scancel'),
+              sacct: bin('sacct'),
+              runuser: bin('runuser'),
               sudo: resolveBin('sudo'),
             },
             this.#currentUser,
@@ -349,11 +351,14 @@ export class SlurmDistributor implements Distributor {
     const snap = await this.#snapshot(parsed.arrayJobId);
     if (!snap) throw new Error(`Slurm could not be asked about job ${distributorId}; will ask again`);
     let record = snap.records === UNKNOWN_JOB ? undefined : snap.records.get(distributorId);
+    // A job slurmctld no longer holds (MinJobAge) is looked up in slurmdbd before anything else;
+    // without accounting, in the jobcomp log.
+    if (!record) record = await this.#accountingRecord(distributorId, parsed.arrayJobId);
     if (!record) record = jobcompRecord(await this.#jobcompLogPath(), parsed.arrayJobId, parsed.taskId);
     if (!record) {
       return {
         status: 'U',
-        message: `Slurm job ${distributorId} is unknown to slurmctld (purged after MinJobAge?) and to the jobcomp log`,
+        message: `Slurm job ${distributorId} is unknown to slurmctld (purged after MinJobAge?), to slurmdbd and to the jobcomp log`,
       };
     }
     if (isLive(record)) {
@@ -362,7 +367,46 @@ export class SlurmDistributor implements Distributor {
         message: `Slurm job ${distributorId} is still ${record.state} but its wrapper stopped reporting`,
       };
     }
-    return classifyEnd(record, readTail(record.stdoutPath));
+    return { ...classifyEnd(record, readTail(record.stdoutPath)), usage: await this.#usage(distributorId, record) };
+  }
+
+  /** slurmdbd's record of a job (REST /slurmdb or sacct); undefined without accounting or on failure. */
+  async #accountingRecord(distributorId: string, arrayJobId: string): Promise<SlurmJobRecord | undefined> {
+    if (!this.backend.accountingRecord) return undefined;
+    try {
+      return await this.backend.accountingRecord(distributorId, await this.#accountOfArray(arrayJobId));
+    } catch (err) {
+      this.#log(`accounting record of ${distributorId} unavailable (${(err as Error).message})`);
+      return undefined;
+    }
+  }
+
+  /** MaxRSS, elapsed time and node of an ended job, from slurmdbd when it has them. */
+  async #usage(distributorId: string, record: SlurmJobRecord): Promise<RemoteExitInfo['usage']> {
+    const acct = record.fromAccounting
+      ? record
+      : await this.#accountingRecord(distributorId, record.arrayJobId ?? record.jobId);
+    const node = acct?.batchHost ?? record.batchHost;
+    if (!acct && !node) return undefined;
+    return {
+      nodename: node,
+      wallclockS: acct?.elapsedS,
+      maxRssBytes: acct?.maxRssMb === undefined ? undefined : Math.round(acct.maxRssMb * 1024 * 1024),
+    };
+  }
+
+  async launchFailure(distributorId: string): Promise<{ message: string; retry: boolean } | undefined> {
+    let parsed: ReturnType<typeof parseDistributorId>;
+    try {
+      parsed = parseDistributorId(distributorId);
+    } catch {
+      return undefined;
+    }
+    const snap = await this.#snapshot(parsed.arrayJobId);
+    let record = snap && snap.records !== UNKNOWN_JOB ? snap.records.get(distributorId) : undefined;
+    if (!record) record = await this.#accountingRecord(distributorId, parsed.arrayJobId);
+    if (!record || isLive(record)) return undefined;
+    return describeEarlyEnd(record, slurmdMessage(this.settings.slurmdLog, record));
   }
 
   async terminate(distributorIds: string[]): Promise<void> {
@@ -381,7 +425,7 @@ export class SlurmDistributor implements Distributor {
     const throttle = limit >= UNLIMITED ? 0 : limit;
     for (const id of arrayIds.flatMap((a) => a.split(',')).filter((a) => /^\d+$/.test(a))) {
       try {
-        await this.backend.setThrottle(id, throttle);
+        await this.backend.setThrottle(id, throttle, await this.#accountOfArray(id));
         this.#snapshots.delete(id);
       } catch (err) {
         // A finished or purged array has nothing left to throttle.
@@ -440,7 +484,9 @@ export class SlurmDistributor implements Distributor {
     if (this.settings.jobcompLog) return this.settings.jobcompLog;
     if (this.#jobcompLog !== null) return this.#jobcompLog;
     try {
-      const out = await run(resolveBin('scontrol'), ['show', 'config'], { timeoutMs: 15_000 });
+      const out = await run(resolveBin('scontrol', process.env, this.settings.binDir), ['show', 'config'], {
+        timeoutMs: 15_000,
+      });
       const m = /^JobCompLoc\s*=\s*(\S+)/m.exec(out);
       this.#jobcompLog = m && m[1].startsWith('/') ? m[1] : undefined;
     } catch {
