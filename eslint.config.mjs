@@ -26,7 +26,7 @@ export const LAYERS = {
   control: ['workflows', 'sql', 'domain', 'temporal', 'config'],
   gui: ['config'],
   api: ['control', 'gui', 'sql', 'domain', 'temporal', 'config'],
-  stack: ['api', 'worker', 'sql', 'temporal', 'config'],
+  stack: ['api', 'worker', 'distributors', 'sql', 'temporal', 'config'],
   client: ['stack', 'domain', 'config'],
   cli: ['client', 'stack', 'domain', 'config'],
 };

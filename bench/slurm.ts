@@ -1,6 +1,10 @@
 /**
- * `npm run bench:slurm`: the Slurm path on this machine's one-node Slurm (scripts/slurm-up.sh must
- * have run; root). Not a test: figures are printed and saved as JSON under bench/results/.
+ * `npm run bench:slurm`: the Slurm path on this machine's Slurm (default 24.11, two nodes; `npm run
+ * slurm:up` must have run; root). Not a test: figures are printed and saved as JSON under
+ * bench/results/. Scheduler load is measured with sdiag (reset before each part): the RPCs
+ * slurmctld served per task, by message type and by user, for the project and for the hand-made
+ * array on the same slots (`--oversubscribe N` sets the debug partition's OverSubscribe=FORCE:N for
+ * the run and puts it back afterwards; default 8: 32 slots on 2 nodes × 2 CPUs).
  *
  *  1. project: 1,000 `true` tasks of one template through the project (Temporal + Postgres + the
  *     slurm distributor, REST mode): two job arrays of 500; bind s, run s, tasks/s, submit ms.
@@ -17,6 +21,7 @@
  * Slurm must already be up (`npm run bench:slurm`, unchanged).
  */
 import { execFileSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -25,22 +30,29 @@ import { Tool } from '../src/client';
 import { projectRoot } from '../src/config';
 import { startStack } from './environment';
 import { round, until } from './support';
+import { submitBody } from '../src/distributors/slurm/rest-backend';
+import { chooseRestVersion, offeredVersions } from '../src/distributors/slurm/rest-schema';
+
+const DEFAULT_BIN = '/var/lib/jmt-slurm/24.11/bin';
 
 const JOB_USER = process.env.JMT_SLURM_JOB_USER ?? 'jmtuser';
-const REST = `${process.env.JMT_SLURM_REST_URL ?? 'http://127.0.0.1:6820'}/slurm/v0.0.38`;
+/** Slurm 24.11's commands run in its root (scripts/slurm-up-24.11.sh); else the host's. */
+const BIN_DIR = process.env.JMT_SLURM_BIN ?? (existsSync(DEFAULT_BIN) ? DEFAULT_BIN : '');
+const bin = (name: string): string => (BIN_DIR ? path.join(BIN_DIR, name) : name);
+const REST_BASE = process.env.JMT_SLURM_REST_URL ?? 'http://127.0.0.1:6820';
 const arg = (name: string, fallback: number): number => {
   const i = process.argv.indexOf(`--${name}`);
   return i >= 0 ? Number(process.argv[i + 1]) : fallback;
 };
 const token = (): string =>
-  execFileSync('scontrol', ['token', `username=${JOB_USER}`, 'lifespan=3600'], { encoding: 'utf8' })
+  execFileSync(bin('scontrol'), ['token', `username=${JOB_USER}`, 'lifespan=3600'], { encoding: 'utf8' })
     .trim()
     .replace(/^SLURM_JWT=/, '');
 
 /** Array tasks of these jobs still pending/running (plain squeue lists only those). */
 const activeCount = (ids: string[]): number => {
   try {
-    const out = execFileSync('squeue', ['-h', '-r', '-j', ids.join(','), '-o', '%i'], {
+    const out = execFileSync(bin('squeue'), ['-h', '-r', '-j', ids.join(','), '-o', '%i'], {
       encoding: 'utf8',
       stdio: ['ignore', 'pipe', 'ignore'],
     });
@@ -49,6 +61,48 @@ const activeCount = (ids: string[]): number => {
     return 0; // every id purged or finished
   }
 };
+
+interface RpcCount {
+  message_type?: string;
+  user?: string;
+  count: number;
+}
+/** slurmctld's RPC counters since the last reset, as `sdiag --json` has them (24.11). */
+function sdiagCounts(): { byType: Record<string, number>; byUser: Record<string, number>; total: number } {
+  const stats = (
+    JSON.parse(execFileSync(bin('sdiag'), ['--json'], { encoding: 'utf8' })) as {
+      statistics: { rpcs_by_message_type?: RpcCount[]; rpcs_by_user?: RpcCount[] };
+    }
+  ).statistics;
+  const byType = Object.fromEntries(
+    (stats.rpcs_by_message_type ?? []).filter((r) => r.count > 0).map((r) => [r.message_type ?? '?', r.count]),
+  );
+  const byUser = Object.fromEntries((stats.rpcs_by_user ?? []).map((r) => [r.user ?? '?', r.count]));
+  return { byType, byUser, total: Object.values(byType).reduce((a, b) => a + b, 0) };
+}
+
+/** The RPCs slurmctld served while `body` ran (sdiag reset first), per task. */
+async function withRpcs<T>(
+  tasks: number,
+  body: () => Promise<T>,
+): Promise<T & { rpcs: ReturnType<typeof rpcSummary> }> {
+  execFileSync(bin('sdiag'), ['--reset']);
+  const out = await body();
+  return { ...out, rpcs: rpcSummary(sdiagCounts(), tasks) };
+}
+
+function rpcSummary(c: ReturnType<typeof sdiagCounts>, tasks: number) {
+  const jobUser = c.byUser[JOB_USER] ?? 0;
+  return {
+    total: c.total,
+    perTask: round(c.total / tasks, 2),
+    // What the submitter asked (submit, status reads, cancels) as opposed to slurmd's own traffic.
+    byJobUser: jobUser,
+    byJobUserPerTask: round(jobUser / tasks, 3),
+    byUser: c.byUser,
+    byType: c.byType,
+  };
+}
 
 async function projectRun(tasks: number) {
   const stack = await startStack('slurm', { homeMode: 0o755 });
@@ -98,12 +152,12 @@ async function byHand(tasks: number) {
   chmodSync(dir, 0o1777);
   const t0 = performance.now();
   const id = execFileSync(
-    'runuser',
+    bin('runuser'),
     [
       '-u',
       JOB_USER,
       '--',
-      'sbatch',
+      bin('sbatch'),
       '--parsable',
       '--no-requeue',
       '-p',
@@ -138,24 +192,30 @@ async function submissionCost(n: number) {
   const jwt = token();
   const headers = { 'X-SLURM-USER-NAME': JOB_USER, 'X-SLURM-USER-TOKEN': jwt, 'Content-Type': 'application/json' };
   const ids: string[] = [];
+  const version = chooseRestVersion(
+    offeredVersions(await (await fetch(`${REST_BASE}/openapi/v3`, { headers })).json()),
+  );
   const r0 = performance.now();
   for (let i = 0; i < n; i++) {
-    const res = await fetch(`${REST}/job/submit`, {
+    const body = submitBody(version, {
+      user: JOB_USER,
+      name: 'bench-rest',
+      partition: 'debug',
+      script: '#!/bin/bash\ntrue\n',
+      workDir: dir,
+      size: 1,
+      memoryMb: 100,
+      timeLimitMin: 5,
+      env: { PATH: '/usr/bin:/bin' },
+    });
+    // One plain job, not an array of one; its output nowhere.
+    const job = (body.job ?? body) as Record<string, unknown>;
+    delete job.array;
+    job.standard_output = job.standard_error = '/dev/null';
+    const res = await fetch(`${REST_BASE}/slurm/${version}/job/submit`, {
       method: 'POST',
       headers,
-      body: JSON.stringify({
-        script: '#!/bin/bash\ntrue\n',
-        job: {
-          name: 'bench-rest',
-          partition: 'debug',
-          current_working_directory: dir,
-          environment: { PATH: '/usr/bin:/bin' },
-          memory_per_node: 100,
-          time_limit: 5,
-          standard_output: '/dev/null',
-          requeue: false,
-        },
-      }),
+      body: JSON.stringify(body),
     });
     ids.push(String(((await res.json()) as { job_id: number }).job_id));
   }
@@ -164,12 +224,12 @@ async function submissionCost(n: number) {
   for (let i = 0; i < n; i++) {
     ids.push(
       execFileSync(
-        'runuser',
+        bin('runuser'),
         [
           '-u',
           JOB_USER,
           '--',
-          'sbatch',
+          bin('sbatch'),
           '--parsable',
           '--no-requeue',
           '-p',
@@ -200,7 +260,7 @@ async function submissionCost(n: number) {
 /** slurmctld answers and the node can run jobs. */
 function slurmAnswers(): boolean {
   try {
-    return /idle|mix|alloc/.test(execFileSync('sinfo', ['-h', '-o', '%t'], { encoding: 'utf8', timeout: 10_000 }));
+    return /idle|mix|alloc/.test(execFileSync(bin('sinfo'), ['-h', '-o', '%t'], { encoding: 'utf8', timeout: 10_000 }));
   } catch {
     return false;
   }
@@ -251,24 +311,48 @@ async function benchmark(): Promise<void> {
   const submissions = arg('submissions', 100);
   const partsArg = process.argv.indexOf('--parts');
   const parts = new Set(partsArg >= 0 ? process.argv[partsArg + 1].split(',') : ['project', 'hand', 'submission']);
-  const slots = execFileSync('sinfo', ['-h', '-p', 'debug', '-o', '%c %h'], { encoding: 'utf8' }).trim();
-  let project: Awaited<ReturnType<typeof projectRun>> | undefined;
-  let hand: Awaited<ReturnType<typeof byHand>> | undefined;
+  const over = arg('oversubscribe', 8);
+  if (over > 1) execFileSync(bin('scontrol'), ['update', 'PartitionName=debug', `OverSubscribe=FORCE:${over}`]);
+  try {
+    await measure(tasks, submissions, parts);
+  } finally {
+    if (over > 1) execFileSync(bin('scontrol'), ['update', 'PartitionName=debug', 'OverSubscribe=NO']);
+  }
+}
+
+async function measure(tasks: number, submissions: number, parts: Set<string>): Promise<void> {
+  const slots = execFileSync(bin('sinfo'), ['-h', '-p', 'debug', '-o', '%D nodes × %c CPUs, OverSubscribe %h'], {
+    encoding: 'utf8',
+  }).trim();
+  let project: (Awaited<ReturnType<typeof projectRun>> & { rpcs: ReturnType<typeof rpcSummary> }) | undefined;
+  let hand: (Awaited<ReturnType<typeof byHand>> & { rpcs: ReturnType<typeof rpcSummary> }) | undefined;
   let submission: Awaited<ReturnType<typeof submissionCost>> | undefined;
   if (parts.has('project')) {
     process.stderr.write(`bench:slurm: ${tasks} tasks through the project ...\n`);
-    project = await projectRun(tasks);
+    project = await withRpcs(tasks, () => projectRun(tasks));
     console.log(
       `project: ${project.tasks} true tasks in ${project.runSeconds} s = ${project.tasksPerSecond} tasks/s (bind ${project.bindSeconds} s, arrays ${project.arrays.map((a) => `${a.size} submitted in ${a.submitMs} ms`).join(', ')}), status ${project.status}`,
     );
   }
   if (parts.has('hand')) {
     process.stderr.write(`bench:slurm: the same by hand (sbatch --array) ...\n`);
-    hand = await byHand(tasks);
+    hand = await withRpcs(tasks, () => byHand(tasks));
     console.log(`by hand: sbatch --array=1-${hand.tasks} in ${hand.runSeconds} s = ${hand.tasksPerSecond} tasks/s`);
   }
   const ratio = project && hand ? round(project.runSeconds / hand.runSeconds) : undefined;
   if (ratio !== undefined) console.log(`ratio project / by hand: ${ratio}`);
+  for (const [what, r] of [
+    ['project', project?.rpcs],
+    ['by hand', hand?.rpcs],
+  ] as const)
+    if (r)
+      console.log(
+        `${what}: ${r.total} slurmctld RPCs = ${r.perTask} per task (${r.byJobUserPerTask} per task by ${JOB_USER}); ${Object.entries(
+          r.byType,
+        )
+          .map(([t, n]) => `${t} ${n}`)
+          .join(', ')}`,
+      );
   if (parts.has('submission')) {
     process.stderr.write(`bench:slurm: submission cost, ${submissions} jobs each way ...\n`);
     submission = await submissionCost(submissions);
@@ -276,7 +360,7 @@ async function benchmark(): Promise<void> {
       `submission: REST ${submission.restMsPerJob} ms/job, sbatch ${submission.sbatchMsPerJob} ms/job (×${submission.sbatchOverRest})`,
     );
   }
-  const slurmVersion = execFileSync('sinfo', ['--version'], { encoding: 'utf8' }).trim();
+  const slurmVersion = execFileSync(bin('sinfo'), ['--version'], { encoding: 'utf8' }).trim();
   const record = {
     date: new Date().toISOString(),
     machine: {

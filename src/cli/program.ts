@@ -9,6 +9,7 @@ import { projectRoot } from '../config';
 import { registerBindCommand } from './bind';
 import { createContext } from './context';
 import { registerDagCommand } from './dag';
+import { registerDoctorCommand } from './doctor';
 import { EXIT_ERROR, reportError } from './errors';
 import type { CliIo } from './output';
 import { registerTaskCommands } from './task';
@@ -36,6 +37,7 @@ export async function runCli(argv: readonly string[], io: CliIo, options: RunCli
   registerToolCommands(program, ctx);
   registerResourcesCommand(program, ctx);
   registerDagCommand(program, ctx);
+  registerDoctorCommand(program, ctx);
   try {
     await program.parseAsync([...argv], { from: 'user' });
     return ctx.exitCode;

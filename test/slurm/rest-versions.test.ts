@@ -63,8 +63,11 @@ describe('choosing the OpenAPI version from /openapi/v3', () => {
       'slurmrestd offers OpenAPI v0.0.45, v0.0.44, v0.0.43; this worker speaks v0.0.42, v0.0.41, v0.0.40, v0.0.38: no version in common (use "mode": "cli", or a Slurm release serving one of ours)',
     );
     expect(err?.message).not.toContain('\n');
-    // 22.05 offers v0.0.36–v0.0.38: v0.0.38 is kept for it.
-    expect(chooseRestVersion(['v0.0.38', 'v0.0.37', 'v0.0.36'])).toBe('v0.0.38');
+    // 22.05 (started with -s openapi/v0.0.38) lists v0.0.38 only: kept for it.
+    const old = fixture<{ paths: Record<string, unknown> }>('openapi-22.05.8.json');
+    expect(offeredVersions(old)).toEqual(['v0.0.38']);
+    expect(chooseRestVersion(offeredVersions(old))).toBe('v0.0.38');
+    expect(offersSlurmdb(old, 'v0.0.38')).toBe(false);
   });
 });
 

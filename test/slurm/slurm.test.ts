@@ -212,7 +212,7 @@ describe.concurrent('Slurm distributor on a real Slurm', () => {
     ]);
     expect(rows[1].requested_resources.memory).toBeCloseTo(1.5);
     const job = (await restJobs(rows[1].distributor_id!.split('_')[0]))[0];
-    expect(job).toMatchObject({ partition: 'long', memory_per_node: 1536 });
+    expect(job).toMatchObject({ partition: 'long', memoryMb: 1536 });
   }, 180_000);
 
   it('retries a job that hit its time limit (TIMEOUT → Z) with runtime scaled', async (ctx) => {

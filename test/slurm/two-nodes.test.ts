@@ -173,8 +173,11 @@ describe('Slurm 24.11 with two nodes', () => {
     const t0 = Date.now();
     expect(await wf.run({ progress: false, secondsUntilTimeout: 170 })).toBe('E');
     const rows = await instanceRows(db(), wf.workflowId as number);
-    expect(rows.map((r) => r.status)).toEqual(['F']);
     const message = rows[0].errors.join('\n');
+    expect(
+      rows.map((r) => r.status),
+      message,
+    ).toEqual(['F']);
     expect(message).toMatch(/job failed to launch: Slurm job \d+_1: FAILED/);
     expect(message).toMatch(/slurmd on n\d says: Could not open stdout file .*: Permission denied/);
     expect(message).not.toMatch(/no longer knows it/);

@@ -139,17 +139,16 @@ const LAUNCH_FAILURE_SIGNAL = 53;
 const UNFIXABLE_BY_RETRY = /Permission denied|No such file or directory|Not a directory/;
 
 /**
- * The error slurmd logged about the job's batch step (`[<jobid>.batch] error: ...`), from the
+ * The first error slurmd logged about the job's batch step (`[<jobid>.batch] error: ...`), from the
  * node's slurmd log when the worker can read it (`slurmd_log`, `%n` = node); '' otherwise.
  */
 export function slurmdMessage(logPattern: string | undefined, record: SlurmJobRecord): string {
   if (!logPattern || !record.batchHost) return '';
   const text = readTail(logPattern.replace(/%n/g, record.batchHost), 256 * 1024);
   const needle = `[${record.jobId}.batch] error: `;
-  const line = text
-    .split('\n')
-    .filter((l) => l.includes(needle))
-    .pop();
+  // The first error is the cause ("Could not open stdout file ...: Permission denied"); what follows
+  // is its consequence ("IO setup failed").
+  const line = text.split('\n').find((l) => l.includes(needle));
   return line ? line.slice(line.indexOf(needle) + needle.length).trim() : '';
 }
 

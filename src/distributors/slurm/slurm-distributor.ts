@@ -30,6 +30,7 @@ import { jobEnvironment } from './environment';
 import { classifyEnd, describeEarlyEnd, jobcompRecord, readTail, slurmdMessage } from './exit-info';
 import { IdentityRefusal, JobAccounts, type JobAccount } from './identity';
 import { isLive, isStuckPending, parseDistributorId, type SlurmJobRecord } from './job-record';
+import { checkJobAccount, jobAccountRefusal, type JobAccountCheck } from './preflight';
 import { partitionProblems, toSlurmRequest } from './resources';
 import { SlurmRestBackend } from './rest-backend';
 import { redactSecrets } from './redact';
@@ -81,6 +82,7 @@ export class SlurmDistributor implements Distributor {
   /** Array job id → the account its jobs run as (filled at submit, else read from the database). */
   readonly #arrayAccounts = new Map<string, string>();
   #jobcompLog: string | undefined | null = null;
+  readonly #accountChecks = new Map<string, { at: number; check: JobAccountCheck }>();
 
   constructor(ctx: DistributorContext, opts: SlurmDistributorOptions = {}) {
     this.#ctx = ctx;
@@ -132,6 +134,13 @@ export class SlurmDistributor implements Distributor {
       if (!(err instanceof IdentityRefusal)) throw err;
       this.#log(`workflow ${request.workflowId}, batch ${request.batchId}: ${err.message}`);
       failAll(request.instances, `refused to submit to Slurm: ${err.message}`);
+      return { distributorIds, errors };
+    }
+    const check = this.#checkAccount(account);
+    if (!check.ok) {
+      const message = `refused to submit to Slurm: ${jobAccountRefusal(check)}`;
+      this.#log(`workflow ${request.workflowId}, batch ${request.batchId}: ${message}`);
+      failAll(request.instances, message);
       return { distributorIds, errors };
     }
     const req = toSlurmRequest(request.resources, this.settings.partitionMap);
@@ -493,6 +502,22 @@ export class SlurmDistributor implements Distributor {
       this.#jobcompLog = undefined;
     }
     return this.#jobcompLog;
+  }
+
+  /**
+   * The job-account checks (preflight.ts) for one account, once per distributor per minute: the
+   * wrapper and Node readable, the log directory reachable. A cluster whose job accounts fail them
+   * gets nothing submitted, with the path and the account named.
+   */
+  #checkAccount(account: JobAccount): JobAccountCheck {
+    const cached = this.#accountChecks.get(account.user);
+    if (cached && Date.now() - cached.at < 60_000) return cached.check;
+    const check = checkJobAccount(
+      { user: account.user, uid: account.uid, gid: account.gid },
+      { wrapper: this.#wrapper[1], nodeBin: this.settings.nodeBin, logDir: this.#ctx.config.logDir },
+    );
+    this.#accountChecks.set(account.user, { at: Date.now(), check });
+    return check;
   }
 
   /** The checked account of the workflow's owner; throws IdentityRefusal (nothing is submitted then). */
