@@ -141,6 +141,8 @@ echo "SLURM_JWT=eyJhbGciOiJIUzI1NiJ9.eyJuIjoi$n.c2VjcmV0LXNpZw$n"
 
   it('submits as the owner’s account, re-mints after a 401, and keeps tokens out of task errors and logs', async () => {
     const logDir = mkdtempSync(path.join(os.tmpdir(), 'jmt-secrets-logs-'));
+    // Reachable by the job account, as the distributor's job-account checks require.
+    chmodSync(logDir, 0o755);
     const settings = parseSlurmSettings({ mode: 'rest', rest_url: restUrl }, {});
     const cache = new TokenCache('root', 3600, path.join(dir, 'scontrol'));
     const backend = new SlurmRestBackend(settings, cache, path.join(dir, 'scontrol'));

@@ -60,7 +60,7 @@ export function pathProblem(who: AccountIds, target: string, need: Need): string
   // for 'x'; creating it as the account needs that parent writable.
   const finalNeed = existing === abs || need === 'x' ? need : 'w';
   if (!allowed(who, existing, finalNeed))
-    return `account ${who.user} (uid ${who.uid}) cannot ${{ r: 'read', w: 'write', x: 'execute' }[finalNeed]} ${existing}`;
+    return `account ${who.user} (uid ${who.uid}) cannot ${{ r: 'read', w: 'write', x: statSync(existing).isDirectory() ? 'enter' : 'execute' }[finalNeed]} ${existing}`;
   return undefined;
 }
 
