@@ -10,9 +10,6 @@
 import { execFile } from 'node:child_process';
 import { statSync } from 'node:fs';
 import path from 'node:path';
-import { promisify } from 'node:util';
-
-const execFileP = promisify(execFile);
 
 export interface AccountIds {
   user: string;
@@ -96,18 +93,16 @@ export const jobAccountRefusal = (check: JobAccountCheck): string =>
   `job account checks failed: ${check.problems.join('; ')} — ${jobAccountAdvice()}`;
 
 /**
- * The wrapper's resident memory once loaded, in MB (VmHWM of a Node process that loads it and
- * idles): the share of every job's memory request that is not the task's. Undefined when it cannot
- * be measured (no /proc).
+ * The wrapper's resident memory once loaded, in MB: the peak (VmHWM) of a Node process that loads
+ * the wrapper script and lets it run until it refuses the missing arguments — the share of every
+ * job's memory request that is not the task's. Undefined when it cannot be measured (no /proc).
  */
 export async function measureWrapperMemoryMb(nodeBin: string, wrapper: string): Promise<number | undefined> {
-  const wrapperModule = path.join(path.dirname(wrapper), 'wrapper.js');
-  const probe = `require(${JSON.stringify(wrapperModule)}); setTimeout(() => { const s = require('fs').readFileSync('/proc/self/status', 'utf8'); process.stdout.write((/VmHWM:\\s+(\\d+)/.exec(s) || [])[1] || ''); }, 300);`;
-  try {
-    const { stdout } = await execFileP(nodeBin, ['-e', probe], { timeout: 15_000 });
-    const kb = Number(stdout.trim());
-    return Number.isFinite(kb) && kb > 0 ? Math.ceil(kb / 1024) : undefined;
-  } catch {
-    return undefined;
-  }
+  const w = JSON.stringify(wrapper);
+  const probe = `process.on('exit', () => { const s = require('fs').readFileSync('/proc/self/status', 'utf8'); process.stdout.write('VmHWM ' + ((/VmHWM:\\s+(\\d+)/.exec(s) || [])[1] || '')); }); process.argv = [process.argv[0], ${w}]; require(${w});`;
+  const out = await new Promise<string>((resolve) =>
+    execFile(nodeBin, ['-e', probe], { timeout: 15_000, encoding: 'utf8' }, (_err, stdout) => resolve(stdout ?? '')),
+  );
+  const kb = Number(/VmHWM (\d+)/.exec(out)?.[1]);
+  return Number.isFinite(kb) && kb > 0 ? Math.ceil(kb / 1024) : undefined;
 }
