@@ -111,9 +111,12 @@ export async function createRunDetailed(
           update task_instance set status = 'K', status_date = now()
            where workflow_id = ${workflowId} and status in ('Q','I','O','R','T')`.execute(tx);
       }
+      // Tasks already G with no attempts (every task of a first run) are left as they are:
+      // rewriting a million rows to the values they hold cost a first run tens of seconds.
       await sql`
         update task t set status = 'G', num_attempts = 0, status_date = now()
          where t.workflow_id = ${workflowId} and t.status <> 'D'
+           and (t.status <> 'G' or t.num_attempts <> 0)
            and (${options.resumeMode} = 'cold' or not exists (
                  select 1 from task_instance ti where ti.task_id = t.id and ti.status in ('Q','I','O','R','T')))`.execute(
         tx,
