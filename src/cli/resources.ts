@@ -4,7 +4,7 @@
  */
 import { writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
-import type { TemplateUsage } from '../sql/observe/resources';
+import type { TemplateUsage } from '../contract/types';
 import type { CliContext } from './context';
 import { CliUsageError, parsePositiveInt } from './errors';
 import { formatBytes, formatDuration, renderTable } from './output';

@@ -3,7 +3,7 @@
  * to the failed upstream tasks that keep it from running.
  */
 import type { Command } from 'commander';
-import type { FailurePaths, TaskDeps } from '../sql/observe/dag';
+import type { FailurePaths, TaskDeps } from '../contract/types';
 import type { CliContext } from './context';
 import { parsePositiveInt } from './errors';
 import { renderTable, writeJson, writeLine } from './output';

@@ -2,7 +2,7 @@
  * `jmt task logs`: stdout or stderr of a task instance (the log file recorded for it), tail or full.
  */
 import type { Command } from 'commander';
-import type { InstanceLog } from '../sql/observe/logs';
+import type { InstanceLog } from '../contract/types';
 import type { CliContext } from './context';
 import { CliUsageError, parsePositiveInt } from './errors';
 import { writeJson } from './output';

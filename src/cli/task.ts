@@ -3,7 +3,7 @@
  * what it used and where its logs are — which is what a user needs to debug a failing task.
  */
 import type { Command } from 'commander';
-import type { SetStatusResult, TaskDetails } from '../client/types';
+import type { SetStatusResult, TaskDetails } from '../contract/types';
 import type { CliContext } from './context';
 import { registerTaskDepsCommand } from './task-deps';
 import { registerTaskLogsCommand } from './task-logs';

@@ -165,6 +165,8 @@ export function setupApiTest(): void {
         logDir: path.join(os.tmpdir(), 'jmt-api-test-logs'),
         taskInstanceHeartbeatS: 10,
         reportByBuffer: 3.1,
+        // Every answer of these tests is checked against its published response schema.
+        checkResponses: true,
       },
       {},
     );

@@ -3,7 +3,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { localAuth, parseTokens } from '../../src/api/auth';
-import { call, makeApp, setupApiTest, TOKENS } from './harness';
+import { call, makeApp, setupApiTest, TOKENS, type Json } from './harness';
 
 setupApiTest();
 
@@ -49,6 +49,24 @@ describe('service routes', () => {
     ];
     for (const [method, p] of expected) expect(body.paths[p]?.[method], `${method} ${p}`).toBeDefined();
     expect(body.components.securitySchemes.bearer).toMatchObject({ type: 'http', scheme: 'bearer' });
+  });
+
+  it('every operation publishes a schema for each of its success answers', async () => {
+    const { body } = await call(makeApp(localAuth('alice')), 'GET', '/openapi.json');
+    const operations = Object.entries<Json>(body.paths).flatMap(([p, ops]) =>
+      Object.entries<Json>(ops).map(([method, op]) => ({ name: `${method.toUpperCase()} ${p}`, op })),
+    );
+    expect(operations.length).toBeGreaterThanOrEqual(44);
+    const blind = operations
+      .filter(({ op }) =>
+        Object.entries<Json>(op.responses)
+          .filter(([status]) => status.startsWith('2'))
+          .some(([, r]) => !Object.values<Json>(r.content ?? {}).some((c) => Object.keys(c.schema ?? {}).length > 0)),
+      )
+      .map(({ name }) => name);
+    expect(blind).toEqual([]);
+    // Status letters say what they mean.
+    expect(JSON.stringify(body.components.schemas.WorkflowStatus)).toContain('D = DONE');
   });
 
   it('GET /docs links the document; unknown routes are JSON 404s', async () => {

@@ -62,6 +62,8 @@ export async function prepareStack(options: { homePrefix?: string; env?: NodeJS.
     JMT_HOME: home,
     JMT_TI_HEARTBEAT_S: '1',
     JMT_REPORT_BY_BUFFER: '3.1',
+    // Every API answer is checked against its published response schema (src/api/response-check.ts).
+    JMT_CHECK_RESPONSES: '1',
     ...options.env,
   };
   for (const key of Object.keys(env)) if (env[key] === undefined) delete env[key];

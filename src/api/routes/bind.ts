@@ -19,7 +19,7 @@ import {
   errorResponses,
   json,
   jsonBody,
-} from '../schemas';
+} from '../../contract/schemas';
 
 const tags = ['bind'];
 

@@ -6,7 +6,7 @@ import { createRoute, OpenAPIHono } from '@hono/zod-openapi';
 import { HONOURED_RESOURCE_KEYS } from '../../domain/cluster-keys';
 import { listClusters } from '../../sql/cluster-catalog';
 import type { AppEnv, RouteDeps } from '../deps';
-import { ClustersSchema, errorResponses, json } from '../schemas';
+import { ClustersSchema, errorResponses, json } from '../../contract/schemas';
 
 const clustersRoute = createRoute({
   method: 'get',

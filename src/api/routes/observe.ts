@@ -13,61 +13,49 @@ import { readInstanceLog, summarizeTemplateLogs } from '../../sql/observe/logs';
 import { getWorkflowProgress } from '../../sql/observe/progress';
 import { resourceRetries, templateUsage, usageCsv, usageYaml } from '../../sql/observe/resources';
 import { createShare, getShare, listShares, revokeShare } from '../../sql/observe/shares';
-import { pathId, queryInt } from '../input-schemas';
 import { assertMayActOn } from '../auth';
 import type { AppEnv, RouteDeps } from '../deps';
 import {
+  CreatedShareSchema,
+  DependenciesQuery,
+  ErrorGroupsQuery,
+  ErrorGroupsViewSchema,
+  FailurePathsSchema,
+  FoundWorkflowsSchema,
+  InstanceLogSchema,
+  LogQuery,
+  PageQuery,
+  ResourceRetriesSchema,
+  SearchQuery,
+  ShareIdParams,
+  ShareLinkSchema,
+  ShareLinksSchema,
+  ShareRequestSchema,
+  TaskDagSchema,
+  TaskDepsSchema,
+  TemplateDagSchema,
+  TemplateLogSummarySchema,
+  TemplateParams,
+  TemplateUsageAnswerSchema,
+  ToolParams,
+  ToolsSchema,
+  ToolTemplateParams,
+  ToolTemplatesSchema,
+  UsageQuerySchema,
+  WhoamiSchema,
+  WorkflowProgressSchema,
+} from '../../contract/observe';
+import {
   errorResponses,
-  INT4_MAX,
   json,
   jsonBody,
   TaskIdParams,
   TaskInstanceIdParams,
   WorkflowIdParams,
-} from '../schemas';
+} from '../../contract/schemas';
 
-// Response bodies are described in docs/observers.md and typed by the src/sql/observe interfaces.
-const Any = z.any();
-const ok = (description: string) => ({ 200: json(Any, description), ...errorResponses });
-const intQuery = queryInt;
-const text = (max = 255) => z.string().max(max).optional();
-
-const TemplateParams = WorkflowIdParams.extend({
-  template: z
-    .string()
-    .min(1)
-    .max(255)
-    .openapi({ param: { name: 'template', in: 'path' } }),
-});
-const ToolParams = z.object({
-  name: z
-    .string()
-    .min(1)
-    .max(255)
-    .openapi({ param: { name: 'name', in: 'path' } }),
-});
-const ToolTemplateParams = ToolParams.extend({
-  template: z
-    .string()
-    .min(1)
-    .max(255)
-    .openapi({ param: { name: 'template', in: 'path' } }),
-});
-const ShareIdParams = z.object({ id: pathId('id', INT4_MAX) });
-const SearchQuery = z.object({
-  user: text().openapi({ description: 'users, comma-separated; `!name` excludes' }),
-  tool: text(),
-  name: text().openapi({ description: 'substring of the workflow name' }),
-  workflow_args: text(2000).openapi({ description: 'substring of workflow_args' }),
-  attribute: text(2000).openapi({ description: '`key=value` of a workflow attribute' }),
-  status: text(50),
-  template: text(),
-  from: text(40).openapi({ description: 'created on or after (YYYY-MM-DD or ISO)' }),
-  to: text(40).openapi({ description: 'created before (a bare date includes that day)' }),
-  id: intQuery(1, INT4_MAX),
-  limit: intQuery(1, 500),
-  offset: intQuery(0, 10_000_000),
-});
+/** A read's 200 answer and the error shapes every route declares. */
+const ok = (schema: z.ZodType, description: string) => ({ 200: json(schema, description), ...errorResponses });
 
 const tags = ['observe'];
 const r = {
@@ -77,15 +65,15 @@ const r = {
     tags,
     summary: 'Is it done yet: counts, time, CPU-hours, ETA, risks, a plain-language summary',
     request: { params: WorkflowIdParams },
-    responses: ok('Progress'),
+    responses: ok(WorkflowProgressSchema, 'Progress'),
   }),
   errorGroups: createRoute({
     method: 'get',
     path: '/workflows/{id}/error-groups',
     tags,
     summary: 'Errors grouped by normalised pattern, with help for common causes',
-    request: { params: WorkflowIdParams, query: z.object({ template: text(), limit: intQuery(1, 500) }) },
-    responses: ok('Error groups'),
+    request: { params: WorkflowIdParams, query: ErrorGroupsQuery },
+    responses: ok(ErrorGroupsViewSchema, 'Error groups'),
   }),
   templateDag: createRoute({
     method: 'get',
@@ -93,7 +81,7 @@ const r = {
     tags,
     summary: 'Template-level DAG with counts per status bucket',
     request: { params: WorkflowIdParams },
-    responses: ok('Template DAG'),
+    responses: ok(TemplateDagSchema, 'Template DAG'),
   }),
   taskDag: createRoute({
     method: 'get',
@@ -102,7 +90,7 @@ const r = {
     summary: `Task-level DAG of a small workflow (at most ${TASK_DAG_LIMIT} tasks; 413 task_dag_too_large above)`,
     request: { params: WorkflowIdParams },
     responses: {
-      ...ok('Tasks with status and level, edges, what lies on a path to a failed task'),
+      ...ok(TaskDagSchema, 'Tasks with status and level, edges, what lies on a path to a failed task'),
       413: {
         description: `The workflow has more than ${TASK_DAG_LIMIT} tasks (code task_dag_too_large): use template-dag`,
         content: errorResponses[413].content,
@@ -115,7 +103,7 @@ const r = {
     tags,
     summary: 'Most frequent last log lines of a template’s instances; what differs between failed and successful ones',
     request: { params: TemplateParams },
-    responses: ok('Log summary'),
+    responses: ok(TemplateLogSummarySchema, 'Log summary'),
   }),
   retries: createRoute({
     method: 'get',
@@ -123,15 +111,15 @@ const r = {
     tags,
     summary: 'Tasks that needed resource retries and what the retries cost',
     request: { params: WorkflowIdParams },
-    responses: ok('Resource retries'),
+    responses: ok(ResourceRetriesSchema, 'Resource retries'),
   }),
   deps: createRoute({
     method: 'get',
     path: '/tasks/{id}/dependencies',
     tags,
     summary: 'Upstream and downstream tasks (to a depth)',
-    request: { params: TaskIdParams, query: z.object({ depth: intQuery(1, 50) }) },
-    responses: ok('Dependencies'),
+    request: { params: TaskIdParams, query: DependenciesQuery },
+    responses: ok(TaskDepsSchema, 'Dependencies'),
   }),
   failurePaths: createRoute({
     method: 'get',
@@ -139,7 +127,7 @@ const r = {
     tags,
     summary: 'Paths from a task up to failed upstream tasks that block it',
     request: { params: TaskIdParams },
-    responses: ok('Failure paths'),
+    responses: ok(FailurePathsSchema, 'Failure paths'),
   }),
   logs: createRoute({
     method: 'get',
@@ -148,10 +136,9 @@ const r = {
     summary: 'stdout or stderr of a task instance (its recorded log file; tail or full)',
     request: {
       params: TaskInstanceIdParams,
-      // stderr by default, as in the CLI and the GUI: where a failed task's reasons are.
-      query: z.object({ stream: z.enum(['stdout', 'stderr']).default('stderr'), tail: intQuery(1, 100_000) }),
+      query: LogQuery,
     },
-    responses: ok('Log'),
+    responses: ok(InstanceLogSchema, 'Log'),
   }),
   search: createRoute({
     method: 'get',
@@ -159,14 +146,14 @@ const r = {
     tags,
     summary: 'Find workflows by user, tool, name, workflow_args, attribute, template, status, dates',
     request: { query: SearchQuery },
-    responses: ok('Workflows and the total matching'),
+    responses: ok(FoundWorkflowsSchema, 'Workflows and the total matching'),
   }),
   tools: createRoute({
     method: 'get',
     path: '/tools',
     tags,
     summary: 'Tools with their number of workflows and templates',
-    responses: ok('Tools'),
+    responses: ok(ToolsSchema, 'Tools'),
   }),
   toolTemplates: createRoute({
     method: 'get',
@@ -174,7 +161,7 @@ const r = {
     tags,
     summary: 'Templates of a tool',
     request: { params: ToolParams },
-    responses: ok('Templates'),
+    responses: ok(ToolTemplatesSchema, 'Templates'),
   }),
   templateWorkflows: createRoute({
     method: 'get',
@@ -183,9 +170,9 @@ const r = {
     summary: 'Workflows using a template of a tool',
     request: {
       params: ToolTemplateParams,
-      query: z.object({ limit: intQuery(1, 500), offset: intQuery(0, 10_000_000) }),
+      query: PageQuery,
     },
-    responses: ok('Workflows'),
+    responses: ok(FoundWorkflowsSchema, 'Workflows'),
   }),
   usage: createRoute({
     method: 'get',
@@ -193,21 +180,13 @@ const r = {
     tags,
     summary: 'Resource usage history of a template, percentiles and a suggested request (json, csv or yaml)',
     request: {
-      query: z.object({
-        template: z.string().min(1).max(255),
-        tool: text(),
-        workflow_id: intQuery(1, INT4_MAX),
-        node_args: text(2000).openapi({ description: '`k=v` pairs, comma-separated' }),
-        confidence: z.coerce.number().gt(0).lt(1).optional(),
-        format: z.enum(['json', 'csv', 'yaml']).default('json'),
-        rows: z.enum(['0', '1']).optional().openapi({ description: '1 = include every instance row in JSON' }),
-      }),
+      query: UsageQuerySchema,
     },
     responses: {
       200: {
         description: 'Usage (JSON), every DONE instance (CSV) or the suggested request (YAML)',
         content: {
-          'application/json': { schema: Any },
+          'application/json': { schema: TemplateUsageAnswerSchema },
           'text/csv': { schema: z.string() },
           'application/yaml': { schema: z.string() },
         },
@@ -222,20 +201,9 @@ const r = {
     summary: 'Create a revocable read-only link to one workflow (operator owner or admin)',
     request: {
       params: WorkflowIdParams,
-      body: jsonBody(
-        z
-          .object({
-            expires_in_hours: z
-              .number()
-              .positive()
-              .max(24 * 90)
-              .optional(),
-          })
-          .strict(),
-        false,
-      ),
+      body: jsonBody(ShareRequestSchema, false),
     },
-    responses: { 201: json(Any, 'Share link (the token is shown only now)'), ...errorResponses },
+    responses: { 201: json(CreatedShareSchema, 'Share link (the token is shown only now)'), ...errorResponses },
   }),
   shares: createRoute({
     method: 'get',
@@ -243,7 +211,7 @@ const r = {
     tags,
     summary: 'Share links of a workflow (operator owner or admin)',
     request: { params: WorkflowIdParams },
-    responses: ok('Share links'),
+    responses: ok(ShareLinksSchema, 'Share links'),
   }),
   revoke: createRoute({
     method: 'delete',
@@ -251,14 +219,14 @@ const r = {
     tags,
     summary: 'Revoke a share link',
     request: { params: ShareIdParams },
-    responses: ok('Revoked'),
+    responses: ok(ShareLinkSchema, 'Revoked'),
   }),
   whoami: createRoute({
     method: 'get',
     path: '/whoami',
     tags,
     summary: 'Who the API thinks you are, and what you may do',
-    responses: ok('Identity'),
+    responses: ok(WhoamiSchema, 'Identity'),
   }),
 };
 

@@ -26,8 +26,8 @@ import {
   WorkflowEventsSchema,
   WorkflowGrantSchema,
   WorkflowGrantsSchema,
-} from '../operator-schemas';
-import { ErrorSchema, errorResponses, json, jsonBody, WorkflowIdParams } from '../schemas';
+} from '../../contract/operator';
+import { ErrorSchema, errorResponses, json, jsonBody, WorkflowIdParams } from '../../contract/schemas';
 import { isTemporalUnreachable, temporalUnavailable } from '../temporal';
 
 const tags = ['controls'];

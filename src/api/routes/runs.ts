@@ -23,7 +23,7 @@ import {
   StartRunSchema,
   StopSchema,
   WorkflowIdParams,
-} from '../schemas';
+} from '../../contract/schemas';
 import { isTemporalUnreachable, temporalUnavailable } from '../temporal';
 
 const tags = ['runs'];

@@ -22,7 +22,7 @@ import {
   RunningBodySchema,
   RunningResponseSchema,
   TaskInstanceIdParams,
-} from '../schemas';
+} from '../../contract/schemas';
 
 const tags = ['task-instances'];
 

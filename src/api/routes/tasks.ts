@@ -2,7 +2,7 @@
 import { createRoute, OpenAPIHono } from '@hono/zod-openapi';
 import { getTaskDetails } from '../../sql/reads/task-details';
 import type { AppEnv, RouteDeps } from '../deps';
-import { errorResponses, json, TaskDetailsSchema, TaskIdParams } from '../schemas';
+import { errorResponses, json, TaskDetailsSchema, TaskIdParams } from '../../contract/schemas';
 
 const taskRoute = createRoute({
   method: 'get',

@@ -18,7 +18,7 @@ import {
   WorkflowStatusSchema,
   WorkflowTasksQuery,
   WorkflowTasksSchema,
-} from '../schemas';
+} from '../../contract/schemas';
 
 const tags = ['workflows'];
 /** Operator events shown with a workflow's status. */

@@ -3,7 +3,7 @@
  * signals or updates the run's Temporal workflow) or, for reset, the tasks of an idle workflow.
  */
 import type { Command } from 'commander';
-import type { ConcurrencyLimits, ControlResult, ResetResult } from '../../client/types';
+import type { ConcurrencyLimits, ControlResult, ResetResult } from '../../contract/types';
 import type { CliContext } from '../context';
 import { CliUsageError, parseNonNegativeInt, parsePositiveInt } from '../errors';
 import { formatLimit, writeJson, writeLine } from '../output';

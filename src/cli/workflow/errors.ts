@@ -3,9 +3,9 @@
  * `jmt workflow retries` (what resource retries cost): why tasks failed.
  */
 import type { Command } from 'commander';
-import type { WorkflowErrorRow } from '../../client/types';
-import type { ErrorGroupsView } from '../../sql/observe/errors';
-import type { ResourceRetries } from '../../sql/observe/resources';
+import type { WorkflowErrorRow } from '../../contract/types';
+import type { ErrorGroupsView } from '../../contract/types';
+import type { ResourceRetries } from '../../contract/types';
 import type { CliContext } from '../context';
 import { parsePositiveInt } from '../errors';
 import { firstLine, formatDuration, renderTable, writeJson, writeLine } from '../output';

@@ -2,7 +2,7 @@
  * `jmt workflow grant|revoke|grants`: who besides the owner may act on a workflow.
  */
 import type { Command } from 'commander';
-import type { WorkflowGrant } from '../../client/types';
+import type { WorkflowGrant } from '../../contract/types';
 import type { CliContext } from '../context';
 import { parsePositiveInt } from '../errors';
 import { renderTable, writeJson, writeLine } from '../output';

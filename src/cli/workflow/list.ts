@@ -2,7 +2,7 @@
  * `jmt workflow list`: workflows, newest first, filtered by user, tool, name or status.
  */
 import type { Command } from 'commander';
-import type { WorkflowSummary } from '../../client/types';
+import type { WorkflowSummary } from '../../contract/types';
 import { WORKFLOW_STATUSES } from '../../domain/statuses';
 import type { CliContext } from '../context';
 import { parsePositiveInt } from '../errors';

@@ -3,7 +3,7 @@
  * between its failed and successful instances.
  */
 import type { Command } from 'commander';
-import type { TemplateLogSummary } from '../../sql/observe/logs';
+import type { TemplateLogSummary } from '../../contract/types';
 import type { CliContext } from '../context';
 import { parsePositiveInt } from '../errors';
 import { formatBytes, formatDuration, renderTable, writeJson, writeLine } from '../output';

@@ -2,7 +2,7 @@
  * `jmt workflow progress`: is it done yet — % done, ETA from past runtimes, time and CPU spent, risks.
  */
 import type { Command } from 'commander';
-import type { WorkflowProgress } from '../../sql/observe/progress';
+import type { WorkflowProgress } from '../../contract/types';
 import type { CliContext } from '../context';
 import { parsePositiveInt } from '../errors';
 import { formatDuration, renderTable, writeJson, writeLine } from '../output';

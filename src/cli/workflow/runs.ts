@@ -9,7 +9,7 @@
  */
 import type { Command } from 'commander';
 import type { ApiClient } from '../../client/api-client';
-import type { StartedRun, WorkflowStatusReport } from '../../client/types';
+import type { StartedRun, WorkflowStatusReport } from '../../contract/types';
 import { progressPrinter, watchRun } from '../../client/watch';
 import type { CliContext } from '../context';
 import { CliUsageError, EXIT_RUN_NOT_DONE, parsePositiveInt } from '../errors';

@@ -3,7 +3,7 @@
  * or date (docs/observers.md).
  */
 import type { Command } from 'commander';
-import type { FoundWorkflow } from '../../sql/observe/find';
+import type { FoundWorkflow } from '../../contract/types';
 import type { CliContext } from '../context';
 import { parsePositiveInt } from '../errors';
 import { renderTable, writeJson, writeLine } from '../output';

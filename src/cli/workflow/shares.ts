@@ -3,7 +3,7 @@
  * pages.
  */
 import type { Command } from 'commander';
-import type { ShareLink } from '../../sql/observe/shares';
+import type { ShareLink } from '../../contract/types';
 import type { CliContext } from '../context';
 import { parsePositiveInt } from '../errors';
 import { renderTable, writeJson, writeLine } from '../output';

@@ -5,7 +5,7 @@
  * busy cluster it is where tasks wait.
  */
 import type { Command } from 'commander';
-import type { WorkflowEvent, WorkflowStatusReport } from '../../client/types';
+import type { WorkflowEvent, WorkflowStatusReport } from '../../contract/types';
 import { percentDone } from '../../client/watch';
 import type { CliContext } from '../context';
 import { parsePositiveInt } from '../errors';

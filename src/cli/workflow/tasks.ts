@@ -3,9 +3,9 @@
  * its DAG at template level with task counts per status.
  */
 import type { Command } from 'commander';
-import type { WorkflowTasks } from '../../client/types';
+import type { WorkflowTasks } from '../../contract/types';
 import { TASK_STATUSES } from '../../domain/statuses';
-import type { TemplateDag } from '../../sql/observe/dag';
+import type { TemplateDag } from '../../contract/types';
 import type { CliContext } from '../context';
 import { CliUsageError, parseNonNegativeInt, parsePositiveInt } from '../errors';
 import { renderTable, taskStatusText, writeJson, writeLine } from '../output';

@@ -4,27 +4,12 @@
  */
 import { sql } from 'kysely';
 import { JobmonError } from '../../domain/errors';
-import { taskBucket, type TaskBucket, type TaskStatus } from '../../domain/statuses';
+import { taskBucket, type TaskStatus } from '../../domain/statuses';
 import type { Db } from '../db';
 import { notFound } from '../../domain/errors';
 import { assertWorkflow } from './util';
-
-export interface DepTask {
-  id: number;
-  name: string;
-  template: string;
-  status: TaskStatus;
-  depth: number;
-}
-
-export interface TaskDeps {
-  task: { id: number; name: string; template: string; status: TaskStatus; workflow_id: number };
-  upstream: DepTask[];
-  downstream: DepTask[];
-  upstream_truncated: boolean;
-  downstream_truncated: boolean;
-  depth: number;
-}
+import type { DepTask, TaskDeps, FailurePaths, TemplateDag } from '../../contract/observe';
+export type { DepTask, TaskDeps, FailurePaths, TemplateDag };
 
 const MAX_NEIGHBOURS = 500;
 
@@ -72,14 +57,6 @@ export async function taskDependencies(db: Db, taskId: number, depth = 1): Promi
   };
 }
 
-export interface FailurePaths {
-  task_id: number;
-  /** Each path: task ids from this task up to a failed (F) upstream task, inclusive. */
-  paths: { failed_task_id: number; failed_task_name: string; failed_template: string; path: number[] }[];
-  failed_upstream: number;
-  note: string | null;
-}
-
 /**
  * Why is this task not running? Upstream paths that end at a task in ERROR_FATAL, shortest first
  * (≤ 10 paths, searched up to 100 levels; only not-DONE tasks are followed, since a DONE upstream
@@ -119,12 +96,6 @@ export async function failurePaths(db: Db, taskId: number): Promise<FailurePaths
         ? 'this task is done'
         : 'no failed task upstream: it waits for running or pending upstream tasks, or for a slot';
   return { task_id: taskId, paths: paths.slice(0, 10), failed_upstream: paths.length, note };
-}
-
-export interface TemplateDag {
-  workflow_id: number;
-  nodes: { template: string; total: number; buckets: Record<TaskBucket, number> }[];
-  edges: { from: string; to: string; task_edges: number }[];
 }
 
 const dagCache = new Map<string, TemplateDag['edges']>();

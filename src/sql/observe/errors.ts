@@ -10,20 +10,8 @@ import { sql } from 'kysely';
 import type { Db } from '../db';
 import { iso } from '../dates';
 import { assertWorkflow } from './util';
-
-export interface ErrorHelp {
-  category:
-    | 'out_of_memory'
-    | 'time_limit'
-    | 'missing_file'
-    | 'missing_module'
-    | 'permission_denied'
-    | 'node_failure'
-    | 'killed_by_operator';
-  title: string;
-  explanation: string;
-  action: string;
-}
+import type { ErrorHelp, ErrorGroup, ErrorGroupsView } from '../../contract/observe';
+export type { ErrorHelp, ErrorGroup, ErrorGroupsView };
 
 const HELP: { test: RegExp; help: ErrorHelp }[] = [
   {
@@ -126,26 +114,6 @@ function normalizedSql(column: ReturnType<typeof sql.ref>) {
       '\\m0x[0-9a-fA-F]+\\M|\\m(?=[0-9a-fA-F]*[0-9])[0-9a-fA-F]{8,}\\M', '<hex>', 'g'),
       '[0-9]+(\\.[0-9]+)?', '<n>', 'g'),
       '[[:space:]]+', ' ', 'g'))`;
-}
-
-export interface ErrorGroup {
-  pattern: string;
-  count: number;
-  tasks: number;
-  first_seen: string;
-  last_seen: string;
-  templates: string[];
-  instance_statuses: string[];
-  example_task_ids: number[];
-  example_task_instance_ids: number[];
-  sample: string;
-  help: ErrorHelp | null;
-}
-
-export interface ErrorGroupsView {
-  workflow_id: number;
-  total_errors: number;
-  groups: ErrorGroup[];
 }
 
 export async function groupWorkflowErrors(

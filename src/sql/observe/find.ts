@@ -12,6 +12,8 @@ import { isWorkflowStatus, WORKFLOW_STATUSES, type WorkflowStatus } from '../../
 import type { Db } from '../db';
 import { iso, isoOrNull } from '../dates';
 import { parseKeyValue } from './util';
+import type { FoundWorkflow, FoundWorkflows, ToolList, ToolTemplates } from '../../contract/observe';
+export type { FoundWorkflow };
 
 export interface WorkflowSearch {
   user?: string;
@@ -28,22 +30,6 @@ export interface WorkflowSearch {
   offset?: number;
 }
 
-export interface FoundWorkflow {
-  id: number;
-  name: string;
-  tool: string;
-  user: string;
-  workflow_args: string;
-  status: WorkflowStatus;
-  status_label: string;
-  created_date: string;
-  num_tasks: number;
-  done: number;
-  fatal: number;
-  percent_done: number;
-  attributes: Record<string, string>;
-}
-
 const like = (text: string) => `%${text.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
 
 function parseDate(text: string, field: string): Date {
@@ -56,10 +42,7 @@ function parseDate(text: string, field: string): Date {
   return d;
 }
 
-export async function searchWorkflows(
-  db: Db,
-  f: WorkflowSearch,
-): Promise<{ workflows: FoundWorkflow[]; total: number }> {
+export async function searchWorkflows(db: Db, f: WorkflowSearch): Promise<FoundWorkflows> {
   const where: RawBuilder<unknown>[] = [sql`true`];
   if (f.id) where.push(sql`w.id = ${f.id}`);
   if (f.user) {
@@ -149,9 +132,7 @@ export async function searchWorkflows(
   };
 }
 
-export async function listTools(
-  db: Db,
-): Promise<{ tools: { name: string; workflows: number; templates: number; last_workflow_date: string | null }[] }> {
+export async function listTools(db: Db): Promise<ToolList> {
   const { rows } = await sql<{ name: string; workflows: number; templates: number; last: Date | null }>`
     select t.name,
            (select count(*) from workflow w join tool_version tv on tv.id = w.tool_version_id where tv.tool_id = t.id)::int as workflows,
@@ -168,7 +149,7 @@ export async function listTools(
   };
 }
 
-export async function listToolTemplates(db: Db, tool: string) {
+export async function listToolTemplates(db: Db, tool: string): Promise<ToolTemplates> {
   const { rows: found } = await sql<{ id: number }>`select id from tool where name = ${tool}`.execute(db);
   if (!found.length) throw invalid('tool', `no tool named ${JSON.stringify(tool)}`);
   const { rows } = await sql<{

@@ -15,23 +15,11 @@ import type { Db } from '../db';
 import { normalizeMessage } from './errors';
 import { notFound } from '../../domain/errors';
 import { quantile } from './util';
+import type { InstanceLog, LastLineGroup, TemplateLogSummary } from '../../contract/observe';
+export type { InstanceLog, LastLineGroup, TemplateLogSummary };
 
 export const MAX_FULL_LOG_BYTES = 8 * 1024 * 1024;
 const MAX_TAIL_LINES = 100_000;
-
-export interface InstanceLog {
-  task_instance_id: number;
-  task_id: number;
-  workflow_id: number;
-  stream: 'stdout' | 'stderr';
-  path: string | null;
-  source: 'file' | 'recorded_tail' | 'none';
-  size_bytes: number | null;
-  truncated: boolean;
-  tail_lines: number | null;
-  text: string;
-  note: string | null;
-}
 
 export async function workflowOfTaskInstance(db: Db, id: number): Promise<number | undefined> {
   const { rows } = await sql<{ workflow_id: number }>`select workflow_id from task_instance where id = ${id}`.execute(
@@ -164,32 +152,6 @@ function lastLine(text: string | null): string | null {
 }
 
 // ---------------------------------------------------------------- template summary
-
-export interface LastLineGroup {
-  pattern: string;
-  example: string;
-  failed: number;
-  succeeded: number;
-  example_task_instance_ids: number[];
-}
-
-export interface TemplateLogSummary {
-  workflow_id: number;
-  template: string;
-  instances: number;
-  succeeded: number;
-  failed: number;
-  stdout_last_lines: LastLineGroup[];
-  stderr_last_lines: LastLineGroup[];
-  differences: {
-    only_in_failed: { stream: 'stdout' | 'stderr'; pattern: string; example: string; failed: number }[];
-    exit_codes_of_failed: { exit_code: number | null; count: number }[];
-    nodes: { nodename: string; failed: number; succeeded: number }[];
-    median_wallclock_s: { succeeded: number | null; failed: number | null };
-    median_maxrss_bytes: { succeeded: number | null; failed: number | null };
-    notes: string[];
-  };
-}
 
 const FAILED = new Set(['E', 'F', 'U', 'Z', 'X', 'W']);
 

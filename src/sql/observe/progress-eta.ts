@@ -9,8 +9,8 @@ import type { ProgressFacts } from './progress-facts';
 import { WINDOW_S } from './progress-facts';
 import type { TemplateProgress } from './progress-templates';
 import { humanDuration } from './util';
-
-export type EtaConfidence = 'history' | 'partial_history' | 'requested_runtime' | 'none' | 'finished';
+import type { EtaConfidence } from '../../contract/observe';
+export type { EtaConfidence };
 
 export interface Estimate {
   observed: number;

@@ -9,27 +9,11 @@ import type { Db } from '../db';
 import type { Estimate } from './progress-eta';
 import { PENDING_LONG_S, runIdsOf, type ProgressFacts } from './progress-facts';
 import { humanDuration } from './util';
+import type { RiskKind, Risk } from '../../contract/observe';
+export type { RiskKind, Risk };
 
 /** No task finished for this long (or 3 × the slowest template's p90, if longer) while a run is active. */
 const NO_PROGRESS_S = 30 * 60;
-
-export type RiskKind =
-  | 'fatal_tasks'
-  | 'near_max_attempts'
-  | 'repeated_resource_errors'
-  | 'template_failing_often'
-  | 'no_progress'
-  | 'pending_long';
-
-export interface Risk {
-  kind: RiskKind;
-  severity: 'high' | 'medium';
-  message: string;
-  count: number;
-  template?: string;
-  example_task_ids: number[];
-  action: string;
-}
 
 export async function readRisks(
   db: Db,

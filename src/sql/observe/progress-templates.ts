@@ -9,27 +9,11 @@
 import { sql } from 'kysely';
 import type { Db } from '../db';
 import type { ArrayRow } from './progress-facts';
+import type { TemplateProgress } from '../../contract/observe';
+export type { TemplateProgress };
 
 const HISTORY_LIMIT = 2000;
 const NODE_ARGS_LOOKUP_MAX_REMAINING = 5000;
-
-export interface TemplateProgress {
-  name: string;
-  max_concurrently_running: number;
-  total: number;
-  done: number;
-  remaining: number;
-  running: number;
-  fatal: number;
-  percent_done: number;
-  /** Expected seconds per task, and where it came from. */
-  expected_runtime_s: number | null;
-  basis: 'node_args' | 'template_history' | 'requested_runtime' | 'none';
-  history_instances: number;
-  history_median_s: number | null;
-  history_p90_s: number | null;
-  remaining_work_s: number;
-}
 
 interface History {
   n: number;

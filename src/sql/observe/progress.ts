@@ -12,48 +12,16 @@ import { getWorkflowStatus, type WorkflowStatusView } from '../reads/workflow-st
 import type { Db } from '../db';
 import { sharedReads } from '../shared-reads';
 import { isoOrNull } from '../dates';
-import { estimate, etaText, type EtaConfidence, type Estimate } from './progress-eta';
+import { estimate, etaText, type Estimate } from './progress-eta';
 import { readProgressFacts } from './progress-facts';
 import { readRisks, type Risk } from './progress-risks';
 import { readTemplateProgress, type TemplateProgress } from './progress-templates';
 import { humanDuration } from './util';
+import type { WorkflowProgress } from '../../contract/observe';
+export type { WorkflowProgress };
 
 export type { Risk, RiskKind } from './progress-risks';
 export type { TemplateProgress } from './progress-templates';
-
-export interface WorkflowProgress {
-  workflow_id: number;
-  name: string;
-  status: WorkflowStatusView['status'];
-  status_label: string;
-  num_tasks: number;
-  buckets: WorkflowStatusView['buckets'];
-  counts: WorkflowStatusView['counts'];
-  percent_done: number;
-  run: WorkflowStatusView['run'];
-  run_active: boolean;
-  first_run_date: string | null;
-  last_task_done_date: string | null;
-  wall_time_s: number;
-  cpu_hours: number;
-  instances: number;
-  running: number;
-  waiting_in_queue: number;
-  queue_wait_s: { current_median: number | null; current_max: number | null; recent_median: number | null };
-  concurrency: { workflow_limit: number; observed: number; effective: number };
-  eta: {
-    seconds: number | null;
-    finish_date: string | null;
-    remaining_tasks: number;
-    remaining_work_s: number;
-    confidence: EtaConfidence;
-    text: string;
-  };
-  templates: TemplateProgress[];
-  risks: Risk[];
-  summary: string;
-  generated_date: string;
-}
 
 /** Progress, ETA and risks of a workflow; concurrent callers share one read (shared-reads.ts). */
 export function getWorkflowProgress(db: Db, config: Config, workflowId: number): Promise<WorkflowProgress> {

@@ -12,6 +12,8 @@ import { invalid } from '../../domain/errors';
 import type { Db } from '../db';
 import { isoOrNull } from '../dates';
 import { assertWorkflow, parseKeyValue, quantile } from './util';
+import type { Percentiles, UsageRow, TemplateUsage, ResourceRetries } from '../../contract/observe';
+export type { Percentiles, UsageRow, TemplateUsage, ResourceRetries };
 
 const HISTORY_LIMIT = 5000;
 const HEADROOM = 1.1;
@@ -23,60 +25,6 @@ export interface UsageQuery {
   /** `k=v` pairs of node args, all of which must match. */
   node_args?: string[];
   confidence?: number;
-}
-
-export interface Percentiles {
-  n: number;
-  mean: number | null;
-  p50: number | null;
-  p90: number | null;
-  p95: number | null;
-  p99: number | null;
-  max: number | null;
-}
-
-export interface UsageRow {
-  task_instance_id: number;
-  task_id: number;
-  workflow_id: number;
-  node_args: Record<string, unknown>;
-  wallclock_s: number | null;
-  maxrss_bytes: number | null;
-  cpu_s: number | null;
-  requested_cores: number | null;
-  requested_memory_gib: number | null;
-  requested_runtime_s: number | null;
-  cluster_name: string;
-  queue: string;
-  ended_date: string | null;
-}
-
-export interface TemplateUsage {
-  template: string;
-  tool: string | null;
-  workflow_id: number | null;
-  node_args: Record<string, string>;
-  confidence: number;
-  instances: number;
-  runtime_s: Percentiles;
-  maxrss_bytes: Percentiles;
-  cores_used: Percentiles;
-  requested: {
-    cores: number | null;
-    memory_gib: number | null;
-    runtime_s: number | null;
-    cluster_name: string | null;
-    queue: string | null;
-  };
-  suggested: {
-    cores: number;
-    memory: string;
-    memory_gib: number;
-    runtime: string;
-    runtime_s: number;
-    low_sample: boolean;
-  } | null;
-  rows: UsageRow[];
 }
 
 function percentiles(values: number[]): Percentiles {
@@ -282,31 +230,6 @@ export function usageYaml(u: TemplateUsage): string {
 }
 
 // ---------------------------------------------------------------- resource retries
-
-export interface ResourceRetries {
-  workflow_id: number;
-  tasks: number;
-  resource_errors: number;
-  wasted_wallclock_s: number;
-  wasted_core_hours: number;
-  per_template: {
-    template: string;
-    tasks: number;
-    resource_errors: number;
-    wasted_wallclock_s: number;
-    wasted_core_hours: number;
-  }[];
-  examples: {
-    task_id: number;
-    name: string;
-    template: string;
-    status: string;
-    resource_errors: number;
-    wasted_wallclock_s: number;
-    original: Record<string, unknown>;
-    current: Record<string, unknown>;
-  }[];
-}
 
 /** Tasks that needed resource retries (instances in Z) and what those failed attempts cost. */
 export async function resourceRetries(db: Db, workflowId: number): Promise<ResourceRetries> {

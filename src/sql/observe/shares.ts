@@ -9,21 +9,13 @@ import { invalid } from '../../domain/errors';
 import type { Db } from '../db';
 import { iso, isoOrNull } from '../dates';
 import { notFound } from '../../domain/errors';
+import type { ShareLink } from '../../contract/observe';
+export type { ShareLink };
 
 export const DEFAULT_SHARE_HOURS = 24 * 7;
 export const MAX_SHARE_HOURS = 24 * 90;
 
 export const shareTokenHash = (token: string): string => createHash('sha256').update(token, 'utf8').digest('hex');
-
-export interface ShareLink {
-  id: number;
-  workflow_id: number;
-  created_by: string;
-  created_date: string;
-  expires_date: string;
-  revoked_date: string | null;
-  active: boolean;
-}
 
 type ShareRow = {
   id: number;

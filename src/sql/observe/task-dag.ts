@@ -10,49 +10,14 @@ import { JobmonError } from '../../domain/errors';
 import { TASK_STATUSES, taskBucket, type TaskBucket, type TaskStatus } from '../../domain/statuses';
 import type { Db } from '../db';
 import { assertWorkflow } from './util';
+import type { TaskDagTask, TaskDagEdge, TaskDag } from '../../contract/observe';
+export type { TaskDagTask, TaskDagEdge, TaskDag };
 
 /**
  * At most this many tasks are drawn one by one. 300 boxes still fit a scrollable picture a person
  * can read and a layout the browser computes instantly; the API, CLI and GUI all name this number.
  */
 export const TASK_DAG_LIMIT = 300;
-
-export interface TaskDagTask {
-  id: number;
-  name: string;
-  template: string;
-  status: TaskStatus;
-  status_label: string;
-  bucket: TaskBucket;
-  /** Longest path from a task without upstreams (0) to this task. */
-  level: number;
-  /**
-   * Not DONE, not failed itself, and waits on a failed task through tasks that are not DONE
-   * either: the union of what GET /tasks/:id/failure-paths would list for every task.
-   */
-  blocked_by_failure: boolean;
-}
-
-export interface TaskDagEdge {
-  from: number;
-  to: number;
-  /** Part of a path from a blocked task up to a failed one (upstream failed or blocked, downstream blocked). */
-  on_failure_path: boolean;
-}
-
-export interface TaskDag {
-  workflow_id: number;
-  limit: number;
-  num_tasks: number;
-  levels: number;
-  buckets: Record<TaskBucket, number>;
-  failed: number;
-  blocked_by_failure: number;
-  /** Ordered by level, then id. */
-  tasks: TaskDagTask[];
-  /** Ordered by upstream id, then downstream id. */
-  edges: TaskDagEdge[];
-}
 
 export async function taskDag(db: Db, workflowId: number, limit = TASK_DAG_LIMIT): Promise<TaskDag> {
   await assertWorkflow(db, workflowId);

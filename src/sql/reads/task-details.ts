@@ -3,49 +3,12 @@
  * instance) with its errors — what a user needs to debug a failing task.
  */
 import { notFound } from '../../domain/errors';
-import { TASK_INSTANCE_STATUSES, TASK_STATUSES, type TaskInstanceStatus, type TaskStatus } from '../../domain/statuses';
+import { TASK_INSTANCE_STATUSES, TASK_STATUSES } from '../../domain/statuses';
 import { iso, isoOrNull } from '../dates';
 import type { Db } from '../db';
+import type { TaskDetails } from '../../contract/types';
 
-export interface TaskDetails {
-  task: {
-    id: number;
-    workflow_id: number;
-    name: string;
-    template: string;
-    status: TaskStatus;
-    status_label: string;
-    status_date: string;
-    command: string;
-    num_attempts: number;
-    max_attempts: number;
-    node_args: Record<string, string>;
-    task_args: Record<string, string>;
-    op_args: Record<string, string>;
-    cluster_name: string;
-    queue: string;
-    resources: Record<string, unknown>;
-    upstream_count: number;
-    upstream_remaining: number;
-    attributes: Record<string, string>;
-  };
-  instances: {
-    id: number;
-    workflow_run_id: number;
-    status: TaskInstanceStatus;
-    status_label: string;
-    distributor_id: string | null;
-    nodename: string | null;
-    exit_code: number | null;
-    wallclock_s: number | null;
-    maxrss_bytes: number | null;
-    stdout_path: string | null;
-    stderr_path: string | null;
-    submitted_date: string | null;
-    status_date: string;
-    errors: { error_time: string; description: string }[];
-  }[];
-}
+export type { TaskDetails };
 
 export async function getTaskDetails(db: Db, taskId: number): Promise<TaskDetails> {
   const task = await db

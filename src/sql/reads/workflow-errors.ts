@@ -4,14 +4,10 @@
 import { notFound } from '../../domain/errors';
 import { iso } from '../dates';
 import type { Db } from '../db';
+import type { WorkflowErrorRow } from '../../contract/types';
 
-export interface ErrorRow {
-  task_instance_id: number;
-  task_id: number;
-  task_name: string;
-  error_time: string;
-  description: string;
-}
+/** The answer as the contract publishes it (src/contract). */
+export type ErrorRow = WorkflowErrorRow;
 
 export async function listWorkflowErrors(db: Db, workflowId: number, limit = 20): Promise<ErrorRow[]> {
   const exists = await db.selectFrom('workflow').select('id').where('id', '=', workflowId).executeTakeFirst();

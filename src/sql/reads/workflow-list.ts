@@ -7,6 +7,9 @@ import { isWorkflowStatus, WORKFLOW_STATUSES, type WorkflowStatus } from '../../
 import { iso } from '../dates';
 import type { Db } from '../db';
 import { escapeLike, percent, splitList } from './counts';
+import type { WorkflowSummary } from '../../contract/types';
+
+export type { WorkflowSummary };
 
 export interface WorkflowListFilters {
   user?: string;
@@ -16,16 +19,6 @@ export interface WorkflowListFilters {
   /** Workflow status letters, comma-separated. */
   status?: string;
   limit?: number;
-}
-export interface WorkflowSummary {
-  id: number;
-  name: string;
-  tool: string;
-  user: string;
-  status: WorkflowStatus;
-  created_date: string;
-  num_tasks: number;
-  percent_done: number;
 }
 
 /** Parse `R,F` into workflow status letters; an unknown letter is a 422 naming `field`. */

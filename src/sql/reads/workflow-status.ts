@@ -6,46 +6,19 @@
 import { sql } from 'kysely';
 import type { Config } from '../../config';
 import { notFound } from '../../domain/errors';
-import {
-  WORKFLOW_RUN_STATUSES,
-  WORKFLOW_STATUSES,
-  taskBucket,
-  type WorkflowRunStatus,
-  type WorkflowStatus,
-} from '../../domain/statuses';
+import { WORKFLOW_RUN_STATUSES, WORKFLOW_STATUSES, taskBucket } from '../../domain/statuses';
 import { temporalUiUrl } from '../../temporal/ids';
 import { iso } from '../dates';
 import type { Db } from '../db';
 import { sharedReads } from '../shared-reads';
 import { statusCounts } from '../status-counts';
 import { emptyBuckets, emptyCounts, percent, TASK_LETTERS, type Buckets, type StatusCounts } from './counts';
+import type { WorkflowStatusReport } from '../../contract/types';
 
 export type { Buckets, StatusCounts };
 
-export interface WorkflowStatusView {
-  workflow_id: number;
-  name: string;
-  tool: string;
-  user: string;
-  workflow_args: string;
-  status: WorkflowStatus;
-  status_label: string;
-  num_tasks: number;
-  counts: StatusCounts;
-  buckets: Buckets;
-  percent_done: number;
-  max_concurrently_running: number;
-  templates: { name: string; max_concurrently_running: number; buckets: Buckets }[];
-  run: {
-    id: number;
-    status: WorkflowRunStatus;
-    status_label: string;
-    temporal_workflow_id: string;
-    temporal_run_id: string | null;
-    temporal_ui_url: string;
-    created_date: string;
-  } | null;
-}
+/** The answer as the contract publishes it (src/contract). */
+export type WorkflowStatusView = Omit<WorkflowStatusReport, 'events' | 'may_operate'>;
 
 /** The status of a workflow; concurrent callers share one read (shared-reads.ts). */
 export function getWorkflowStatus(db: Db, config: Config, workflowId: number): Promise<WorkflowStatusView> {

@@ -11,6 +11,9 @@ import { isTaskStatus, taskBucket, type TaskStatus } from '../../domain/statuses
 import type { Db } from '../db';
 import { statusCounts } from '../status-counts';
 import { BUCKET_NAMES, splitList, TASK_LETTERS } from './counts';
+import type { TaskRow } from '../../contract/types';
+
+export type { TaskRow };
 
 export interface WorkflowTaskFilters {
   /** Task status letters or bucket names (PENDING, ...), comma-separated. */
@@ -22,17 +25,6 @@ export interface WorkflowTaskFilters {
   offset?: number;
   /** Only tasks with a larger id (keyset paging). */
   after?: number;
-}
-export interface TaskRow {
-  id: number;
-  /** The control script's key for the task at its last bind (null: bound before migration 0017). */
-  key: string | null;
-  name: string;
-  template: string;
-  node_args: Record<string, string>;
-  status: TaskStatus;
-  num_attempts: number;
-  max_attempts: number;
 }
 
 /** `G,F` or `PENDING,FATAL` (Jobmon's CLI buckets) into task status letters. */

@@ -9,9 +9,16 @@
  */
 import { z } from '@hono/zod-openapi';
 import { MAX_TASKS_PER_CHUNK } from '../domain/bind-spec';
+import { HONOURED_RESOURCE_KEYS } from '../domain/cluster-keys';
 import { TASK_STATUSES } from '../domain/statuses';
 import { int4, INT4_MAX, pathId, queryInt } from './input-schemas';
-import { WorkflowEventSchema } from './operator-schemas';
+import { WorkflowEventSchema } from './operator';
+import {
+  TaskInstanceStatusSchema,
+  TaskStatusSchema,
+  WorkflowRunStatusSchema,
+  WorkflowStatusLetterSchema,
+} from './letters';
 
 // ---------------------------------------------------------------- shared pieces
 
@@ -33,9 +40,17 @@ export const errorResponses = {
   404: { description: 'Unknown id', content: { 'application/json': { schema: ErrorSchema } } },
   409: { description: 'Conflict', content: { 'application/json': { schema: ErrorSchema } } },
   413: { description: 'Body too large', content: { 'application/json': { schema: ErrorSchema } } },
+  415: {
+    description: 'Body sent with a content type other than application/json',
+    content: { 'application/json': { schema: ErrorSchema } },
+  },
   422: { description: 'Invalid input; `field` names it', content: { 'application/json': { schema: ErrorSchema } } },
   431: {
     description: 'Request line and headers over 16 KiB (a long query string)',
+    content: { 'application/json': { schema: ErrorSchema } },
+  },
+  503: {
+    description: 'A service the request needs is down (Temporal: code temporal_unavailable); reads keep working',
     content: { 'application/json': { schema: ErrorSchema } },
   },
 } as const;
@@ -69,9 +84,22 @@ export const DraftIdParams = z.object({
 
 const argValue = z.union([z.string(), z.number()]);
 const argMap = z.record(z.string(), argValue);
-const computeResources = z
-  .record(z.string(), z.unknown())
-  .openapi({ example: { queue: 'null.q', cores: 1, memory: '1G', runtime: '10m' } });
+/** The compute_resources keys, their units and which cluster types act on each (domain/cluster-keys.ts). */
+const COMPUTE_RESOURCES_DOC = [
+  "Compute resources of a task (Jobmon's compute_resources). Keys and units:",
+  '`queue` (string, required; every cluster type);',
+  '`cores` (count), `memory` (GiB as a number, or "8G", "512M", "1Gb"), `runtime` (seconds as a number, or "1h", "90m", "3600s", "HH:MM:SS");',
+  "`stdout`, `stderr` (directories for the task's logs), `account`, `qos`, `constraints` (Slurm's, as sbatch takes them).",
+  'Acted on per cluster type: ' +
+    Object.entries(HONOURED_RESOURCE_KEYS)
+      .map(([type, keys]) => `${type}: ${keys.join(', ')}`)
+      .join('; ') +
+    '. Other keys are stored and reported back as ignored by bind (`ignored_resource_keys`).',
+].join(' ');
+const computeResources = z.record(z.string(), z.unknown()).openapi({
+  description: COMPUTE_RESOURCES_DOC,
+  example: { queue: 'null.q', cores: 1, memory: '1G', runtime: '10m' },
+});
 const resourceScales = z
   .record(z.string(), z.union([z.number(), z.array(z.number())]))
   .openapi({ example: { memory: 0.5, runtime: 0.5 } });
@@ -158,7 +186,7 @@ export const DraftTasksAddedSchema = z.object({ received: z.number().int(), tota
 export const BoundWorkflowSchema = z
   .object({
     workflow_id: z.number().int(),
-    status: z.string(),
+    status: WorkflowStatusLetterSchema,
     newly_created: z.boolean(),
     num_tasks: z.number().int(),
     task_ids: z
@@ -260,7 +288,7 @@ export const WorkflowSummarySchema = z.object({
   name: z.string(),
   tool: z.string(),
   user: z.string(),
-  status: z.string(),
+  status: WorkflowStatusLetterSchema,
   created_date: date,
   num_tasks: z.number().int(),
   percent_done: z.number(),
@@ -274,7 +302,7 @@ export const WorkflowStatusSchema = z
     tool: z.string(),
     user: z.string(),
     workflow_args: z.string(),
-    status: z.string(),
+    status: WorkflowStatusLetterSchema,
     status_label: z.string(),
     num_tasks: z.number().int(),
     counts: StatusCountsSchema,
@@ -287,7 +315,7 @@ export const WorkflowStatusSchema = z
     run: z
       .object({
         id: z.number().int(),
-        status: z.string(),
+        status: WorkflowRunStatusSchema,
         status_label: z.string(),
         temporal_workflow_id: z.string(),
         temporal_run_id: z.string().nullable(),
@@ -325,7 +353,7 @@ export const WorkflowTasksSchema = z.object({
       name: z.string(),
       template: z.string(),
       node_args: z.record(z.string(), z.string()),
-      status: z.string(),
+      status: TaskStatusSchema,
       num_attempts: z.number().int(),
       max_attempts: z.number().int(),
     }),
@@ -358,7 +386,7 @@ export const TaskDetailsSchema = z
       workflow_id: z.number().int(),
       name: z.string(),
       template: z.string(),
-      status: z.string(),
+      status: TaskStatusSchema,
       status_label: z.string(),
       status_date: date,
       command: z.string(),
@@ -378,7 +406,7 @@ export const TaskDetailsSchema = z
       z.object({
         id: z.number().int(),
         workflow_run_id: z.number().int(),
-        status: z.string(),
+        status: TaskInstanceStatusSchema,
         status_label: z.string(),
         distributor_id: z.string().nullable(),
         nodename: z.string().nullable(),
@@ -450,7 +478,7 @@ export const ErrorBodySchema = z.object({
   message: z.string().max(256 * 1024),
   ...usage,
 });
-export const InstanceStatusSchema = z.object({ status: z.string() });
+export const InstanceStatusSchema = z.object({ status: TaskInstanceStatusSchema });
 
 // ---------------------------------------------------------------- service routes
 
