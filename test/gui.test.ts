@@ -139,7 +139,52 @@ describe('web GUI', () => {
     await page.waitForSelector('#instances');
     await page.waitForSelector('pre');
     expect(await page.textContent('pre')).toContain('ModuleNotFoundError: No module named scipy');
+    // The failed instance's error sits beside its log.
+    await page.waitForSelector('.error-and-logs #instance-error');
+    expect(await page.textContent('#instance-error')).toMatch(/exit code 1/);
     await page.screenshot({ path: path.join(SHOTS, 'gui-task.png'), fullPage: true });
+  });
+
+  it('a DONE workflow after retries: no operate buttons, each task once per error group, words spaced', async () => {
+    const errors: string[] = [];
+    page.on('pageerror', (e) => errors.push(e.message));
+    // `flaky` fails twice with the same message, then succeeds: one error group, one task.
+    const marker = path.join(stack.config.logDir, `gui-flaky-${process.pid}`);
+    const tool = toolOn(stack, 'gui-done-tool');
+    const flaky = tool.getTaskTemplate({
+      templateName: 'flaky',
+      commandTemplate: `sh -c 'n=$(cat ${marker} 2>/dev/null || echo 0); echo $((n+1)) > ${marker}; test $n -ge 2 || (echo "MemoryError: cannot allocate" >&2; exit 1)'`,
+      nodeArgs: [],
+    });
+    const wf = tool.createWorkflow({
+      workflowArgs: 'gui-done',
+      name: 'gui-done',
+      defaultClusterName: 'multiprocess',
+      defaultComputeResources: { queue: 'null.q' },
+      maxConcurrentlyRunning: 8,
+    });
+    wf.addTasks([flaky.createTask({ maxAttempts: 3 })]);
+    expect(await wf.run({ progress: false })).toBe('D');
+    const doneId = wf.workflowId as number;
+
+    await page.goto(`${stack.api.url}/ui/`);
+    await page.waitForSelector('#workflow-count');
+    expect(await page.textContent('#workflow-count')).toMatch(/^\s*\d+ workflows\b/);
+    await page.goto(`${stack.api.url}/ui/#/workflows/${doneId}`);
+    await page.waitForSelector('#concurrency-note');
+    expect(await page.textContent('#concurrency-note')).toMatch(/^limit 8, effective \d+$/);
+    await page.waitForSelector('#operator-panel');
+    const panel = (await page.textContent('#operator-panel')) ?? '';
+    expect(panel).not.toMatch(/Stop|Resume|Set concurrency/);
+    expect(panel).toContain('every task is DONE');
+    await page.waitForSelector('#error-groups');
+    const groups = await api<any>(stack, 'GET', `/workflows/${doneId}/error-groups`);
+    expect(groups.groups).toHaveLength(1);
+    expect(groups.groups[0].count).toBe(2);
+    expect(groups.groups[0].example_task_ids).toHaveLength(1);
+    expect(await page.locator('#error-groups a[href^="#/tasks/"]').count()).toBe(1);
+    await page.screenshot({ path: path.join(SHOTS, 'gui-workflow-done.png'), fullPage: true });
+    expect(errors).toEqual([]);
   });
 
   it('a share link opens the read-only page of that workflow without operator buttons', async () => {

@@ -8,6 +8,7 @@ import { BUCKETS, COLORS, Histogram, Scatter, TaskDag, TemplateDag } from '/ui/c
 const html = htm.bind(h);
 const params = new URLSearchParams(location.search);
 const SHARE = params.get('share');
+const FINAL_RUN_STATUSES = ['D', 'S', 'E', 'T', 'A']; // a run in one of these has ended
 
 // ------------------------------------------------------------------ API access
 class ApiError extends Error {
@@ -167,9 +168,8 @@ function WorkflowList({ query }) {
     ${
       data
         ? html`<div class="card">
-            <p class="muted small">
-              ${data.total}
-              workflow${data.total === 1 ? '' : 's'}${data.total > data.workflows.length ? `, newest ${data.workflows.length} shown` : ''}
+            <p class="muted small" id="workflow-count">
+              ${`${data.total} workflow${data.total === 1 ? '' : 's'}${data.total > data.workflows.length ? `, newest ${data.workflows.length} shown` : ''}`}
             </p>
             <table id="workflow-list">
               <thead>
@@ -239,31 +239,51 @@ function OperatorPanel({ wf, me, reload }) {
     }
   };
   const id = wf.workflow_id;
+  // Only the controls that can do something now: a DONE workflow has nothing to stop, resume or
+  // throttle; a run that has ended cannot be stopped; an active one cannot be resumed.
+  const done = wf.status === 'D';
+  const active = Boolean(wf.run && !FINAL_RUN_STATUSES.includes(wf.run.status));
   return html`<div class="card" id="operator-panel">
     <div class="actions">
       <strong>Operate</strong>
-      <button
-        class="danger"
-        onClick=${act('Stop', () => api('POST', `/workflows/${id}/stop`, { body: { mode: 'drain' } }))}
-      >
-        Stop (drain)
-      </button>
-      <button onClick=${act('Resume', () => api('POST', `/workflows/${id}/runs`, { body: { resume_mode: 'hot' } }))}>
-        Resume
-      </button>
-      <input
-        type="number"
-        min="0"
-        placeholder="max running"
-        style="width:8rem"
-        value=${limit}
-        onInput=${(e) => setLimit(e.target.value)}
-      />
-      <button
-        onClick=${act('Concurrency', () => api('PUT', `/workflows/${id}/concurrency`, { body: { limit: Number(limit) } }))}
-      >
-        Set concurrency
-      </button>
+      ${
+        active
+          ? html`<button
+              class="danger"
+              onClick=${act('Stop', () => api('POST', `/workflows/${id}/stop`, { body: { mode: 'drain' } }))}
+            >
+              Stop (drain)
+            </button>`
+          : null
+      }
+      ${
+        !active && !done
+          ? html`<button
+              title="cold resume, the default everywhere: jobs an earlier run left running are stopped and run again"
+              onClick=${act('Resume', () => api('POST', `/workflows/${id}/runs`, { body: { resume_mode: 'cold' } }))}
+            >
+              Resume
+            </button>`
+          : null
+      }
+      ${done ? html`<span class="muted small">every task is DONE: nothing to stop, resume or throttle</span>` : null}
+      ${
+        done
+          ? null
+          : html`<input
+                type="number"
+                min="0"
+                placeholder="max running"
+                style="width:8rem"
+                value=${limit}
+                onInput=${(e) => setLimit(e.target.value)}
+              />
+              <button
+                onClick=${act('Concurrency', () => api('PUT', `/workflows/${id}/concurrency`, { body: { limit: Number(limit) } }))}
+              >
+                Set concurrency
+              </button>`
+      }
       <button onClick=${act('Share', async () => setShare(await api('POST', `/workflows/${id}/share`, { body: {} })))}>
         Create read-only link
       </button>
@@ -280,9 +300,7 @@ function ResourcePlots({ wfId, template }) {
   const rows = data.rows.filter((r) => r.wallclock_s !== null);
   return html`<div>
     <p class="small">
-      ${data.instances} DONE instances · runtime p50 ${fmtDuration(data.runtime_s.p50)}, p95
-      ${fmtDuration(data.runtime_s.p95)} · max RSS p50 ${fmtBytes(data.maxrss_bytes.p50)}, p95
-      ${fmtBytes(data.maxrss_bytes.p95)}
+      ${`${data.instances} DONE instance${data.instances === 1 ? '' : 's'} · runtime p50 ${fmtDuration(data.runtime_s.p50)}, p95 ${fmtDuration(data.runtime_s.p95)} · max RSS p50 ${fmtBytes(data.maxrss_bytes.p50)}, p95 ${fmtBytes(data.maxrss_bytes.p95)}`}
       ${data.suggested ? html` · suggested at ${data.confidence}: <b>${data.suggested.cores} core, ${data.suggested.memory}, ${data.suggested.runtime}</b>` : null}
       · <a href=${apiUrl('/resources/usage', { template, workflow_id: wfId, format: 'csv' })}>CSV</a> ·
       <a href=${apiUrl('/resources/usage', { template, workflow_id: wfId, format: 'yaml' })}>YAML</a>
@@ -409,7 +427,7 @@ function WorkflowPage({ id, me }) {
   const tpl = template ?? p.templates[0]?.name;
   return html`<div>
     <h1>
-      ${p.name || `Workflow ${p.workflow_id}`}
+      ${`${p.name || `Workflow ${p.workflow_id}`} `}
       <span class="muted small">#${p.workflow_id} · <span class=${`pill ${p.status}`}>${p.status_label}</span></span>
     </h1>
     <div class="card">
@@ -433,9 +451,8 @@ function WorkflowPage({ id, me }) {
         <div class="kpi">CPU-hours<b>${p.cpu_hours}</b><span class="muted small">${p.instances} instances</span></div>
         <div class="kpi">
           Running / queued<b>${p.running} / ${p.waiting_in_queue}</b
-          ><span class="muted small"
-            >limit ${p.concurrency.workflow_limit >= 2147483647 ? 'none' : p.concurrency.workflow_limit}, effective
-            ${p.concurrency.effective}</span
+          ><span class="muted small" id="concurrency-note"
+            >${`limit ${p.concurrency.workflow_limit >= 2147483647 ? 'none' : p.concurrency.workflow_limit}, effective ${p.concurrency.effective}`}</span
           >
         </div>
         <div class="kpi">
@@ -461,7 +478,11 @@ function WorkflowPage({ id, me }) {
           </div>`
         : null
     }
-    <${OperatorPanel} wf=${{ workflow_id: p.workflow_id, ...wfAccess }} me=${me} reload=${reload} />
+    <${OperatorPanel}
+      wf=${{ workflow_id: p.workflow_id, status: p.status, run: p.run, ...wfAccess }}
+      me=${me}
+      reload=${reload}
+    />
     <div class="card">
       <h2 style="margin-top:0">Task templates</h2>
       <table id="templates">
@@ -535,12 +556,31 @@ function LogView({ ti }) {
     ${
       data
         ? html`<p class="muted small">
-              ${data.path ?? 'no file'} ·
-              ${data.source.replace('_', ' ')}${data.size_bytes !== null ? ` · ${fmtBytes(data.size_bytes)}` : ''}${data.truncated ? ' · truncated' : ''}${data.note ? ` · ${data.note}` : ''}
+              ${`${data.path ?? 'no file'} · ${data.source.replace('_', ' ')}`}${data.size_bytes !== null ? ` · ${fmtBytes(data.size_bytes)}` : ''}${data.truncated ? ' · truncated' : ''}${data.note ? ` · ${data.note}` : ''}
             </p>
             <pre>${data.text || '(empty)'}</pre>`
         : null
     }
+  </div>`;
+}
+
+/** A failed instance's error (exit code, the whole message) beside its logs; just the logs otherwise. */
+function InstanceErrorAndLogs({ instance }) {
+  const errors = instance?.errors ?? [];
+  if (!errors.length) return html`<${LogView} ti=${instance.id} key=${instance.id} />`;
+  const last = errors[errors.length - 1];
+  return html`<div class="error-and-logs">
+    <div id="instance-error">
+      <h3>Error</h3>
+      <p class="small muted">
+        ${`exit code ${instance.exit_code ?? '–'} · ${instance.status} ${instance.status_label} · ${fmtDate(last.error_time)}`}
+      </p>
+      <pre>${last.description}</pre>
+    </div>
+    <div>
+      <h3>Log</h3>
+      <${LogView} ti=${instance.id} key=${instance.id} />
+    </div>
   </div>`;
 }
 
@@ -565,21 +605,19 @@ function TaskPage({ id }) {
   return html`<div>
     <p class="small"><a href=${link(`#/workflows/${t.workflow_id}`)}>← workflow ${t.workflow_id}</a></p>
     <h1>
-      ${t.name}
+      ${`${t.name} `}
       <span class="muted small"
-        >task ${t.id} · ${t.template} · <span class=${`pill ${t.status}`}>${t.status_label}</span> · attempts
-        ${t.num_attempts}/${t.max_attempts}</span
+        >${`task ${t.id} · ${t.template} · `}<span class=${`pill ${t.status}`}>${t.status_label}</span
+        >${` · attempts ${t.num_attempts}/${t.max_attempts}`}</span
       >
     </h1>
     <div class="card">
       <code class="small">${t.command}</code>
       <p class="small muted">
-        ${t.cluster_name} / ${t.queue} ·
-        ${Object.entries(t.resources)
+        ${`${t.cluster_name} / ${t.queue} · ${Object.entries(t.resources)
           .filter(([k]) => k !== 'queue')
           .map(([k, v]) => `${k} ${v}`)
-          .join(', ')}
-        · node args ${JSON.stringify(t.node_args)}
+          .join(', ')} · node args ${JSON.stringify(t.node_args)}`}
       </p>
       <p class="small">Upstream: ${depList(deps.data?.upstream)}</p>
       <p class="small">Downstream: ${depList(deps.data?.downstream)}</p>
@@ -621,7 +659,7 @@ function TaskPage({ id }) {
       shown
         ? html`<div class="card">
             <h2 style="margin-top:0">Logs of instance ${shown}</h2>
-            <${LogView} ti=${shown} key=${shown} />
+            <${InstanceErrorAndLogs} instance=${data.instances.find((i) => i.id === shown)} />
           </div>`
         : null
     }

@@ -152,7 +152,8 @@ export async function groupWorkflowErrors(
     select pattern, count(*)::int as n, count(distinct task_id)::int as tasks,
            min(error_time) as first_seen, max(error_time) as last_seen,
            array_agg(distinct template) as templates, array_agg(distinct status::text) as statuses,
-           (array_agg(task_id order by error_time desc))[1:3] as task_ids,
+           -- A task failing again and again must not fill the examples: take more, keep 3 distinct.
+           (array_agg(task_id order by error_time desc))[1:50] as task_ids,
            (array_agg(ti_id order by error_time desc))[1:3] as ti_ids,
            (array_agg(description order by error_time desc))[1] as sample,
            sum(count(*)) over ()::int as total
@@ -168,7 +169,7 @@ export async function groupWorkflowErrors(
       last_seen: iso(r.last_seen),
       templates: r.templates,
       instance_statuses: r.statuses,
-      example_task_ids: r.task_ids.map(Number),
+      example_task_ids: [...new Set(r.task_ids.map(Number))].slice(0, 3),
       example_task_instance_ids: r.ti_ids.map(Number),
       sample: r.sample.length > 2000 ? `${r.sample.slice(0, 2000)}…` : r.sample,
       help: helpFor(r.sample) ?? helpFor(r.pattern),
