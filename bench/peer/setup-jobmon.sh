@@ -4,10 +4,10 @@
 #
 # jobmon-client comes from PyPI (requirements.txt). jobmon-core and jobmon-server 3.3.0 are not on
 # PyPI (see requirements.txt for why the published versions do not work together), so they are
-# built from the upstream source at tag server-3.3.0 (commit 9394bf15), taken from, in order:
-#   $JOBMON_SRC            a git directory or work tree of github.com/ihmeuw-scicomp/jobmon
-#   /work/.mirror/ihmeuw-scicomp+jobmon/repo   a mirror, where this workplace keeps fetched repositories
-#   the GitHub tarball      https://codeload.github.com/ihmeuw-scicomp/jobmon/tar.gz/<commit>
+# built from the upstream source at tag server-3.3.0 (commit 9394bf15), taken from $JOBMON_SRC only:
+# a clone (work tree or bare) of github.com/ihmeuw-scicomp/jobmon that contains that commit.
+#   git clone https://github.com/ihmeuw-scicomp/jobmon.git ~/src/jobmon
+#   JOBMON_SRC=~/src/jobmon npm run bench:peer
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 venv="$here/.venv"
@@ -19,6 +19,13 @@ if [[ -f "$stamp" && "$(cat "$stamp")" == "$wanted" ]]; then
   exit 0
 fi
 
+if [[ -z "${JOBMON_SRC:-}" ]] || ! git -C "$JOBMON_SRC" cat-file -e "$commit^{commit}" 2>/dev/null; then
+  echo "setup-jobmon: set JOBMON_SRC to a clone of https://github.com/ihmeuw-scicomp/jobmon that" \
+    "contains commit $commit (tag server-3.3.0), e.g." \
+    "git clone https://github.com/ihmeuw-scicomp/jobmon.git ~/src/jobmon && JOBMON_SRC=~/src/jobmon npm run bench:peer" >&2
+  exit 2
+fi
+
 # Anything short of a finished install (or an install for other requirements) starts over.
 rm -rf "$venv"
 python3 -m venv "$venv"
@@ -27,17 +34,7 @@ python3 -m venv "$venv"
 src="$venv/src"
 rm -rf "$src"
 mkdir -p "$src"
-# A mirror of the repository where this workplace keeps fetched ones (no GitHub access here).
-mirror=/work/.mirror/ihmeuw-scicomp+jobmon/repo
-if [[ -z "${JOBMON_SRC:-}" && -d "$mirror" ]]; then JOBMON_SRC="$mirror"; fi
-if [[ -n "${JOBMON_SRC:-}" ]]; then
-  git --git-dir="$(git -C "$JOBMON_SRC" rev-parse --absolute-git-dir)" archive "$commit" | tar -x -C "$src"
-elif ! curl -fsSL --max-time 120 "https://codeload.github.com/ihmeuw-scicomp/jobmon/tar.gz/$commit" |
-  tar -xz -C "$src" --strip-components=1; then
-  echo "setup-jobmon: cannot download Jobmon's source from GitHub; set JOBMON_SRC to a clone of" \
-    "github.com/ihmeuw-scicomp/jobmon (commit $commit)" >&2
-  exit 2
-fi
+git --git-dir="$(git -C "$JOBMON_SRC" rev-parse --absolute-git-dir)" archive "$commit" | tar -x -C "$src"
 # setuptools-scm picks the package data (defaults.yaml, alembic.ini, migrations) from the files git
 # tracks, and the version from git tags: give the unpacked tree a repository, and the version.
 git -C "$src" init -q
