@@ -51,6 +51,12 @@ export interface WorkflowRunInput {
   failFast?: boolean;
   /** State carried across continue-as-new; absent on the first execution of a run. */
   carried?: { paused: boolean; stopping: StopMode | null; continuations: number };
+  /**
+   * Continue as new past this many events instead of HISTORY_EVENTS_BEFORE_CONTINUE. Only tests
+   * set it (to exercise continue-as-new in a few passes); optional, so histories recorded without
+   * it replay unchanged.
+   */
+  historyEventsBeforeContinue?: number;
 }
 
 export interface WorkflowRunResult {
@@ -195,7 +201,10 @@ export async function jobmonWorkflowRun(input: WorkflowRunInput): Promise<Workfl
     if (!moreReady) await condition(() => wake, FALLBACK_PASS_INTERVAL);
 
     const info = workflowInfo();
-    if (info.continueAsNewSuggested || info.historyLength > HISTORY_EVENTS_BEFORE_CONTINUE) {
+    if (
+      info.continueAsNewSuggested ||
+      info.historyLength > (input.historyEventsBeforeContinue ?? HISTORY_EVENTS_BEFORE_CONTINUE)
+    ) {
       // Monitors are not carried over: the next execution adopts their batches from Postgres.
       await condition(allHandlersFinished);
       await continueAsNew<typeof jobmonWorkflowRun>({
