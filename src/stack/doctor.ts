@@ -88,7 +88,7 @@ function slurmChecks(p: SlurmProbe): Check[] {
       name: name('reachable'),
       ok: false,
       detail: e,
-      fix: 'npm run slurm:up (or fix connection_parameters)',
+      fix: 'npm run slurm:up; for its 24.11 cluster the cluster row needs "bin_dir": "/var/lib/jmt-slurm/24.11/bin" in connection_parameters (migration 0015 sets it on the untouched seed row)',
     });
   if (p.mode === 'rest')
     checks.push({
