@@ -17,6 +17,7 @@ import {
   condition,
   continueAsNew,
   log,
+  patched,
   proxyActivities,
   setHandler,
   upsertSearchAttributes,
@@ -43,6 +44,8 @@ export const MAX_ACTIVE_BATCHES = 400;
 export const HISTORY_EVENTS_BEFORE_CONTINUE = 8_000;
 /** A pass happens at least this often, in case a `tasksChanged` signal was lost (API down). */
 const FALLBACK_PASS_INTERVAL = '10s';
+/** Patch id of the fix that reads `paused` as the pass saw it when deciding whether the run ends. */
+const UNPAUSE_DURING_PASS_PATCH = 'unpause-during-pass';
 
 export interface WorkflowRunInput {
   workflowId: number;
@@ -179,6 +182,9 @@ export async function jobmonWorkflowRun(input: WorkflowRunInput): Promise<Workfl
       await short.killLiveInstances({ workflowId });
       killed = true;
     }
+    // Paused as this pass saw it: an unpause that arrives while the pass runs must not read as
+    // "not submitting and not paused" (fail-fast's end) below, which ended an idle paused run.
+    const pausedAtPass = paused;
     const submitting = !paused && stopping === null && !(input.failFast && (counts.F ?? 0) > 0);
     const room = MAX_ACTIVE_BATCHES - monitors.size;
     // Cleared before the pass, not after: a signal or a finished batch arriving while scheduleReady
@@ -194,7 +200,12 @@ export async function jobmonWorkflowRun(input: WorkflowRunInput): Promise<Workfl
       monitors.size < MAX_ACTIVE_BATCHES &&
       result.newBatchIds.length > 0;
     const idle = monitors.size === 0 && result.counts.inFlight === 0;
-    if (idle && (stopping !== null || (submitting && result.counts.readyWaiting === 0) || (!submitting && !paused))) {
+    // patched: runs recorded before the fix replay with the old reading of `paused`.
+    const pausedNow = patched(UNPAUSE_DURING_PASS_PATCH) ? pausedAtPass : paused;
+    if (
+      idle &&
+      (stopping !== null || (submitting && result.counts.readyWaiting === 0) || (!submitting && !pausedNow))
+    ) {
       break;
     }
 

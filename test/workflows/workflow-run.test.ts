@@ -17,6 +17,7 @@ import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Activities } from '../../src/activities';
+import { autoHeartbeat } from '../../src/worker/auto-heartbeat';
 import type { ScheduleResult } from '../../src/sql/scheduling';
 import { workflowBundle } from '../../src/worker/create-worker';
 import {
@@ -54,6 +55,10 @@ class FakeRun {
   #nextBatch = 1;
   /** Set to hold the next scheduleReady until the test opens it. */
   holdPass: ReturnType<typeof gate<void>> | undefined;
+  /** Set to hold the next scheduleReady that asks for no batches (a pass while paused). */
+  holdPausedPass: ReturnType<typeof gate<void>> | undefined;
+  /** True while a pass held by holdPausedPass waits. */
+  pausedPassHeld = false;
 
   constructor(
     readonly tasks: number,
@@ -98,6 +103,13 @@ class FakeRun {
         const hold = this.holdPass;
         this.holdPass = undefined;
         if (hold) await hold.promise;
+        const holdPaused = input.maxBatches === 0 ? this.holdPausedPass : undefined;
+        if (holdPaused) {
+          this.holdPausedPass = undefined;
+          this.pausedPassHeld = true;
+          await holdPaused.promise;
+          this.pausedPassHeld = false;
+        }
         const n = Math.max(0, Math.min(this.ready, input.maxBatches, (this.options.limit ?? 1) - this.running.size));
         const ids = Array.from({ length: n }, () => this.#nextBatch++);
         this.ready -= n;
@@ -162,6 +174,9 @@ async function withRun<T>(
     taskQueue,
     workflowBundle: await workflowBundle(),
     activities: run.activities(),
+    // The real runBatch heartbeats itself; these mocks do not, so every one is heartbeated for it,
+    // or a batch the test holds past the monitor's 20 s heartbeat timeout would be retried.
+    interceptors: { activity: [autoHeartbeat(new Set())] },
   });
   return worker.runUntil(async () => {
     const handle = await env.client.workflow.start('jobmonWorkflowRun', {
@@ -201,6 +216,27 @@ describe('run workflow with mocked activities', () => {
       return h.result();
     });
     expect(result.status).toBe('D');
+  });
+
+  it('an unpause that arrives during a pass of an idle paused run resumes it instead of ending it', async () => {
+    const run = new FakeRun(2);
+    const result = await withRun(run, {}, async (h) => {
+      await until('the first batch to run', () => run.running.size === 1 && run.count('runBatch') === 1);
+      await h.signal(pauseSignal);
+      expect((await h.query(runStateQuery)).paused).toBe(true);
+      const hold = gate();
+      run.holdPausedPass = hold;
+      run.finish(1);
+      // A pass while paused, answered only after batch 1 ended: the run is idle when it returns.
+      await until('a pass while paused to be held', () => run.pausedPassHeld && run.running.size === 0);
+      await h.signal(unpauseSignal); // in the history before that pass's result
+      hold.open();
+      await until('the second batch to run', () => run.count('runBatch') === 2);
+      run.finish(2);
+      return h.result();
+    });
+    expect(result.status).toBe('D');
+    expect(run.count('finishRun')).toBe(1);
   });
 
   it('stop --drain lets the running batch end and submits nothing more: STOPPED', async () => {
