@@ -349,11 +349,14 @@ export const TemplateUsageSchema = z
   })
   .openapi('TemplateUsage');
 /** The JSON answer: `rows` only when asked for. */
-// Registered under its own name: an extended schema otherwise keeps its parent's component name in
-// /openapi.json, which would publish `rows` as required for the answer that leaves it out.
-export const TemplateUsageAnswerSchema = TemplateUsageSchema.extend({
-  rows: z.array(UsageRowSchema).optional().openapi({ description: 'Every DONE instance; only with rows=1' }),
-}).openapi('TemplateUsageAnswer');
+// A new object from the fields, not .extend: an extended registered schema is published as allOf
+// its parent, whose required `rows` would still bind the answer that leaves rows out.
+export const TemplateUsageAnswerSchema = z
+  .object({
+    ...TemplateUsageSchema.shape,
+    rows: z.array(UsageRowSchema).optional().openapi({ description: 'Every DONE instance; only with rows=1' }),
+  })
+  .openapi('TemplateUsageAnswer');
 const wasted = { resource_errors: int(), wasted_wallclock_s: z.number(), wasted_core_hours: z.number() };
 export const ResourceRetriesSchema = z
   .object({
