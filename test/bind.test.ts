@@ -2,7 +2,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sql } from 'kysely';
 import { createTestDatabase, type TestDatabase } from './helpers/db';
-import { addDraftTasks, bindAll, commitDraft, createDraft, deleteStaleDrafts } from '../src/sql/bind';
+import { addDraftTasks, bindAll, commitDraft, createDraft } from '../src/sql/bind';
+import { deleteExpiredDrafts } from '../src/sql/bind-store';
 import { JobmonError } from '../src/domain/errors';
 import type { BindRequest, TaskSpec } from '../src/domain/bind-spec';
 import type { Db } from '../src/sql/db';
@@ -557,9 +558,9 @@ describe('drafts', () => {
   it('collects stale drafts', async () => {
     const { tasks: _tasks, ...spec } = smallDag('stale-1');
     const draftId = await createDraft(db, 'bob', spec);
-    expect(await deleteStaleDrafts(db, 1)).toBe(0);
+    expect(await deleteExpiredDrafts(db, 3600)).toBe(0);
     await sql`update bind_draft set created_date = now() - interval '2 hours' where id = ${draftId}::uuid`.execute(db);
-    expect(await deleteStaleDrafts(db, 1)).toBe(1);
+    expect(await deleteExpiredDrafts(db, 3600)).toBe(1);
   });
 });
 

@@ -7,11 +7,10 @@
  * stored rows (bind-dag.ts) and writes the workflow from them set-based (bind-rows.ts), in one
  * transaction, as any role that owns the tables (no superuser). Nothing of the workflow exists
  * until commit; the draft is deleted by commit whether it succeeds or fails, so a refused or
- * abandoned bind leaves no half-bound workflow (stale drafts are collected by deleteStaleDrafts).
+ * abandoned bind leaves no half-bound workflow (stale drafts are collected by bind-store's deleteExpiredDrafts).
  */
 import { randomUUID } from 'node:crypto';
 import type { Kysely } from 'kysely';
-import { sql } from 'kysely';
 import { invalid, JobmonError, notFound } from '../domain/errors';
 import { MAX_TASKS_PER_CHUNK, type BindRequest, type DraftSpec, type TaskSpec } from '../domain/bind-spec';
 import { checkDraftSpec } from '../domain/bind-checks';
@@ -241,16 +240,4 @@ export async function bindAll(
 
 async function deleteDraft(db: Db, draftId: string, user: string): Promise<void> {
   await db.deleteFrom('bind_draft').where('id', '=', draftId).where('user', '=', user).execute();
-}
-
-/** Garbage-collect drafts never committed (client died mid-upload); returns how many were removed. */
-export async function deleteStaleDrafts(db: Db, olderThanHours: number): Promise<number> {
-  if (typeof olderThanHours !== 'number' || !Number.isFinite(olderThanHours) || olderThanHours < 0) {
-    throw invalid('older_than_hours', 'older_than_hours must be a number ≥ 0');
-  }
-  const result = await db
-    .deleteFrom('bind_draft')
-    .where(sql<boolean>`created_date < now() - ${olderThanHours}::double precision * interval '1 hour'`)
-    .executeTakeFirst();
-  return Number(result.numDeletedRows);
 }
