@@ -35,6 +35,7 @@ export class LocalExecutorClient {
   #buffered = '';
   readonly #pending = new Map<string, Pending>();
   readonly #ended = new Map<string, (code: number | undefined) => void>();
+  readonly #closed = new WeakSet<net.Socket>();
 
   constructor(
     readonly dir: string,
@@ -50,13 +51,18 @@ export class LocalExecutorClient {
 
   /** Connected to a live executor, starting one if needed. */
   async connect(): Promise<ExecutorInfo> {
-    if (!this.#socket || this.#socket.destroyed) {
-      this.#connecting ??= this.#open().finally(() => (this.#connecting = undefined));
-      this.#socket = await this.#connecting;
+    for (let attempt = 1; ; attempt++) {
+      if (!this.#socket || this.#socket.destroyed) {
+        this.#connecting ??= this.#open().finally(() => (this.#connecting = undefined));
+        this.#socket = await this.#connecting;
+      }
+      const info = this.info();
+      if (info) return info;
+      if (attempt >= 2) throw new Error('the local executor exited');
+      // The executor died and its socket's 'close' has not been heard yet (a SIGKILL races the
+      // event loop): forget that socket now, so that the next pass starts a new executor.
+      this.#onClose(this.#socket);
     }
-    const info = this.info();
-    if (!info) throw new Error('the local executor exited');
-    return info;
   }
 
   /**
@@ -192,6 +198,11 @@ export class LocalExecutorClient {
   }
 
   #onClose(socket: net.Socket): void {
+    // Once per socket: connect() may have dropped it before its own 'close' event arrives, and by
+    // then the pending maps belong to the next socket.
+    if (this.#closed.has(socket)) return;
+    this.#closed.add(socket);
+    socket.destroy();
     if (this.#socket === socket) this.#socket = undefined;
     this.#buffered = '';
     for (const p of this.#pending.values())
