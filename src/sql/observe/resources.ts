@@ -56,6 +56,17 @@ export function formatRuntime(seconds: number): string {
   return `${seconds}s`;
 }
 
+/**
+ * Cores each instance kept busy (CPU seconds over wall seconds). Instances shorter than a second
+ * are left out: their two clocks are read at slightly different moments, so the share of a 5 ms
+ * task can read 1.4 cores — noise, and the cores a request needs are set by long tasks anyway.
+ */
+const MIN_WALLCLOCK_FOR_CORES_S = 1;
+function coreShares(usage: { cpu_s: number | null; wallclock_s: number | null }[]): number[] {
+  return usage
+    .filter((u) => u.cpu_s !== null && u.wallclock_s !== null && u.wallclock_s >= MIN_WALLCLOCK_FOR_CORES_S)
+    .map((u) => (u.cpu_s as number) / (u.wallclock_s as number));
+}
 export async function templateUsage(db: Db, q: UsageQuery): Promise<TemplateUsage> {
   const confidence = q.confidence ?? 0.95;
   if (!(confidence > 0 && confidence < 1))
@@ -125,19 +136,13 @@ export async function templateUsage(db: Db, q: UsageQuery): Promise<TemplateUsag
   }));
   const runtime = percentiles(usage.map((u) => u.wallclock_s).filter((v): v is number => v !== null));
   const rss = percentiles(usage.map((u) => u.maxrss_bytes).filter((v): v is number => v !== null));
-  const cores = percentiles(
-    usage.filter((u) => u.cpu_s !== null && u.wallclock_s).map((u) => (u.cpu_s as number) / (u.wallclock_s as number)),
-  );
+  const cores = percentiles(coreShares(usage));
   const sortedOf = (vals: (number | null)[]) => vals.filter((v): v is number => v !== null).sort((a, b) => a - b);
   let suggested: TemplateUsage['suggested'] = null;
   if (runtime.n > 0) {
     const rt = quantile(sortedOf(usage.map((u) => u.wallclock_s)), confidence) ?? 0;
     const mem = quantile(sortedOf(usage.map((u) => u.maxrss_bytes)), confidence) ?? 0;
-    const cpu =
-      quantile(
-        sortedOf(usage.map((u) => (u.cpu_s !== null && u.wallclock_s ? u.cpu_s / u.wallclock_s : null))),
-        confidence,
-      ) ?? 1;
+    const cpu = quantile(sortedOf(coreShares(usage)), confidence) ?? 1;
     const runtimeS = Math.max(60, Math.ceil((rt * HEADROOM) / 60) * 60);
     const memMiB = Math.max(256, Math.ceil((mem * HEADROOM) / (256 * 1024 * 1024)) * 256);
     suggested = {
