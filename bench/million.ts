@@ -26,6 +26,7 @@ import { projectRoot } from '../src/config';
 import { temporalWorkflowId } from '../src/temporal/ids';
 import {
   adminClient,
+  postgresServerCpuS,
   executionHistories,
   layeredTasks,
   memoryMiB,
@@ -89,31 +90,24 @@ function cpuOf(pid: number | undefined): number {
 interface CpuSample {
   client: number;
   services: number;
-  postgres: Map<number, number>;
+  postgres: number;
 }
 
-/** CPU seconds so far of this client, the services process and each backend of the database. */
+/** CPU seconds so far of this client, the services process and the whole Postgres server. */
 async function processCpu(stack: BenchStack, admin: pg.Client): Promise<CpuSample> {
-  const { rows } = await admin.query<{ pid: number }>('select pid from pg_stat_activity where datname = $1', [
-    stack.databaseName,
-  ]);
   const usage = process.cpuUsage();
   return {
     client: (usage.user + usage.system) / 1e6,
     services: cpuOf(stack.services.pid),
-    postgres: new Map(rows.map((r) => [r.pid, cpuOf(r.pid)])),
+    postgres: await postgresServerCpuS(admin),
   };
 }
 
-/**
- * CPU spent between two samples. A backend started in between counts from zero; one that ended
- * before the second sample is missed (the API's pool keeps its connections through a bind).
- */
+/** CPU spent between two samples. */
 function cpuSince(a: CpuSample, b: CpuSample): { client: number; services: number; postgres: number; total: number } {
-  let postgres = 0;
-  for (const [pid, cpu] of b.postgres) postgres += cpu - (a.postgres.get(pid) ?? 0);
   const client = b.client - a.client;
   const services = b.services - a.services;
+  const postgres = b.postgres - a.postgres;
   return {
     client: round(client),
     services: round(services),
