@@ -366,7 +366,12 @@ export const WorkflowTasksSchema = z.object({
     .openapi({ description: 'Pass as `after` for the next page; null on the last page' }),
 });
 
-export const ErrorsQuery = z.object({ limit: limitQuery(20, 1000) });
+export const ErrorsQuery = z.object({
+  limit: limitQuery(20, 1000),
+  before: queryInt(1, Number.MAX_SAFE_INTEGER).optional().openapi({
+    description: 'Keyset cursor: the `next_cursor` of the previous page (older errors follow); same cost at any depth',
+  }),
+});
 export const WorkflowErrorsSchema = z.object({
   errors: z.array(
     z.object({
@@ -377,6 +382,11 @@ export const WorkflowErrorsSchema = z.object({
       description: z.string(),
     }),
   ),
+  next_cursor: z
+    .number()
+    .int()
+    .nullable()
+    .openapi({ description: 'Pass as `before` for the next (older) page; null on the last page' }),
 });
 
 export const TaskDetailsSchema = z

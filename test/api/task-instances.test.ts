@@ -156,4 +156,24 @@ describe('wrapper callbacks', () => {
       errors: [],
     });
   });
+
+  it('pages /errors newest first by keyset: every error once, the cursor null on the last page', async () => {
+    await db
+      .insertInto('task_instance_error_log')
+      .values([1, 2, 3, 4].map((n) => ({ task_instance_id: tis[1], description: `later ${n}` })))
+      .execute();
+    const seen: string[] = [];
+    let before: number | null | undefined;
+    for (let pages = 0; before !== null; pages++) {
+      expect(pages).toBeLessThan(5);
+      const q = before === undefined ? 'limit=2' : `limit=2&before=${before}`;
+      const page = await call(app(), 'GET', `/api/v1/workflows/${wf}/errors?${q}`);
+      expect(page.status).toBe(200);
+      seen.push(...page.body.errors.map((e: { description: string }) => e.description));
+      before = page.body.next_cursor;
+    }
+    expect(seen).toEqual(['later 4', 'later 3', 'later 2', 'later 1', 'Traceback: boom']);
+    const bad = await call(app(), 'GET', `/api/v1/workflows/${wf}/errors?before=0x5`);
+    expect(bad.status).toBe(422);
+  });
 });

@@ -86,8 +86,7 @@ export function workflowRoutes({ db, config }: RouteDeps): OpenAPIHono<AppEnv> {
   );
 
   app.openapi(errorsRoute, async (c) => {
-    const errors = await listWorkflowErrors(db, c.req.valid('param').id, c.req.valid('query').limit);
-    return c.json({ errors }, 200);
+    return c.json(await listWorkflowErrors(db, c.req.valid('param').id, c.req.valid('query')), 200);
   });
 
   return app;
