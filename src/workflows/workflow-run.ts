@@ -86,35 +86,72 @@ const monitor = proxyActivities<Activities>({
   retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '30s' },
 });
 
+/** What the signal and update handlers change and the loop reads: one object, so both see one copy. */
+interface RunState {
+  paused: boolean;
+  stopping: StopMode | null;
+  /** Set by anything that may make a pass useful now (a signal, an update, a finished batch). */
+  wake: boolean;
+  counts: Partial<Record<string, number>>;
+  /** Batch ids with a runBatch activity pending in this execution. */
+  readonly monitors: Set<number>;
+}
+
 export async function jobmonWorkflowRun(input: WorkflowRunInput): Promise<WorkflowRunResult> {
   const { workflowId, workflowRunId } = input;
-  let paused = input.carried?.paused ?? false;
-  let stopping: StopMode | null = input.carried?.stopping ?? null;
   const continuations = input.carried?.continuations ?? 0;
-  let wake = true;
-  let counts: Partial<Record<string, number>> = {};
-  const monitors = new Set<number>();
+  const state: RunState = {
+    paused: input.carried?.paused ?? false,
+    stopping: input.carried?.stopping ?? null,
+    wake: true,
+    counts: {},
+    monitors: new Set<number>(),
+  };
+  installHandlers(input, continuations, state);
+  const watch = batchWatcher(state);
+  await startOrAdopt(input, watch);
 
+  let killed = false;
+  for (;;) {
+    if (state.stopping === 'kill' && !killed) {
+      await short.killLiveInstances({ workflowId });
+      killed = true;
+    }
+    const { done, moreReady } = await schedulingPass(input, state, watch);
+    if (done) break;
+    if (!moreReady) await condition(() => state.wake, FALLBACK_PASS_INTERVAL);
+    await continueAsNewIfDue(input, state, continuations);
+  }
+
+  const status = await short.finishRun({ workflowRunId, requested: state.stopping !== null ? 'S' : 'E' });
+  upsertSearchAttributes([{ key: JOBMON_RUN_STATUS, value: status }]);
+  await condition(allHandlersFinished);
+  return { workflowRunId, status, counts: state.counts };
+}
+
+/** The run's signals (wake, pause, unpause, stop), updates (concurrency, kill tasks) and state query. */
+function installHandlers(input: WorkflowRunInput, continuations: number, state: RunState): void {
+  const { workflowId, workflowRunId } = input;
   setHandler(tasksChangedSignal, () => {
-    wake = true;
+    state.wake = true;
   });
   setHandler(pauseSignal, () => {
-    paused = true;
+    state.paused = true;
   });
   setHandler(unpauseSignal, () => {
-    paused = false;
-    wake = true;
+    state.paused = false;
+    state.wake = true;
   });
   setHandler(stopSignal, (mode) => {
     // kill wins over drain; a second drain changes nothing.
-    if (stopping !== 'kill') stopping = mode;
-    wake = true;
+    if (state.stopping !== 'kill') state.stopping = mode;
+    state.wake = true;
   });
   setHandler(
     setConcurrencyUpdate,
     async (change) => {
       const limits = await short.setConcurrency({ workflowId, limit: change.limit, template: change.template });
-      wake = true;
+      state.wake = true;
       return limits;
     },
     {
@@ -132,7 +169,7 @@ export async function jobmonWorkflowRun(input: WorkflowRunInput): Promise<Workfl
     killTasksUpdate,
     async ({ taskIds }) => {
       const n = await short.killTaskInstances({ workflowId, taskIds });
-      wake = true;
+      state.wake = true;
       return n;
     },
     {
@@ -148,25 +185,32 @@ export async function jobmonWorkflowRun(input: WorkflowRunInput): Promise<Workfl
   setHandler(runStateQuery, () => ({
     workflowId,
     workflowRunId,
-    paused,
-    stopping,
-    activeBatches: monitors.size,
-    counts,
+    paused: state.paused,
+    stopping: state.stopping,
+    activeBatches: state.monitors.size,
+    counts: state.counts,
     continuations,
   }));
+}
 
-  const watch = (batchId: number) => {
-    if (monitors.has(batchId)) return;
-    monitors.add(batchId);
+/** `watch(batchId)` starts one runBatch activity per batch (a second call for the same batch is a no-op). */
+function batchWatcher(state: RunState): (batchId: number) => void {
+  return (batchId) => {
+    if (state.monitors.has(batchId)) return;
+    state.monitors.add(batchId);
     monitor
       .runBatch({ batchId })
       .catch((err) => log.warn('batch monitor ended with an error; the batch is adopted again', { batchId, err }))
       .finally(() => {
-        monitors.delete(batchId);
-        wake = true;
+        state.monitors.delete(batchId);
+        state.wake = true;
       });
   };
+}
 
+/** A run's first execution marks it started; every execution adopts the batches already in flight. */
+async function startOrAdopt(input: WorkflowRunInput, watch: (batchId: number) => void): Promise<void> {
+  const { workflowId, workflowRunId } = input;
   if (!input.carried) {
     await short.markRunStarted({ workflowRunId });
     upsertSearchAttributes([{ key: JOBMON_RUN_STATUS, value: 'R' }]);
@@ -175,58 +219,53 @@ export async function jobmonWorkflowRun(input: WorkflowRunInput): Promise<Workfl
   }
   // Batches still in flight from an earlier execution (continue-as-new, hot resume, a lost result).
   for (const batchId of await short.activeBatches({ workflowId })) watch(batchId);
+}
 
-  let killed = false;
-  for (;;) {
-    if (stopping === 'kill' && !killed) {
-      await short.killLiveInstances({ workflowId });
-      killed = true;
-    }
-    // Paused as this pass saw it: an unpause that arrives while the pass runs must not read as
-    // "not submitting and not paused" (fail-fast's end) below, which ended an idle paused run.
-    const pausedAtPass = paused;
-    const submitting = !paused && stopping === null && !(input.failFast && (counts.F ?? 0) > 0);
-    const room = MAX_ACTIVE_BATCHES - monitors.size;
-    // Cleared before the pass, not after: a signal or a finished batch arriving while scheduleReady
-    // runs may concern a change it did not see, and must trigger the next pass at once.
-    wake = false;
-    const result = await short.scheduleReady({ workflowRunId, maxBatches: submitting ? room : 0 });
-    counts = result.counts.byStatus;
-    for (const batchId of [...result.unsubmittedBatchIds, ...result.newBatchIds]) watch(batchId);
+/**
+ * One pass: schedule what is ready (if submitting), watch the new batches, and say whether the run
+ * is over (`done`) or has more ready tasks to submit at once (`moreReady`).
+ */
+async function schedulingPass(
+  input: WorkflowRunInput,
+  state: RunState,
+  watch: (batchId: number) => void,
+): Promise<{ done: boolean; moreReady: boolean }> {
+  const { monitors } = state;
+  // Paused as this pass saw it: an unpause that arrives while the pass runs must not read as
+  // "not submitting and not paused" (fail-fast's end) below, which ended an idle paused run.
+  const pausedAtPass = state.paused;
+  const submitting = !state.paused && state.stopping === null && !(input.failFast && (state.counts.F ?? 0) > 0);
+  const room = MAX_ACTIVE_BATCHES - monitors.size;
+  // Cleared before the pass, not after: a signal or a finished batch arriving while scheduleReady
+  // runs may concern a change it did not see, and must trigger the next pass at once.
+  state.wake = false;
+  const result = await short.scheduleReady({ workflowRunId: input.workflowRunId, maxBatches: submitting ? room : 0 });
+  state.counts = result.counts.byStatus;
+  for (const batchId of [...result.unsubmittedBatchIds, ...result.newBatchIds]) watch(batchId);
 
-    const moreReady =
-      submitting &&
-      result.counts.readyWaiting > 0 &&
-      monitors.size < MAX_ACTIVE_BATCHES &&
-      result.newBatchIds.length > 0;
-    const idle = monitors.size === 0 && result.counts.inFlight === 0;
-    // patched: runs recorded before the fix replay with the old reading of `paused`.
-    const pausedNow = patched(UNPAUSE_DURING_PASS_PATCH) ? pausedAtPass : paused;
-    if (
-      idle &&
-      (stopping !== null || (submitting && result.counts.readyWaiting === 0) || (!submitting && !pausedNow))
-    ) {
-      break;
-    }
+  const moreReady =
+    submitting && result.counts.readyWaiting > 0 && monitors.size < MAX_ACTIVE_BATCHES && result.newBatchIds.length > 0;
+  const idle = monitors.size === 0 && result.counts.inFlight === 0;
+  // patched: runs recorded before the fix replay with the old reading of `paused`.
+  const pausedNow = patched(UNPAUSE_DURING_PASS_PATCH) ? pausedAtPass : state.paused;
+  const done =
+    idle &&
+    (state.stopping !== null || (submitting && result.counts.readyWaiting === 0) || (!submitting && !pausedNow));
+  return { done, moreReady };
+}
 
-    if (!moreReady) await condition(() => wake, FALLBACK_PASS_INTERVAL);
-
-    const info = workflowInfo();
-    if (
-      info.continueAsNewSuggested ||
-      info.historyLength > (input.historyEventsBeforeContinue ?? HISTORY_EVENTS_BEFORE_CONTINUE)
-    ) {
-      // Monitors are not carried over: the next execution adopts their batches from Postgres.
-      await condition(allHandlersFinished);
-      await continueAsNew<typeof jobmonWorkflowRun>({
-        ...input,
-        carried: { paused, stopping, continuations: continuations + 1 },
-      });
-    }
+/** Continue as new when Temporal suggests it or the history passed the threshold; returns otherwise. */
+async function continueAsNewIfDue(input: WorkflowRunInput, state: RunState, continuations: number): Promise<void> {
+  const info = workflowInfo();
+  if (
+    info.continueAsNewSuggested ||
+    info.historyLength > (input.historyEventsBeforeContinue ?? HISTORY_EVENTS_BEFORE_CONTINUE)
+  ) {
+    // Monitors are not carried over: the next execution adopts their batches from Postgres.
+    await condition(allHandlersFinished);
+    await continueAsNew<typeof jobmonWorkflowRun>({
+      ...input,
+      carried: { paused: state.paused, stopping: state.stopping, continuations: continuations + 1 },
+    });
   }
-
-  const status = await short.finishRun({ workflowRunId, requested: stopping !== null ? 'S' : 'E' });
-  upsertSearchAttributes([{ key: JOBMON_RUN_STATUS, value: status }]);
-  await condition(allHandlersFinished);
-  return { workflowRunId, status, counts };
 }
