@@ -20,6 +20,8 @@ import {
 } from '../src/distributors';
 import { bindAll } from '../src/sql/bind';
 import { loadBatch } from '../src/sql/batches';
+import { completeInstancesBulk } from '../src/sql/task-instance-reports';
+import { workflowOwners } from '../src/sql/workflow-owners';
 import { createRun, markRunStarted } from '../src/sql/runs';
 import { scheduleReadyTasks } from '../src/sql/scheduling';
 import { isProcessAlive } from '../src/worker-node/proc';
@@ -305,7 +307,8 @@ describe('local distributors', () => {
 
 describe('createDistributor', () => {
   const ctx = () => ({
-    db: undefined as never,
+    owners: { ofWorkflow: async () => undefined, ofArray: async () => undefined },
+    completeInstances: async () => 0,
     config: loadConfig({ logDir: path.join(dir, 'logs') }),
     apiUrl: api.url,
   });
@@ -368,7 +371,12 @@ describe('dummy distributor', () => {
     const batch = (await loadBatch(t.db, newBatchIds[0]))!;
     expect(batch.toSubmit).toHaveLength(2);
 
-    const d = createDistributor('dummy', { db: t.db, config: loadConfig(), apiUrl: 'http://127.0.0.1:1' });
+    const d = createDistributor('dummy', {
+      owners: workflowOwners(t.db),
+      completeInstances: (ids) => completeInstancesBulk(t.db, ids),
+      config: loadConfig(),
+      apiUrl: 'http://127.0.0.1:1',
+    });
     const result = await d.submit({
       batchId: batch.id,
       workflowId: batch.workflowId,
@@ -400,5 +408,17 @@ describe('dummy distributor', () => {
     ]);
     expect(await d.liveJobs(['dummy-1'])).toEqual(new Set());
     expect((await d.remoteExitInfo('dummy-1')).status).toBe('D');
+  });
+
+  it("finds a workflow's owner, and an array's workflow and owner anywhere in a chunked batch's id list", async () => {
+    const owners = workflowOwners(t.db);
+    const wf = await t.db.selectFrom('workflow').select(['id', 'user']).executeTakeFirstOrThrow();
+    expect(await owners.ofWorkflow(Number(wf.id))).toBe('tester');
+    expect(await owners.ofWorkflow(999_999)).toBeUndefined();
+    await t.db.updateTable('task_batch').set({ distributor_array_id: '71,72,73' }).execute();
+    for (const id of ['71', '72', '73'])
+      expect(await owners.ofArray(id)).toEqual({ workflowId: Number(wf.id), user: 'tester' });
+    // '7' is a prefix of every id in the list, not one of them.
+    expect(await owners.ofArray('7')).toBeUndefined();
   });
 });

@@ -21,7 +21,6 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, type TestContext } from 'vitest';
 import { loadConfig } from '../src/config';
-import type { Db } from '../src/sql/db';
 import { JobAccounts } from '../src/distributors/slurm/identity';
 import { redactSecrets } from '../src/distributors/slurm/redact';
 import { SlurmRestBackend } from '../src/distributors/slurm/rest-backend';
@@ -156,12 +155,13 @@ echo "SLURM_JWT=eyJhbGciOiJIUzI1NiJ9.eyJuIjoi$n.c2VjcmV0LXNpZw$n"
     });
     const distributor = new SlurmDistributor(
       {
-        db: undefined as unknown as Db,
+        owners: { ofWorkflow: async () => 'jmtalice', ofArray: async () => undefined },
+        completeInstances: async () => 0,
         config: loadConfig({ logDir, token: 'tok-worker-own-api-token' }),
         apiUrl: 'http://127.0.0.1:1',
         connectionParameters: { mode: 'rest', rest_url: restUrl },
       },
-      { backend, log: (m) => logged.push(m), accounts, workflowOwner: async () => 'jmtalice' },
+      { backend, log: (m) => logged.push(m), accounts },
     );
     try {
       const result = await distributor.submit({

@@ -6,6 +6,8 @@ import type { Config } from '../config';
 import type { Db } from '../sql/db';
 import type { ClusterType, Distributor } from '../distributors/distributor';
 import { createDistributor } from '../distributors';
+import { completeInstancesBulk } from '../sql/task-instance-reports';
+import { workflowOwners } from '../sql/workflow-owners';
 
 export class DistributorPool {
   readonly #byCluster = new Map<string, Distributor>();
@@ -19,7 +21,8 @@ export class DistributorPool {
     let distributor = this.#byCluster.get(clusterName);
     if (!distributor) {
       distributor = createDistributor(clusterType as ClusterType, {
-        db: this.db,
+        owners: workflowOwners(this.db),
+        completeInstances: (ids) => completeInstancesBulk(this.db, ids),
         config: this.config,
         apiUrl: this.config.apiUrl,
         connectionParameters,

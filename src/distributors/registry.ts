@@ -12,7 +12,7 @@ import { createSlurmDistributor } from './slurm';
 export type DistributorFactory = (ctx: DistributorContext) => Distributor;
 
 const FACTORIES = new Map<string, DistributorFactory>([
-  ['dummy', (ctx) => new DummyDistributor(ctx.db)],
+  ['dummy', (ctx) => new DummyDistributor(ctx.completeInstances)],
   ['sequential', createSequentialDistributor],
   ['multiprocess', createMultiprocessDistributor],
   ['slurm', createSlurmDistributor],

@@ -25,7 +25,6 @@ import { BannerWatch, batchSignalVerdict } from '../../src/worker-node/batch-sig
 import { SlurmDistributor } from '../../src/distributors/slurm/slurm-distributor';
 import { UNKNOWN_JOB, type SlurmBackend } from '../../src/distributors/slurm/backend';
 import { loadConfig } from '../../src/config';
-import type { Db } from '../../src/sql/db';
 
 const rec = (over: Partial<SlurmJobRecord>): SlurmJobRecord => ({
   key: '7_1',
@@ -282,7 +281,8 @@ function fakeBackend(record: SlurmJobRecord, slurmdStart: number | undefined, ca
   // report_by = 1 s × 3.1; a 1-ms cache, so every ask reads the fake again.
   const distributor = new SlurmDistributor(
     {
-      db: undefined as unknown as Db,
+      owners: { ofWorkflow: async () => undefined, ofArray: async () => undefined },
+      completeInstances: async () => 0,
       config: loadConfig({ taskInstanceHeartbeatS: 1, reportByBuffer: 3.1 }),
       apiUrl: 'http://127.0.0.1:1',
       connectionParameters: { status_cache_s: 0.001 },

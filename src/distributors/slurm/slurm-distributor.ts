@@ -54,8 +54,6 @@ export interface SlurmDistributorOptions {
   log?: (message: string) => void;
   /** Owner → job account resolution (tests inject account lookups). */
   accounts?: JobAccounts;
-  /** The owner (`workflow.user`) of a workflow; default: read from the database. */
-  workflowOwner?: (workflowId: number) => Promise<string | undefined>;
 }
 
 export class SlurmDistributor implements Distributor {
@@ -77,7 +75,6 @@ export class SlurmDistributor implements Distributor {
   /** Pending jobs Slurm would never start (cancelled), by distributor id: the message for queueingError. */
   readonly #queueingErrors = new Map<string, string>();
   readonly #accounts: JobAccounts;
-  readonly #workflowOwner: (workflowId: number) => Promise<string | undefined>;
   readonly #owners = new Map<number, string>();
   /** Array job id → the account its jobs run as (filled at submit, else read from the database). */
   readonly #arrayAccounts = new Map<string, string>();
@@ -92,7 +89,6 @@ export class SlurmDistributor implements Distributor {
     this.#accounts =
       opts.accounts ??
       new JobAccounts(this.settings, { serviceUser: this.#currentUser, serviceUid: process.getuid?.() });
-    this.#workflowOwner = opts.workflowOwner ?? ((id) => this.#ownerFromDb(id));
     this.#wrapper = wrapperCommand();
     if (!existsSync(this.#wrapper[1])) {
       throw new Error(`the worker-node wrapper is not built (${this.#wrapper[1]} is missing): run \`npx tsc -p .\``);
@@ -524,7 +520,7 @@ export class SlurmDistributor implements Distributor {
   async #jobAccount(workflowId: number): Promise<JobAccount> {
     let owner = this.#owners.get(workflowId);
     if (owner === undefined) {
-      owner = await this.#workflowOwner(workflowId);
+      owner = await this.#ctx.owners.ofWorkflow(workflowId);
       if (owner === undefined) throw new IdentityRefusal(`workflow ${workflowId} has no owner on record`);
       // A workflow's owner never changes (grants add operators, not owners).
       this.#owners.set(workflowId, owner);
@@ -532,38 +528,17 @@ export class SlurmDistributor implements Distributor {
     return this.#accounts.resolve(owner);
   }
 
-  async #ownerFromDb(workflowId: number): Promise<string | undefined> {
-    const row = await this.#ctx.db
-      .selectFrom('workflow')
-      .select('user')
-      .where('id', '=', workflowId)
-      .executeTakeFirst();
-    return row?.user;
-  }
-
   /**
    * The account an array's jobs run as: remembered from its submission, or (after a worker restart)
-   * its workflow's owner as recorded with the batch. Undefined when neither is known; REST calls
+   * its workflow's owner as recorded with the batch (ctx.owners). Undefined when neither is known; REST calls
    * then fail (counted as "Slurm could not be asked"), they never act as anybody else.
    */
   async #accountOfArray(arrayJobId: string): Promise<string | undefined> {
     const known = this.#arrayAccounts.get(arrayJobId);
-    if (known !== undefined || !this.#ctx.db) return known;
-    const row = await this.#ctx.db
-      .selectFrom('task_batch as b')
-      .innerJoin('workflow as w', 'w.id', 'b.workflow_id')
-      .select(['w.user', 'w.id'])
-      .where((eb) =>
-        eb.or([
-          eb('b.distributor_array_id', '=', arrayJobId),
-          eb('b.distributor_array_id', 'like', `${arrayJobId},%`),
-          eb('b.distributor_array_id', 'like', `%,${arrayJobId}`),
-          eb('b.distributor_array_id', 'like', `%,${arrayJobId},%`),
-        ]),
-      )
-      .executeTakeFirst();
+    if (known !== undefined) return known;
+    const row = await this.#ctx.owners.ofArray(arrayJobId);
     if (!row) return undefined;
-    this.#owners.set(row.id, row.user);
+    this.#owners.set(row.workflowId, row.user);
     let account: string;
     try {
       account = (await this.#accounts.resolve(row.user)).user;
