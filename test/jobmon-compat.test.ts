@@ -202,12 +202,13 @@ describe('ignoredResourceKeys', () => {
     ]);
     const got = ignoredResourceKeys(
       [
-        { clusterName: 'slurm', resources: { queue: 'all.q', memory: 8, project: 'p', constraints: 'archive' } },
+        { clusterName: 'slurm', resources: { queue: 'all.q', memory: 8, project: 'p', gres: 'gpu:1' } },
         { clusterName: 'local', resources: { queue: 'null.q', memory: 8, stdout: '/x' } },
         { clusterName: 'plugin', resources: { queue: 'q', anything: 1 } },
       ],
       types,
     );
-    expect(got).toEqual({ local: ['memory'], slurm: ['project'] });
+    // `project` is Slurm's account (Jobmon's Slurm plugin); `gres` is not a key any type acts on.
+    expect(got).toEqual({ local: ['memory'], slurm: ['gres'] });
   });
 });

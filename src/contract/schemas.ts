@@ -89,7 +89,7 @@ const COMPUTE_RESOURCES_DOC = [
   "Compute resources of a task (Jobmon's compute_resources). Keys and units:",
   '`queue` (string, required; every cluster type);',
   '`cores` (count), `memory` (GiB as a number, or "8G", "512M", "1Gb"), `runtime` (seconds as a number, or "1h", "90m", "3600s", "HH:MM:SS");',
-  "`stdout`, `stderr` (directories for the task's logs), `account`, `qos`, `constraints` (Slurm's, as sbatch takes them).",
+  "`stdout`, `stderr` (directories for the task's logs), `account`, `qos`, `constraints` (Slurm's, as sbatch takes them), `project` (Slurm's account, as Jobmon's Slurm plugin maps it; `account` wins if both are set).",
   'Acted on per cluster type: ' +
     Object.entries(HONOURED_RESOURCE_KEYS)
       .map(([type, keys]) => `${type}: ${keys.join(', ')}`)

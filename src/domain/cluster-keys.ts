@@ -16,8 +16,9 @@ export const HONOURED_RESOURCE_KEYS: Readonly<Record<string, readonly string[]>>
   dummy: ['queue'],
   sequential: WRAPPER_KEYS,
   multiprocess: WRAPPER_KEYS,
-  // cores → --cpus-per-task, memory → --mem, runtime → --time, account/qos/constraints as sbatch's.
-  slurm: [...WRAPPER_KEYS, 'cores', 'memory', 'runtime', 'account', 'qos', 'constraints'],
+  // cores → --cpus-per-task, memory → --mem, runtime → --time, account/qos/constraints as sbatch's;
+  // project → --account (Jobmon's Slurm plugin), unless `account` is given too.
+  slurm: [...WRAPPER_KEYS, 'cores', 'memory', 'runtime', 'account', 'project', 'qos', 'constraints'],
 };
 
 /** What a cluster type acts on; an unknown type (a plugin) is assumed to use every key. */

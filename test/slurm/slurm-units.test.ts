@@ -129,6 +129,9 @@ describe('resources on Slurm', () => {
       constraints: undefined,
     });
     expect(toSlurmRequest({ queue: 'debug', runtime: 5 }, {}).timeLimitMin).toBe(1);
+    // Jobmon's `project` is Slurm's account, as its Slurm plugin submits it; `account` wins.
+    expect(toSlurmRequest({ queue: 'debug', project: 'proj_a' }, {}).account).toBe('proj_a');
+    expect(toSlurmRequest({ queue: 'debug', project: 'proj_a', account: 'acct_b' }, {}).account).toBe('acct_b');
   });
 
   it('refuses what the partition can never run, naming the limit', () => {

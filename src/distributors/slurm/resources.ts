@@ -26,7 +26,9 @@ export function toSlurmRequest(resources: Resources, partitionMap: Record<string
   if (typeof resources.runtime === 'number' && resources.runtime > 0)
     req.timeLimitMin = Math.max(1, Math.ceil(resources.runtime / 60));
   if (typeof resources.cores === 'number') req.cpusPerTask = resources.cores;
-  req.account = text(resources.account);
+  // Jobmon's Slurm plugin submits `project` as the account (IHME's scripts say `project`); an
+  // explicit `account` wins when both are given.
+  req.account = text(resources.account) ?? text(resources.project);
   req.qos = text(resources.qos);
   req.constraints = text(resources.constraints);
   return req;
