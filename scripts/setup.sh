@@ -88,6 +88,19 @@ else
   say "chromium missing and not root: the GUI tests will fail (apt-get install -y chromium)"
 fi
 
+# --- Process accounting for the benchmarks (bench/per-task.ts reads short-lived processes' CPU
+# with accton and sa). Debian's package; its service is not started here, the benchmark turns
+# accounting on into a file of its own and off again.
+if command -v accton >/dev/null || [[ -x /usr/sbin/accton ]]; then
+  say "acct present"
+elif [[ $(id -u) == 0 ]] && command -v apt-get >/dev/null; then
+  say "installing acct (apt-get) for the benchmarks' process accounting"
+  apt-get install -y acct >/dev/null 2>&1 || { apt-get update >/dev/null && apt-get install -y acct >/dev/null 2>&1; } ||
+    say "acct could not be installed: npm run bench's per-task figures will be missing"
+else
+  say "acct missing and not root: npm run bench's per-task figures need it (apt-get install -y acct)"
+fi
+
 # --- Build ---------------------------------------------------------------------------------------
 # Incremental: the build info file lets an unchanged tree rebuild in about a second.
 say "building dist/ (tsc)"
