@@ -69,159 +69,221 @@ type EndBody = {
   nodename: string;
 };
 
+/** One wrapper run's shared parts: what each step below reads, and what the failure path must undo. */
+interface WrapperRun {
+  opts: WrapperOptions;
+  id: number;
+  log: (message: string) => void;
+  api: ApiClient;
+  nodename: string;
+  distributorId: string;
+  env: NodeJS.ProcessEnv;
+  signals: SignalForwarder;
+  banners: BannerWatch;
+  /** An end report was sent (whatever its answer): the failure path must not send a second. */
+  reported: boolean;
+  // Held here so that a wrapper failure does not leave the command running unwatched.
+  running?: RunningCommand;
+  heartbeat?: Heartbeat;
+}
+
 export async function runWrapper(opts: WrapperOptions): Promise<number> {
-  const { taskInstanceId: id, log } = opts;
-  const api = new ApiClient(opts.apiUrl, opts.token, log, opts.retryPolicy);
-  const nodename = os.hostname();
-  const distributorId = opts.distributorId ?? String(process.pid);
-  const signals = new SignalForwarder(log, opts.signals);
-  // Where the batch system explains a signal it sends: only what it writes from now on counts.
-  const banners = BannerWatch.start(opts.env ?? process.env);
-  let reported = false;
-  // Held outside the try so that a wrapper failure does not leave the command running unwatched.
-  let running: RunningCommand | undefined;
-  let heartbeat: Heartbeat | undefined;
-
-  const report = async (
-    kind: 'done' | 'error',
-    body: EndBody & { error_state?: ErrorState; message?: string },
-  ): Promise<number> => {
-    const res = await api.post(`/task-instances/${id}/${kind}`, body);
-    reported = true;
-    if (res.status >= 400) {
-      log(`${kind} report refused: HTTP ${res.status} ${JSON.stringify(res.body)}`);
-      return WRAPPER_FAILURE_EXIT_CODE;
-    }
-    log(
-      `reported ${kind}${body.error_state ? ` (${body.error_state})` : ''}; instance status now ${statusOf(res.body) ?? '?'}`,
-    );
-    return 0;
+  const env = opts.env ?? process.env;
+  const run: WrapperRun = {
+    opts,
+    id: opts.taskInstanceId,
+    log: opts.log,
+    api: new ApiClient(opts.apiUrl, opts.token, opts.log, opts.retryPolicy),
+    nodename: os.hostname(),
+    distributorId: opts.distributorId ?? String(process.pid),
+    env,
+    signals: new SignalForwarder(opts.log, opts.signals),
+    // Where the batch system explains a signal it sends: only what it writes from now on counts.
+    banners: BannerWatch.start(env),
+    reported: false,
   };
-
   try {
-    const res = await api.post(`/task-instances/${id}/running`, {
-      distributor_id: distributorId,
-      nodename,
-      process_id: process.pid,
-    });
-    if (res.status === 409) {
-      // Not an error of ours: the instance was killed, finished or rescheduled before we started.
-      log(`not running the command: ${errorMessage(res.body) ?? 'instance is not runnable'}`);
-      return 0;
-    }
-    if (res.status !== 200) {
-      log(`running report refused: HTTP ${res.status} ${JSON.stringify(res.body)}`);
-      return WRAPPER_FAILURE_EXIT_CODE;
-    }
-    const ti = checkRunningAnswer(res.body);
-    if (signals.received) {
-      return await report('error', {
-        exit_code: null,
-        error_state: 'E',
-        message: `the job received ${signals.received} before its command started`,
-        nodename,
-      });
-    }
+    const ti = await reportRunning(run);
+    if (typeof ti === 'number') return ti;
+    const command = await startCommand(run, ti);
+    if (typeof command === 'number') return command;
+    return await watchCommand(run, ti, command);
+  } catch (err) {
+    return await wrapperFailure(run, err);
+  } finally {
+    run.signals.uninstall();
+  }
+}
 
-    const cwd = ti.working_dir ?? undefined;
-    if (cwd !== undefined && !isDirectory(cwd)) {
-      return await report('error', {
-        exit_code: null,
-        error_state: 'E',
-        message: `the working directory ${cwd} (where the workflow was bound) does not exist on ${nodename}; bind from a directory the nodes share, or set the template's working_dir`,
-        nodename,
-      });
-    }
+/** Sends the done or error report; 0 once the API took it. */
+async function report(
+  run: WrapperRun,
+  kind: 'done' | 'error',
+  body: EndBody & { error_state?: ErrorState; message?: string },
+): Promise<number> {
+  const res = await run.api.post(`/task-instances/${run.id}/${kind}`, body);
+  run.reported = true;
+  if (res.status >= 400) {
+    run.log(`${kind} report refused: HTTP ${res.status} ${JSON.stringify(res.body)}`);
+    return WRAPPER_FAILURE_EXIT_CODE;
+  }
+  run.log(
+    `reported ${kind}${body.error_state ? ` (${body.error_state})` : ''}; instance status now ${statusOf(res.body) ?? '?'}`,
+  );
+  return 0;
+}
+
+/** The running callback: the instance's command and paths, or the exit code when there is nothing to run. */
+async function reportRunning(run: WrapperRun): Promise<RunningAnswer | number> {
+  const { log, nodename } = run;
+  const res = await run.api.post(`/task-instances/${run.id}/running`, {
+    distributor_id: run.distributorId,
+    nodename,
+    process_id: process.pid,
+  });
+  if (res.status === 409) {
+    // Not an error of ours: the instance was killed, finished or rescheduled before we started.
+    log(`not running the command: ${errorMessage(res.body) ?? 'instance is not runnable'}`);
+    return 0;
+  }
+  if (res.status !== 200) {
+    log(`running report refused: HTTP ${res.status} ${JSON.stringify(res.body)}`);
+    return WRAPPER_FAILURE_EXIT_CODE;
+  }
+  const ti = checkRunningAnswer(res.body);
+  if (run.signals.received) {
+    return await report(run, 'error', {
+      exit_code: null,
+      error_state: 'E',
+      message: `the job received ${run.signals.received} before its command started`,
+      nodename,
+    });
+  }
+  return ti;
+}
+
+/** Starts the command in its working directory, or reports why it could not (returning the exit code). */
+async function startCommand(run: WrapperRun, ti: RunningAnswer): Promise<RunningCommand | number> {
+  const { nodename } = run;
+  const cwd = ti.working_dir ?? undefined;
+  if (cwd !== undefined && !isDirectory(cwd)) {
+    return await report(run, 'error', {
+      exit_code: null,
+      error_state: 'E',
+      message: `the working directory ${cwd} (where the workflow was bound) does not exist on ${nodename}; bind from a directory the nodes share, or set the template's working_dir`,
+      nodename,
+    });
+  }
+  try {
+    run.running = await RunningCommand.start({
+      command: ti.command,
+      stdoutPath: ti.stdout_path,
+      stderrPath: ti.stderr_path,
+      cwd,
+      env: commandEnv(run.env, ti),
+    });
+    return run.running;
+  } catch (err) {
+    return await report(run, 'error', {
+      exit_code: null,
+      error_state: 'U',
+      message: `could not start the command: ${(err as Error).message}`,
+      nodename,
+    });
+  }
+}
+
+/** Heartbeats and forwards signals while the command runs, then reports how it ended. */
+async function watchCommand(run: WrapperRun, ti: RunningAnswer, command: RunningCommand): Promise<number> {
+  const { log, signals } = run;
+  log(`started command (pid ${command.pid}): ${ti.command}`);
+  run.opts.onCommandStarted?.(command.pid);
+  const sampler = new UsageSampler(command.pid);
+  const oomKillsBefore = oomKillCount();
+  signals.attach(command);
+  const heartbeat = new Heartbeat(run.api, run.id, run.distributorId, ti.heartbeat_interval_s, log, () =>
+    command.terminate(KILL_GRACE_MS),
+  );
+  run.heartbeat = heartbeat;
+
+  const outcome = await command.done;
+  heartbeat.stop();
+  signals.detach();
+  const usage = sampler.finish(outcome.reapedTicks);
+  log(
+    `command ended: exit code ${outcome.exitCode}${outcome.signal ? ` (${outcome.signal})` : ''} after ${outcome.wallclockS.toFixed(1)} s`,
+  );
+
+  const body = endBody(outcome, usage, run.nodename);
+  if (heartbeat.killRequested) {
+    return await report(run, 'error', {
+      ...body,
+      error_state: 'F',
+      message: `killed by operator (the API answered a heartbeat with K); ${describeEnd(outcome)}`,
+    });
+  }
+  if (outcome.exitCode === 0 && !outcome.signal) return await report(run, 'done', body);
+  return await reportFailedCommand(run, outcome, body, oomKillsBefore);
+}
+
+/**
+ * The error report of a command that failed: E, unless the batch system says more.
+ * A signal from the batch system may say more than "error" (time limit, outside cancel).
+ * Slurm signals every process of the step at once (scancel, the time limit): the command may
+ * die of that SIGTERM before the wrapper's own handler has run. So a command ended by SIGTERM
+ * is judged as the batch system declared (F for an outside cancel, Z past the time limit), and
+ * any signal past the time limit is the limit. Not SIGKILL before it: that is the memory
+ * limit's kill, which the monitor judges from the batch system's record.
+ */
+async function reportFailedCommand(
+  run: WrapperRun,
+  outcome: CommandOutcome,
+  body: EndBody,
+  oomKillsBefore: number | undefined,
+): Promise<number> {
+  const { signals } = run;
+  // A failed command while the job's memory cgroup counted an OOM kill (the command or one of its
+  // children, e.g. under a shell that then exits 137): the job's memory limit (cgroup enforcement).
+  const oomKillsAfter = oomKillCount();
+  if (oomKillsAfter !== undefined && oomKillsAfter > (oomKillsBefore ?? 0)) {
+    return await report(run, 'error', {
+      ...body,
+      error_state: 'Z',
+      message: `the job's memory cgroup killed the command over its memory limit (OUT_OF_MEMORY, resource error: memory); ${errorText(outcome, signals.received)}`,
+    });
+  }
+  const signalVerdict = batchSignalVerdict(run.env, Date.now(), run.banners.read());
+  const heardFirstHand = outcome.signal === 'SIGTERM' || (outcome.signal !== null && signalVerdict?.state === 'Z');
+  const verdict = signals.received || heardFirstHand ? signalVerdict : undefined;
+  const message = errorText(outcome, signals.received);
+  return await report(run, 'error', {
+    ...body,
+    error_state: verdict?.state ?? 'E',
+    message: verdict ? `${verdict.reason}; ${message}` : message,
+  });
+}
+
+/** The wrapper itself failed: stop what it started, tell the API if it still can, exit 199. */
+async function wrapperFailure(run: WrapperRun, err: unknown): Promise<number> {
+  const { log, running } = run;
+  log(`wrapper failure: ${(err as Error).stack ?? String(err)}`);
+  run.heartbeat?.stop();
+  // A command nobody watches or reports on would run on while the task is retried elsewhere.
+  if (running?.signalGroup('SIGKILL')) log(`killed the command's process group ${running.pid}`);
+  // Try once more to tell the API, unless it is the API that failed or we already reported.
+  if (!run.reported && !(err instanceof ApiUnavailableError)) {
     try {
-      running = await RunningCommand.start({
-        command: ti.command,
-        stdoutPath: ti.stdout_path,
-        stderrPath: ti.stderr_path,
-        cwd,
-        env: commandEnv(opts.env ?? process.env, ti),
-      });
-    } catch (err) {
-      return await report('error', {
+      await run.api.post(`/task-instances/${run.id}/error`, {
         exit_code: null,
         error_state: 'U',
-        message: `could not start the command: ${(err as Error).message}`,
-        nodename,
+        message: `worker-node wrapper failure: ${(err as Error).message}`,
+        nodename: run.nodename,
       });
+    } catch (reportErr) {
+      log(`could not report the wrapper failure: ${(reportErr as Error).message}`);
     }
-    const command = running;
-    log(`started command (pid ${command.pid}): ${ti.command}`);
-    opts.onCommandStarted?.(command.pid);
-    const sampler = new UsageSampler(command.pid);
-    const oomKillsBefore = oomKillCount();
-    signals.attach(command);
-    heartbeat = new Heartbeat(api, id, distributorId, ti.heartbeat_interval_s, log, () =>
-      command.terminate(KILL_GRACE_MS),
-    );
-
-    const outcome = await command.done;
-    heartbeat.stop();
-    signals.detach();
-    const usage = sampler.finish(outcome.reapedTicks);
-    log(
-      `command ended: exit code ${outcome.exitCode}${outcome.signal ? ` (${outcome.signal})` : ''} after ${outcome.wallclockS.toFixed(1)} s`,
-    );
-
-    const body = endBody(outcome, usage, nodename);
-    if (heartbeat.killRequested) {
-      return await report('error', {
-        ...body,
-        error_state: 'F',
-        message: `killed by operator (the API answered a heartbeat with K); ${describeEnd(outcome)}`,
-      });
-    }
-    if (outcome.exitCode === 0 && !outcome.signal) return await report('done', body);
-    // A signal from the batch system may say more than "error" (time limit, outside cancel).
-    // Slurm signals every process of the step at once (scancel, the time limit): the command may
-    // die of that SIGTERM before the wrapper's own handler has run. So a command ended by SIGTERM
-    // is judged as the batch system declared (F for an outside cancel, Z past the time limit), and
-    // any signal past the time limit is the limit. Not SIGKILL before it: that is the memory
-    // limit's kill, which the monitor judges from the batch system's record.
-    // A failed command while the job's memory cgroup counted an OOM kill (the command or one of its
-    // children, e.g. under a shell that then exits 137): the job's memory limit (cgroup enforcement).
-    const oomKillsAfter = oomKillCount();
-    if (oomKillsAfter !== undefined && oomKillsAfter > (oomKillsBefore ?? 0)) {
-      return await report('error', {
-        ...body,
-        error_state: 'Z',
-        message: `the job's memory cgroup killed the command over its memory limit (OUT_OF_MEMORY, resource error: memory); ${errorText(outcome, signals.received)}`,
-      });
-    }
-    const signalVerdict = batchSignalVerdict(opts.env ?? process.env, Date.now(), banners.read());
-    const heardFirstHand = outcome.signal === 'SIGTERM' || (outcome.signal !== null && signalVerdict?.state === 'Z');
-    const verdict = signals.received || heardFirstHand ? signalVerdict : undefined;
-    const message = errorText(outcome, signals.received);
-    return await report('error', {
-      ...body,
-      error_state: verdict?.state ?? 'E',
-      message: verdict ? `${verdict.reason}; ${message}` : message,
-    });
-  } catch (err) {
-    log(`wrapper failure: ${(err as Error).stack ?? String(err)}`);
-    heartbeat?.stop();
-    // A command nobody watches or reports on would run on while the task is retried elsewhere.
-    if (running?.signalGroup('SIGKILL')) log(`killed the command's process group ${running.pid}`);
-    // Try once more to tell the API, unless it is the API that failed or we already reported.
-    if (!reported && !(err instanceof ApiUnavailableError)) {
-      try {
-        await api.post(`/task-instances/${id}/error`, {
-          exit_code: null,
-          error_state: 'U',
-          message: `worker-node wrapper failure: ${(err as Error).message}`,
-          nodename,
-        });
-      } catch (reportErr) {
-        log(`could not report the wrapper failure: ${(reportErr as Error).message}`);
-      }
-    }
-    return WRAPPER_FAILURE_EXIT_CODE;
-  } finally {
-    signals.uninstall();
   }
+  return WRAPPER_FAILURE_EXIT_CODE;
 }
 
 function isDirectory(dir: string): boolean {
