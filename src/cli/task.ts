@@ -21,7 +21,14 @@ import {
 
 export function registerTaskCommands(program: Command, ctx: CliContext): void {
   const task = program.command('task').description('inspect tasks and set their status');
+  registerTaskStatusCommand(task, ctx);
+  registerTaskSetStatusCommand(task, ctx);
+  registerTaskDepsCommand(task, ctx);
+  registerTaskLogsCommand(task, ctx);
+}
 
+/** `jmt task status <id...>`: each task's line, then a table of its instances. */
+function registerTaskStatusCommand(task: Command, ctx: CliContext): void {
   task
     .command('status')
     .description('task instances (attempts) of one or more tasks')
@@ -71,7 +78,10 @@ export function registerTaskCommands(program: Command, ctx: CliContext): void {
         );
       });
     });
+}
 
+/** `jmt task set-status`: select tasks (by id, template, attribute, status, node arg) and set D or G. */
+function registerTaskSetStatusCommand(task: Command, ctx: CliContext): void {
   task
     .command('set-status')
     .description('mark selected tasks DONE (D) or run them again (G, their descendants too); --dry-run previews')
@@ -93,25 +103,7 @@ export function registerTaskCommands(program: Command, ctx: CliContext): void {
     .action(async (opts: SetStatusOpts, cmd: Command) => {
       const workflowId = parsePositiveInt(opts.workflow, '--workflow');
       const status = parseTargetStatus(opts.status);
-      const body = {
-        status,
-        ...(opts.task ? { task_ids: opts.task.map((t) => parsePositiveInt(t, '--task')) } : {}),
-        ...(opts.template !== undefined ? { template: opts.template } : {}),
-        ...(opts.attribute.length ? { attributes: parsePairs(opts.attribute, '--attribute') } : {}),
-        ...(opts.statusFilter !== undefined
-          ? {
-              status_filter: opts.statusFilter
-                .split(',')
-                .map((x) => x.trim())
-                .filter(Boolean),
-            }
-          : {}),
-        ...(opts.nodeArg.length ? { node_args: parsePairs(opts.nodeArg, '--node-arg') } : {}),
-        recursive: opts.recursive ?? false,
-        force: opts.force ?? false,
-        dry_run: opts.dryRun ?? false,
-        confirm: opts.yes ?? false,
-      };
+      const body = setStatusBody(opts, status);
       if (!body.task_ids && body.template === undefined && !body.attributes && !body.status_filter && !body.node_args) {
         throw new CliUsageError(
           'select tasks with --task, --template, --attribute, --status-filter or --node-arg (`jmt workflow reset` changes a whole workflow)',
@@ -119,39 +111,8 @@ export function registerTaskCommands(program: Command, ctx: CliContext): void {
       }
       const result = await ctx.api(cmd).post<SetStatusResult>(`/workflows/${workflowId}/tasks/set-status`, body);
       if (opts.json) return writeJson(ctx.io, result);
-      const label = status === 'D' ? 'DONE' : 'REGISTERING (run again)';
-      if (result.changed > 0) {
-        ctx.io.stdout.write(
-          renderTable(
-            ['TEMPLATE', 'FROM_STATUS', 'TASKS'],
-            result.by_template.map((t) => [t.template, taskStatusText(t.status), t.n]),
-          ),
-        );
-      }
-      const extra = status === 'G' ? 'descendants' : 'upstream tasks';
-      if (result.dry_run) {
-        writeLine(
-          ctx.io,
-          `workflow ${workflowId}: ${result.changed} task(s) would be set to ${label} (${result.selected} selected, ${result.propagated} ${extra} added); nothing changed`,
-        );
-        if (result.needs_force)
-          writeLine(
-            ctx.io,
-            `${result.running} of them have a queued or running job: add --force to kill those jobs first`,
-          );
-        if (result.needs_confirm) writeLine(ctx.io, 'more than 1,000 tasks: add --yes to apply');
-        return;
-      }
-      writeLine(
-        ctx.io,
-        `workflow ${workflowId}: ${result.changed} task(s) set to ${label} (${result.selected} selected, ${result.propagated} ${extra} added)${result.killed_jobs ? `; ${result.killed_jobs} job(s) killed` : ''}`,
-      );
-      if (result.workflow_run_id === null && result.changed > 0 && status === 'G')
-        writeLine(ctx.io, `no run is active: \`jmt workflow resume ${workflowId}\` runs them`);
+      printSetStatus(ctx, workflowId, status, result);
     });
-
-  registerTaskDepsCommand(task, ctx);
-  registerTaskLogsCommand(task, ctx);
 }
 
 interface SetStatusOpts {
@@ -189,4 +150,57 @@ function parsePairs(items: string[], what: string): Record<string, string> {
     out[item.slice(0, eq)] = item.slice(eq + 1);
   }
   return out;
+}
+
+/** The set-status request from the flags (absent selectors stay absent). */
+function setStatusBody(opts: SetStatusOpts, status: 'D' | 'G') {
+  return {
+    status,
+    ...(opts.task ? { task_ids: opts.task.map((t) => parsePositiveInt(t, '--task')) } : {}),
+    ...(opts.template !== undefined ? { template: opts.template } : {}),
+    ...(opts.attribute.length ? { attributes: parsePairs(opts.attribute, '--attribute') } : {}),
+    ...(opts.statusFilter !== undefined
+      ? {
+          status_filter: opts.statusFilter
+            .split(',')
+            .map((x) => x.trim())
+            .filter(Boolean),
+        }
+      : {}),
+    ...(opts.nodeArg.length ? { node_args: parsePairs(opts.nodeArg, '--node-arg') } : {}),
+    recursive: opts.recursive ?? false,
+    force: opts.force ?? false,
+    dry_run: opts.dryRun ?? false,
+    confirm: opts.yes ?? false,
+  };
+}
+
+/** What changed (or would: --dry-run), per template and status, and what to do next. */
+function printSetStatus(ctx: CliContext, workflowId: number, status: 'D' | 'G', result: SetStatusResult): void {
+  const label = status === 'D' ? 'DONE' : 'REGISTERING (run again)';
+  if (result.changed > 0) {
+    ctx.io.stdout.write(
+      renderTable(
+        ['TEMPLATE', 'FROM_STATUS', 'TASKS'],
+        result.by_template.map((t) => [t.template, taskStatusText(t.status), t.n]),
+      ),
+    );
+  }
+  const extra = status === 'G' ? 'descendants' : 'upstream tasks';
+  if (result.dry_run) {
+    writeLine(
+      ctx.io,
+      `workflow ${workflowId}: ${result.changed} task(s) would be set to ${label} (${result.selected} selected, ${result.propagated} ${extra} added); nothing changed`,
+    );
+    if (result.needs_force)
+      writeLine(ctx.io, `${result.running} of them have a queued or running job: add --force to kill those jobs first`);
+    if (result.needs_confirm) writeLine(ctx.io, 'more than 1,000 tasks: add --yes to apply');
+    return;
+  }
+  writeLine(
+    ctx.io,
+    `workflow ${workflowId}: ${result.changed} task(s) set to ${label} (${result.selected} selected, ${result.propagated} ${extra} added)${result.killed_jobs ? `; ${result.killed_jobs} job(s) killed` : ''}`,
+  );
+  if (result.workflow_run_id === null && result.changed > 0 && status === 'G')
+    writeLine(ctx.io, `no run is active: \`jmt workflow resume ${workflowId}\` runs them`);
 }
