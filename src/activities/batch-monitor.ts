@@ -74,6 +74,7 @@ export async function runBatch(deps: MonitorDeps, batchId: number): Promise<Batc
         clusterName: batch.clusterName,
         jobName: `${batch.templateName}-${batchId}`.replace(/[^A-Za-z0-9_.-]/g, '_').slice(0, 200),
         resources: batch.resources,
+        workingDir: batch.workingDir,
         instances: batch.toSubmit,
         concurrencyLimit: batch.arrayLimit >= UNLIMITED ? undefined : batch.arrayLimit,
         jobToken: mintJobToken(await serverSecret(db, 'job_token_key'), batchId),

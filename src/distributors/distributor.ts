@@ -32,6 +32,12 @@ export interface SubmitRequest {
    * authorises the callbacks of this batch's instances and nothing else. Undefined in unit tests.
    */
   jobToken?: string;
+  /**
+   * The directory the batch's commands run in (the template's, else the workflow's, recorded at
+   * bind): relative `stdout` / `stderr` log directories are taken from it. Undefined for workflows
+   * bound before it was recorded (then the server's log directory of the workflow is used).
+   */
+  workingDir?: string;
 }
 
 export interface SubmitResult {

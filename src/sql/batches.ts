@@ -20,6 +20,8 @@ export interface BatchForSubmission {
   templateName: string;
   arrayLimit: number;
   resources: Resources;
+  /** Where the batch's commands run (the template's working directory, else the workflow's). */
+  workingDir?: string;
   toSubmit: { taskInstanceId: number; arrayStepId: number; taskName: string }[];
 }
 
@@ -31,7 +33,9 @@ export async function loadBatch(db: Db, batchId: number): Promise<BatchForSubmis
     .innerJoin('task_template_version as ttv', 'ttv.id', 'a.task_template_version_id')
     .innerJoin('task_template as tt', 'tt.id', 'ttv.task_template_id')
     .innerJoin('cluster as c', 'c.name', 'b.cluster_name')
+    .innerJoin('workflow as w', 'w.id', 'b.workflow_id')
     .select([
+      sql<string | null>`coalesce(a.working_dir, w.working_dir)`.as('working_dir'),
       'b.id',
       'b.workflow_id',
       'b.workflow_run_id',
@@ -68,6 +72,7 @@ export async function loadBatch(db: Db, batchId: number): Promise<BatchForSubmis
     templateName: batch.template_name,
     arrayLimit: batch.max_concurrently_running,
     resources: batch.requested_resources as Resources,
+    workingDir: batch.working_dir ?? undefined,
     toSubmit: toSubmit.map((t) => ({ taskInstanceId: Number(t.id), arrayStepId: t.array_step_id, taskName: t.name })),
   };
 }

@@ -2,14 +2,24 @@
  * Jobmon's Slurm-plugin keys on a real Slurm 24.11 with slurmdbd (scripts/slurm-up.sh): `project`
  * is the job's account. The set-up adds a second account and associates the job user with it, so
  * the job visibly runs under the project's account rather than the default one; an account
- * slurmdbd does not know fails the task with Slurm's reason instead of hanging.
+ * slurmdbd does not know fails the task with Slurm's reason instead of hanging. And `stdout` /
+ * `stderr` (log directories) receive Slurm's own entry-script output as well as the task's logs.
  */
 import { execFileSync } from 'node:child_process';
-import { chmodSync } from 'node:fs';
+import { chmodSync, existsSync, readdirSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it, type TestContext } from 'vitest';
 import { startTestStack, type TestStack } from '../helpers/stack';
 import { toolOn, taskStatusCounts } from '../e2e/helpers';
-import { ensureSlurm, instanceRows, JOB_USER, scontrolJob, slurmBin, stopSlurm, type SlurmHandle } from './helpers';
+import {
+  ensureSlurm,
+  instanceRows,
+  JOB_USER,
+  scontrolJob,
+  sharedScratch,
+  slurmBin,
+  stopSlurm,
+  type SlurmHandle,
+} from './helpers';
 
 const PROJECT = 'jmtproj';
 let slurm: SlurmHandle | undefined;
@@ -79,5 +89,36 @@ describe.concurrent("Jobmon's `project` key on Slurm 24.11", () => {
     const rows = await instanceRows(stack.database.db, wf.workflowId as number);
     expect(rows.flatMap((r) => r.errors).join('\n')).toMatch(/account/i);
     expect(await taskStatusCounts(stack.database.db, wf.workflowId as number)).toEqual({ F: 1 });
+  }, 180_000);
+
+  it("writes Slurm's own output for the entry script into the task's stdout / stderr directories", async (ctx) => {
+    needSlurm(ctx);
+    const scratch = sharedScratch('jmt-slurm-logs-');
+    const tool = toolOn(stack, 'slurm-log-dirs');
+    const t = tool.getTaskTemplate({
+      templateName: 'logs',
+      commandTemplate: 'echo out-{i}; echo err-{i} >&2',
+      nodeArgs: ['i'],
+    });
+    const wf = tool.createWorkflow({
+      workflowArgs: 'slurm-log-dirs',
+      defaultClusterName: 'slurm',
+      defaultComputeResources: {
+        queue: 'debug',
+        memory: '200M',
+        runtime: '5m',
+        stdout: `${scratch}/out`,
+        stderr: `${scratch}/err`,
+      },
+    });
+    wf.addTask(t.createTask({ i: 1 }));
+    expect(await wf.run({ progress: false, secondsUntilTimeout: 170 })).toBe('D');
+    const [row] = await instanceRows(stack.database.db, wf.workflowId as number);
+    const job = row.distributor_id!;
+    // Slurm's files (the entry script's own output) beside the wrapper's task logs.
+    expect(existsSync(`${scratch}/out/${job}.out`)).toBe(true);
+    expect(existsSync(`${scratch}/err/${job}.err`)).toBe(true);
+    expect(readdirSync(`${scratch}/out`).some((f) => f.endsWith(`.o${row.id}`))).toBe(true);
+    expect(readdirSync(`${scratch}/err`).some((f) => f.endsWith(`.e${row.id}`))).toBe(true);
   }, 180_000);
 });

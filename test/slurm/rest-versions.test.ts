@@ -148,6 +148,20 @@ describe('request bodies per version', () => {
       }),
     });
   });
+  it("Slurm's own output: the work dir by default, else the task's stdout / stderr directories", () => {
+    const job = (b: Record<string, unknown>) => b.job as Record<string, unknown>;
+    expect(job(submitBody('v0.0.42', s))).toMatchObject({
+      standard_output: '/tmp/w/%A_%a.out',
+      standard_error: '/tmp/w/%A_%a.out',
+    });
+    expect(job(submitBody('v0.0.42', { ...s, outputPath: '/logs/o/%A_%a.out' }))).toMatchObject({
+      standard_output: '/logs/o/%A_%a.out',
+      standard_error: '/logs/o/%A_%a.out',
+    });
+    expect(
+      job(submitBody('v0.0.42', { ...s, outputPath: '/logs/o/%A_%a.out', errorPath: '/logs/e/%A_%a.err' })),
+    ).toMatchObject({ standard_output: '/logs/o/%A_%a.out', standard_error: '/logs/e/%A_%a.err' });
+  });
   it('v0.0.38: script beside job, environment an object, plain numbers', () => {
     const body = submitBody('v0.0.38', s) as { script: string; job: Record<string, unknown> };
     expect(body.script).toBe(s.script);

@@ -13,8 +13,15 @@ export interface ArraySubmission {
   partition: string;
   /** Bash entry script (starts with `#!/bin/bash`). */
   script: string;
-  /** Absolute working directory; Slurm's own output goes to `<workDir>/%A_%a.out`. */
+  /** Absolute working directory; Slurm's own output goes to `<workDir>/%A_%a.out` by default. */
   workDir: string;
+  /**
+   * Where Slurm writes the entry script's own stdout / stderr (absolute, with `%A`/`%a`), when the
+   * task's `stdout` / `stderr` log directories are set (Jobmon's plugin writes there); undefined =
+   * `<workDir>/%A_%a.out`. `errorPath` undefined = the same file as the output.
+   */
+  outputPath?: string;
+  errorPath?: string;
   size: number;
   /** Most array tasks running at once (`%N`); undefined = no throttle. */
   throttle?: number;

@@ -270,8 +270,8 @@ export function submitBody(version: RestVersion, s: ArraySubmission): Record<str
     partition: s.partition,
     current_working_directory: s.workDir,
     environment: current ? Object.entries(s.env).map(([k, v]) => `${k}=${v}`) : s.env,
-    standard_output: `${s.workDir}/${OUTPUT_PATTERN}`,
-    standard_error: `${s.workDir}/${OUTPUT_PATTERN}`,
+    standard_output: s.outputPath ?? `${s.workDir}/${OUTPUT_PATTERN}`,
+    standard_error: s.errorPath ?? s.outputPath ?? `${s.workDir}/${OUTPUT_PATTERN}`,
     array: `1-${s.size}${s.throttle ? `%${s.throttle}` : ''}`,
     requeue: false,
   };

@@ -22,7 +22,7 @@ import path from 'node:path';
 import { wrapperCommand } from '../wrapper-command';
 import type { DistributorContext } from '../context';
 import type { Distributor, RemoteExitInfo, SubmitRequest, SubmitResult } from '../distributor';
-import { UNKNOWN_JOB, type PartitionInfo, type SlurmBackend } from './backend';
+import { OUTPUT_PATTERN, UNKNOWN_JOB, type PartitionInfo, type SlurmBackend } from './backend';
 import { SlurmCliBackend } from './cli-backend';
 import { resolveBin, run } from './commands';
 import { entryScript } from './entry-script';
@@ -155,7 +155,10 @@ export class SlurmDistributor implements Distributor {
 
     const root = this.settings.scriptDir ?? path.join(this.#ctx.config.logDir, 'slurm');
     const workDir = path.join(root, `batch-${request.batchId}`);
+    const output = this.#entryOutput(request);
     try {
+      // Slurm cannot start a job whose output directory is missing (JobLaunchFailure).
+      for (const dir of output.dirs) if (!existsSync(dir)) this.#ensureDir(dir, account);
       this.#ensureDir(root);
       this.#ensureDir(workDir, account);
       // The wrapper (running as the owner's account) writes the task's stdout/stderr here.
@@ -201,6 +204,8 @@ export class SlurmDistributor implements Distributor {
           partition: req.partition,
           script,
           workDir,
+          outputPath: output.outputPath,
+          errorPath: output.errorPath,
           size: instances.length,
           throttle,
           memoryMb: req.memoryMb,
@@ -548,6 +553,29 @@ export class SlurmDistributor implements Distributor {
     }
     this.#arrayAccounts.set(arrayJobId, account);
     return account;
+  }
+
+  /**
+   * Where Slurm writes the entry script's own output: beside the task's logs when the `stdout` /
+   * `stderr` directories are set (as Jobmon's Slurm plugin does), so a job that dies before or
+   * around the wrapper leaves its trace where the user looks; relative directories are taken from
+   * the batch's working directory, as the wrapper takes them (sql/run-place.ts). Unset: the batch
+   * work dir (undefined paths).
+   */
+  #entryOutput(request: SubmitRequest): { outputPath?: string; errorPath?: string; dirs: string[] } {
+    const base = request.workingDir ?? path.join(this.#ctx.config.logDir, `workflow-${request.workflowId}`);
+    const dirOf = (key: 'stdout' | 'stderr') => {
+      const v = request.resources[key];
+      return typeof v === 'string' && v.length > 0 ? path.resolve(base, v) : undefined;
+    };
+    const out = dirOf('stdout');
+    const err = dirOf('stderr');
+    return {
+      outputPath: out && path.join(out, OUTPUT_PATTERN),
+      // Only stderr set: Slurm's stdout stays in the work dir and its stderr goes to the directory.
+      errorPath: err && path.join(err, OUTPUT_PATTERN.replace(/\.out$/, '.err')),
+      dirs: [out, err].filter((d): d is string => d !== undefined),
+    };
   }
 
   /** mkdir -p; when root submits for another account, hand the directory to that account. */
