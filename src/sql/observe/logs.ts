@@ -161,54 +161,9 @@ const FAILED = new Set(['E', 'F', 'U', 'Z', 'X', 'W']);
  * counts among failed and successful instances, and what sets failed instances apart.
  */
 export async function summarizeTemplateLogs(db: Db, workflowId: number, template: string): Promise<TemplateLogSummary> {
-  const { rows: arrays } = await sql<{ id: number }>`
-    select a.id from array_ a join task_template_version v on v.id = a.task_template_version_id
-      join task_template tt on tt.id = v.task_template_id
-     where a.workflow_id = ${workflowId} and tt.name = ${template}`.execute(db);
-  if (!arrays.length) {
-    const { rows } = await sql`select 1 from workflow where id = ${workflowId}`.execute(db);
-    if (!rows.length) throw notFound('workflow', workflowId, 'id');
-    throw new JobmonError(
-      'not_found',
-      `workflow ${workflowId} has no template named ${JSON.stringify(template)}`,
-      'template',
-      'not_found',
-    );
-  }
-  const { rows } = await sql<{
-    id: number;
-    status: string;
-    exit_code: number | null;
-    nodename: string | null;
-    wallclock_s: number | null;
-    maxrss_bytes: number | null;
-    stdout_tail: string | null;
-    stderr_tail: string | null;
-  }>`
-    select id, status, exit_code, nodename, wallclock_s, maxrss_bytes, right(stdout_tail, 2000) as stdout_tail, right(stderr_tail, 2000) as stderr_tail
-      from task_instance
-     where array_id = any(${arrays.map((a) => a.id)}::int[]) and status in ('D','E','F','U','Z','X','W')
-     order by id desc limit 5000`.execute(db);
-
-  const groupLines = (key: 'stdout_tail' | 'stderr_tail'): LastLineGroup[] => {
-    const groups = new Map<string, LastLineGroup>();
-    for (const r of rows) {
-      const line = lastLine(r[key]);
-      if (line === null) continue;
-      const pattern = normalizeMessage(line);
-      let g = groups.get(pattern);
-      if (!g) {
-        g = { pattern, example: line.slice(0, 500), failed: 0, succeeded: 0, example_task_instance_ids: [] };
-        groups.set(pattern, g);
-      }
-      if (FAILED.has(r.status)) g.failed++;
-      else g.succeeded++;
-      if (g.example_task_instance_ids.length < 3) g.example_task_instance_ids.push(Number(r.id));
-    }
-    return [...groups.values()].sort((a, b) => b.failed + b.succeeded - (a.failed + a.succeeded)).slice(0, 20);
-  };
-  const stdout = groupLines('stdout_tail');
-  const stderr = groupLines('stderr_tail');
+  const rows = await endedInstances(db, await templateArrayIds(db, workflowId, template));
+  const stdout = groupLastLines(rows, 'stdout_tail');
+  const stderr = groupLastLines(rows, 'stderr_tail');
   const failedRows = rows.filter((r) => FAILED.has(r.status));
   const okRows = rows.filter((r) => !FAILED.has(r.status));
 
@@ -223,50 +178,11 @@ export async function summarizeTemplateLogs(db: Db, workflowId: number, template
 
   const exitCodes = new Map<string, number>();
   for (const r of failedRows) exitCodes.set(String(r.exit_code), (exitCodes.get(String(r.exit_code)) ?? 0) + 1);
-  const nodes = new Map<string, { failed: number; succeeded: number }>();
-  for (const r of rows) {
-    if (!r.nodename) continue;
-    const n = nodes.get(r.nodename) ?? { failed: 0, succeeded: 0 };
-    if (FAILED.has(r.status)) n.failed++;
-    else n.succeeded++;
-    nodes.set(r.nodename, n);
-  }
-  const med = (list: typeof rows, k: 'wallclock_s' | 'maxrss_bytes') =>
-    quantile(
-      list
-        .map((r) => r[k])
-        .filter((v): v is number => v !== null)
-        .map(Number)
-        .sort((a, b) => a - b),
-      0.5,
-    );
+  const nodes = nodeCounts(rows);
   const medians = {
-    wall: { succeeded: med(okRows, 'wallclock_s'), failed: med(failedRows, 'wallclock_s') },
-    rss: { succeeded: med(okRows, 'maxrss_bytes'), failed: med(failedRows, 'maxrss_bytes') },
+    wall: { succeeded: median(okRows, 'wallclock_s'), failed: median(failedRows, 'wallclock_s') },
+    rss: { succeeded: median(okRows, 'maxrss_bytes'), failed: median(failedRows, 'maxrss_bytes') },
   };
-  const notes: string[] = [];
-  if (failedRows.length === 0) notes.push('no failed instances: nothing to compare');
-  if (okRows.length === 0 && failedRows.length)
-    notes.push(
-      'no instance of this template succeeded yet: the cause is likely common to all tasks (command, environment, inputs)',
-    );
-  if (medians.rss.failed !== null && medians.rss.succeeded !== null && medians.rss.failed > 1.5 * medians.rss.succeeded)
-    notes.push('failed instances used much more memory than successful ones: suspect out-of-memory kills');
-  if (
-    medians.wall.failed !== null &&
-    medians.wall.succeeded !== null &&
-    medians.wall.failed > 1.5 * medians.wall.succeeded
-  )
-    notes.push('failed instances ran much longer than successful ones: suspect time limits');
-  const badNodes = [...nodes.entries()].filter(([, n]) => n.failed >= 2 && n.succeeded === 0);
-  if (badNodes.length && nodes.size > badNodes.length)
-    notes.push(
-      `failures only on node${badNodes.length === 1 ? '' : 's'} ${badNodes.map(([n]) => n).join(', ')}: suspect the node`,
-    );
-  if (onlyFailed.length)
-    notes.push(
-      `failed instances end with lines never seen in successful ones (first: ${JSON.stringify(onlyFailed[0].example)})`,
-    );
 
   return {
     workflow_id: workflowId,
@@ -287,7 +203,126 @@ export async function summarizeTemplateLogs(db: Db, workflowId: number, template
         .slice(0, 20),
       median_wallclock_s: medians.wall,
       median_maxrss_bytes: medians.rss,
-      notes,
+      notes: differenceNotes(failedRows.length, okRows.length, medians, nodes, onlyFailed),
     },
   };
+}
+
+/** An ended instance as the summary reads it (tails cut to their last 2,000 characters). */
+interface EndedInstance {
+  id: number;
+  status: string;
+  exit_code: number | null;
+  nodename: string | null;
+  wallclock_s: number | null;
+  maxrss_bytes: number | null;
+  stdout_tail: string | null;
+  stderr_tail: string | null;
+}
+type Medians = Record<'wall' | 'rss', { succeeded: number | null; failed: number | null }>;
+
+/** The arrays of the template in the workflow; 404 naming the workflow or the template when there are none. */
+async function templateArrayIds(db: Db, workflowId: number, template: string): Promise<number[]> {
+  const { rows: arrays } = await sql<{ id: number }>`
+    select a.id from array_ a join task_template_version v on v.id = a.task_template_version_id
+      join task_template tt on tt.id = v.task_template_id
+     where a.workflow_id = ${workflowId} and tt.name = ${template}`.execute(db);
+  if (!arrays.length) {
+    const { rows } = await sql`select 1 from workflow where id = ${workflowId}`.execute(db);
+    if (!rows.length) throw notFound('workflow', workflowId, 'id');
+    throw new JobmonError(
+      'not_found',
+      `workflow ${workflowId} has no template named ${JSON.stringify(template)}`,
+      'template',
+      'not_found',
+    );
+  }
+  return arrays.map((a) => a.id);
+}
+
+/** The latest ≤ 5,000 ended instances of these arrays, newest first. */
+async function endedInstances(db: Db, arrayIds: number[]): Promise<EndedInstance[]> {
+  const { rows } = await sql<EndedInstance>`
+    select id, status, exit_code, nodename, wallclock_s, maxrss_bytes, right(stdout_tail, 2000) as stdout_tail, right(stderr_tail, 2000) as stderr_tail
+      from task_instance
+     where array_id = any(${arrayIds}::int[]) and status in ('D','E','F','U','Z','X','W')
+     order by id desc limit 5000`.execute(db);
+  return rows;
+}
+
+/** The 20 most frequent last lines of one stream (by normalised pattern), counted among failed and succeeded. */
+function groupLastLines(rows: EndedInstance[], key: 'stdout_tail' | 'stderr_tail'): LastLineGroup[] {
+  const groups = new Map<string, LastLineGroup>();
+  for (const r of rows) {
+    const line = lastLine(r[key]);
+    if (line === null) continue;
+    const pattern = normalizeMessage(line);
+    let g = groups.get(pattern);
+    if (!g) {
+      g = { pattern, example: line.slice(0, 500), failed: 0, succeeded: 0, example_task_instance_ids: [] };
+      groups.set(pattern, g);
+    }
+    if (FAILED.has(r.status)) g.failed++;
+    else g.succeeded++;
+    if (g.example_task_instance_ids.length < 3) g.example_task_instance_ids.push(Number(r.id));
+  }
+  return [...groups.values()].sort((a, b) => b.failed + b.succeeded - (a.failed + a.succeeded)).slice(0, 20);
+}
+
+/** Failed and succeeded instances per node. */
+function nodeCounts(rows: EndedInstance[]): Map<string, { failed: number; succeeded: number }> {
+  const nodes = new Map<string, { failed: number; succeeded: number }>();
+  for (const r of rows) {
+    if (!r.nodename) continue;
+    const n = nodes.get(r.nodename) ?? { failed: 0, succeeded: 0 };
+    if (FAILED.has(r.status)) n.failed++;
+    else n.succeeded++;
+    nodes.set(r.nodename, n);
+  }
+  return nodes;
+}
+
+function median(list: EndedInstance[], k: 'wallclock_s' | 'maxrss_bytes'): number | null {
+  return quantile(
+    list
+      .map((r) => r[k])
+      .filter((v): v is number => v !== null)
+      .map(Number)
+      .sort((a, b) => a - b),
+    0.5,
+  );
+}
+
+/** Plain-language hints from the differences: memory, time, a bad node, lines only failures print. */
+function differenceNotes(
+  failed: number,
+  succeeded: number,
+  medians: Medians,
+  nodes: Map<string, { failed: number; succeeded: number }>,
+  onlyFailed: { example: string }[],
+): string[] {
+  const notes: string[] = [];
+  if (failed === 0) notes.push('no failed instances: nothing to compare');
+  if (succeeded === 0 && failed)
+    notes.push(
+      'no instance of this template succeeded yet: the cause is likely common to all tasks (command, environment, inputs)',
+    );
+  if (medians.rss.failed !== null && medians.rss.succeeded !== null && medians.rss.failed > 1.5 * medians.rss.succeeded)
+    notes.push('failed instances used much more memory than successful ones: suspect out-of-memory kills');
+  if (
+    medians.wall.failed !== null &&
+    medians.wall.succeeded !== null &&
+    medians.wall.failed > 1.5 * medians.wall.succeeded
+  )
+    notes.push('failed instances ran much longer than successful ones: suspect time limits');
+  const badNodes = [...nodes.entries()].filter(([, n]) => n.failed >= 2 && n.succeeded === 0);
+  if (badNodes.length && nodes.size > badNodes.length)
+    notes.push(
+      `failures only on node${badNodes.length === 1 ? '' : 's'} ${badNodes.map(([n]) => n).join(', ')}: suspect the node`,
+    );
+  if (onlyFailed.length)
+    notes.push(
+      `failed instances end with lines never seen in successful ones (first: ${JSON.stringify(onlyFailed[0].example)})`,
+    );
+  return notes;
 }
