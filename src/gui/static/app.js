@@ -430,116 +430,131 @@ function WorkflowPage({ id, me }) {
       ${`${p.name || `Workflow ${p.workflow_id}`} `}
       <span class="muted small">#${p.workflow_id} · <span class=${`pill ${p.status}`}>${p.status_label}</span></span>
     </h1>
-    <div class="card">
-      <div class="summary" id="summary">${p.summary}</div>
-      <${Bar} buckets=${p.buckets} total=${p.num_tasks} /><${Legend} />
-      <div class="grid" style="margin-top:.6rem">
-        <div class="kpi">
-          Done<b id="percent-done">${p.percent_done} %</b
-          ><span class="muted small">${p.buckets.DONE} of ${p.num_tasks}</span>
-        </div>
-        <div class="kpi">
-          Time left<b>${p.eta.seconds === null ? '–' : fmtDuration(p.eta.seconds)}</b
-          ><span class="muted small"
-            >${p.eta.confidence.replace('_', ' ')}${p.eta.finish_date && p.eta.seconds ? ` · ~${new Date(p.eta.finish_date).toLocaleTimeString()}` : ''}</span
-          >
-        </div>
-        <div class="kpi">
-          Wall time<b>${fmtDuration(p.wall_time_s)}</b
-          ><span class="muted small">since ${fmtDate(p.first_run_date)}</span>
-        </div>
-        <div class="kpi">CPU-hours<b>${p.cpu_hours}</b><span class="muted small">${p.instances} instances</span></div>
-        <div class="kpi">
-          Running / queued<b>${p.running} / ${p.waiting_in_queue}</b
-          ><span class="muted small" id="concurrency-note"
-            >${`limit ${p.concurrency.workflow_limit >= 2147483647 ? 'none' : p.concurrency.workflow_limit}, effective ${p.concurrency.effective}`}</span
-          >
-        </div>
-        <div class="kpi">
-          Queue wait<b>${fmtDuration(p.queue_wait_s.current_median ?? p.queue_wait_s.recent_median)}</b
-          ><span class="muted small">median</span>
-        </div>
-      </div>
-      ${p.run ? html`<p class="small">Run ${p.run.id}: ${p.run.status_label} · <a id="temporal-link" href=${p.run.temporal_ui_url} target="_blank" rel="noreferrer noopener">open in Temporal Web UI ↗</a></p>` : html`<p class="muted small">Never run.</p>`}
-    </div>
-    ${
-      p.risks.length
-        ? html`<div class="card" id="risks">
-            <h2 style="margin-top:0">Risks</h2>
-            ${p.risks.map(
-              (r) =>
-                html`<div class=${`risk ${r.severity}`}>
-                  <b>${r.message}</b>
-                  <div class="small">
-                    ${r.action}${r.example_task_ids.length ? html` · e.g. ${r.example_task_ids.map((t) => html`<a href=${link(`#/tasks/${t}`)}>task ${t}</a> `)}` : null}
-                  </div>
-                </div>`,
-            )}
-          </div>`
-        : null
-    }
+    <${ProgressCard} p=${p} />
+    <${RisksCard} risks=${p.risks} />
     <${OperatorPanel}
       wf=${{ workflow_id: p.workflow_id, status: p.status, run: p.run, ...wfAccess }}
       me=${me}
       reload=${reload}
     />
-    <div class="card">
-      <h2 style="margin-top:0">Task templates</h2>
-      <table id="templates">
-        <thead>
-          <tr>
-            <th>Template</th>
-            <th class="num">Tasks</th>
-            <th class="num">Done</th>
-            <th class="num">Running</th>
-            <th class="num">Fatal</th>
-            <th>Progress</th>
-            <th class="num">Typical runtime</th>
-            <th>Basis</th>
-            <th class="num">Work left</th>
-          </tr>
-        </thead>
-        <tbody>
-          ${p.templates.map(
-            (t) =>
-              html`<tr class="click" onClick=${() => setTemplate(t.name)}>
-                <td>${t.fatal ? html`<span style="color:#d64541">✗ </span>` : null}${t.name}</td>
-                <td class="num">${t.total}</td>
-                <td class="num">${t.done}</td>
-                <td class="num">${t.running}</td>
-                <td class="num">${t.fatal}</td>
-                <td>
-                  <${Bar}
-                    buckets=${{ PENDING: t.remaining - t.running, SCHEDULED: 0, RUNNING: t.running, DONE: t.done, FATAL: t.fatal }}
-                    total=${t.total}
-                  />
-                </td>
-                <td class="num">${fmtDuration(t.expected_runtime_s)}</td>
-                <td class="small muted">${t.basis.replace('_', ' ')} (${t.history_instances})</td>
-                <td class="num">${fmtDuration(t.remaining_work_s)}</td>
-              </tr>`,
-          )}
-        </tbody>
-      </table>
-    </div>
+    <${TemplatesCard} templates=${p.templates} setTemplate=${setTemplate} />
     <${DagCard} dag=${dag} taskDag=${taskDag} view=${dagView} setView=${setDagView} />
     <div class="card">
       <h2 style="margin-top:0">Errors, grouped</h2>
       <${ErrorGroups} wfId=${id} />
     </div>
-    ${
-      tpl
-        ? html`<div class="card">
-            <h2 style="margin-top:0">Runtime and memory: ${tpl}</h2>
-            <div class="tabs">
-              ${p.templates.map((t) => html`<button class=${t.name === tpl ? 'on' : ''} onClick=${() => setTemplate(t.name)}>${t.name}</button>`)}
-            </div>
-            <${ResourcePlots} wfId=${id} template=${tpl} />
-          </div>`
-        : null
-    }
+    <${ResourceCard} wfId=${id} templates=${p.templates} tpl=${tpl} setTemplate=${setTemplate} />
     <p class="muted small">Updated ${fmtDate(p.generated_date)} · refreshes every 10 s</p>
   </div>`;
+}
+
+/** Counts, ETA, time, CPU, concurrency and queue wait of a workflow, and its run's Temporal link. */
+function ProgressCard({ p }) {
+  return html`<div class="card">
+    <div class="summary" id="summary">${p.summary}</div>
+    <${Bar} buckets=${p.buckets} total=${p.num_tasks} /><${Legend} />
+    <div class="grid" style="margin-top:.6rem">
+      <div class="kpi">
+        Done<b id="percent-done">${p.percent_done} %</b
+        ><span class="muted small">${p.buckets.DONE} of ${p.num_tasks}</span>
+      </div>
+      <div class="kpi">
+        Time left<b>${p.eta.seconds === null ? '–' : fmtDuration(p.eta.seconds)}</b
+        ><span class="muted small"
+          >${p.eta.confidence.replace('_', ' ')}${p.eta.finish_date && p.eta.seconds ? ` · ~${new Date(p.eta.finish_date).toLocaleTimeString()}` : ''}</span
+        >
+      </div>
+      <div class="kpi">
+        Wall time<b>${fmtDuration(p.wall_time_s)}</b><span class="muted small">since ${fmtDate(p.first_run_date)}</span>
+      </div>
+      <div class="kpi">CPU-hours<b>${p.cpu_hours}</b><span class="muted small">${p.instances} instances</span></div>
+      <div class="kpi">
+        Running / queued<b>${p.running} / ${p.waiting_in_queue}</b
+        ><span class="muted small" id="concurrency-note"
+          >${`limit ${p.concurrency.workflow_limit >= 2147483647 ? 'none' : p.concurrency.workflow_limit}, effective ${p.concurrency.effective}`}</span
+        >
+      </div>
+      <div class="kpi">
+        Queue wait<b>${fmtDuration(p.queue_wait_s.current_median ?? p.queue_wait_s.recent_median)}</b
+        ><span class="muted small">median</span>
+      </div>
+    </div>
+    ${p.run ? html`<p class="small">Run ${p.run.id}: ${p.run.status_label} · <a id="temporal-link" href=${p.run.temporal_ui_url} target="_blank" rel="noreferrer noopener">open in Temporal Web UI ↗</a></p>` : html`<p class="muted small">Never run.</p>`}
+  </div>`;
+}
+
+/** The risks the progress read found, each with its advice and example tasks. */
+function RisksCard({ risks }) {
+  return risks.length
+    ? html`<div class="card" id="risks">
+        <h2 style="margin-top:0">Risks</h2>
+        ${risks.map(
+          (r) =>
+            html`<div class=${`risk ${r.severity}`}>
+              <b>${r.message}</b>
+              <div class="small">
+                ${r.action}${r.example_task_ids.length ? html` · e.g. ${r.example_task_ids.map((t) => html`<a href=${link(`#/tasks/${t}`)}>task ${t}</a> `)}` : null}
+              </div>
+            </div>`,
+        )}
+      </div>`
+    : null;
+}
+
+/** One row per task template; a click picks the template of the runtime and memory plots. */
+function TemplatesCard({ templates, setTemplate }) {
+  return html`<div class="card">
+    <h2 style="margin-top:0">Task templates</h2>
+    <table id="templates">
+      <thead>
+        <tr>
+          <th>Template</th>
+          <th class="num">Tasks</th>
+          <th class="num">Done</th>
+          <th class="num">Running</th>
+          <th class="num">Fatal</th>
+          <th>Progress</th>
+          <th class="num">Typical runtime</th>
+          <th>Basis</th>
+          <th class="num">Work left</th>
+        </tr>
+      </thead>
+      <tbody>
+        ${templates.map(
+          (t) =>
+            html`<tr class="click" onClick=${() => setTemplate(t.name)}>
+              <td>${t.fatal ? html`<span style="color:#d64541">✗ </span>` : null}${t.name}</td>
+              <td class="num">${t.total}</td>
+              <td class="num">${t.done}</td>
+              <td class="num">${t.running}</td>
+              <td class="num">${t.fatal}</td>
+              <td>
+                <${Bar}
+                  buckets=${{ PENDING: t.remaining - t.running, SCHEDULED: 0, RUNNING: t.running, DONE: t.done, FATAL: t.fatal }}
+                  total=${t.total}
+                />
+              </td>
+              <td class="num">${fmtDuration(t.expected_runtime_s)}</td>
+              <td class="small muted">${t.basis.replace('_', ' ')} (${t.history_instances})</td>
+              <td class="num">${fmtDuration(t.remaining_work_s)}</td>
+            </tr>`,
+        )}
+      </tbody>
+    </table>
+  </div>`;
+}
+
+/** Runtime and memory plots of the picked template, with a tab per template. */
+function ResourceCard({ wfId, templates, tpl, setTemplate }) {
+  return tpl
+    ? html`<div class="card">
+        <h2 style="margin-top:0">Runtime and memory: ${tpl}</h2>
+        <div class="tabs">
+          ${templates.map((t) => html`<button class=${t.name === tpl ? 'on' : ''} onClick=${() => setTemplate(t.name)}>${t.name}</button>`)}
+        </div>
+        <${ResourcePlots} wfId=${wfId} template=${tpl} />
+      </div>`
+    : null;
 }
 
 // ------------------------------------------------------------------ task page

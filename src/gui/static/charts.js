@@ -194,51 +194,10 @@ function fit(text, px) {
  * border, and the edges of those paths are drawn red on top. A click opens the task (`hrefFor`).
  */
 export function TaskDag({ dag, hrefFor }) {
-  const levels = orderLevels(dag);
-  const { H, GY, GX, GS, ROWS } = TD;
-  const mark = (t) => (t.status === 'F' ? '✗ ' : '');
-  // Names too long for the widest box first lose their template prefix (`model_loc-1_…` →
-  // `loc-1_…`; the template is in the tooltip), for every task of that template alike so the
-  // column reads evenly, and only then their middle: the node args that tell neighbours apart stay.
-  const room = TD.MAX_W - 14;
-  const stripped = (t) => {
-    const rest = t.name.slice(t.template.length);
-    return t.name.startsWith(t.template) && /^[^A-Za-z0-9]+./.test(rest) ? rest.replace(/^[^A-Za-z0-9]+/, '') : t.name;
-  };
-  const dropPrefix = new Set(dag.tasks.filter((t) => textWidth(mark(t) + t.name) > room).map((t) => t.template));
-  const labels = new Map(
-    dag.tasks.map((t) => [t.id, fit(mark(t) + (dropPrefix.has(t.template) ? stripped(t) : t.name), room)]),
-  );
-  const widest = Math.max(0, ...[...labels.values()].map((l) => textWidth(l)));
-  const W = Math.min(TD.MAX_W, Math.max(TD.MIN_W, Math.ceil(widest) + 18));
-  const cols = levels.map((l) => Math.max(1, Math.ceil(l.length / ROWS)));
-  const rowsIn = levels.map((l, i) => Math.ceil(l.length / cols[i]));
-  const maxRows = Math.max(1, ...rowsIn);
-  const pos = new Map();
-  let x = 10;
-  levels.forEach((l, i) => {
-    // Each level is centred vertically, so a lone source or sink sits level with its fan.
-    const top = 10 + ((maxRows - rowsIn[i]) * (H + GY)) / 2;
-    l.forEach((id, j) => {
-      const c = Math.floor(j / rowsIn[i]),
-        r = j % rowsIn[i];
-      pos.set(id, { x: x + c * (W + GS), y: top + r * (H + GY) });
-    });
-    x += cols[i] * (W + GS) - GS + GX;
-  });
-  const width = x - GX + 10;
-  const height = 20 + maxRows * (H + GY) - GY;
+  const { labels, W } = taskLabels(dag);
+  const { pos, width, height } = layoutTaskDag(orderLevels(dag), W);
   const byId = new Map(dag.tasks.map((t) => [t.id, t]));
-  const edge = (e) => {
-    const a = pos.get(e.from),
-      b = pos.get(e.to);
-    const x1 = a.x + W,
-      y1 = a.y + H / 2,
-      x2 = b.x,
-      y2 = b.y + H / 2,
-      mx = x1 + Math.max(24, (x2 - x1) / 2);
-    return `M${x1},${y1} C${mx},${y1} ${x2 - Math.max(24, (x2 - x1) / 2)},${y2} ${x2 - 1},${y2}`;
-  };
+  const edge = (e) => edgePath(pos.get(e.from), pos.get(e.to), W);
   const drawn = dag.edges.filter((e) => pos.has(e.from) && pos.has(e.to) && e.from !== e.to);
   // Many edges fan through the gaps between wrapped sub-columns: fainter, so the boxes stay legible.
   const edgeOpacity = drawn.length > 120 ? 0.3 : 0.6;
@@ -298,30 +257,86 @@ export function TaskDag({ dag, hrefFor }) {
             >`,
         )}
     </g>
-    ${dag.tasks.map((t) => {
-      const p = pos.get(t.id);
-      const failed = t.status === 'F';
-      const label = labels.get(t.id);
-      return html`<a href=${hrefFor(t.id)} class="dag-task" data-task-id=${t.id}>
-        <title>
-          ${t.name} (task ${t.id}) · ${t.template} · ${t.status} ${t.status_label} · level
-          ${t.level}${t.blocked_by_failure ? ' · waits on a failed task' : ''}
-        </title>
-        <rect
-          x=${p.x}
-          y=${p.y}
-          width=${W}
-          height=${H}
-          rx="5"
-          fill=${COLORS[t.bucket]}
-          stroke=${failed ? '#7d1512' : t.blocked_by_failure ? COLORS.FATAL : 'rgba(0,0,0,.12)'}
-          stroke-width=${failed || t.blocked_by_failure ? 2 : 1}
-          stroke-dasharray=${t.blocked_by_failure ? '4 2' : null}
-        />
-        <text x=${p.x + 7} y=${p.y + 15} fill=${TEXT_ON[t.bucket]}>${label}</text>
-      </a>`;
-    })}
+    ${dag.tasks.map((t) => taskNode(t, pos.get(t.id), W, labels.get(t.id), hrefFor))}
   </svg>`;
+}
+
+/**
+ * Each task's box label, and the box width that fits the widest. Names too long for the widest
+ * box first lose their template prefix (`model_loc-1_…` → `loc-1_…`; the template is in the
+ * tooltip), for every task of that template alike so the column reads evenly, and only then their
+ * middle: the node args that tell neighbours apart stay.
+ */
+function taskLabels(dag) {
+  const mark = (t) => (t.status === 'F' ? '✗ ' : '');
+  const room = TD.MAX_W - 14;
+  const stripped = (t) => {
+    const rest = t.name.slice(t.template.length);
+    return t.name.startsWith(t.template) && /^[^A-Za-z0-9]+./.test(rest) ? rest.replace(/^[^A-Za-z0-9]+/, '') : t.name;
+  };
+  const dropPrefix = new Set(dag.tasks.filter((t) => textWidth(mark(t) + t.name) > room).map((t) => t.template));
+  const labels = new Map(
+    dag.tasks.map((t) => [t.id, fit(mark(t) + (dropPrefix.has(t.template) ? stripped(t) : t.name), room)]),
+  );
+  const widest = Math.max(0, ...[...labels.values()].map((l) => textWidth(l)));
+  const W = Math.min(TD.MAX_W, Math.max(TD.MIN_W, Math.ceil(widest) + 18));
+  return { labels, W };
+}
+
+/** Box positions: a level per column (wrapped into sub-columns past TD.ROWS), each centred vertically. */
+function layoutTaskDag(levels, W) {
+  const { H, GY, GX, GS, ROWS } = TD;
+  const cols = levels.map((l) => Math.max(1, Math.ceil(l.length / ROWS)));
+  const rowsIn = levels.map((l, i) => Math.ceil(l.length / cols[i]));
+  const maxRows = Math.max(1, ...rowsIn);
+  const pos = new Map();
+  let x = 10;
+  levels.forEach((l, i) => {
+    // Each level is centred vertically, so a lone source or sink sits level with its fan.
+    const top = 10 + ((maxRows - rowsIn[i]) * (H + GY)) / 2;
+    l.forEach((id, j) => {
+      const c = Math.floor(j / rowsIn[i]),
+        r = j % rowsIn[i];
+      pos.set(id, { x: x + c * (W + GS), y: top + r * (H + GY) });
+    });
+    x += cols[i] * (W + GS) - GS + GX;
+  });
+  return { pos, width: x - GX + 10, height: 20 + maxRows * (H + GY) - GY };
+}
+
+/** A curve from the right edge of box `a` to the left edge of box `b`. */
+function edgePath(a, b, W) {
+  const { H } = TD;
+  const x1 = a.x + W,
+    y1 = a.y + H / 2,
+    x2 = b.x,
+    y2 = b.y + H / 2,
+    mx = x1 + Math.max(24, (x2 - x1) / 2);
+  return `M${x1},${y1} C${mx},${y1} ${x2 - Math.max(24, (x2 - x1) / 2)},${y2} ${x2 - 1},${y2}`;
+}
+
+/** One task's box: coloured by bucket, bordered when failed or waiting on a failure, linked to the task. */
+function taskNode(t, p, W, label, hrefFor) {
+  const { H } = TD;
+  const failed = t.status === 'F';
+  return html`<a href=${hrefFor(t.id)} class="dag-task" data-task-id=${t.id}>
+    <title>
+      ${t.name} (task ${t.id}) · ${t.template} · ${t.status} ${t.status_label} · level
+      ${t.level}${t.blocked_by_failure ? ' · waits on a failed task' : ''}
+    </title>
+    <rect
+      x=${p.x}
+      y=${p.y}
+      width=${W}
+      height=${H}
+      rx="5"
+      fill=${COLORS[t.bucket]}
+      stroke=${failed ? '#7d1512' : t.blocked_by_failure ? COLORS.FATAL : 'rgba(0,0,0,.12)'}
+      stroke-width=${failed || t.blocked_by_failure ? 2 : 1}
+      stroke-dasharray=${t.blocked_by_failure ? '4 2' : null}
+    />
+    <text x=${p.x + 7} y=${p.y + 15} fill=${TEXT_ON[t.bucket]}>${label}</text>
+  </a>`;
 }
 
 function niceTicks(max, n = 4) {
