@@ -31,7 +31,7 @@ export function estimate(templates: TemplateProgress[], facts: ProgressFacts, li
   const { times, live, recent } = facts;
   const now = times.now;
   const firstRun = times.first_run;
-  const windowS = firstRun ? Math.min(WINDOW_S, Math.max(1, (now.getTime() - firstRun.getTime()) / 1000)) : WINDOW_S;
+  const windowS = observationWindowS(now, firstRun, [recent.first_started, live.first_started]);
   const observed = (recent.busy_s + live.running_busy_s) / windowS;
   const runActive = Boolean(times.any_active);
   const remainingTasks = templates.reduce((s, t) => s + t.remaining, 0);
@@ -45,6 +45,23 @@ export function estimate(templates: TemplateProgress[], facts: ProgressFacts, li
   const end = runActive ? now : (times.last_run_end ?? now);
   const wallTime = firstRun ? Math.max(0, (end.getTime() - firstRun.getTime()) / 1000) : 0;
   return { observed, effective, work, remainingTasks, pending, etaSeconds, confidence, wallTime, runActive };
+}
+
+/**
+ * Seconds over which parallelism is observed: the last 15 minutes, or less in a young run. A young
+ * run's window starts at its first task's start, not at the run's creation: the start-up before it
+ * (Temporal, scheduling, Slurm's queue) ran nothing, and counting it as idle made a run of
+ * second-long tasks look a fraction as parallel as it was, so its first ETAs were several times too
+ * long (test/progress-eta.test.ts). `starts` are the earliest starts of the window's ended and the
+ * running instances; in a run younger than the window they include its first task's.
+ */
+function observationWindowS(now: Date, firstRun: Date | null, starts: (Date | null)[]): number {
+  if (!firstRun) return WINDOW_S;
+  const age = (d: Date) => (now.getTime() - new Date(d).getTime()) / 1000;
+  if (age(firstRun) >= WINDOW_S) return WINDOW_S;
+  const started = starts.filter((d): d is Date => d !== null).map(age);
+  const since = started.length > 0 ? Math.min(age(firstRun), Math.max(...started)) : age(firstRun);
+  return Math.min(WINDOW_S, Math.max(1, since));
 }
 
 function eta(

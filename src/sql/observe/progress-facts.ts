@@ -106,8 +106,10 @@ function readLiveInstances(db: Db, runIds: RawBuilder<unknown>) {
     pending_long: number;
     wait_median: number | null;
     wait_max: number | null;
+    first_started: Date | null;
   }>`
     select count(*) filter (where status = 'R')::int as running,
+           min(started_date) as first_started,
            count(*) filter (where status in ('Q','I','O','B'))::int as waiting,
            coalesce(sum(extract(epoch from now() - greatest(started_date, now() - make_interval(secs => ${WINDOW_S}))))
              filter (where status = 'R' and started_date is not null), 0)::float8 as running_busy_s,
@@ -133,8 +135,9 @@ async function readRecentInstances(db: Db, workflowId: number) {
 
 /** The last window's instances: a range of task_instance_workflow_ended, whatever the run's size. */
 function readWindow(db: Db, workflowId: number) {
-  return sql<{ busy_s: number; done_recent: number; wait_recent: number | null }>`
-    select coalesce(sum(extract(epoch from ended_date - greatest(started_date, now() - make_interval(secs => ${WINDOW_S}))))
+  return sql<{ busy_s: number; done_recent: number; wait_recent: number | null; first_started: Date | null }>`
+    select min(started_date) as first_started,
+           coalesce(sum(extract(epoch from ended_date - greatest(started_date, now() - make_interval(secs => ${WINDOW_S}))))
              filter (where started_date is not null), 0)::float8 as busy_s,
            count(*) filter (where status = 'D')::int as done_recent,
            percentile_cont(0.5) within group (order by extract(epoch from started_date - submitted_date))
