@@ -27,7 +27,16 @@ export function honouredKeys(clusterType: string): readonly string[] | undefined
 }
 
 /**
- * Per cluster name, the sorted resource keys requested by some task that its type does not act on.
+ * Keys bind itself acts on for every type: a task over its queue's limits is refused at bind. Not
+ * reported as ignored where the type does not enforce them (the local types): every Jobmon script
+ * sets them, so a local run printed "multiprocess does not use cores, memory, runtime" on each
+ * bind — true of enforcement, but noise that buried the keys that really do nothing.
+ */
+const CHECKED_AT_BIND = ['cores', 'memory', 'runtime'];
+
+/**
+ * Per cluster name, the sorted resource keys requested by some task that its type does not act on
+ * (neither the distributor nor bind's queue-limit check).
  * `requests` are the workflow's distinct resolved requests (a handful, not one per task).
  */
 export function ignoredResourceKeys(
@@ -39,7 +48,7 @@ export function ignoredResourceKeys(
     const honoured = honouredKeys(clusterTypes.get(clusterName) ?? '');
     if (!honoured) continue;
     for (const key of Object.keys(resources)) {
-      if (honoured.includes(key) || resources[key] === undefined) continue;
+      if (honoured.includes(key) || CHECKED_AT_BIND.includes(key) || resources[key] === undefined) continue;
       let keys = ignored.get(clusterName);
       if (!keys) ignored.set(clusterName, (keys = new Set()));
       keys.add(key);
