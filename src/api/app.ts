@@ -40,6 +40,8 @@ export const DEFAULT_BODY_LIMIT = 1024 * 1024;
 
 export interface AppDeps {
   db: Db;
+  /** The worker-node callbacks' reserved pool (RouteDeps.callbackDb); `db` when not given. */
+  callbackDb?: Db;
   /** A client, or a getter that connects lazily (src/api/temporal.ts) so the API starts without Temporal. */
   temporal: Client | (() => Promise<Client>);
   config: Config;
@@ -52,6 +54,7 @@ export function createApp(deps: AppDeps): OpenAPIHono<AppEnv> {
   const getTemporal = toTemporalGetter(deps.temporal);
   const routeDeps: RouteDeps = {
     db: deps.db,
+    callbackDb: deps.callbackDb ?? deps.db,
     config: deps.config,
     temporal: getTemporal,
     notifier: deps.notifier ?? createRunNotifier(getTemporal, { workflowIdPrefix: deps.config.workflowIdPrefix }),

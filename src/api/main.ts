@@ -22,12 +22,20 @@ export interface ApiServer {
   close(): Promise<void>;
 }
 
+/** Connections reserved for the callbacks: heartbeats are batched (sql/heartbeat-batch.ts), so few suffice. */
+export const CALLBACK_POOL_SIZE = 3;
+
 export async function startApiServer(deps: AppDeps & { port: number; host: string }): Promise<ApiServer> {
   const { port, host, ...appDeps } = deps;
   const notifier =
     appDeps.notifier ??
     createRunNotifier(toTemporalGetter(appDeps.temporal), { workflowIdPrefix: appDeps.config.workflowIdPrefix });
-  const app = createApp({ ...appDeps, notifier });
+  // A pool of its own for the worker-node callbacks unless the caller brought one: a 100k-task
+  // commit and the observers' reads can hold every connection of `db`, and a heartbeat queued
+  // behind them is answered late (measured in bench/heartbeat-during-bind.ts, docs/benchmarks.md).
+  const ownCallbackDb = appDeps.callbackDb ? undefined : createDb(appDeps.config.databaseUrl, CALLBACK_POOL_SIZE);
+  const callbackDb = appDeps.callbackDb ?? ownCallbackDb;
+  const app = createApp({ ...appDeps, callbackDb, notifier });
   const server = createAdaptorServer({ fetch: app.fetch, hostname: host, port }) as Server;
   server.on('clientError', answerClientError);
 
@@ -50,7 +58,9 @@ export async function startApiServer(deps: AppDeps & { port: number; host: strin
       closing ??= new Promise<void>((resolve, reject) => {
         notifier.close();
         sweeper.stop();
-        server.close((err) => (err ? reject(err) : resolve()));
+        server.close((err) =>
+          err ? reject(err) : (ownCallbackDb?.destroy() ?? Promise.resolve()).then(resolve, reject),
+        );
         // Idle keep-alive sockets would otherwise hold close() open until they time out.
         server.closeIdleConnections();
       });

@@ -5,7 +5,19 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { localAuth } from '../../src/api/auth';
 import type { RunNotifier } from '../../src/control/run-notifier';
 import { writeHeartbeats } from '../../src/sql/heartbeat-batch';
-import { bindRequest, call, config, db, launchInstances, makeApp, setupApiTest, taskIds } from './harness';
+import { createApp } from '../../src/api/app';
+import { createDb } from '../../src/sql/db';
+import {
+  bindRequest,
+  call,
+  config,
+  db,
+  launchInstances,
+  makeApp,
+  setupApiTest,
+  taskIds,
+  temporalDown,
+} from './harness';
 
 setupApiTest();
 
@@ -175,5 +187,32 @@ describe('wrapper callbacks', () => {
     expect(seen).toEqual(['later 4', 'later 3', 'later 2', 'later 1', 'Traceback: boom']);
     const bad = await call(app(), 'GET', `/api/v1/workflows/${wf}/errors?before=0x5`);
     expect(bad.status).toBe(422);
+  });
+});
+
+describe('callback pool', () => {
+  it('callbacks use the reserved pool: a heartbeat is answered while the main pool cannot connect', async () => {
+    const bound = await call(makeApp(localAuth('alice')), 'POST', '/api/v1/bind', { body: bindRequest('cb-pool') });
+    expect(bound.status).toBe(200);
+    const [ti] = await launchInstances(bound.body.workflow_id, [
+      [...(await taskIds(bound.body.workflow_id)).values()][0],
+    ]);
+    // Port 1 refuses: every query on the main pool fails, so a 200 proves the callback used callbackDb.
+    const unreachable = createDb('postgres://jmt:jmt@127.0.0.1:1/none', 1);
+    try {
+      const app = createApp({
+        db: unreachable,
+        callbackDb: db,
+        temporal: temporalDown,
+        config,
+        auth: localAuth('alice'),
+      });
+      const beat = await call(app, 'POST', `/api/v1/task-instances/${ti}/heartbeat`);
+      expect(beat.status).toBe(200);
+      const read = await call(app, 'GET', `/api/v1/workflows/${bound.body.workflow_id}`);
+      expect(read.status).not.toBe(200); // everything else still uses the main pool
+    } finally {
+      await unreachable.destroy();
+    }
   });
 });

@@ -90,7 +90,7 @@ function endReport(body: EndBody): EndReport {
  */
 const storable = storableText;
 
-export function taskInstanceRoutes({ db, config, notifier }: RouteDeps): OpenAPIHono<AppEnv> {
+export function taskInstanceRoutes({ callbackDb: db, config, notifier }: RouteDeps): OpenAPIHono<AppEnv> {
   const app = new OpenAPIHono<AppEnv>();
   // report_by = now + heartbeat × buffer: ~3 missed heartbeats before the instance counts as lost.
   const reportBySeconds = config.taskInstanceHeartbeatS * config.reportByBuffer;
