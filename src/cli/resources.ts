@@ -9,6 +9,7 @@ import type { CliContext } from './context';
 import { CliUsageError, parsePositiveInt } from './errors';
 import { formatBytes, formatDuration, renderTable } from './output';
 
+// Long: one command's option list (read as its --help) and the four output formats of its one answer.
 export function registerResourcesCommand(program: Command, ctx: CliContext): void {
   program
     .command('resources')

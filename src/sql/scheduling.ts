@@ -43,6 +43,7 @@ export interface ScheduleOptions {
   maxTasks?: number;
 }
 
+// Long: one transaction (lock the workflow, pick ready tasks within limits, create and queue batches) whose steps share its locks.
 export async function scheduleReadyTasks(db: Db, options: ScheduleOptions): Promise<ScheduleResult> {
   const batchSize = options.batchSize ?? MAX_BATCH_SIZE;
   const maxTasks = Math.min(options.maxTasks ?? MAX_TASKS_PER_SCHEDULE, options.maxBatches * batchSize);

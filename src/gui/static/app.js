@@ -599,6 +599,7 @@ function InstanceErrorAndLogs({ instance }) {
   </div>`;
 }
 
+// Long: one page's markup (task, attempts, dependencies, failure paths), read top to bottom as it renders.
 function TaskPage({ id }) {
   const { data, error } = useApi(`/tasks/${id}`, {}, 10000);
   const deps = useApi(`/tasks/${id}/dependencies`, { depth: 1 });

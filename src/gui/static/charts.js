@@ -13,6 +13,7 @@ export const COLORS = {
 };
 
 /** Templates in layers by longest path from a source; boxes with a stacked status bar. */
+// Long: one small chart's layering, layout and SVG, drawn in one pass (TaskDag, larger, is split).
 export function TemplateDag({ dag }) {
   const names = dag.nodes.map((n) => n.template);
   const layer = Object.fromEntries(names.map((n) => [n, 0]));

@@ -42,6 +42,7 @@ function parseDate(text: string, field: string): Date {
   return d;
 }
 
+// Long: one query whose where-clause is built filter by filter, in the order of the search fields.
 export async function searchWorkflows(db: Db, f: WorkflowSearch): Promise<FoundWorkflows> {
   const where: RawBuilder<unknown>[] = [sql`true`];
   if (f.id) where.push(sql`w.id = ${f.id}`);

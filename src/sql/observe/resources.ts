@@ -67,6 +67,7 @@ function coreShares(usage: { cpu_s: number | null; wallclock_s: number | null }[
     .filter((u) => u.cpu_s !== null && u.wallclock_s !== null && u.wallclock_s >= MIN_WALLCLOCK_FOR_CORES_S)
     .map((u) => (u.cpu_s as number) / (u.wallclock_s as number));
 }
+// Long: one history query, its row mapping and the answer's percentiles and suggestion, in answer order.
 export async function templateUsage(db: Db, q: UsageQuery): Promise<TemplateUsage> {
   const confidence = q.confidence ?? 0.95;
   if (!(confidence > 0 && confidence < 1))

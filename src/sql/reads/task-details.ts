@@ -10,6 +10,7 @@ import type { TaskDetails } from '../../contract/types';
 
 export type { TaskDetails };
 
+// Long: one read of a task, its attributes, instances and their errors, mapped to the answer field by field.
 export async function getTaskDetails(db: Db, taskId: number): Promise<TaskDetails> {
   const task = await db
     .selectFrom('task as k')

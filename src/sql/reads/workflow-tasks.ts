@@ -45,6 +45,7 @@ export function parseTaskStatuses(value: string, field = 'status'): TaskStatus[]
   return [...out];
 }
 
+// Long: one query with its optional filters and its page (offset or cursor), and the mapping of its rows.
 export async function listWorkflowTasks(
   db: Db,
   workflowId: number,
