@@ -74,7 +74,10 @@ export const WorkflowEventSchema = z
     workflow_run_id: z.number().int().nullable(),
     user: z.string(),
     action: z.string(),
-    result: z.string().openapi({ description: '`ok` or the error code the control was refused with' }),
+    result: z.string().openapi({
+      description:
+        '`ok`, or `pending` while the control acts (left so if its outcome is unknown); refused controls are not written',
+    }),
     details: z.record(z.string(), z.unknown()),
     created_date: z.string().openapi({ format: 'date-time' }),
   })

@@ -52,6 +52,45 @@ export async function recordEvent(db: Pick<Db, 'insertInto'>, event: NewEvent): 
     .execute();
 }
 
+/** As recordEvent, answering the row's id (a control's event written before it acts). */
+export async function insertEvent(db: Pick<Db, 'insertInto'>, event: NewEvent): Promise<number> {
+  const row = await db
+    .insertInto('workflow_event')
+    .values({
+      workflow_id: event.workflowId,
+      workflow_run_id: event.workflowRunId ?? null,
+      user: event.user,
+      action: event.action,
+      result: event.result ?? 'ok',
+      details: JSON.stringify(event.details ?? {}),
+    })
+    .returning('id')
+    .executeTakeFirstOrThrow();
+  return Number(row.id);
+}
+
+/** Settle an event written before its control acted: its result, run and outcome details. */
+export async function settleEvent(
+  db: Db,
+  id: number,
+  settled: { result: string; workflowRunId?: number | null; details: Record<string, unknown> },
+): Promise<void> {
+  await db
+    .updateTable('workflow_event')
+    .set({
+      result: settled.result,
+      details: JSON.stringify(settled.details),
+      ...(settled.workflowRunId !== undefined ? { workflow_run_id: settled.workflowRunId } : {}),
+    })
+    .where('id', '=', id)
+    .execute();
+}
+
+/** Remove an event written before its control acted, when the control was refused. */
+export async function deleteEvent(db: Db, id: number): Promise<void> {
+  await db.deleteFrom('workflow_event').where('id', '=', id).execute();
+}
+
 /** Latest first. */
 export async function listEvents(db: Db, workflowId: number, limit: number): Promise<WorkflowEvent[]> {
   const rows = await db

@@ -258,3 +258,30 @@ describe('start-up errors', () => {
     ]);
   });
 });
+
+describe('operator controls: nothing refused is written', () => {
+  const auditRows = () =>
+    t.db.selectFrom('workflow_event').select(['action', 'result']).where('workflow_id', '=', wf).execute();
+
+  it('a refused control (503 Temporal down, 409 run_active) leaves every table as it was', async () => {
+    await refused({ status: 503, code: 'temporal_unavailable' }, 'POST', `${V1}/workflows/${wf}/pause`);
+    await refused({ status: 503, code: 'temporal_unavailable' }, 'POST', `${V1}/workflows/${wf}/stop`, { body: {} });
+    await refused({ status: 503, code: 'temporal_unavailable' }, 'PUT', `${V1}/workflows/${wf}/concurrency`, {
+      body: { limit: 3, template: 'nope' },
+    });
+    await refused({ status: 503, code: 'temporal_unavailable' }, 'POST', `${V1}/workflows/${wf}/runs`, { body: {} });
+    expect(await auditRows()).toEqual([]);
+  });
+
+  it('an accepted control has exactly one audit row, settled ok', async () => {
+    const other = (await t.call('POST', `${V1}/bind`, { body: bindRequest('audit-one') })).body.workflow_id as number;
+    const answer = await t.call('POST', `${V1}/workflows/${other}/reset`, { body: {} });
+    expect(answer.status, JSON.stringify(answer.body)).toBe(200);
+    const rows = await t.db
+      .selectFrom('workflow_event')
+      .select(['action', 'result'])
+      .where('workflow_id', '=', other)
+      .execute();
+    expect(rows).toEqual([{ action: 'reset', result: 'ok' }]);
+  });
+});
