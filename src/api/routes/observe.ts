@@ -230,6 +230,7 @@ const r = {
   }),
 };
 
+// Long: a flat list of one short handler per observer route, each beside its route definition's name.
 export function observeRoutes({ db, config }: RouteDeps): OpenAPIHono<AppEnv> {
   const app = new OpenAPIHono<AppEnv>();
 

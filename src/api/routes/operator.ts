@@ -95,6 +95,7 @@ const revokeRoute = createRoute({
   responses: { 200: json(WorkflowGrantSchema, 'The grant that was removed'), ...errorResponses },
 });
 
+// Long: a flat list of one short handler per operator control, in the order the routes are defined.
 export function operatorRoutes(deps: RouteDeps): OpenAPIHono<AppEnv> {
   const app = new OpenAPIHono<AppEnv>();
 

@@ -68,6 +68,7 @@ const concurrencyRoute = createRoute({
   responses: { 200: json(ConcurrencyLimitsSchema, 'Limits now in force'), ...errorResponses, ...unavailable },
 });
 
+// Long: a flat list of one short handler per run route (start, resume, runs, limits), in route order.
 export function runRoutes(deps: RouteDeps): OpenAPIHono<AppEnv> {
   const app = new OpenAPIHono<AppEnv>();
 
