@@ -117,8 +117,8 @@ export class SlurmDistributor implements Distributor {
           ));
   }
 
-  // Long: one submission's steps in order (identity, job-account checks, script, REST or sbatch,
-  // throttle, recording), each already a call; splitting would pass their shared state around.
+  // Long: one submission's steps in order (identity, job-account and partition checks, entry script,
+  // REST or sbatch with its throttle, ids), each already a call; splitting would pass their state around.
   async submit(request: SubmitRequest): Promise<SubmitResult> {
     const distributorIds = new Map<number, string>();
     const errors = new Map<number, string>();
