@@ -19,6 +19,8 @@ step "typecheck (src, examples, bench, scripts)"
 npx tsc -p . --noEmit || status=1
 step "typecheck (test)"
 npx tsc -p test || status=1
+step "typecheck (the GUI's JS against the contract's types)"
+npx tsc -p src/gui || status=1
 
 # Real Slurm clusters for the Slurm tests (root only: they install packages, build a root and start
 # daemons): 24.11 (two nodes, slurmdbd, cgroups, REST v0.0.40-42) for the Slurm suite, and the

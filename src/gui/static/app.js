@@ -5,6 +5,18 @@ import { useEffect, useState, useCallback } from '/ui/vendor/hooks.js';
 import htm from '/ui/vendor/htm.js';
 import { BUCKETS, COLORS, Histogram, Scatter, TaskDag, TemplateDag } from '/ui/charts.js';
 
+/**
+ * The answers' types come from the API's contract (src/contract), checked by `tsc -p src/gui`
+ * (part of `npm run typecheck`): a field renamed or removed there fails the GUI's typecheck.
+ * @import { CreatedShare, ErrorGroupsView, FailurePaths, FoundWorkflows, InstanceLog, TaskDag as TaskDagView,
+ *   TaskDeps, TaskDetails, TemplateDag as TemplateDagView, TemplateUsage, ToolList, ToolTemplates, Whoami, WorkflowProgress,
+ *   WorkflowStatusReport } from '../../contract/types'
+ */
+/**
+ * @template T
+ * @typedef {{ data: T | null, error: ApiError | null, loading: boolean, reload: () => void }} ApiState
+ */
+
 const html = htm.bind(h);
 const params = new URLSearchParams(location.search);
 const SHARE = params.get('share');
@@ -25,6 +37,12 @@ function apiUrl(path, query = {}) {
   if (SHARE) u.searchParams.set('share', SHARE);
   return u.toString();
 }
+/**
+ * @param {string} method
+ * @param {string} path
+ * @param {{ query?: Record<string, unknown>, body?: unknown }} [options]
+ * @returns {Promise<any>} the answer, typed by the caller from the contract
+ */
 async function api(method, path, { query, body } = {}) {
   const headers = { accept: 'application/json' };
   const token = localStorage.getItem('jmt_token');
@@ -40,8 +58,16 @@ async function api(method, path, { query, body } = {}) {
   if (!res.ok) throw new ApiError(res.status, data);
   return data;
 }
+/** @type {(path: string, query?: Record<string, unknown>) => Promise<any>} */
 const get = (path, query) => api('GET', path, { query });
 
+/**
+ * An answer kept fresh every refreshMs; each caller casts it to ApiState of its contract type.
+ * @param {string | null} path
+ * @param {Record<string, unknown>} [query]
+ * @param {number} [refreshMs]
+ * @returns {ApiState<any>}
+ */
 function useApi(path, query, refreshMs) {
   const [state, setState] = useState({ data: null, error: null, loading: true });
   const key = path + JSON.stringify(query ?? {});
@@ -142,7 +168,9 @@ const FILTERS = [
 ];
 function WorkflowList({ query }) {
   const [form, setForm] = useState(query);
-  const { data, error, loading } = useApi('/search/workflows', { ...query, limit: 100 }, 15000);
+  const { data, error, loading } = /** @type {ApiState<FoundWorkflows>} */ (
+    useApi('/search/workflows', { ...query, limit: 100 }, 15000)
+  );
   const submit = (e) => {
     e.preventDefault();
     const q = new URLSearchParams(Object.entries(form).filter(([, v]) => v));
@@ -284,7 +312,9 @@ function OperatorPanel({ wf, me, reload }) {
                 Set concurrency
               </button>`
       }
-      <button onClick=${act('Share', async () => setShare(await api('POST', `/workflows/${id}/share`, { body: {} })))}>
+      <button
+        onClick=${act('Share', async () => setShare(/** @type {CreatedShare} */ (await api('POST', `/workflows/${id}/share`, { body: {} }))))}
+      >
         Create read-only link
       </button>
       <span class="muted small">${msg}</span>
@@ -294,7 +324,9 @@ function OperatorPanel({ wf, me, reload }) {
 }
 
 function ResourcePlots({ wfId, template }) {
-  const { data, error } = useApi('/resources/usage', { template, workflow_id: wfId, rows: 1 });
+  const { data, error } = /** @type {ApiState<TemplateUsage>} */ (
+    useApi('/resources/usage', { template, workflow_id: wfId, rows: 1 })
+  );
   if (error) return html`<p class="muted small">${error.message}</p>`;
   if (!data) return html`<p class="muted">Loading…</p>`;
   const rows = data.rows.filter((r) => r.wallclock_s !== null);
@@ -330,7 +362,9 @@ function ResourcePlots({ wfId, template }) {
 }
 
 function ErrorGroups({ wfId }) {
-  const { data, error } = useApi(`/workflows/${wfId}/error-groups`, {}, 20000);
+  const { data, error } = /** @type {ApiState<ErrorGroupsView>} */ (
+    useApi(`/workflows/${wfId}/error-groups`, {}, 20000)
+  );
   if (error) return html`<${ErrorBox} error=${error} />`;
   if (!data) return html`<p class="muted">Loading…</p>`;
   if (!data.groups.length) return html`<p class="muted">No errors.</p>`;
@@ -409,16 +443,21 @@ function DagCard({ dag, taskDag, view, setView }) {
 }
 
 function WorkflowPage({ id, me }) {
-  const { data: p, error, reload } = useApi(`/workflows/${id}/progress`, {}, 10000);
-  const dag = useApi(`/workflows/${id}/template-dag`, {}, 30000);
-  const taskDag = useApi(`/workflows/${id}/task-dag`, {}, 30000);
+  const {
+    data: p,
+    error,
+    reload,
+  } = /** @type {ApiState<WorkflowProgress>} */ (useApi(`/workflows/${id}/progress`, {}, 10000));
+  const dag = /** @type {ApiState<TemplateDagView>} */ (useApi(`/workflows/${id}/template-dag`, {}, 30000));
+  const taskDag = /** @type {ApiState<TaskDagView>} */ (useApi(`/workflows/${id}/task-dag`, {}, 30000));
   const [template, setTemplate] = useState(null);
   const [dagView, setDagView] = useState(null);
   const [wfAccess, setWfAccess] = useState({ user: null, may_operate: false });
   useEffect(() => {
     if (!SHARE)
       get(`/workflows/${id}/status`).then(
-        (s) => setWfAccess({ user: s.user, may_operate: s.may_operate === true }),
+        (/** @type {WorkflowStatusReport & { may_operate?: boolean }} */ s) =>
+          setWfAccess({ user: s.user, may_operate: s.may_operate === true }),
         () => {},
       );
   }, [id]);
@@ -561,7 +600,9 @@ function ResourceCard({ wfId, templates, tpl, setTemplate }) {
 function LogView({ ti }) {
   const [stream, setStream] = useState('stderr');
   const [full, setFull] = useState(false);
-  const { data, error } = useApi(`/task-instances/${ti}/logs`, { stream, tail: full ? undefined : 200 });
+  const { data, error } = /** @type {ApiState<InstanceLog>} */ (
+    useApi(`/task-instances/${ti}/logs`, { stream, tail: full ? undefined : 200 })
+  );
   return html`<div>
     <div class="tabs">
       ${['stdout', 'stderr'].map((s) => html`<button class=${s === stream ? 'on' : ''} onClick=${() => setStream(s)}>${s}</button>`)}
@@ -601,9 +642,9 @@ function InstanceErrorAndLogs({ instance }) {
 
 // Long: one page's markup (task, attempts, dependencies, failure paths), read top to bottom as it renders.
 function TaskPage({ id }) {
-  const { data, error } = useApi(`/tasks/${id}`, {}, 10000);
-  const deps = useApi(`/tasks/${id}/dependencies`, { depth: 1 });
-  const paths = useApi(`/tasks/${id}/failure-paths`);
+  const { data, error } = /** @type {ApiState<TaskDetails>} */ (useApi(`/tasks/${id}`, {}, 10000));
+  const deps = /** @type {ApiState<TaskDeps>} */ (useApi(`/tasks/${id}/dependencies`, { depth: 1 }));
+  const paths = /** @type {ApiState<FailurePaths>} */ (useApi(`/tasks/${id}/failure-paths`));
   const [ti, setTi] = useState(null);
   if (error && !data) return html`<${ErrorBox} error=${error} />`;
   if (!data) return html`<p class="muted">Loading…</p>`;
@@ -684,8 +725,10 @@ function TaskPage({ id }) {
 
 // ------------------------------------------------------------------ tools
 function ToolsPage({ name }) {
-  const tools = useApi(name ? null : '/tools');
-  const templates = useApi(name ? `/tools/${encodeURIComponent(name)}/templates` : null);
+  const tools = /** @type {ApiState<ToolList>} */ (useApi(name ? null : '/tools'));
+  const templates = /** @type {ApiState<ToolTemplates>} */ (
+    useApi(name ? `/tools/${encodeURIComponent(name)}/templates` : null)
+  );
   if (!name) {
     if (!tools.data) return html`<${ErrorBox} error=${tools.error} />`;
     return html`<div>
@@ -764,7 +807,7 @@ function App() {
   const [authError, setAuthError] = useState(null);
   const loadMe = () =>
     get('/whoami').then(
-      (m) => {
+      (/** @type {Whoami} */ m) => {
         setMe(m);
         setAuthError(null);
       },

@@ -14,6 +14,9 @@ export const COLORS = {
 
 /** Templates in layers by longest path from a source; boxes with a stacked status bar. */
 // Long: one small chart's layering, layout and SVG, drawn in one pass (TaskDag, larger, is split).
+/** @import { TaskDag as TaskDagView, TemplateDag as TemplateDagView } from '../../contract/types' */
+
+/** @param {{ dag: TemplateDagView }} props */
 export function TemplateDag({ dag }) {
   const names = dag.nodes.map((n) => n.template);
   const layer = Object.fromEntries(names.map((n) => [n, 0]));
@@ -128,6 +131,7 @@ const TEXT_ON = { PENDING: '#1d2430', SCHEDULED: '#1d2430', RUNNING: '#fff', DON
  * then id so that a template's tasks stay together when nothing pulls them apart. Positions are
  * fractions of the level's size, so levels of very different widths still pull on each other.
  */
+/** @param {TaskDagView} dag */
 function orderLevels(dag) {
   const levels = [];
   for (const t of dag.tasks) (levels[t.level] ??= []).push(t.id);
@@ -194,6 +198,7 @@ function fit(text, px) {
  * progress bar's palette). Failed tasks get a dark border and ✗; tasks waiting on them a red dashed
  * border, and the edges of those paths are drawn red on top. A click opens the task (`hrefFor`).
  */
+/** @param {{ dag: TaskDagView, hrefFor: (taskId: number) => string }} props */
 export function TaskDag({ dag, hrefFor }) {
   const { labels, W } = taskLabels(dag);
   const { pos, width, height } = layoutTaskDag(orderLevels(dag), W);
@@ -268,6 +273,7 @@ export function TaskDag({ dag, hrefFor }) {
  * tooltip), for every task of that template alike so the column reads evenly, and only then their
  * middle: the node args that tell neighbours apart stay.
  */
+/** @param {TaskDagView} dag */
 function taskLabels(dag) {
   const mark = (t) => (t.status === 'F' ? '✗ ' : '');
   const room = TD.MAX_W - 14;
