@@ -12,11 +12,13 @@ export const COLORS = {
   FATAL: '#d64541',
 };
 
-/** Templates in layers by longest path from a source; boxes with a stacked status bar. */
-// Long: one small chart's layering, layout and SVG, drawn in one pass (TaskDag, larger, is split).
 /** @import { TaskDag as TaskDagView, TemplateDag as TemplateDagView } from '../../contract/types' */
 
-/** @param {{ dag: TemplateDagView }} props */
+/**
+ * Templates in layers by longest path from a source; boxes with a stacked status bar.
+ * @param {{ dag: TemplateDagView }} props
+ */
+// Long: one small chart's layering, layout and SVG, drawn in one pass (TaskDag, larger, is split).
 export function TemplateDag({ dag }) {
   const names = dag.nodes.map((n) => n.template);
   const layer = Object.fromEntries(names.map((n) => [n, 0]));
