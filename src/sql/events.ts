@@ -38,34 +38,25 @@ export interface WorkflowEvent {
   created_date: string;
 }
 
+/** The row an event is stored as. */
+function eventRow(event: NewEvent) {
+  return {
+    workflow_id: event.workflowId,
+    workflow_run_id: event.workflowRunId ?? null,
+    user: event.user,
+    action: event.action,
+    result: event.result ?? 'ok',
+    details: JSON.stringify(event.details ?? {}),
+  };
+}
+
 export async function recordEvent(db: Pick<Db, 'insertInto'>, event: NewEvent): Promise<void> {
-  await db
-    .insertInto('workflow_event')
-    .values({
-      workflow_id: event.workflowId,
-      workflow_run_id: event.workflowRunId ?? null,
-      user: event.user,
-      action: event.action,
-      result: event.result ?? 'ok',
-      details: JSON.stringify(event.details ?? {}),
-    })
-    .execute();
+  await db.insertInto('workflow_event').values(eventRow(event)).execute();
 }
 
 /** As recordEvent, answering the row's id (a control's event written before it acts). */
 export async function insertEvent(db: Pick<Db, 'insertInto'>, event: NewEvent): Promise<number> {
-  const row = await db
-    .insertInto('workflow_event')
-    .values({
-      workflow_id: event.workflowId,
-      workflow_run_id: event.workflowRunId ?? null,
-      user: event.user,
-      action: event.action,
-      result: event.result ?? 'ok',
-      details: JSON.stringify(event.details ?? {}),
-    })
-    .returning('id')
-    .executeTakeFirstOrThrow();
+  const row = await db.insertInto('workflow_event').values(eventRow(event)).returning('id').executeTakeFirstOrThrow();
   return Number(row.id);
 }
 
