@@ -181,13 +181,15 @@ function instanceTotals(db: Db, workflowId: number): Promise<Totals> {
       from task_instance where workflow_id = ${workflowId}`
     .execute(db)
     .then((r) => r.rows[0]);
-  byWorkflow.delete(workflowId);
-  void totals.then(
-    (t) => {
-      if (t.instances >= TOTALS_EXACT_BELOW) byWorkflow.set(workflowId, { at: now, totals });
-    },
-    () => undefined,
-  );
+  // A workflow already known to be big shares this refresh with every observer asking meanwhile,
+  // so fifty of them at the interval's end start one scan, not fifty; one not yet seen big is read
+  // exact on every call.
+  const entry = { at: now, totals };
+  if (kept) byWorkflow.set(workflowId, entry);
+  const forget = () => {
+    if (byWorkflow.get(workflowId) === entry) byWorkflow.delete(workflowId);
+  };
+  void totals.then((t) => (t.instances >= TOTALS_EXACT_BELOW ? byWorkflow.set(workflowId, entry) : forget()), forget);
   return totals;
 }
 
