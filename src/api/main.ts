@@ -30,9 +30,10 @@ export async function startApiServer(deps: AppDeps & { port: number; host: strin
   const notifier =
     appDeps.notifier ??
     createRunNotifier(toTemporalGetter(appDeps.temporal), { workflowIdPrefix: appDeps.config.workflowIdPrefix });
-  // A pool of its own for the worker-node callbacks unless the caller brought one: a 100k-task
-  // commit and the observers' reads can hold every connection of `db`, and a heartbeat queued
-  // behind them is answered late (measured in bench/heartbeat-during-bind.ts, docs/benchmarks.md).
+  // A pool of its own for the worker-node callbacks unless the caller brought one, so that a big
+  // commit and many observers' reads holding every connection of `db` can never queue a heartbeat
+  // behind them. Isolation, not the measured cause of late heartbeats: in
+  // bench/heartbeat-during-bind.ts the main pool never ran dry (docs/benchmarks.md).
   const ownCallbackDb = appDeps.callbackDb ? undefined : createDb(appDeps.config.databaseUrl, CALLBACK_POOL_SIZE);
   const callbackDb = appDeps.callbackDb ?? ownCallbackDb;
   const app = createApp({ ...appDeps, callbackDb, notifier });
