@@ -7,13 +7,12 @@ import type { Config } from '../config';
 import type { Db } from '../sql/db';
 import { conflict, invalid, notFound, JobmonError } from '../domain/errors';
 import {
-  abortRun,
-  createRunDetailed,
   findActiveRun,
   finishRun,
   readConcurrencyLimits,
   setConcurrencyLimit,
   setTemporalRunId,
+  withNewRun,
 } from '../sql/runs';
 import { workflowExists, workflowLabels } from '../sql/workflows';
 import {
@@ -67,52 +66,58 @@ export async function startRun(deps: RunDeps, workflowId: number, options: Start
   const id = temporalWorkflowId(config, workflowId);
   const resumeMode = options.resumeMode ?? 'cold';
   await closeStaleRun(deps, workflowId);
-  const { runId: workflowRunId, resourcesIncreased } = await createRunDetailed(db, workflowId, {
-    user: options.user,
-    resumeMode,
-    temporalWorkflowId: id,
-    increaseResources: !(options.keepResources ?? false),
+  const startOptions = (workflowRunId: number) => ({
+    taskQueue: config.taskQueue,
+    workflowId: id,
+    args: [{ workflowId, workflowRunId, resumeMode, failFast: options.failFast ?? false }] as const,
+    workflowIdReusePolicy: 'ALLOW_DUPLICATE' as const,
+    workflowIdConflictPolicy: 'FAIL' as const,
+    typedSearchAttributes: [
+      { key: JOBMON_WORKFLOW_ID, value: workflowId },
+      { key: JOBMON_USER, value: options.user.slice(0, KEYWORD_MAX) },
+      { key: JOBMON_TOOL, value: wf.tool.slice(0, KEYWORD_MAX) },
+      { key: JOBMON_WORKFLOW_NAME, value: (wf.name || `workflow-${workflowId}`).slice(0, KEYWORD_MAX) },
+      { key: JOBMON_RUN_STATUS, value: 'B' },
+    ],
+    memo: { jobmonWorkflowRunId: workflowRunId },
   });
-  const start = () =>
-    temporal.workflow.start<typeof jobmonWorkflowRun>('jobmonWorkflowRun', {
-      taskQueue: config.taskQueue,
-      workflowId: id,
-      args: [{ workflowId, workflowRunId, resumeMode, failFast: options.failFast ?? false }],
-      workflowIdReusePolicy: 'ALLOW_DUPLICATE',
-      workflowIdConflictPolicy: 'FAIL',
-      typedSearchAttributes: [
-        { key: JOBMON_WORKFLOW_ID, value: workflowId },
-        { key: JOBMON_USER, value: options.user.slice(0, KEYWORD_MAX) },
-        { key: JOBMON_TOOL, value: wf.tool.slice(0, KEYWORD_MAX) },
-        { key: JOBMON_WORKFLOW_NAME, value: (wf.name || `workflow-${workflowId}`).slice(0, KEYWORD_MAX) },
-        { key: JOBMON_RUN_STATUS, value: 'B' },
-      ],
-      memo: { jobmonWorkflowRunId: workflowRunId },
-    });
+  const start = (workflowRunId: number) =>
+    temporal.workflow.start<typeof jobmonWorkflowRun>('jobmonWorkflowRun', startOptions(workflowRunId));
+  // Set once Temporal accepted the start: if the run's transaction then fails to commit, the
+  // execution has no run to work for and is terminated.
+  let accepted: Awaited<ReturnType<typeof start>> | undefined;
   try {
-    let handle: Awaited<ReturnType<typeof start>>;
-    try {
-      handle = await start();
-    } catch (err) {
-      if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
-      // Every earlier run of this workflow has ended in Postgres (createRun found none active), so
-      // the execution under the id is the last run's, between recording its end and closing: a
-      // resume right after a failure meets it. Wait for it to close (bounded), then start once more.
-      await temporal
-        .withDeadline(Date.now() + PREVIOUS_EXECUTION_CLOSE_MS, () => temporal.workflow.getHandle(id).result())
-        .catch(() => undefined);
-      handle = await start();
-    }
-    await setTemporalRunId(db, workflowRunId, handle.firstExecutionRunId);
-    return {
-      workflowRunId,
-      temporalWorkflowId: id,
-      temporalRunId: handle.firstExecutionRunId,
-      temporalUiUrl: temporalUiUrl(config, id, handle.firstExecutionRunId),
-      resourcesIncreased: resourcesIncreased.length,
-    };
+    // The run row, its resets and the recorded execution commit together, after Temporal accepted
+    // the start: a refused start writes nothing (docs/reliability.md, "Audit").
+    return await withNewRun(
+      db,
+      workflowId,
+      { user: options.user, resumeMode, temporalWorkflowId: id, increaseResources: !(options.keepResources ?? false) },
+      async (tx, { runId: workflowRunId, resourcesIncreased }) => {
+        try {
+          accepted = await start(workflowRunId);
+        } catch (err) {
+          if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
+          // Every earlier run of this workflow has ended in Postgres (createRun found none active), so
+          // the execution under the id is the last run's, between recording its end and closing: a
+          // resume right after a failure meets it. Wait for it to close (bounded), then start once more.
+          await temporal
+            .withDeadline(Date.now() + PREVIOUS_EXECUTION_CLOSE_MS, () => temporal.workflow.getHandle(id).result())
+            .catch(() => undefined);
+          accepted = await start(workflowRunId);
+        }
+        await setTemporalRunId(tx, workflowRunId, accepted.firstExecutionRunId);
+        return {
+          workflowRunId,
+          temporalWorkflowId: id,
+          temporalRunId: accepted.firstExecutionRunId,
+          temporalUiUrl: temporalUiUrl(config, id, accepted.firstExecutionRunId),
+          resourcesIncreased: resourcesIncreased.length,
+        };
+      },
+    );
   } catch (err) {
-    await abortRun(db, workflowRunId);
+    if (accepted) await accepted.terminate('its run could not be recorded').catch(() => undefined);
     if (err instanceof WorkflowExecutionAlreadyStartedError) {
       throw conflict(
         `workflow ${workflowId} still has a running Temporal execution (${id}) although its runs have ended; stop it first`,
@@ -137,11 +142,12 @@ export const RUN_START_GRACE_S = 120;
  * A run whose Temporal execution ended without finishing it in Postgres (terminated from the
  * Temporal UI, timed out) would block every resume; close it as ERROR once Temporal confirms.
  *
- * A run whose execution is not recorded yet is being started right now, possibly by another API
- * process: Temporal does not know it yet (or still shows the previous run's closed execution), and
- * closing it would leave its execution running for a run row already ERROR. So such a run is only
- * closed once it is older than RUN_START_GRACE_S; until then the caller gets `run_active` (and its
- * client attaches to that run, as to any active one).
+ * A run whose execution is not recorded: startRun commits its row only with the execution, so
+ * such a row was written by `createRun` alone (an API of an earlier version, mid-start during an
+ * upgrade, or a test): Temporal may not know its execution yet, and closing it would leave that
+ * execution running for a run row already ERROR. So such a run is only closed once it is older
+ * than RUN_START_GRACE_S; until then the caller gets `run_active` (and its client attaches to that
+ * run, as to any active one).
  */
 async function closeStaleRun(deps: RunDeps, workflowId: number): Promise<void> {
   const run = await findActiveRun(deps.db, workflowId);

@@ -63,70 +63,32 @@ export interface CreateRunOptions {
  * their status and the new run adopts their batches.
  */
 export async function createRun(db: Db, workflowId: number, options: CreateRunOptions): Promise<number> {
-  return (await createRunDetailed(db, workflowId, options)).runId;
+  return withNewRun(db, workflowId, options, async (_tx, run) => run.runId);
 }
 
-export async function createRunDetailed(
+/** A new run's id and the tasks whose resources it scaled. */
+export interface NewRun {
+  runId: number;
+  resourcesIncreased: number[];
+}
+
+/**
+ * Create the run as `createRun` does, then call `start` in the same transaction and commit only
+ * if it succeeds: a start that Temporal refuses rolls back the run row and every reset with it,
+ * so the refused request has written nothing. The run's first activity (`markRunStarted`) waits
+ * for this commit on the run's start lock, so it never looks for a row not yet visible.
+ */
+export async function withNewRun<T>(
   db: Db,
   workflowId: number,
   options: CreateRunOptions,
-): Promise<{ runId: number; resourcesIncreased: number[] }> {
+  start: (tx: Tx, run: NewRun) => Promise<T>,
+): Promise<T> {
   try {
     return await db.transaction().execute(async (tx) => {
-      await lockWorkflow(tx, workflowId);
-      const active = await findActiveRun(tx, workflowId);
-      if (active) {
-        throw conflict(
-          `workflow ${workflowId} already has an active run (${active.id}, status ${active.status}); stop it first (\`jmt workflow stop ${workflowId}\`, --kill to kill its jobs) and resume once it has ended`,
-          'run_active',
-        );
-      }
-      const notDone = await tx
-        .selectFrom('task')
-        .select((eb) => eb.fn.countAll<number>().as('n'))
-        .where('workflow_id', '=', workflowId)
-        .where('status', '<>', 'D')
-        .executeTakeFirstOrThrow();
-      if (Number(notDone.n) === 0) {
-        throw conflict(`workflow ${workflowId} is already DONE: every task finished`, 'workflow_done');
-      }
-      const run = await tx
-        .insertInto('workflow_run')
-        .values({
-          workflow_id: workflowId,
-          user: options.user,
-          jobmon_version: JOBMON_VERSION,
-          status: 'B',
-          resume_mode: options.resumeMode,
-          temporal_workflow_id: options.temporalWorkflowId,
-        })
-        .returning('id')
-        .executeTakeFirstOrThrow();
-      // Before the reset below: the scale of a list-valued resource_scales depends on the attempt.
-      const resourcesIncreased = options.increaseResources
-        ? await increaseResourcesAfterResourceErrors(tx, workflowId)
-        : [];
-      if (options.resumeMode === 'cold') {
-        await sql`
-          update task_instance set status = 'K', status_date = now()
-           where workflow_id = ${workflowId} and status in ('Q','I','O','R','T')`.execute(tx);
-      }
-      // Tasks already G with no attempts (every task of a first run) are left as they are:
-      // rewriting a million rows to the values they hold cost a first run tens of seconds.
-      await sql`
-        update task t set status = 'G', num_attempts = 0, status_date = now()
-         where t.workflow_id = ${workflowId} and t.status <> 'D'
-           and (t.status <> 'G' or t.num_attempts <> 0)
-           and (${options.resumeMode} = 'cold' or not exists (
-                 select 1 from task_instance ti where ti.task_id = t.id and ti.status in ('Q','I','O','R','T')))`.execute(
-        tx,
-      );
-      await tx
-        .updateTable('workflow')
-        .set({ status: 'Q', status_date: sql`now()` })
-        .where('id', '=', workflowId)
-        .execute();
-      return { runId: run.id, resourcesIncreased };
+      const run = await createRunIn(tx, workflowId, options);
+      await sql`select pg_advisory_xact_lock(${runStartLock(run.runId)})`.execute(tx);
+      return start(tx, run);
     });
   } catch (err) {
     // The partial unique index is the last line of defence against two concurrent resumes.
@@ -135,6 +97,66 @@ export async function createRunDetailed(
     }
     throw err;
   }
+}
+
+/** The advisory lock key a run's creator holds until its transaction ends. */
+const runStartLock = (runId: number) => sql`hashtextextended(${`run-start:${runId}`}, 0)`;
+
+async function createRunIn(tx: Tx, workflowId: number, options: CreateRunOptions): Promise<NewRun> {
+  await lockWorkflow(tx, workflowId);
+  const active = await findActiveRun(tx, workflowId);
+  if (active) {
+    throw conflict(
+      `workflow ${workflowId} already has an active run (${active.id}, status ${active.status}); stop it first (\`jmt workflow stop ${workflowId}\`, --kill to kill its jobs) and resume once it has ended`,
+      'run_active',
+    );
+  }
+  const notDone = await tx
+    .selectFrom('task')
+    .select((eb) => eb.fn.countAll<number>().as('n'))
+    .where('workflow_id', '=', workflowId)
+    .where('status', '<>', 'D')
+    .executeTakeFirstOrThrow();
+  if (Number(notDone.n) === 0) {
+    throw conflict(`workflow ${workflowId} is already DONE: every task finished`, 'workflow_done');
+  }
+  const run = await tx
+    .insertInto('workflow_run')
+    .values({
+      workflow_id: workflowId,
+      user: options.user,
+      jobmon_version: JOBMON_VERSION,
+      status: 'B',
+      resume_mode: options.resumeMode,
+      temporal_workflow_id: options.temporalWorkflowId,
+    })
+    .returning('id')
+    .executeTakeFirstOrThrow();
+  // Before the reset below: the scale of a list-valued resource_scales depends on the attempt.
+  const resourcesIncreased = options.increaseResources
+    ? await increaseResourcesAfterResourceErrors(tx, workflowId)
+    : [];
+  if (options.resumeMode === 'cold') {
+    await sql`
+      update task_instance set status = 'K', status_date = now()
+       where workflow_id = ${workflowId} and status in ('Q','I','O','R','T')`.execute(tx);
+  }
+  // Tasks already G with no attempts (every task of a first run) are left as they are:
+  // rewriting a million rows to the values they hold cost a first run tens of seconds.
+  await sql`
+    update task t set status = 'G', num_attempts = 0, status_date = now()
+     where t.workflow_id = ${workflowId} and t.status <> 'D'
+       and (t.status <> 'G' or t.num_attempts <> 0)
+       and (${options.resumeMode} = 'cold' or not exists (
+             select 1 from task_instance ti where ti.task_id = t.id and ti.status in ('Q','I','O','R','T')))`.execute(
+    tx,
+  );
+  await tx
+    .updateTable('workflow')
+    .set({ status: 'Q', status_date: sql`now()` })
+    .where('id', '=', workflowId)
+    .execute();
+  return { runId: run.id, resourcesIncreased };
 }
 
 /**
@@ -153,30 +175,17 @@ export async function increaseResourcesAfterResourceErrors(tx: Tx, workflowId: n
   return rows.rows.map((r) => Number(r.id));
 }
 
-export async function setTemporalRunId(db: Db, runId: number, temporalRunId: string): Promise<void> {
+export async function setTemporalRunId(db: Db | Tx, runId: number, temporalRunId: string): Promise<void> {
   await db.updateTable('workflow_run').set({ temporal_run_id: temporalRunId }).where('id', '=', runId).execute();
 }
 
-/** The Temporal execution could not be started: the run never existed for practical purposes. */
-export async function abortRun(db: Db, runId: number): Promise<void> {
-  await db.transaction().execute(async (tx) => {
-    const run = await tx
-      .updateTable('workflow_run')
-      .set({ status: 'E', status_date: sql`now()` })
-      .where('id', '=', runId)
-      .returning('workflow_id')
-      .executeTakeFirst();
-    if (run)
-      await tx
-        .updateTable('workflow')
-        .set({ status: 'F', status_date: sql`now()` })
-        .where('id', '=', run.workflow_id)
-        .execute();
-  });
-}
-
+/**
+ * The run's first activity. Its start lock is held by the request creating the run until that
+ * request has started the Temporal execution and committed (withNewRun), so this waits for the row.
+ */
 export async function markRunStarted(db: Db, runId: number): Promise<{ workflowId: number }> {
   return db.transaction().execute(async (tx) => {
+    await sql`select pg_advisory_xact_lock(${runStartLock(runId)})`.execute(tx);
     const run = await tx
       .updateTable('workflow_run')
       .set({ status: 'R', status_date: sql`now()`, heartbeat_date: sql`now()` })

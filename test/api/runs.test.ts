@@ -9,6 +9,8 @@ import { type Config } from '../../src/config';
 import { createApp } from '../../src/api/app';
 import { localAuth } from '../../src/api/auth';
 import { createRun } from '../../src/sql/runs';
+import { Client } from '@temporalio/client';
+import { tableCounts } from '../helpers/token-app';
 import { RUN_START_GRACE_S } from '../../src/control/runs';
 import { temporalWorkflowId } from '../../src/temporal/ids';
 import { waitFor } from '../helpers/wait';
@@ -102,6 +104,25 @@ describe('a run another API process is starting', () => {
   const app = () => createApp({ db, temporal: temporal.client, config: runConfig, auth: localAuth('alice') });
   const runStatus = async (id: number) =>
     (await db.selectFrom('workflow_run').select('status').where('id', '=', id).executeTakeFirstOrThrow()).status;
+  const runAfter = async (id: number) =>
+    (await db
+      .selectFrom('workflow_run')
+      .select('id')
+      .where('workflow_id', '=', wf)
+      .where('id', '>', id)
+      .executeTakeFirst()) !== undefined;
+  /** Whether another transaction holds the workflow's row lock (a start in progress). */
+  const workflowLocked = async (id: number) =>
+    db
+      .transaction()
+      .execute(async (tx) => {
+        await tx.selectFrom('workflow').select('id').where('id', '=', id).forUpdate().noWait().execute();
+        return false;
+      })
+      .catch((err: { code?: string }) => {
+        if (err.code === '55P03') return true; // lock_not_available
+        throw err;
+      });
 
   beforeAll(async () => {
     temporal = await connectTemporal();
@@ -164,20 +185,76 @@ describe('a run another API process is starting', () => {
       .executeTakeFirstOrThrow();
     await db.updateTable('workflow_run').set({ status: 'E' }).where('id', '=', last.id).execute();
     const resumed = call(app(), 'POST', `/api/v1/workflows/${wf}/runs`, { body: {} });
-    // The new run's row exists before its execution is started; then the old execution closes.
-    await waitFor(
-      async () =>
-        (await db
-          .selectFrom('workflow_run')
-          .select('id')
-          .where('workflow_id', '=', wf)
-          .where('id', '>', last.id)
-          .executeTakeFirst()) !== undefined,
-      { timeoutMs: 10_000, intervalMs: 20, what: 'the new run row' },
-    );
+    // The start holds the workflow's lock (its run row uncommitted) while it waits for the old
+    // execution to close; then the old execution closes.
+    await waitFor(async () => (await workflowLocked(wf)) && !(await runAfter(last.id)), {
+      timeoutMs: 10_000,
+      intervalMs: 20,
+      what: 'the start waiting, its run not yet visible',
+    });
     await temporal.client.workflow.getHandle(last.temporal_workflow_id).terminate('closing');
     const res = await resumed;
     expect(res.status).toBe(201);
     expect(await runStatus(res.body.workflow_run_id)).toBe('B');
+  });
+});
+
+describe('a start Temporal refuses', () => {
+  let temporal: TemporalConnections;
+  let refusing: Config;
+  // A namespace Temporal does not know: the connection works, the start itself is refused.
+  const app = () =>
+    createApp({
+      db,
+      temporal: new Client({ connection: temporal.connection, namespace: `jmt-missing-${randomUUID()}` }),
+      config: refusing,
+      auth: localAuth('alice'),
+    });
+  /** Every table's row count, and what a start or resume would change: runs, statuses, attempts. */
+  const snapshot = async (wf: number) => ({
+    counts: await tableCounts(db),
+    runs: await db.selectFrom('workflow_run').select(['id', 'status']).where('workflow_id', '=', wf).execute(),
+    workflow: await db.selectFrom('workflow').select('status').where('id', '=', wf).executeTakeFirstOrThrow(),
+    tasks: await db
+      .selectFrom('task')
+      .select(['id', 'status', 'num_attempts', 'task_resources_id'])
+      .where('workflow_id', '=', wf)
+      .orderBy('id')
+      .execute(),
+    instances: await db.selectFrom('task_instance').select(['id', 'status']).where('workflow_id', '=', wf).execute(),
+  });
+
+  beforeAll(async () => {
+    temporal = await connectTemporal();
+    refusing = { ...config, workflowIdPrefix: `jmt-refused-${randomUUID().slice(0, 8)}` };
+  });
+  afterAll(async () => temporal?.close());
+
+  it('a first start writes nothing: no run row, the workflow as it was, no audit row', async () => {
+    const bound = await call(app(), 'POST', '/api/v1/bind', { body: bindRequest('refused-start') });
+    const wf = bound.body.workflow_id as number;
+    const before = await snapshot(wf);
+    const res = await call(app(), 'POST', `/api/v1/workflows/${wf}/runs`, { body: {} });
+    expect(res.status, JSON.stringify(res.body)).toBeGreaterThanOrEqual(400);
+    expect(await snapshot(wf)).toEqual(before);
+    expect(before.runs).toEqual([]);
+  });
+
+  it('a resume writes nothing either: failed tasks, killed-to-be instances and the last run stay as they were', async () => {
+    const bound = await call(app(), 'POST', '/api/v1/bind', { body: bindRequest('refused-resume') });
+    const wf = bound.body.workflow_id as number;
+    // An earlier run that failed: its tasks F after one attempt, the workflow F.
+    const last = await createRun(db, wf, { user: 'alice', resumeMode: 'cold', temporalWorkflowId: 'refused-earlier' });
+    await db
+      .updateTable('workflow_run')
+      .set({ status: 'E', temporal_run_id: 'earlier' })
+      .where('id', '=', last)
+      .execute();
+    await db.updateTable('task').set({ status: 'F', num_attempts: 1 }).where('workflow_id', '=', wf).execute();
+    await db.updateTable('workflow').set({ status: 'F' }).where('id', '=', wf).execute();
+    const before = await snapshot(wf);
+    const res = await call(app(), 'POST', `/api/v1/workflows/${wf}/runs`, { body: { resume_mode: 'cold' } });
+    expect(res.status, JSON.stringify(res.body)).toBeGreaterThanOrEqual(400);
+    expect(await snapshot(wf)).toEqual(before);
   });
 });
