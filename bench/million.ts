@@ -220,7 +220,11 @@ async function main(): Promise<void> {
   const scale = Math.max(1, Math.round(total / 100_000));
   const loadSeconds = argValue('--load-seconds', 10, 1);
   // No heap flag: the bind streams, so the API's default heap must do (issue 18: ≤ 1 GB).
-  const stack = await startStack('million');
+  // JMT_BENCH_PROFILE_DIR=dir: the services process writes a CPU profile there (node --cpu-prof).
+  const profileDir = process.env.JMT_BENCH_PROFILE_DIR;
+  const stack = await startStack('million', {
+    servicesNodeArgs: profileDir ? ['--cpu-prof', '--cpu-prof-dir', profileDir] : [],
+  });
   const admin = await adminClient(stack.databaseUrl);
   let pgPeak = { backends: 0, totalMiB: 0, maxMiB: 0 };
   let servicesPeakRss = 0;

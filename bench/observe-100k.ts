@@ -147,7 +147,7 @@ async function main(): Promise<void> {
   await time('progress + ETA + risks (/progress)', () => getWorkflowProgress(db, config, id));
   await time('error groups (/error-groups)', () => groupWorkflowErrors(db, id));
   await time('recent errors (/errors)', () => listWorkflowErrors(db, id, { limit: 20 }));
-  await time('task list page (/tasks?status=F)', () => listWorkflowTasks(db, id, { status: 'F', limit: 100 }));
+  await time('task list page (/tasks?status=F)', () => listWorkflowTasks(db, config, id, { status: 'F', limit: 100 }));
   await time('template DAG (/template-dag, cached)', () => templateDag(db, id));
   await time('search (/search/workflows)', () => searchWorkflows(db, { tool: 'bench' }));
   await time('resources usage (model, 5k history)', () => templateUsage(db, { template: 'model', tool: 'bench' }));

@@ -1,6 +1,9 @@
-/** src/sql/shared-reads.ts: concurrent callers share reads, but never get one that started before they asked. */
+/**
+ * src/sql/shared-reads.ts: concurrent callers share reads, but never get one that started before they
+ * asked; `recentReads` may answer from a kept answer within its bounds.
+ */
 import { describe, expect, it } from 'vitest';
-import { sharedReads } from '../src/sql/shared-reads';
+import { recentReads, sharedReads } from '../src/sql/shared-reads';
 import type { Config } from '../src/config';
 import type { Db } from '../src/sql/db';
 
@@ -61,5 +64,71 @@ describe('sharedReads', () => {
     const after = shared(db, config, 1, async () => 42);
     await expect(failing).rejects.toThrow('boom');
     expect(await after).toBe(42);
+  });
+});
+
+describe('recentReads', () => {
+  function setup(keep = (v: number) => v >= 0) {
+    let clock = 1_000;
+    const recent = recentReads<number>({ keep, refreshAfterMs: 1_000, serveForMs: 10_000, now: () => clock });
+    return { recent, r: controlledReads(), tick: (ms: number) => (clock += ms) };
+  }
+
+  it('serves a kept answer at once, refreshes it once in the background after refreshAfterMs', async () => {
+    const { recent, r, tick } = setup();
+    const first = recent(db, config, 1, r.read);
+    r.finish(10);
+    expect(await first).toBe(10);
+
+    tick(500); // young: served, no read
+    expect(await recent(db, config, 1, r.read)).toBe(10);
+    expect(r.started).toBe(1);
+
+    tick(600); // older than 1 s: still served, one refresh starts, however many callers
+    expect(await recent(db, config, 1, r.read)).toBe(10);
+    expect(await recent(db, config, 1, r.read)).toBe(10);
+    expect(r.started).toBe(2);
+    r.finish(20);
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(await recent(db, config, 1, r.read)).toBe(20);
+    expect(r.started).toBe(2);
+  });
+
+  it('past serveForMs the caller waits for a fresh read', async () => {
+    const { recent, r, tick } = setup();
+    const first = recent(db, config, 1, r.read);
+    r.finish(10);
+    await first;
+    tick(10_000);
+    const late = recent(db, config, 1, r.read);
+    expect(r.started).toBe(2);
+    r.finish(30);
+    expect(await late).toBe(30);
+  });
+
+  it('does not keep answers that keep() refuses: every call reads, as sharedReads', async () => {
+    const { recent, r } = setup((v) => v >= 100);
+    const a = recent(db, config, 1, r.read);
+    r.finish(5);
+    expect(await a).toBe(5);
+    const b = recent(db, config, 1, r.read);
+    expect(r.started).toBe(2);
+    r.finish(6);
+    expect(await b).toBe(6);
+  });
+
+  it('a failed background refresh keeps the old answer and is retried by the next caller', async () => {
+    const { recent, r, tick } = setup();
+    const first = recent(db, config, 1, r.read);
+    r.finish(10);
+    await first;
+    tick(2_000);
+    expect(await recent(db, config, 1, () => Promise.reject(new Error('down')))).toBe(10);
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(await recent(db, config, 1, r.read)).toBe(10);
+    expect(r.started).toBe(2); // the retry
+    r.finish(11);
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(await recent(db, config, 1, r.read)).toBe(11);
   });
 });

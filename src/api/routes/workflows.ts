@@ -1,10 +1,9 @@
 /** Workflow reads (CLI and GUI → server), all answered from Postgres by src/sql/reads/*. */
 import { createRoute, OpenAPIHono } from '@hono/zod-openapi';
 import { listWorkflows } from '../../sql/reads/workflow-list';
-import { getWorkflowStatus } from '../../sql/reads/workflow-status';
+import { getWorkflowStatusWithEvents } from '../../sql/reads/workflow-status';
 import { listWorkflowErrors } from '../../sql/reads/workflow-errors';
 import { listWorkflowTasks } from '../../sql/reads/workflow-tasks';
-import { listEvents } from '../../sql/events';
 import { mayActOn } from '../auth';
 import type { AppEnv, RouteDeps } from '../deps';
 import {
@@ -22,7 +21,6 @@ import {
 
 const tags = ['workflows'];
 /** Operator events shown with a workflow's status. */
-const RECENT_EVENTS = 5;
 
 const listRoute = createRoute({
   method: 'get',
@@ -67,22 +65,14 @@ export function workflowRoutes({ db, config }: RouteDeps): OpenAPIHono<AppEnv> {
 
   app.openapi(statusRoute, async (c) => {
     const id = c.req.valid('param').id;
-    const status = await getWorkflowStatus(db, config, id);
-    // The last operator controls travel with the status, so `jmt workflow status` shows them in one request.
+    const status = await getWorkflowStatusWithEvents(db, config, id);
     // may_operate is the server's own owner/grant/role check, so the GUI shows its buttons exactly
     // to those whose controls would be accepted (a grantee included) without knowing the rules.
-    return c.json(
-      {
-        ...status,
-        events: await listEvents(db, id, RECENT_EVENTS),
-        may_operate: await mayActOn(db, c.get('identity'), id),
-      },
-      200,
-    );
+    return c.json({ ...status, may_operate: await mayActOn(db, c.get('identity'), id, status.user) }, 200);
   });
 
   app.openapi(tasksRoute, async (c) =>
-    c.json(await listWorkflowTasks(db, c.req.valid('param').id, c.req.valid('query')), 200),
+    c.json(await listWorkflowTasks(db, config, c.req.valid('param').id, c.req.valid('query')), 200),
   );
 
   app.openapi(errorsRoute, async (c) => {

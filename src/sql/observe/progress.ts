@@ -10,7 +10,7 @@
 import type { Config } from '../../config';
 import { getWorkflowStatus, type WorkflowStatusView } from '../reads/workflow-status';
 import type { Db } from '../db';
-import { sharedReads } from '../shared-reads';
+import { recentReads } from '../shared-reads';
 import { isoOrNull } from '../dates';
 import { estimate, etaText, type Estimate } from './progress-eta';
 import { readProgressFacts } from './progress-facts';
@@ -23,12 +23,25 @@ export type { WorkflowProgress };
 export type { Risk, RiskKind } from './progress-risks';
 export type { TemplateProgress } from './progress-templates';
 
-/** Progress, ETA and risks of a workflow; concurrent callers share one read (shared-reads.ts). */
+/**
+ * Progress, ETA and risks of a workflow. Concurrent callers share one read (shared-reads.ts), read
+ * after they asked. A workflow of RECENT_FROM_TASKS tasks or more is answered from its latest
+ * answer while that is younger than 10 s, and an answer older than 1 s starts one refresh in the
+ * background (`recentReads`): one read of a big workflow takes 0.1–1 s while its run keeps both
+ * cores busy, so 50 observers waiting for fresh reads waited over a second each (bench:million),
+ * while what they ask ("is it done yet, and when?") moves in minutes. `generated_date` says how old
+ * an answer is; status (`GET /status`) stays read-after-ask for operators.
+ */
 export function getWorkflowProgress(db: Db, config: Config, workflowId: number): Promise<WorkflowProgress> {
-  return sharedProgress(db, config, workflowId, () => readWorkflowProgress(db, config, workflowId));
+  return recentProgress(db, config, workflowId, () => readWorkflowProgress(db, config, workflowId));
 }
 
-const sharedProgress = sharedReads<WorkflowProgress>();
+const RECENT_FROM_TASKS = 50_000;
+const recentProgress = recentReads<WorkflowProgress>({
+  keep: (answer) => answer.num_tasks >= RECENT_FROM_TASKS,
+  refreshAfterMs: 1_000,
+  serveForMs: 10_000,
+});
 
 async function readWorkflowProgress(db: Db, config: Config, workflowId: number): Promise<WorkflowProgress> {
   const status = await getWorkflowStatus(db, config, workflowId); // 404 for an unknown id

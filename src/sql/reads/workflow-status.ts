@@ -10,6 +10,7 @@ import { WORKFLOW_RUN_STATUSES, WORKFLOW_STATUSES, taskBucket } from '../../doma
 import { temporalUiUrl } from '../../temporal/ids';
 import { iso } from '../dates';
 import type { Db } from '../db';
+import { listEvents } from '../events';
 import { sharedReads } from '../shared-reads';
 import { statusCounts } from '../status-counts';
 import { emptyBuckets, emptyCounts, percent, TASK_LETTERS, type Buckets, type StatusCounts } from './counts';
@@ -20,12 +21,38 @@ export type { Buckets, StatusCounts };
 /** The answer as the contract publishes it (src/contract). */
 export type WorkflowStatusView = Omit<WorkflowStatusReport, 'events' | 'may_operate'>;
 
+/** The status and the latest operator controls, which `GET /status` shows together. */
+export type WorkflowStatusWithEvents = Omit<WorkflowStatusReport, 'may_operate'>;
+
+/** The last controls that travel with a status, so `jmt workflow status` shows them in one request. */
+export const RECENT_EVENTS = 5;
+
 /** The status of a workflow; concurrent callers share one read (shared-reads.ts). */
 export function getWorkflowStatus(db: Db, config: Config, workflowId: number): Promise<WorkflowStatusView> {
   return sharedStatus(db, config, workflowId, () => readWorkflowStatus(db, config, workflowId));
 }
 
+/**
+ * The status with its recent events, shared the same way: 50 dashboards polling a workflow cost
+ * one events read per round, not 50 (each was a round trip of its own, and at that rate the API's
+ * socket writes were most of its CPU).
+ */
+export function getWorkflowStatusWithEvents(
+  db: Db,
+  config: Config,
+  workflowId: number,
+): Promise<WorkflowStatusWithEvents> {
+  return sharedStatusWithEvents(db, config, workflowId, async () => {
+    const [status, events] = await Promise.all([
+      getWorkflowStatus(db, config, workflowId),
+      listEvents(db, workflowId, RECENT_EVENTS),
+    ]);
+    return { ...status, events };
+  });
+}
+
 const sharedStatus = sharedReads<WorkflowStatusView>();
+const sharedStatusWithEvents = sharedReads<WorkflowStatusWithEvents>();
 
 async function readWorkflowStatus(db: Db, config: Config, workflowId: number): Promise<WorkflowStatusView> {
   const wf = await db
