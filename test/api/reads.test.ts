@@ -112,6 +112,10 @@ describe('reads', () => {
     expect(res.body.error.field).toBe('attribute');
     res = await call(app(), 'GET', `${url}?status=X`);
     expect(res.status).toBe(422);
+    res = await call(app(), 'GET', `${url}?template=nosuch`);
+    expect(res.body).toMatchObject({ tasks: [], total: 0, next_cursor: null });
+    res = await call(app(), 'GET', `/api/v1/workflows/999999/tasks`);
+    expect(res.status).toBe(404);
   });
 
   it('GET /workflows/:id/tasks pages by cursor: the same tasks as offsets, the same total on every page', async () => {
