@@ -4,7 +4,7 @@
  * validation failures and the bind layer's JobmonErrors name the offending field, anything
  * unexpected is a 500 whose stack goes to stderr and never to the client.
  */
-import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi';
+import { createRoute, OpenAPIHono } from '@hono/zod-openapi';
 import type { Client } from '@temporalio/client';
 import type { Context } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
@@ -26,7 +26,7 @@ import { taskInstanceRoutes } from './routes/task-instances';
 import { taskRoutes } from './routes/tasks';
 import { workflowRoutes } from './routes/workflows';
 import { createRunNotifier, type RunNotifier } from '../control/run-notifier';
-import { inputGuards, issuePath } from './input-guards';
+import { inputGuards, validationError } from './input-guards';
 import { HealthSchema, json } from '../contract/schemas';
 import { responseCheck } from './response-check';
 import { temporalUnavailable } from './temporal';
@@ -149,18 +149,6 @@ export function toTemporalGetter(temporal: AppDeps['temporal']): () => Promise<C
       throw temporalUnavailable(err instanceof Error ? err.message : String(err));
     }
   };
-}
-
-type Issue = z.core.$ZodIssue;
-
-function validationError(issues: readonly Issue[]): JobmonError {
-  const issue = issues[0];
-  if (issue.code === 'unrecognized_keys') {
-    const field = issuePath([...issue.path, issue.keys[0]]);
-    return new JobmonError('invalid', `${field}: unknown field`, field, 'invalid');
-  }
-  const field = issuePath(issue.path);
-  return new JobmonError('invalid', `${field}: ${issue.message}`, field, 'invalid');
 }
 
 function errorResponse(err: Error, c: Context): Response {

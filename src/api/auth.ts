@@ -12,7 +12,8 @@
  *   granted to them (`workflow_grant`), and only the owner or an admin grants;
  * - the worker-node wrapper callbacks (POST /task-instances/{id}/running|heartbeat|done|error) take
  *   the job token the job was given (src/domain/job-tokens.ts), valid only for the instances of its
- *   own batch, or an admin token (manual repair). A job token opens no other route. Jobs never see
+ *   own batch, or an admin token (manual repair); so does their batch form (POST
+ *   /task-instances/reports), whose route checks each item's batch. A job token opens no other route. Jobs never see
  *   anybody's API token: on a cluster they run as the workflow's owner, who could read it.
  */
 import { createHash } from 'node:crypto';
@@ -111,6 +112,10 @@ const READ_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 
 /** The wrapper's callbacks, relative to the API prefix; group 1 is the task instance id. */
 const CALLBACK_ROUTE = /^\/task-instances\/([0-9]{1,15})\/(?:running|heartbeat|done|error)$/;
+/** The callbacks' batch form: which instances it names is in the body, checked per item by the route. */
+const REPORT_BATCH_ROUTE = '/task-instances/reports';
+const isCallbackRoute = (method: string, route: string) =>
+  method === 'POST' && (CALLBACK_ROUTE.test(route) || route === REPORT_BATCH_ROUTE);
 
 /**
  * The batch of a task instance never changes once written, so it is cached: a heartbeat then costs
@@ -143,7 +148,7 @@ async function batchOfInstance(db: Db, instanceId: number): Promise<number | und
  */
 async function jobIdentity(db: Db | undefined, token: string, method: string, route: string): Promise<Identity> {
   const callback = method === 'POST' ? CALLBACK_ROUTE.exec(route) : null;
-  if (!callback) {
+  if (!callback && !isCallbackRoute(method, route)) {
     throw new JobmonError(
       'forbidden',
       'a job token may only report on its own task instances',
@@ -155,11 +160,11 @@ async function jobIdentity(db: Db | undefined, token: string, method: string, ro
   if (batchId === undefined) {
     throw new JobmonError('unauthorized', 'invalid job token', 'authorization', 'unauthorized');
   }
-  const instanceBatch = await batchOfInstance(db!, Number(callback[1]));
+  const instanceBatch = callback ? await batchOfInstance(db!, Number(callback[1])) : undefined;
   if (instanceBatch !== undefined && instanceBatch !== batchId) {
     throw new JobmonError(
       'forbidden',
-      `this job token is for batch ${batchId}, not the batch of task instance ${callback[1]}`,
+      `this job token is for batch ${batchId}, not the batch of task instance ${callback![1]}`,
       'authorization',
       'forbidden',
     );
@@ -207,7 +212,7 @@ export function authMiddleware(
       else if (auth.oidc && looksLikeJwt(match[1])) identity = await auth.oidc.verify(match[1]);
       else throw new JobmonError('unauthorized', 'unknown token', 'authorization', 'unauthorized');
     }
-    const isCallback = c.req.method === 'POST' && CALLBACK_ROUTE.test(route);
+    const isCallback = isCallbackRoute(c.req.method, route);
     if (isCallback && auth.mode === 'tokens' && identity.role !== 'admin') {
       throw new JobmonError(
         'forbidden',

@@ -20,6 +20,7 @@
  * body that fails a scan is parsed here, to name the offending field.
  */
 import type { MiddlewareHandler } from 'hono';
+import type { z } from '@hono/zod-openapi';
 import { JobmonError } from '../domain/errors';
 
 /** Far above any real body (a bind spec nests about 6 levels), far below any stack limit. */
@@ -200,4 +201,17 @@ function textError(field: string, what: 'nul' | 'surrogate'): JobmonError {
         field,
         'unpaired_surrogate',
       );
+}
+
+type Issue = z.core.$ZodIssue;
+
+/** A zod failure as the one error shape: 422 naming the first offending field. */
+export function validationError(issues: readonly Issue[]): JobmonError {
+  const issue = issues[0];
+  if (issue.code === 'unrecognized_keys') {
+    const field = issuePath([...issue.path, issue.keys[0]]);
+    return new JobmonError('invalid', `${field}: unknown field`, field, 'invalid');
+  }
+  const field = issuePath(issue.path);
+  return new JobmonError('invalid', `${field}: ${issue.message}`, field, 'invalid');
 }

@@ -490,6 +490,33 @@ export const ErrorBodySchema = z.object({
 });
 export const InstanceStatusSchema = z.object({ status: TaskInstanceStatusSchema });
 
+/**
+ * Many reports in one request (the local executor's): each item is the body of
+ * POST /task-instances/{id}/running|done|error plus the instance's id and the report's kind.
+ */
+export const REPORT_BATCH_MAX = 500;
+export const REPORT_KINDS = ['running', 'done', 'error'] as const;
+/** What a batch item must have to be answered; the rest is checked per item, by its kind's body schema. */
+export const ReportItemSchema = z
+  .looseObject({
+    task_instance_id: z.number().int().min(1).max(Number.MAX_SAFE_INTEGER),
+    kind: z.enum(REPORT_KINDS),
+  })
+  .openapi({
+    description:
+      "task_instance_id, kind, and the fields of that kind's single-report body (running: distributor_id, nodename, process_id; done: exit_code and usage; error: exit_code, error_state, message and usage)",
+  });
+export const ReportBatchBodySchema = z.object({ reports: z.array(ReportItemSchema).min(1).max(REPORT_BATCH_MAX) });
+export const ReportBatchResponseSchema = z.object({
+  /** One per item, in order: what the single-report route would have answered (status, body). */
+  results: z.array(
+    z.object({
+      status: z.number().int(),
+      body: z.union([RunningResponseSchema, InstanceStatusSchema, ErrorSchema]),
+    }),
+  ),
+});
+
 // ---------------------------------------------------------------- service routes
 
 export const HealthSchema = z.object({

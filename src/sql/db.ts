@@ -80,3 +80,19 @@ export async function dbNow(db: Db): Promise<Date> {
   const { rows } = await sql<{ now: Date }>`select now() as now`.execute(db);
   return rows[0].now;
 }
+
+/**
+ * Postgres may pick a transaction as a deadlock victim (40P01) or fail it on serialisation (40001):
+ * nothing of it was written, so try it again, a little later each time.
+ */
+export async function retryOnDeadlock<T>(fn: () => Promise<T>, attempts = 5): Promise<T> {
+  for (let i = 1; ; i++) {
+    try {
+      return await fn();
+    } catch (err) {
+      const code = (err as { code?: string }).code;
+      if ((code !== '40P01' && code !== '40001') || i >= attempts) throw err;
+      await new Promise((resolve) => setTimeout(resolve, 20 * i));
+    }
+  }
+}

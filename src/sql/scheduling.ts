@@ -212,10 +212,7 @@ export async function countTasks(db: Kysely<Database>, workflowId: number): Prom
  * (the run may be finished or blocked). Two indexed existence checks, cheap enough per report.
  */
 export async function runHasWork(db: Db, workflowId: number): Promise<boolean> {
-  const { rows } = await sql<{ ready: boolean; busy: boolean }>`
-    select exists(select 1 from task where workflow_id = ${workflowId} and status in ('G','A') and upstream_remaining = 0) as ready,
-           exists(select 1 from task where workflow_id = ${workflowId} and status in ('Q','I','O','R')) as busy`.execute(
-    db,
-  );
-  return rows[0].ready || !rows[0].busy;
+  // The one definition is the SQL function (migration 0020): the final reports ask it too.
+  const { rows } = await sql<{ has_work: boolean }>`select jmt_run_has_work(${workflowId}) as has_work`.execute(db);
+  return rows[0].has_work;
 }

@@ -12,7 +12,7 @@
  * the scheduler or by resume, both under that lock, so the check cannot go stale before the write.
  */
 import { sql } from 'kysely';
-import type { Db, Tx } from './db';
+import { retryOnDeadlock as withRetry, type Db, type Tx } from './db';
 import { conflict, invalid } from '../domain/errors';
 import type { TaskStatus } from '../domain/statuses';
 import { findActiveRun } from './runs';
@@ -336,17 +336,4 @@ export async function resetWorkflow(db: Db, workflowId: number, keepDone: boolea
       return { reset: Number(changed.numAffectedRows ?? 0), keptDone: done.rows[0].n };
     }),
   );
-}
-
-/** Postgres may pick this transaction as a deadlock victim against a report's; try again. */
-async function withRetry<T>(fn: () => Promise<T>, attempts = 5): Promise<T> {
-  for (let i = 1; ; i++) {
-    try {
-      return await fn();
-    } catch (err) {
-      const code = (err as { code?: string }).code;
-      if ((code !== '40P01' && code !== '40001') || i >= attempts) throw err;
-      await new Promise((resolve) => setTimeout(resolve, 20 * i));
-    }
-  }
 }

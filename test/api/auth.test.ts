@@ -82,6 +82,50 @@ describe('auth', () => {
     expect((await heartbeat(999999, 'admin-token-4')).status).toBe(404);
   });
 
+  it("the batch report route takes a job's token and answers another batch's items 403, one by one", async () => {
+    const bound = await call(app(), 'POST', '/api/v1/bind', {
+      body: bindRequest('auth-batch'),
+      token: 'alice-token-1',
+    });
+    const wf = bound.body.workflow_id;
+    const [t3, t4] = [...(await taskIds(wf)).values()];
+    const [ti3, ti4] = await launchInstances(wf, [t3, t4]);
+    const batch3 = Number(
+      (await db.selectFrom('task_instance').select('batch_id').where('id', '=', ti3).executeTakeFirstOrThrow())
+        .batch_id,
+    );
+    const jobToken = mintJobToken(await serverSecret(db, 'job_token_key'), batch3);
+    const running = (id: number) => ({
+      task_instance_id: id,
+      kind: 'running',
+      distributor_id: 'j1',
+      nodename: 'n',
+      process_id: 1,
+    });
+    const res = await call(app(), 'POST', '/api/v1/task-instances/reports', {
+      token: jobToken,
+      body: { reports: [running(ti3), running(ti4)] },
+    });
+    expect(res.status).toBe(200);
+    expect(res.body.results[0].status).toBe(200);
+    expect(res.body.results[0].body.task_instance_id).toBe(ti3);
+    expect(res.body.results[1].status).toBe(403);
+    expect(res.body.results[1].body.error).toMatchObject({ code: 'forbidden', field: 'authorization' });
+    const untouched = await db
+      .selectFrom('task_instance')
+      .select('status')
+      .where('id', '=', ti4)
+      .executeTakeFirstOrThrow();
+    expect(untouched.status).toBe('O');
+    // Users' tokens other than an admin's may not report for jobs in a batch either.
+    const body = { reports: [running(ti4)] };
+    expect((await call(app(), 'POST', '/api/v1/task-instances/reports', { token: 'alice-token-1', body })).status).toBe(
+      403,
+    );
+    const admin = await call(app(), 'POST', '/api/v1/task-instances/reports', { token: 'admin-token-4', body });
+    expect(admin.body.results[0].status).toBe(200);
+  });
+
   it("operators may not act on another user's workflow; admins may", async () => {
     const bob = await call(app(), 'POST', `/api/v1/workflows/${aliceWf}/pause`, { token: 'bob-token-22' });
     expect(bob.status).toBe(403);

@@ -190,6 +190,91 @@ describe('wrapper callbacks', () => {
   });
 });
 
+describe('batched reports (/task-instances/reports)', () => {
+  const app = () => makeApp(localAuth('alice'));
+
+  it('applies many reports in one request, each answered as its single route would answer it', async () => {
+    const bound = await call(app(), 'POST', '/api/v1/bind', { body: bindRequest('batch-reports') });
+    expect(bound.status).toBe(200);
+    const wf = bound.body.workflow_id;
+    const tasks = [...(await taskIds(wf)).values()];
+    const [a, b, c] = await launchInstances(wf, tasks.slice(0, 3));
+    const running = (id: number, job = `job-${id}`) => ({
+      task_instance_id: id,
+      kind: 'running',
+      distributor_id: job,
+      nodename: 'node-b',
+      process_id: 7,
+    });
+    const first = await call(app(), 'POST', '/api/v1/task-instances/reports', {
+      body: { reports: [running(a), running(b), running(c), running(999_999)] },
+    });
+    expect(first.status).toBe(200);
+    const r = first.body.results;
+    expect(r.map((x: { status: number }) => x.status)).toEqual([200, 200, 200, 404]);
+    expect(r[1].body).toMatchObject({ task_instance_id: b, workflow_id: wf, heartbeat_interval_s: 10 });
+    expect(r[1].body.stdout_path).toContain(config.logDir);
+
+    // Mixed: a done, an error, a repeated running (same answer), another job's running (409), an
+    // invalid item (422 naming its field) — the valid ones apply, the others change nothing.
+    const second = await call(app(), 'POST', '/api/v1/task-instances/reports', {
+      body: {
+        reports: [
+          { task_instance_id: a, kind: 'done', exit_code: 0, wallclock_s: 0.1, stdout_tail: 'ok' },
+          { task_instance_id: b, kind: 'error', exit_code: 3, error_state: 'E', message: 'boom' },
+          running(c),
+          running(c, 'someone-else'),
+          { task_instance_id: c, kind: 'done', exit_code: 5 },
+        ],
+      },
+    });
+    expect(second.status).toBe(200);
+    const s = second.body.results;
+    expect(s[0]).toEqual({ status: 200, body: { status: 'D' } });
+    expect(s[1]).toEqual({ status: 200, body: { status: 'E' } });
+    expect(s[2].status).toBe(200);
+    expect(s[2].body.stdout_path).toBe(r[2].body.stdout_path);
+    expect(s[3].status).toBe(409);
+    expect(s[3].body.error.code).toBe('not_runnable');
+    expect(s[4].status).toBe(422);
+    expect(s[4].body.error.field).toBe('reports[4].exit_code');
+    const rows = await db
+      .selectFrom('task_instance')
+      .innerJoin('task', 'task.id', 'task_instance.task_id')
+      .select(['task_instance.id', 'task_instance.status as ti', 'task.status as task', 'task_instance.exit_code'])
+      .where('task_instance.id', 'in', [a, b, c])
+      .orderBy('task_instance.id')
+      .execute();
+    expect(rows.map((x) => [x.ti, x.task, x.exit_code])).toEqual([
+      ['D', 'D', 0],
+      ['E', 'G', 3],
+      ['R', 'R', null],
+    ]);
+    const errors = await db
+      .selectFrom('task_instance_error_log')
+      .select('description')
+      .where('task_instance_id', '=', b)
+      .execute();
+    expect(errors.map((e) => e.description)).toEqual(['boom']);
+    // A duplicate final report is answered with the status and changes nothing.
+    const dup = await call(app(), 'POST', '/api/v1/task-instances/reports', {
+      body: { reports: [{ task_instance_id: a, kind: 'error', exit_code: 1, error_state: 'E', message: 'late' }] },
+    });
+    expect(dup.body.results).toEqual([{ status: 200, body: { status: 'D' } }]);
+  });
+
+  it('refuses a malformed or oversized batch as a whole, naming the field', async () => {
+    const empty = await call(app(), 'POST', '/api/v1/task-instances/reports', { body: { reports: [] } });
+    expect(empty.status).toBe(422);
+    expect(empty.body.error.field).toBe('reports');
+    const kind = await call(app(), 'POST', '/api/v1/task-instances/reports', {
+      body: { reports: [{ task_instance_id: 1, kind: 'heartbeat' }] },
+    });
+    expect(kind.status).toBe(422);
+    expect(kind.body.error.field).toBe('reports[0].kind');
+  });
+});
+
 describe('callback pool', () => {
   it('callbacks use the reserved pool: a heartbeat is answered while the main pool cannot connect', async () => {
     const bound = await call(makeApp(localAuth('alice')), 'POST', '/api/v1/bind', { body: bindRequest('cb-pool') });

@@ -1,16 +1,26 @@
 /**
  * Worker-node wrapper callbacks (compute node → server). Each report is one FSM-guarded
- * transaction in src/sql/task-instance-reports.ts, so late or duplicated reports are answered with
+ * statement in src/sql/task-instance-reports.ts, so late or duplicated reports are answered with
  * the current status and change nothing. A report that ends an instance wakes the run's Temporal
- * workflow, so downstream tasks start now rather than at the next poll.
+ * workflow, so downstream tasks start now rather than at the next poll. The local executor sends
+ * the reports of many tasks in one request (/task-instances/reports), applied together and each
+ * answered as its single route would have answered it.
  */
 import { createRoute, OpenAPIHono } from '@hono/zod-openapi';
 import { conflict, invalid, JobmonError } from '../../domain/errors';
+import type { Config } from '../../config';
 import { FINAL_TASK_INSTANCE_STATUSES, isOneOf } from '../../domain/statuses';
 import { HeartbeatWriter } from '../../sql/heartbeat-batch';
-import { logDone, logError, logRunning, type EndReport, type EndResult } from '../../sql/task-instance-reports';
+import {
+  applyReports,
+  type EndReport,
+  type EndResult,
+  type InstanceReport,
+  type ReportAnswer,
+  type RunningInstance,
+} from '../../sql/task-instance-reports';
 import type { AppEnv, RouteDeps } from '../deps';
-import { storableText } from '../input-guards';
+import { storableText, validationError } from '../input-guards';
 import {
   DoneBodySchema,
   ErrorBodySchema,
@@ -19,10 +29,13 @@ import {
   InstanceStatusSchema,
   json,
   jsonBody,
+  ReportBatchBodySchema,
+  ReportBatchResponseSchema,
   RunningBodySchema,
   RunningResponseSchema,
   TaskInstanceIdParams,
 } from '../../contract/schemas';
+import type { z } from '@hono/zod-openapi';
 
 const tags = ['task-instances'];
 
@@ -59,6 +72,15 @@ const errorRoute = createRoute({
   responses: { 200: json(InstanceStatusSchema, 'Status after the report'), ...errorResponses },
 });
 
+const batchRoute = createRoute({
+  method: 'post',
+  path: '/task-instances/reports',
+  tags,
+  summary: 'Many running/done/error reports at once (the local executor); each answered as its single route would',
+  request: { body: jsonBody(ReportBatchBodySchema) },
+  responses: { 200: json(ReportBatchResponseSchema, 'One result per report, in order'), ...errorResponses },
+});
+
 const unknownInstance = (id: number) =>
   new JobmonError('not_found', `task instance ${id} not found`, 'id', 'not_found');
 
@@ -90,51 +112,88 @@ function endReport(body: EndBody): EndReport {
  */
 const storable = storableText;
 
+const forbiddenInstance = (id: number, batchId: number | null) =>
+  new JobmonError(
+    'forbidden',
+    `this job token is for batch ${batchId}, not the batch of task instance ${id}`,
+    'authorization',
+    'forbidden',
+  );
+
+type RunningBody = z.infer<typeof RunningBodySchema>;
+type ErrorBody = z.infer<typeof ErrorBodySchema>;
+
+/** A validated body of one of the three reports, as the SQL layer takes it. */
+function instanceReport(id: number, kind: 'running' | 'done' | 'error', body: unknown): InstanceReport {
+  if (kind === 'running') {
+    const b = body as RunningBody;
+    return {
+      kind: 'running',
+      taskInstanceId: id,
+      report: { distributorId: storable(b.distributor_id), nodename: storable(b.nodename), processId: b.process_id },
+    };
+  }
+  if (kind === 'done') return { kind: 'end', taskInstanceId: id, state: 'D', report: endReport(body as EndBody) };
+  const b = body as ErrorBody;
+  return { kind: 'end', taskInstanceId: id, state: b.error_state, message: storable(b.message), report: endReport(b) };
+}
+
+function runningAnswer(i: RunningInstance, config: Config, reportBySeconds: number) {
+  return {
+    task_instance_id: i.taskInstanceId,
+    task_id: i.taskId,
+    workflow_id: i.workflowId,
+    workflow_run_id: i.workflowRunId,
+    name: i.name,
+    command: i.command,
+    stdout_path: i.stdoutPath,
+    stderr_path: i.stderrPath,
+    working_dir: i.workingDir,
+    heartbeat_interval_s: config.taskInstanceHeartbeatS,
+    report_by_s: reportBySeconds,
+  };
+}
+
 export function taskInstanceRoutes({ callbackDb: db, config, notifier }: RouteDeps): OpenAPIHono<AppEnv> {
   const app = new OpenAPIHono<AppEnv>();
   // report_by = now + heartbeat × buffer: ~3 missed heartbeats before the instance counts as lost.
   const reportBySeconds = config.taskInstanceHeartbeatS * config.reportByBuffer;
+  const settings = { reportBySeconds, logDir: config.logDir };
   const heartbeats = new HeartbeatWriter(db, reportBySeconds);
 
   /**
    * A final status means the task may have moved (DONE, retry, fatal): let the run react now, but
    * only when its scheduler has something to do (a task became ready, or nothing is in flight any
    * more: the run may be finished). Waking it for every end of a wide, fully queued DAG would only
-   * add history events. The report's own transaction said which (one trip per report).
+   * add history events. The report's own statement said which (one trip per report).
    */
   function afterEnd(result: EndResult): void {
     if (result.applied && result.runHasWork && isOneOf(result.status, FINAL_TASK_INSTANCE_STATUSES))
       notifier.notifyRunChanged(result.workflowId);
   }
 
+  /** The single route's 200 answer for a report, or the JobmonError it answers with. */
+  function answerOf(id: number, answer: ReportAnswer, batchId: number | null) {
+    const { result } = answer;
+    if (result === 'missing') throw unknownInstance(id);
+    if (result === 'forbidden') throw forbiddenInstance(id, batchId);
+    if (answer.kind === 'end') {
+      afterEnd(answer.result as EndResult);
+      return { status: (answer.result as EndResult).status };
+    }
+    const running = answer.result as Exclude<typeof answer.result, string>;
+    if (!running.ok) throw conflict(`task instance ${id} is ${running.status}: ${running.reason}`, 'not_runnable');
+    return runningAnswer(running.instance, config, reportBySeconds);
+  }
+
+  async function single(id: number, kind: 'running' | 'done' | 'error', body: unknown) {
+    const [answer] = await applyReports(db, [instanceReport(id, kind, body)], settings);
+    return answerOf(id, answer, null);
+  }
+
   app.openapi(runningRoute, async (c) => {
     const { id } = c.req.valid('param');
-    const body = c.req.valid('json');
-    const result = await logRunning(
-      db,
-      id,
-      { distributorId: storable(body.distributor_id), nodename: storable(body.nodename), processId: body.process_id },
-      { reportBySeconds, logDir: config.logDir },
-    );
-    if (!result) throw unknownInstance(id);
-    if (!result.ok) throw conflict(`task instance ${id} is ${result.status}: ${result.reason}`, 'not_runnable');
-    const i = result.instance;
-    return c.json(
-      {
-        task_instance_id: i.taskInstanceId,
-        task_id: i.taskId,
-        workflow_id: i.workflowId,
-        workflow_run_id: i.workflowRunId,
-        name: i.name,
-        command: i.command,
-        stdout_path: i.stdoutPath,
-        stderr_path: i.stderrPath,
-        working_dir: i.workingDir,
-        heartbeat_interval_s: config.taskInstanceHeartbeatS,
-        report_by_s: reportBySeconds,
-      },
-      200,
-    );
+    return c.json((await single(id, 'running', c.req.valid('json'))) as ReturnType<typeof runningAnswer>, 200);
   });
 
   app.openapi(heartbeatRoute, async (c) => {
@@ -151,19 +210,52 @@ export function taskInstanceRoutes({ callbackDb: db, config, notifier }: RouteDe
 
   app.openapi(doneRoute, async (c) => {
     const { id } = c.req.valid('param');
-    const result = await logDone(db, id, endReport(c.req.valid('json')));
-    if (result === undefined) throw unknownInstance(id);
-    afterEnd(result);
-    return c.json({ status: result.status }, 200);
+    return c.json((await single(id, 'done', c.req.valid('json'))) as { status: EndResult['status'] }, 200);
   });
 
   app.openapi(errorRoute, async (c) => {
     const { id } = c.req.valid('param');
-    const body = c.req.valid('json');
-    const result = await logError(db, id, body.error_state, storable(body.message), endReport(body));
-    if (result === undefined) throw unknownInstance(id);
-    afterEnd(result);
-    return c.json({ status: result.status }, 200);
+    return c.json((await single(id, 'error', c.req.valid('json'))) as { status: EndResult['status'] }, 200);
+  });
+
+  /**
+   * Each item is checked by its kind's body schema on its own (an invalid one is answered 422,
+   * naming `reports.<i>.<field>`), the valid ones applied together (one statement per kind), and
+   * every item answered with what its single route answers. A job token's items must be of its
+   * batch (403 for the others); the middleware cannot check that for a batch.
+   */
+  app.openapi(batchRoute, async (c) => {
+    const { reports } = c.req.valid('json');
+    const batchId = c.get('identity').job?.batchId ?? null;
+    const results: { status: number; body: unknown }[] = new Array(reports.length);
+    const valid: { k: number; report: InstanceReport }[] = [];
+    const schemas = { running: RunningBodySchema, done: DoneBodySchema, error: ErrorBodySchema };
+    reports.forEach((item, k) => {
+      const parsed = schemas[item.kind].safeParse(item);
+      if (parsed.success) valid.push({ k, report: instanceReport(item.task_instance_id, item.kind, parsed.data) });
+      else {
+        const err = validationError(parsed.error.issues.map((i) => ({ ...i, path: ['reports', k, ...i.path] })));
+        results[k] = { status: err.httpStatus, body: err.toJSON() };
+      }
+    });
+    const answers = valid.length
+      ? await applyReports(
+          db,
+          valid.map((v) => v.report),
+          settings,
+          batchId,
+        )
+      : [];
+    answers.forEach((answer, j) => {
+      const { k, report } = valid[j];
+      try {
+        results[k] = { status: 200, body: answerOf(report.taskInstanceId, answer, batchId) };
+      } catch (err) {
+        if (!(err instanceof JobmonError)) throw err;
+        results[k] = { status: err.httpStatus, body: err.toJSON() };
+      }
+    });
+    return c.json({ results } as z.infer<typeof ReportBatchResponseSchema>, 200);
   });
 
   return app;
