@@ -170,6 +170,31 @@ describe('local executor', () => {
     await waitFor(async () => (await d.liveJobs(ids)).size === 0, { timeoutMs: 10_000, what: 'all to be over' });
   });
 
+  it('sends many tasks’ reports in one request, and single reports to an API without the batch route', async () => {
+    const d = local(4);
+    // The first report's request is held: the other tasks' running reports queue behind it.
+    api.holdBatches = true;
+    const { tis, ids } = await submit(d, ['true', 'true', 'true', 'true']);
+    await waitFor(async () => ids.every((id) => stateOf(d, id) !== undefined), {
+      timeoutMs: 15_000,
+      what: 'the executor to take all four tasks',
+    });
+    expect(api.batches).toEqual([1]);
+    api.releaseBatches();
+    await waitFor(allEnded(tis), { timeoutMs: 30_000, what: 'all four to report' });
+    expect(api.batches[1]).toBe(3); // the three queued running reports, together
+    expect(api.batches.reduce((a, b) => a + b, 0)).toBe(8);
+    expect(tis.map((ti) => api.endOf(ti)!.kind)).toEqual(Array(4).fill('done'));
+    // Each task's running report came before its final one, whatever request carried them.
+    for (const ti of tis) expect(api.callsOf(ti).map((c) => c.kind)).toEqual(['running', 'done']);
+
+    api.noBatchRoute = true;
+    const more = await submit(d, ['true', 'exit 3']);
+    await waitFor(allEnded(more.tis), { timeoutMs: 30_000, what: 'the two to report singly' });
+    expect(more.tis.map((ti) => api.endOf(ti)!.kind)).toEqual(['done', 'error']);
+    expect(api.batches.reduce((a, b) => a + b, 0)).toBe(8);
+  });
+
   it('counts each task’s own CPU and memory, and passes the job token to the callbacks only', async () => {
     const d = local(2);
     const busy =

@@ -8,6 +8,8 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { REPORT_BATCH_MAX } from '../src/contract/schemas';
+import { REPORT_BATCH_MAX as EXECUTOR_BATCH_MAX } from '../src/worker-node/report-batcher';
 import { FakeWrapperApi, type InstanceScript } from './helpers/fake-wrapper-api';
 import { freePort } from './helpers/ports';
 import { waitFor } from './helpers/wait';
@@ -111,6 +113,10 @@ async function exitOf(run: Run, timeoutMs = 20_000): Promise<{ code: number | nu
     clearTimeout(timer);
   }
 }
+
+it('the executor never sends a batch larger than the API takes (the worker node imports no contract)', () => {
+  expect(EXECUTOR_BATCH_MAX).toBe(REPORT_BATCH_MAX);
+});
 
 describe('worker-node wrapper', () => {
   it('reports running, heartbeats and done; writes output files and sends their tails', async () => {

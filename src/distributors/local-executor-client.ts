@@ -35,6 +35,7 @@ export class LocalExecutorClient {
   #buffered = '';
   readonly #pending = new Map<string, Pending>();
   readonly #ended = new Map<string, (code: number | undefined) => void>();
+  readonly #exited = new Map<string, () => void>();
   readonly #closed = new WeakSet<net.Socket>();
 
   constructor(
@@ -71,13 +72,18 @@ export class LocalExecutorClient {
    * distributor left) refuses or drops the connection: the task then goes to a fresh executor.
    * `onEnd` is called once: with the wrapper's exit code when the executor says the task ended,
    * undefined when the connection was lost first (whether it still runs is then for its state file
-   * and the executor's pid to say).
+   * and the executor's pid to say). `onExited`, when the executor says so, comes first: the
+   * task's command has exited and its final report is on its way (an older executor never says it).
    */
-  async run(request: Omit<RunRequest, 'op'>, onEnd: (code: number | undefined) => void): Promise<ExecutorInfo> {
+  async run(
+    request: Omit<RunRequest, 'op'>,
+    onEnd: (code: number | undefined) => void,
+    onExited?: () => void,
+  ): Promise<ExecutorInfo> {
     for (let attempt = 1; ; attempt++) {
       const info = await this.connect();
       try {
-        await this.#send(request, onEnd);
+        await this.#send(request, onEnd, onExited);
         return info;
       } catch (err) {
         if (!(err instanceof ExecutorGoneError) || attempt >= RUN_ATTEMPTS) throw err;
@@ -90,14 +96,20 @@ export class LocalExecutorClient {
     }
   }
 
-  #send(request: Omit<RunRequest, 'op'>, onEnd: (code: number | undefined) => void): Promise<void> {
+  #send(
+    request: Omit<RunRequest, 'op'>,
+    onEnd: (code: number | undefined) => void,
+    onExited: (() => void) | undefined,
+  ): Promise<void> {
     const socket = this.#socket!;
     return new Promise<void>((resolve, reject) => {
       this.#pending.set(request.id, { resolve, reject });
       this.#ended.set(request.id, onEnd);
+      if (onExited) this.#exited.set(request.id, onExited);
       socket.write(`${JSON.stringify({ op: 'run', ...request })}\n`);
     }).catch((err: unknown) => {
       this.#ended.delete(request.id);
+      this.#exited.delete(request.id);
       throw err;
     });
   }
@@ -189,9 +201,14 @@ export class LocalExecutorClient {
         if (msg.op === 'started') p?.resolve();
         else if (msg.stopping) p?.reject(new ExecutorGoneError('the local executor was exiting'));
         else p?.reject(new Error(`the local executor refused the task: ${msg.error ?? 'no reason given'}`));
+      } else if (msg.op === 'exited') {
+        const onExited = this.#exited.get(id);
+        this.#exited.delete(id);
+        onExited?.();
       } else if (msg.op === 'ended') {
         const onEnd = this.#ended.get(id);
         this.#ended.delete(id);
+        this.#exited.delete(id);
         onEnd?.(msg.code);
       }
     }
@@ -210,6 +227,7 @@ export class LocalExecutorClient {
     this.#pending.clear();
     const ended = [...this.#ended.values()];
     this.#ended.clear();
+    this.#exited.clear();
     for (const onEnd of ended) onEnd(undefined);
   }
 }

@@ -60,6 +60,12 @@ export class LocalProcessDistributor implements Distributor {
   readonly #host = os.hostname();
   /** Set in executor mode. */
   readonly #executor: LocalExecutorClient | undefined;
+  /**
+   * Executor tasks whose command has exited and whose final report is on its way: their slot is
+   * free already (the next task's running report queues behind that report, so the two often
+   * share a request), but they are live until the executor says they ended.
+   */
+  readonly #exitedTasks = new Set<string>();
   #closed = false;
 
   constructor(opts: LocalProcessOptions) {
@@ -136,6 +142,8 @@ export class LocalProcessDistributor implements Distributor {
     // hears of an executor's death only through its next poll.
     const record = this.records.read(id);
     if (!record) return this.#executor !== undefined && this.#pool.runningPid(id) !== undefined;
+    // Its slot is free already (so not adopted into one), its end not yet reported.
+    if (this.#exitedTasks.has(id)) return this.#recordAlive(record);
     if (this.#executor && this.#pool.runningPid(id) !== undefined && !record.spawnError && !this.#state(record)) {
       return true; // being handed over (the first executor was exiting and a new one starts)
     }
@@ -277,8 +285,14 @@ export class LocalProcessDistributor implements Distributor {
       statePath: this.records.statePath(id),
     };
     this.records.write(record);
-    let ended!: () => void;
-    const exited = new Promise<void>((resolve) => (ended = resolve));
+    // The slot is held until the command has exited (or, with an executor that does not say so,
+    // until the task ended); liveness until it ended.
+    let freeSlot!: () => void;
+    const exited = new Promise<void>((resolve) => (freeSlot = resolve));
+    const ended = () => {
+      this.#exitedTasks.delete(id);
+      freeSlot();
+    };
     executor
       .run(
         {
@@ -290,9 +304,15 @@ export class LocalProcessDistributor implements Distributor {
           statePath: record.statePath!,
         },
         (code) => {
-          // The connection was lost, not the task: it holds its slot until its state says it ended.
-          if (code === undefined) this.#pool.adopt(id, record.pid!, () => this.#recordAlive(record));
+          // The connection was lost, not the task: it holds its slot until its state says it ended
+          // (unless its command had exited already).
+          if (code === undefined && !this.#exitedTasks.has(id))
+            this.#pool.adopt(id, record.pid!, () => this.#recordAlive(record));
           ended();
+        },
+        () => {
+          this.#exitedTasks.add(id);
+          freeSlot();
         },
       )
       .then((took) => {

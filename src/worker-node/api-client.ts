@@ -97,15 +97,21 @@ export class ApiClient {
    * POST JSON. Network errors, timeouts, 429 and 5xx are retried within the policy; any other
    * status (2xx, 4xx) is returned for the caller to judge. `retry: false` makes one attempt (heartbeats:
    * the next heartbeat is the retry). `signal` aborts, e.g. a heartbeat overtaken by the final report.
+   * `token` replaces the client's own for this request (the local executor's one client per API
+   * carries the reports of many batches, each with its job token).
    */
-  async post(path: string, body: unknown, opts: { retry?: boolean; signal?: AbortSignal } = {}): Promise<ApiResponse> {
+  async post(
+    path: string,
+    body: unknown,
+    opts: { retry?: boolean; signal?: AbortSignal; token?: string } = {},
+  ): Promise<ApiResponse> {
     const policy = opts.retry === false ? { ...this.policy, maxAttempts: 1 } : this.policy;
     const started = Date.now();
     const payload = Buffer.from(JSON.stringify(body));
     let lastProblem = '';
     for (let attempt = 1; ; attempt++) {
       try {
-        const res = await this.#once(path, payload, policy.requestTimeoutMs, opts.signal);
+        const res = await this.#once(path, payload, policy.requestTimeoutMs, opts.signal, opts.token ?? this.token);
         if (res.status !== 429 && res.status < 500) return { status: res.status, body: parseJson(res.text) };
         lastProblem = `HTTP ${res.status}: ${res.text.slice(0, 200)}`;
       } catch (err) {
@@ -128,7 +134,8 @@ export class ApiClient {
     path: string,
     payload: Buffer,
     timeoutMs: number,
-    signal?: AbortSignal,
+    signal: AbortSignal | undefined,
+    token: string | undefined,
   ): Promise<{ status: number; text: string }> {
     return new Promise((resolve, reject) => {
       signal?.throwIfAborted();
@@ -143,7 +150,7 @@ export class ApiClient {
           headers: {
             'content-type': 'application/json',
             'content-length': payload.length,
-            ...(this.token ? { authorization: `Bearer ${this.token}` } : {}),
+            ...(token ? { authorization: `Bearer ${token}` } : {}),
           },
         },
         (res) => {

@@ -16,9 +16,15 @@
  *   → {"op":"run","id","taskInstanceId","apiUrl","token"?,"logPath","statePath"}
  *   ← {"op":"started","id"} | {"op":"refused","id","error","stopping"?}   (stopping: ask a new one)
  *   → {"op":"terminate","id"}                       (as SIGTERM to that task's wrapper)
+ *   ← {"op":"exited","id"}                          (to every connection: the command has exited and
+ *                                                     its final report is queued; the slot is free)
  *   ← {"op":"ended","id","code"}                    (to every connection)
  *   → {"op":"bye"}                                   (a distributor closing: with no task left and
  *                                                     nobody else connected, exit now, not when idle)
+ *
+ * The tasks' running and final reports are batched (src/worker-node/report-batcher.ts): while one
+ * request to the API is in flight, the reports of other tasks queue and leave together with it
+ * answered, over one kept-alive connection, instead of a request and a connection per task.
  *
  * Each task's state is a small JSON file (statePath, written atomically) that the distributors
  * read: which executor runs it, its command's pid and /proc start time, and its end. A task whose
@@ -33,6 +39,7 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { retryPolicyFromEnv } from './api-client';
 import { isProcessAlive, readStat } from './proc';
+import { ReportBatcher, type ReportSender } from './report-batcher';
 import { runWrapper, WRAPPER_FAILURE_EXIT_CODE } from './wrapper';
 
 /** With no task running and nobody connected for this long, the executor exits. */
@@ -102,6 +109,7 @@ class Executor {
   readonly #saidBye = new WeakSet<net.Socket>();
   readonly #env: NodeJS.ProcessEnv;
   readonly #self = { pid: process.pid, startTime: readStat('self')?.startTime ?? null };
+  readonly #reports: ReportBatcher;
   #idleTimer: NodeJS.Timeout | undefined;
   #stopping = false;
   #server: net.Server | undefined;
@@ -113,6 +121,7 @@ class Executor {
     this.#env = { ...process.env };
     delete this.#env.JMT_TOKEN;
     delete this.#env.JMT_TOKENS;
+    this.#reports = new ReportBatcher(log, retryPolicyFromEnv(this.#env));
   }
 
   /** Listen; false when another live executor already serves this directory. */
@@ -191,19 +200,19 @@ class Executor {
     }
     if (msg.op !== 'run') return this.log(`ignoring unknown request ${JSON.stringify(msg.op)}`);
     if (this.#stopping) {
-      send(c, { op: 'refused', id: msg.id, error: 'the executor is exiting', stopping: true });
+      sendTo(c, { op: 'refused', id: msg.id, error: 'the executor is exiting', stopping: true });
       return;
     }
     const error = checkRun(msg);
     if (error !== undefined || this.#tasks.has(msg.id!)) {
-      send(c, { op: 'refused', id: msg.id, error: error ?? `task ${msg.id} is already running here` });
+      sendTo(c, { op: 'refused', id: msg.id, error: error ?? `task ${msg.id} is already running here` });
       return;
     }
     try {
       this.#start(msg as RunRequest);
-      send(c, { op: 'started', id: msg.id });
+      sendTo(c, { op: 'started', id: msg.id });
     } catch (err) {
-      send(c, { op: 'refused', id: msg.id, error: (err as Error).message });
+      sendTo(c, { op: 'refused', id: msg.id, error: (err as Error).message });
     }
   }
 
@@ -230,6 +239,7 @@ class Executor {
       env: this.#env,
       signals,
       log,
+      reports: this.#sender(req),
       onCommandStarted: (pid) => {
         state.commandPid = pid;
         state.commandStartTime = readStat(pid)?.startTime ?? null;
@@ -248,10 +258,29 @@ class Executor {
           this.log(`could not record the end of ${req.id}: ${(err as Error).message}`);
         }
         this.#tasks.delete(req.id);
-        for (const c of this.#clients) send(c, { op: 'ended', id: req.id, code });
+        for (const c of this.#clients) sendTo(c, { op: 'ended', id: req.id, code });
         this.#armIdle();
         this.#exitIfDone();
       });
+  }
+
+  /**
+   * The task's reports, batched with the other tasks'. Its final report is the moment its command
+   * has exited: once that report is queued (so it reaches the API before the next task's running
+   * report), the distributors may give the slot to the next task. Its liveness still lasts until
+   * 'ended', after the API took the report.
+   */
+  #sender(req: RunRequest): ReportSender {
+    const send = this.#reports.senderFor(req.apiUrl, req.token, req.taskInstanceId);
+    let exited = false;
+    return (kind, body) => {
+      const answer = send(kind, body);
+      if (kind !== 'running' && !exited) {
+        exited = true;
+        for (const c of this.#clients) sendTo(c, { op: 'exited', id: req.id });
+      }
+      return answer;
+    };
   }
 
   #armIdle(): void {
@@ -269,6 +298,7 @@ class Executor {
     if (!this.#stopping || this.#tasks.size > 0) return;
     const info = readJson<ExecutorInfo>(executorInfoPath(this.dir));
     if (info?.pid === process.pid) rmSync(executorInfoPath(this.dir), { force: true });
+    this.#reports.close();
     process.exit(0);
   }
 }
@@ -282,7 +312,7 @@ function checkRun(msg: Omit<Partial<RunRequest>, 'op'>): string | undefined {
   return undefined;
 }
 
-function send(c: net.Socket, msg: object): void {
+function sendTo(c: net.Socket, msg: object): void {
   if (!c.destroyed) c.write(`${JSON.stringify(msg)}\n`);
 }
 

@@ -20,6 +20,7 @@ import { UsageSampler, type Usage } from './usage';
 import { Heartbeat, statusOf } from './heartbeat';
 import { KILL_GRACE_MS, SignalForwarder, type SignalSource } from './signals';
 import { BannerWatch, batchSignalVerdict } from './batch-signal';
+import type { ReportKind, ReportSender } from './report-batcher';
 
 /** Jobmon's exit code for a worker-node failure (198 is its version mismatch). */
 export const WRAPPER_FAILURE_EXIT_CODE = 199;
@@ -39,6 +40,11 @@ export interface WrapperOptions {
   signals?: SignalSource;
   /** Told the command's pid once it runs (the local executor records it). */
   onCommandStarted?: (pid: number) => void;
+  /**
+   * Sends the running, done and error reports; by default one request each through this run's
+   * client. The local executor's batches them with its other tasks' (src/worker-node/report-batcher.ts).
+   */
+  reports?: ReportSender;
   log: (message: string) => void;
 }
 
@@ -75,6 +81,8 @@ interface WrapperRun {
   id: number;
   log: (message: string) => void;
   api: ApiClient;
+  /** The running and final reports go through this (heartbeats through `api`). */
+  reports: ReportSender;
   nodename: string;
   distributorId: string;
   env: NodeJS.ProcessEnv;
@@ -89,11 +97,14 @@ interface WrapperRun {
 
 export async function runWrapper(opts: WrapperOptions): Promise<number> {
   const env = opts.env ?? process.env;
+  const api = new ApiClient(opts.apiUrl, opts.token, opts.log, opts.retryPolicy);
+  const id = opts.taskInstanceId;
   const run: WrapperRun = {
     opts,
-    id: opts.taskInstanceId,
+    id,
     log: opts.log,
-    api: new ApiClient(opts.apiUrl, opts.token, opts.log, opts.retryPolicy),
+    api,
+    reports: opts.reports ?? ((kind: ReportKind, body: object) => api.post(`/task-instances/${id}/${kind}`, body)),
     nodename: os.hostname(),
     distributorId: opts.distributorId ?? String(process.pid),
     env,
@@ -121,7 +132,7 @@ async function report(
   kind: 'done' | 'error',
   body: EndBody & { error_state?: ErrorState; message?: string },
 ): Promise<number> {
-  const res = await run.api.post(`/task-instances/${run.id}/${kind}`, body);
+  const res = await run.reports(kind, body);
   run.reported = true;
   if (res.status >= 400) {
     run.log(`${kind} report refused: HTTP ${res.status} ${JSON.stringify(res.body)}`);
@@ -136,7 +147,7 @@ async function report(
 /** The running callback: the instance's command and paths, or the exit code when there is nothing to run. */
 async function reportRunning(run: WrapperRun): Promise<RunningAnswer | number> {
   const { log, nodename } = run;
-  const res = await run.api.post(`/task-instances/${run.id}/running`, {
+  const res = await run.reports('running', {
     distributor_id: run.distributorId,
     nodename,
     process_id: process.pid,
@@ -273,7 +284,7 @@ async function wrapperFailure(run: WrapperRun, err: unknown): Promise<number> {
   // Try once more to tell the API, unless it is the API that failed or we already reported.
   if (!run.reported && !(err instanceof ApiUnavailableError)) {
     try {
-      await run.api.post(`/task-instances/${run.id}/error`, {
+      await run.reports('error', {
         exit_code: null,
         error_state: 'U',
         message: `worker-node wrapper failure: ${(err as Error).message}`,

@@ -1,7 +1,8 @@
 /**
  * A stand-in for the API's worker-node callbacks (docs/api-contract.md, "Worker-node wrapper
  * callbacks") that records every call with its arrival time, for unit tests of the wrapper and the
- * local distributors. Loopback only. Tests script it per task instance.
+ * local distributors. Loopback only. Tests script it per task instance. The batch route
+ * (/task-instances/reports, the local executor's) records each of its reports as a call of its own.
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -33,6 +34,13 @@ export class FakeWrapperApi {
   readonly scripts = new Map<number, InstanceScript>();
   /** Per kind: answer this many next calls with 503 before answering normally. */
   readonly failNext = new Map<CallKind, number>();
+  /** Sizes of the batch requests received, in order. */
+  readonly batches: number[] = [];
+  /** Answer the batch route 404, as an API older than it does. */
+  noBatchRoute = false;
+  /** While set, batch requests are recorded but answered only at `releaseBatches()`. */
+  holdBatches = false;
+  #held: (() => void)[] = [];
   #server: http.Server | undefined;
   #port = 0;
 
@@ -42,6 +50,12 @@ export class FakeWrapperApi {
 
   get url(): string {
     return `http://127.0.0.1:${this.#port}`;
+  }
+
+  /** Answer the held batch requests, and hold no more. */
+  releaseBatches(): void {
+    this.holdBatches = false;
+    for (const answer of this.#held.splice(0)) answer();
   }
 
   callsOf(taskInstanceId: number, kind?: CallKind): RecordedCall[] {
@@ -78,6 +92,24 @@ export class FakeWrapperApi {
       res.writeHead(status, { 'content-type': 'application/json' });
       res.end(JSON.stringify(body));
     };
+    const auth = req.headers.authorization;
+    const parse = () =>
+      chunks.length ? (JSON.parse(Buffer.concat(chunks).toString('utf8')) as Record<string, unknown>) : {};
+    if (req.method === 'POST' && req.url === '/api/v1/task-instances/reports' && !this.noBatchRoute) {
+      const items = (parse() as { reports: Record<string, unknown>[] }).reports;
+      const kinds = new Set(items.map((i) => i.kind as CallKind));
+      const failing = [...kinds].find((k) => (this.failNext.get(k) ?? 0) > 0);
+      if (failing) {
+        this.failNext.set(failing, this.failNext.get(failing)! - 1);
+        return send(503, { error: { code: 'unavailable', message: 'scripted outage' } });
+      }
+      this.batches.push(items.length);
+      const results = items.map(({ task_instance_id: id, kind, ...body }) =>
+        this.#answer(kind as CallKind, Number(id), body, auth),
+      );
+      if (this.holdBatches) return void this.#held.push(() => send(200, { results }));
+      return send(200, { results });
+    }
     const m = /^\/api\/v1\/task-instances\/(\d+)\/(running|heartbeat|done|error)$/.exec(req.url ?? '');
     if (req.method !== 'POST' || !m) return send(404, { error: { code: 'not_found', message: req.url } });
     const kind = m[2] as CallKind;
@@ -86,33 +118,45 @@ export class FakeWrapperApi {
       this.failNext.set(kind, failures - 1);
       return send(503, { error: { code: 'unavailable', message: 'scripted outage' } });
     }
-    const id = Number(m[1]);
-    const body = chunks.length ? (JSON.parse(Buffer.concat(chunks).toString('utf8')) as Record<string, unknown>) : {};
-    this.calls.push({ kind, taskInstanceId: id, body, authorization: req.headers.authorization, at: Date.now() });
+    const answer = this.#answer(kind, Number(m[1]), parse(), auth);
+    send(answer.status, answer.body);
+  }
+
+  /** Records one report and says what its route answers. */
+  #answer(
+    kind: CallKind,
+    id: number,
+    body: Record<string, unknown>,
+    authorization: string | undefined,
+  ): { status: number; body: unknown } {
+    this.calls.push({ kind, taskInstanceId: id, body, authorization, at: Date.now() });
     const script = this.scripts.get(id);
-    if (!script) return send(404, { error: { code: 'not_found', message: `task instance ${id}` } });
+    if (!script) return { status: 404, body: { error: { code: 'not_found', message: `task instance ${id}` } } };
     switch (kind) {
       case 'running':
         if (script.notRunnable)
-          return send(409, { error: { code: 'not_runnable', message: `task instance ${id} is K` } });
-        return send(200, {
-          task_instance_id: id,
-          task_id: 1000 + id,
-          workflow_id: 7,
-          workflow_run_id: 70,
-          name: `task-${id}`,
-          command: script.command,
-          stdout_path: script.stdoutPath,
-          stderr_path: script.stderrPath,
-          heartbeat_interval_s: script.heartbeatIntervalS ?? 0.2,
-          report_by_s: 10,
-        });
+          return { status: 409, body: { error: { code: 'not_runnable', message: `task instance ${id} is K` } } };
+        return {
+          status: 200,
+          body: {
+            task_instance_id: id,
+            task_id: 1000 + id,
+            workflow_id: 7,
+            workflow_run_id: 70,
+            name: `task-${id}`,
+            command: script.command,
+            stdout_path: script.stdoutPath,
+            stderr_path: script.stderrPath,
+            heartbeat_interval_s: script.heartbeatIntervalS ?? 0.2,
+            report_by_s: 10,
+          },
+        };
       case 'heartbeat':
-        return send(200, { status: script.heartbeatStatus ?? 'R' });
+        return { status: 200, body: { status: script.heartbeatStatus ?? 'R' } };
       case 'done':
-        return send(200, { status: 'D' });
+        return { status: 200, body: { status: 'D' } };
       case 'error':
-        return send(200, { status: String(body.error_state ?? 'E') });
+        return { status: 200, body: { status: String(body.error_state ?? 'E') } };
     }
   }
 }
