@@ -108,7 +108,9 @@ CommunicationParameters=NoCtldInAddrAny,NoInAddrAny
 SchedulerParameters=batch_sched_delay=0,sched_min_interval=0,default_queue_depth=1000,bf_interval=1,max_rpc_cnt=0
 NodeName=${H} NodeAddr=127.0.0.1 CPUs=${NCPU} RealMemory=${MEM} State=UNKNOWN
 # Limits kept in step with the queue rows of migration 0005_slurm (cluster "slurm").
-PartitionName=debug Nodes=${H} Default=YES MaxTime=60 MaxMemPerNode=1024 State=UP OverSubscribe=FORCE:${SLOTS}
+# debug: the queue's 1 GiB for the task + 64 MB for the wrapper, whose share every job asks
+# for on top of its task's memory (src/domain/wrapper-memory.ts).
+PartitionName=debug Nodes=${H} Default=YES MaxTime=60 MaxMemPerNode=1088 State=UP OverSubscribe=FORCE:${SLOTS}
 PartitionName=long Nodes=${H} MaxTime=INFINITE State=UP OverSubscribe=FORCE:${SLOTS}
 EOF
 

@@ -27,6 +27,7 @@ import {
   finishBatch,
   liveInstances,
   loadBatch,
+  recordPendingReason,
   recordSubmission,
   type LiveInstance,
 } from '../sql/batches';
@@ -90,6 +91,7 @@ export async function runBatch(deps: MonitorDeps, batchId: number): Promise<Batc
 
   const interval = pollIntervalMs(batch.clusterType);
   const temporalWorkflowId = activityInfo().workflowExecution?.workflowId;
+  const pending = { reason: undefined as string | null | undefined };
   for (;;) {
     const live = await liveInstances(db, batchId);
     if (live.length === 0) {
@@ -101,10 +103,34 @@ export async function runBatch(deps: MonitorDeps, batchId: number): Promise<Batc
       // Best effort: the workflow also polls, so a failed signal only delays the retry.
       await deps.notify(temporalWorkflowId).catch(() => undefined);
     }
+    await notePendingReason(db, distributor, batchId, live, suspects, pending);
     heartbeat({ batchId, live: live.length });
     // Cancellation-aware: a closed run (continue-as-new, termination) cancels this sleep.
     await sleep(interval);
   }
+}
+
+/**
+ * Keep the batch's pending reason as the distributor last saw it (queued jobs are asked about once
+ * per report-by, in triage): set from the launched instances triage just asked about, cleared once
+ * none of the batch's instances is still waiting to start. Written only when it changes.
+ */
+async function notePendingReason(
+  db: Db,
+  distributor: Distributor,
+  batchId: number,
+  live: LiveInstance[],
+  suspects: LiveInstance[],
+  last: { reason: string | null | undefined },
+): Promise<void> {
+  if (!distributor.pendingReason) return;
+  const asked = suspects.filter((i) => i.status === 'O' && i.distributorId !== null).map((i) => i.distributorId!);
+  let reason: string | null | undefined;
+  if (asked.length > 0) reason = distributor.pendingReason(asked);
+  else if (!live.some((i) => i.status === 'O')) reason = null;
+  if (reason === undefined || reason === last.reason) return;
+  await recordPendingReason(db, batchId, reason);
+  last.reason = reason;
 }
 
 /** Decide about instances that missed their report-by or were ordered killed. True if any task changed. */

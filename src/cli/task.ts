@@ -47,6 +47,12 @@ function registerTaskStatusCommand(task: Command, ctx: CliContext): void {
           ctx.io,
           `task ${t.id} ${t.name} (template ${t.template}, workflow ${t.workflow_id}): ${taskStatusText(t.status)}, attempts ${t.num_attempts}/${t.max_attempts}`,
         );
+        const mem = t.memory_request;
+        if (mem)
+          writeLine(
+            ctx.io,
+            `  memory: ${mem.job_mb} MB asked of Slurm = the task's ${mem.task_mb} MB + the wrapper's ${mem.wrapper_mb} MB`,
+          );
         if (d.instances.length === 0) return writeLine(ctx.io, '  no task instances yet');
         ctx.io.stdout.write(
           renderTable(

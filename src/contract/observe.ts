@@ -78,6 +78,7 @@ export const RiskSchema = z.object({
     'template_failing_often',
     'no_progress',
     'pending_long',
+    'cluster_pending',
   ]),
   severity: z.enum(['high', 'medium']),
   message: z.string(),

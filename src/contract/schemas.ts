@@ -408,6 +408,13 @@ export const TaskDetailsSchema = z
       cluster_name: z.string(),
       queue: z.string(),
       resources: z.record(z.string(), z.unknown()),
+      memory_request: z
+        .object({ task_mb: z.number().int(), wrapper_mb: z.number().int(), job_mb: z.number().int() })
+        .nullable()
+        .openapi({
+          description:
+            "On a Slurm cluster: the memory the job asks Slurm for (job_mb) = the task's request + the worker-node wrapper's share; null elsewhere or without a memory request",
+        }),
       upstream_count: z.number().int(),
       upstream_remaining: z.number().int(),
       attributes: z.record(z.string(), z.string()),

@@ -77,6 +77,13 @@ export interface Distributor {
    * Undefined when the job did not end that way.
    */
   launchFailure?(distributorId: string): Promise<{ message: string; retry: boolean } | undefined>;
+  /**
+   * Optional: why the batch system keeps these jobs waiting, as it said at the last `liveJobs` of
+   * them (no call of its own): the most common pending reason among them (Slurm's `Resources`,
+   * `QOSMaxJobsPerUserLimit`, `ReqNodeNotAvail,...`), null when none of them waits for a reason
+   * (started, or queued without one yet).
+   */
+  pendingReason?(distributorIds: string[]): string | null;
   /** Kill these jobs (cold resume, stop --kill). Unknown or finished ids are ignored. */
   terminate(distributorIds: string[]): Promise<void>;
   /**

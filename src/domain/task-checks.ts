@@ -15,6 +15,7 @@ import {
   type Resources,
 } from './resources';
 import { DEFAULT_MAX_ATTEMPTS } from './bind-spec';
+import { MIN_TASK_MEMORY_MB, WRAPPER_MEMORY_MB } from './wrapper-memory';
 import { checkCluster, checkQueue, type CheckedDraft, type CheckedTemplate, type ClusterCatalog } from './bind-checks';
 import {
   argValue,
@@ -329,6 +330,7 @@ function effectiveSettings(
     if (problems.length)
       throw invalid(fields[key] ?? `${prefix}.compute_resources.${key}`, problems[0], 'outside_queue_limits');
   }
+  checkMemoryFloor(resources, fields.memory ?? `${prefix}.compute_resources.memory`);
 
   const fallbackQueues = stringList(raw.fallback_queues, `${prefix}.fallback_queues`);
   fallbackQueues.forEach((q, j) => checkQueue(clusterName, q, `${prefix}.fallback_queues[${j}]`, catalog));
@@ -341,4 +343,20 @@ function effectiveSettings(
     resourceScales: { ...DEFAULT_RESOURCE_SCALES, ...wf.resourceScales, ...template.resourceScales, ...scales },
     fallbackQueues,
   };
+}
+
+/**
+ * A memory request (0 = none) below what any task can run in: its command's shell alone needs more.
+ * The wrapper's share is added to the job's request by the distributor, so it is not the user's to
+ * count in (domain/wrapper-memory.ts).
+ */
+function checkMemoryFloor(resources: Resources, field: string): void {
+  const memory = resources.memory;
+  if (typeof memory !== 'number' || memory <= 0 || memory * 1024 >= MIN_TASK_MEMORY_MB) return;
+  const mb = Math.round(memory * 1024 * 100) / 100;
+  throw invalid(
+    field,
+    `memory ${mb} MB can never run: a task's command needs at least ${MIN_TASK_MEMORY_MB} MB (its shell alone takes ~4 MB); ask for the task's own memory — the wrapper's ${WRAPPER_MEMORY_MB} MB are added to the job's request on top`,
+    'memory_too_small',
+  );
 }

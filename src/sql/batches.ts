@@ -147,10 +147,24 @@ export async function extendReportBy(db: Db, ids: number[], seconds: number): Pr
      where id = any(${ids}::bigint[]) and status in ('O','R','T','K')`.execute(db);
 }
 
+/**
+ * What the batch system says the batch's launched jobs wait for (null: nothing waits); the date is
+ * kept while the reason stays the same.
+ */
+export async function recordPendingReason(db: Db, batchId: number, reason: string | null): Promise<void> {
+  await sql`
+    update task_batch
+       set pending_since = case when ${reason}::text is null then null
+                                when pending_reason is distinct from ${reason}::text then now()
+                                else pending_since end,
+           pending_reason = ${reason}::text
+     where id = ${batchId}`.execute(db);
+}
+
 export async function finishBatch(db: Db, batchId: number): Promise<{ done: number; failed: number }> {
   await db
     .updateTable('task_batch')
-    .set({ status: 'D', finished_date: sql`now()` })
+    .set({ status: 'D', finished_date: sql`now()`, pending_reason: null, pending_since: null })
     .where('id', '=', batchId)
     .where('status', '<>', 'D')
     .execute();

@@ -151,6 +151,9 @@ export interface TaskBatchTable {
   created_date: Timestamp;
   submitted_date: Timestamp | null;
   finished_date: Timestamp | null;
+  /** The batch system's reason its launched jobs wait (migration 0020); null while none waits. */
+  pending_reason: string | null;
+  pending_since: Timestamp | null;
 }
 export interface TaskInstanceTable {
   id: Generated<BigId>;

@@ -113,6 +113,21 @@ describe('planBind', () => {
     expect(errorOf(() => plan(tasks.slice(0, 1), s)).field).toBe('workflow.default_compute_resources.cores');
   });
 
+  it('refuses a memory request below what any task can run in, saying why; 0 means none', () => {
+    const tiny = structuredClone(tasks);
+    tiny[1].compute_resources = { memory: '2M' };
+    const err = errorOf(() => plan(tiny));
+    expect([err.field, err.code]).toEqual(['tasks[1].compute_resources.memory', 'memory_too_small']);
+    expect(err.message).toMatch(/memory 2 MB can never run: a task's command needs at least 8 MB/);
+    expect(err.message).toMatch(/the wrapper's \d+ MB are added/);
+    const none = structuredClone(tasks);
+    none[1].compute_resources = { memory: 0 };
+    expect(() => plan(none)).not.toThrow();
+    const enough = structuredClone(tasks);
+    enough[1].compute_resources = { memory: '8M' };
+    expect(() => plan(enough)).not.toThrow();
+  });
+
   it('refuses a missing op arg and an extra node arg, naming the arg', () => {
     const missing = structuredClone(tasks);
     missing[1].op_args = {};

@@ -8,6 +8,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { sql } from 'kysely';
+import { afterAll, beforeAll, type TestContext } from 'vitest';
+import { startTestStack, type TestStack } from '../helpers/stack';
 import type { Db } from '../../src/sql/db';
 import { parseSlurmTimestamp, type SlurmJobRecord } from '../../src/distributors/slurm/job-record';
 import { recordsOf38, recordsOf4x } from '../../src/distributors/slurm/rest-backend';
@@ -214,6 +216,63 @@ export async function stopSlurm(handle: SlurmHandle | undefined): Promise<void> 
   } finally {
     releaseSlurmLock();
   }
+}
+
+export interface SlurmStackOptions {
+  release?: SlurmRelease;
+  /** Why this file cannot run on the cluster it got (e.g. it needs slurmdbd), or undefined. */
+  unsupported?: (handle: SlurmHandle) => string | undefined;
+  /** Run once the cluster and the stack are up (accounts, extra clusters, partitions). */
+  setUp?: (stack: TestStack, handle: SlurmHandle) => Promise<void>;
+  /** Run before the stack closes. */
+  tearDown?: (stack: TestStack) => Promise<void>;
+}
+
+export interface SlurmStackUse {
+  /** The file's test stack (API, worker, Temporal, its own database); only after need(ctx). */
+  readonly stack: TestStack;
+  readonly slurm: SlurmHandle | undefined;
+  /** Skip the test when the cluster is not available here (in CI as root ensureSlurm throws instead). */
+  need(ctx: TestContext): void;
+}
+
+/**
+ * The set-up every Slurm test file shares: the cluster of the file's release up (ensureSlurm, with
+ * the file lock), a test stack whose home the job account can enter (jobs run as JOB_USER, who
+ * must reach the wrapper's log directory), the file's own set-up, and all of it stopped at the end
+ * (Slurm only when this file brought it up).
+ */
+export function useSlurmStack(opts: SlurmStackOptions = {}): SlurmStackUse {
+  const state: { slurm?: SlurmHandle; stack?: TestStack } = {};
+  beforeAll(async () => {
+    state.slurm = await ensureSlurm(opts.release);
+    if (!state.slurm.ok) return console.warn(`SKIPPING the Slurm tests: ${state.slurm.reason}`);
+    const unsupported = opts.unsupported?.(state.slurm);
+    if (unsupported) return console.warn(`SKIPPING: ${unsupported}`);
+    state.stack = await startTestStack();
+    chmodSync(state.stack.config.home, 0o755);
+    await opts.setUp?.(state.stack, state.slurm);
+  }, 620_000);
+  afterAll(async () => {
+    try {
+      if (state.stack) await opts.tearDown?.(state.stack);
+      await state.stack?.close();
+    } finally {
+      await stopSlurm(state.slurm);
+    }
+  }, 120_000);
+  return {
+    get stack(): TestStack {
+      if (!state.stack) throw new Error('no Slurm test stack: call need(ctx) first');
+      return state.stack;
+    },
+    get slurm() {
+      return state.slurm;
+    },
+    need(ctx: TestContext): void {
+      if (!state.stack) ctx.skip();
+    },
+  };
 }
 
 export async function mintToken(lifespanS = 600): Promise<string> {

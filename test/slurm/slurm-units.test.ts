@@ -8,7 +8,8 @@ import { appendFileSync, mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { classifyEnd, jobcompRecord } from '../../src/distributors/slurm/exit-info';
+import { classifyEnd, jobcompRecord, readSlurmOutput } from '../../src/distributors/slurm/exit-info';
+import { pendingAdvice } from '../../src/domain/pending-reasons';
 import {
   decodeWaitStatus,
   expandOutputPattern,
@@ -16,8 +17,14 @@ import {
   parseDistributorId,
   type SlurmJobRecord,
 } from '../../src/distributors/slurm/job-record';
-import { keyValues, parseSlurmMinutes } from '../../src/distributors/slurm/cli-backend';
+import {
+  keyValues,
+  parseSacct,
+  parseSlurmMinutes,
+  SACCT_FIELDS_WITH_OUTPUT,
+} from '../../src/distributors/slurm/cli-backend';
 import { partitionProblems, toSlurmRequest } from '../../src/distributors/slurm/resources';
+import { WRAPPER_MEMORY_MB } from '../../src/domain/wrapper-memory';
 import { entryScript } from '../../src/distributors/slurm/entry-script';
 import { jobEnvironment, SEALED_DEFAULT_PATH } from '../../src/distributors/slurm/environment';
 import { parseSlurmSettings, SlurmConfigError } from '../../src/distributors/slurm/settings';
@@ -63,6 +70,38 @@ describe('Slurm failure mapping', () => {
     expect(info.message).toMatch(/memory/);
     expect(info.message).toContain('/x/7_1.out');
     expect(info.message).toContain('Exceeded job memory limit');
+  });
+
+  it('reads the .err file too when stderr is set separately (slurmstepd writes its notices there)', () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'jmt-slurm-out-'));
+    const record = rec({
+      exitCode: 0,
+      signal: 9,
+      stdoutPath: path.join(dir, '7_1.out'),
+      stderrPath: path.join(dir, '7_1.err'),
+    });
+    writeFileSync(record.stdoutPath!, 'worker-node ti=1: started\n');
+    writeFileSync(record.stderrPath!, 'slurmstepd: error: Exceeded job memory limit\n');
+    const info = classifyEnd(record, readSlurmOutput(record));
+    expect(info.status).toBe('Z');
+    expect(info.message).toContain(`Slurm output (${record.stdoutPath}) ends:\nworker-node ti=1: started`);
+    expect(info.message).toContain(`Slurm error output (${record.stderrPath}) ends:\nslurmstepd: error: Exceeded`);
+    // Only the output file when stderr went there.
+    expect(readSlurmOutput({ ...record, stderrPath: undefined }).stderr).toBe('');
+  });
+
+  it('takes Slurm’s own output paths from sacct where it has StdOut/StdErr, else guesses from the work dir', () => {
+    const fields = [
+      ...['5_3', '12', 'FAILED', '0:9', 'n1', '4', '', '/w', 'jmtuser', 'debug', '2026-12-03T18:00:00', 'None'],
+      ...['/logs/out/5_3.out', '/logs/err/5_3.err'],
+    ];
+    const withOutput = parseSacct(fields.join('|'), '5_3', SACCT_FIELDS_WITH_OUTPUT);
+    expect(withOutput).toMatchObject({ stdoutPath: '/logs/out/5_3.out', stderrPath: '/logs/err/5_3.err' });
+    expect(withOutput?.outputFromWorkDir).toBeUndefined();
+    expect(parseSacct(fields.slice(0, 12).join('|'), '5_3')).toMatchObject({
+      stdoutPath: '/w/5_3.out',
+      outputFromWorkDir: true,
+    });
   });
 
   it('finds purged array tasks in the jobcomp/filetxt log (state counts, not its 0:0)', () => {
@@ -121,7 +160,9 @@ describe('resources on Slurm', () => {
   it('translates memory GiB → MB, runtime s → minutes rounded up, cores, queue → partition', () => {
     expect(toSlurmRequest({ queue: 'all.q', memory: 1.5, runtime: 61, cores: 2 }, { 'all.q': 'long' })).toEqual({
       partition: 'long',
-      memoryMb: 1536,
+      // The job asks for the task's memory plus the wrapper's share (it runs in the same limit).
+      memoryMb: 1536 + WRAPPER_MEMORY_MB,
+      taskMemoryMb: 1536,
       timeLimitMin: 2,
       cpusPerTask: 2,
       account: undefined,
@@ -145,6 +186,11 @@ describe('resources on Slurm', () => {
       'cores 4 exceeds the 2 CPUs partition debug has per node',
     ]);
     expect(partitionProblems({ partition: 'nope' }, undefined)[0]).toMatch(/does not exist/);
+    // A 1 GiB task does not fit a 1024 MB partition once the wrapper's share is added, and the message says so.
+    const oneGiB = toSlurmRequest({ queue: 'debug', memory: 1 }, {});
+    expect(partitionProblems(oneGiB, debug)).toEqual([
+      `memory ${1024 + WRAPPER_MEMORY_MB} MB (the task's 1024 MB + the wrapper's ${WRAPPER_MEMORY_MB} MB) exceeds partition debug's MaxMemPerNode of 1024 MB`,
+    ]);
   });
 });
 
@@ -267,12 +313,12 @@ describe('slurm connection_parameters', () => {
 });
 
 /** A backend answering from fixed records; the real one is exercised in slurm.test.ts. */
-function fakeBackend(record: SlurmJobRecord, slurmdStart: number | undefined, cancelFails = false) {
+function fakeBackend(record: SlurmJobRecord | SlurmJobRecord[], slurmdStart: number | undefined, cancelFails = false) {
   const cancelled: string[][] = [];
   const backend: SlurmBackend = {
     mode: 'rest',
     submitArray: async () => '1',
-    arrayJobs: async () => (record ? [record] : UNKNOWN_JOB),
+    arrayJobs: async () => (Array.isArray(record) ? record : record ? [record] : UNKNOWN_JOB),
     cancel: async (ids) => {
       if (cancelFails) throw new Error('slurmctld busy');
       cancelled.push(ids);
@@ -321,6 +367,34 @@ describe('the node-crash rule (a RUNNING job whose node restarted its slurmd and
     const { distributor, cancelled } = fakeBackend(rec({ state: 'PENDING' }), 1_003);
     for (let i = 0; i < 3; i++) expect([...(await distributor.liveJobs(['7_1']))]).toEqual(['7_1']);
     expect(cancelled).toEqual([]);
+  });
+});
+
+describe('the pending reason of a batch (progress risks, GUI)', () => {
+  it('gives the most common reason Slurm keeps the asked jobs waiting, from what liveJobs read', async () => {
+    const ids = ['7_1', '7_2', '7_3', '7_4', '7_5'];
+    const records = [
+      rec({ key: '7_1', state: 'PENDING', reason: 'Resources' }),
+      rec({ key: '7_2', state: 'PENDING', reason: 'QOSMaxJobsPerUserLimit' }),
+      rec({ key: '7_3', state: 'PENDING', reason: 'QOSMaxJobsPerUserLimit' }),
+      rec({ key: '7_4', state: 'PENDING', reason: 'JobArrayTaskLimit' }),
+      rec({ key: '7_5', state: 'RUNNING', reason: 'None' }),
+    ];
+    const { distributor } = fakeBackend(records, undefined);
+    // Nothing read yet: nothing to say.
+    expect(distributor.pendingReason(ids)).toBeNull();
+    expect([...(await distributor.liveJobs(ids))].sort()).toEqual(ids);
+    expect(distributor.pendingReason(ids)).toBe('QOSMaxJobsPerUserLimit');
+    expect(distributor.pendingReason(['7_1'])).toBe('Resources');
+    // The array's own throttle and a running job are not the cluster keeping anything waiting.
+    expect(distributor.pendingReason(['7_4', '7_5'])).toBeNull();
+  });
+
+  it('advises on Slurm’s reasons, the reason itself shown as Slurm gave it', () => {
+    expect(pendingAdvice('Resources')).toMatch(/ask for less/);
+    expect(pendingAdvice('ReqNodeNotAvail,_UnavailableNodes:n1,n2')).toMatch(/down or drained/);
+    expect(pendingAdvice('QOSMaxJobsPerUserLimit')).toMatch(/QOS or account limit/);
+    expect(pendingAdvice('SomethingNew')).toMatch(/squeue -j <job id> -o %r/);
   });
 });
 

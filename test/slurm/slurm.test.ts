@@ -15,6 +15,7 @@ import { chmodSync, existsSync, readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it, type TestContext } from 'vitest';
 import { startTestStack, api, type TestStack } from '../helpers/stack';
 import { waitFor } from '../helpers/wait';
+import { WRAPPER_MEMORY_MB } from '../../src/domain/wrapper-memory';
 import { instances, tasksRunTwiceAtOnce, toolOn, taskStatusCounts } from '../e2e/helpers';
 import {
   addSlurmCluster,
@@ -127,9 +128,14 @@ describe.concurrent('Slurm distributor on a real Slurm', () => {
       .execute();
     const submitMs = batches.map((b) => new Date(b.submitted_date!).getTime() - new Date(b.created_date).getTime());
     measured.restSubmitMsMax = Math.max(...submitMs);
-    // Resources became Slurm's: 200M → 200 MB, 5 min, debug partition.
+    // Resources became Slurm's: 200M → 200 MB + the wrapper's share, 5 min, debug partition.
     const job = (await restJobs(modelRows[0].distributor_id!.split('_')[0]))[0];
-    expect(job).toMatchObject({ partition: 'debug', timeLimitMin: 5, memoryMb: 200, user: JOB_USER });
+    expect(job).toMatchObject({
+      partition: 'debug',
+      timeLimitMin: 5,
+      memoryMb: 200 + WRAPPER_MEMORY_MB,
+      user: JOB_USER,
+    });
   }, 180_000);
 
   it('runs a DAG on the sbatch/scontrol fallback with a sealed environment (only named variables pass)', async (ctx) => {
@@ -164,10 +170,10 @@ describe.concurrent('Slurm distributor on a real Slurm', () => {
   it('retries a job killed over its memory limit (Z) with memory scaled by resource_scales, to DONE', async (ctx) => {
     needSlurm(ctx);
     const tool = toolOn(stack, 'slurm-memory');
-    // ~300 MB held for 3 s (jobacct samples every second) + the wrapper's ~50 MB: over 256 MB, under 512 MB.
+    // ~350 MB held for 3 s (jobacct samples every second): over 256 MB (+ the wrapper's share), under 512 MB.
     const hog = tool.getTaskTemplate({
       templateName: 'hog',
-      commandTemplate: `python3 -c "import time; b = b'x' * (300 * 1024 * 1024); time.sleep(3)" # {i}`,
+      commandTemplate: `python3 -c "import time; b = b'x' * (350 * 1024 * 1024); time.sleep(3)" # {i}`,
       nodeArgs: ['i'],
     });
     const wf = tool.createWorkflow({
@@ -184,7 +190,7 @@ describe.concurrent('Slurm distributor on a real Slurm', () => {
     expect(rows[0].requested_resources.memory).toBeCloseTo(0.25);
     expect(rows[1].requested_resources.memory).toBeCloseTo(0.5);
     const job = (await restJobs(rows[1].distributor_id!.split('_')[0]))[0];
-    expect(job.memoryMb).toBe(512);
+    expect(job.memoryMb).toBe(512 + WRAPPER_MEMORY_MB);
     measured.memoryKillDetectedAfterStartS =
       (new Date(rows[0].status_date).getTime() - new Date(rows[0].started_date!).getTime()) / 1000;
   }, 180_000);
@@ -192,10 +198,10 @@ describe.concurrent('Slurm distributor on a real Slurm', () => {
   it('moves a resource retry to a fallback queue when the scaled request exceeds the partition', async (ctx) => {
     needSlurm(ctx);
     const tool = toolOn(stack, 'slurm-fallback');
-    // 800 MB held: over debug's 768 MB request; ×2 = 1.5 GiB exceeds debug's 1 GiB limit → long.
+    // 900 MB held: over debug's 768 MB request (+ the wrapper's share); ×2 = 1.5 GiB exceeds debug's 1 GiB limit → long.
     const big = tool.getTaskTemplate({
       templateName: 'big',
-      commandTemplate: `python3 -c "import time; b = b'x' * (800 * 1024 * 1024); time.sleep(3)" # {i}`,
+      commandTemplate: `python3 -c "import time; b = b'x' * (900 * 1024 * 1024); time.sleep(3)" # {i}`,
       nodeArgs: ['i'],
     });
     const wf = tool.createWorkflow({
@@ -212,7 +218,7 @@ describe.concurrent('Slurm distributor on a real Slurm', () => {
     ]);
     expect(rows[1].requested_resources.memory).toBeCloseTo(1.5);
     const job = (await restJobs(rows[1].distributor_id!.split('_')[0]))[0];
-    expect(job).toMatchObject({ partition: 'long', memoryMb: 1536 });
+    expect(job).toMatchObject({ partition: 'long', memoryMb: 1536 + WRAPPER_MEMORY_MB });
   }, 180_000);
 
   it('retries a job that hit its time limit (TIMEOUT → Z) with runtime scaled', async (ctx) => {

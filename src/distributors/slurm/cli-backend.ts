@@ -132,16 +132,24 @@ export class SlurmCliBackend implements SlurmBackend {
    * accounting is disabled, knows nothing, or is not installed.
    */
   async accountingRecord(id: string): Promise<SlurmJobRecord | undefined> {
-    let out: string;
+    const ask = (fields: readonly string[]) =>
+      run(this.bins.sacct, ['-j', id, '-P', '-n', `--format=${fields.join(',')}`], { timeoutMs: 30_000 });
     try {
-      out = await run(this.bins.sacct, ['-j', id, '-P', '-n', `--format=${SACCT_FIELDS.join(',')}`], {
-        timeoutMs: 30_000,
-      });
+      if (this.#sacctKnowsOutput) return parseSacct(await ask(SACCT_FIELDS_WITH_OUTPUT), id, SACCT_FIELDS_WITH_OUTPUT);
+    } catch (err) {
+      // 22.05's sacct has no StdOut/StdErr fields: ask without them from now on.
+      if (!(err instanceof CommandError && /invalid field/i.test(err.stderr))) return undefined;
+      this.#sacctKnowsOutput = false;
+    }
+    try {
+      return parseSacct(await ask(SACCT_FIELDS), id);
     } catch {
       return undefined;
     }
-    return parseSacct(out, id);
   }
+
+  /** Until sacct refuses them once: whether it has the StdOut/StdErr fields (23.02 and later). */
+  #sacctKnowsOutput = true;
 
   async slurmdStartTime(node: string): Promise<number | undefined> {
     const out = await run(this.bins.scontrol, ['show', 'node', '-o', node], { timeoutMs: 15_000 });
@@ -163,6 +171,9 @@ const SACCT_FIELDS = [
   'Start',
   'Reason',
 ] as const;
+/** Slurm's own output paths, expanded, where sacct has them (not 22.05). */
+export const SACCT_FIELDS_WITH_OUTPUT = [...SACCT_FIELDS, 'StdOut', 'StdErr'] as const;
+type SacctField = (typeof SACCT_FIELDS_WITH_OUTPUT)[number];
 
 /** sacct's `K`/`M`/`G` sizes → MB. */
 const sizeMb = (v: string | undefined): number | undefined => {
@@ -173,14 +184,15 @@ const sizeMb = (v: string | undefined): number | undefined => {
 };
 
 /** `sacct -P -n` lines of one job (`5_3`, then `5_3.batch`, ...) → one record, MaxRSS the steps' largest. */
-export function parseSacct(out: string, id: string): SlurmJobRecord | undefined {
+export function parseSacct(
+  out: string,
+  id: string,
+  fields: readonly SacctField[] = SACCT_FIELDS,
+): SlurmJobRecord | undefined {
   let record: SlurmJobRecord | undefined;
   let maxRss: number | undefined;
   for (const line of out.split('\n')) {
-    const f = Object.fromEntries(line.split('|').map((v, i) => [SACCT_FIELDS[i], v])) as Record<
-      (typeof SACCT_FIELDS)[number],
-      string | undefined
-    >;
+    const f = Object.fromEntries(line.split('|').map((v, i) => [fields[i], v])) as Partial<Record<SacctField, string>>;
     if (!f.JobID) continue;
     const rss = sizeMb(f.MaxRSS);
     if (rss !== undefined) maxRss = Math.max(maxRss ?? 0, rss);
@@ -204,11 +216,20 @@ export function parseSacct(out: string, id: string): SlurmJobRecord | undefined 
       batchHost: node?.split(',')[0],
       startTime: parseSlurmTimestamp(f.Start),
       elapsedS: f.ElapsedRaw && /^\d+$/.test(f.ElapsedRaw) ? Number(f.ElapsedRaw) : undefined,
-      stdoutPath: f.WorkDir ? path.join(f.WorkDir, `${id}.out`) : undefined,
+      ...sacctOutput(f, id),
       fromAccounting: true,
     };
   }
   return record && { ...record, maxRssMb: maxRss };
+}
+
+/** Slurm's own paths when sacct gave them, else the default `<WorkDir>/<id>.out` (a guess). */
+function sacctOutput(
+  f: Partial<Record<SacctField, string>>,
+  id: string,
+): Pick<SlurmJobRecord, 'stdoutPath' | 'stderrPath' | 'outputFromWorkDir'> {
+  if (f.StdOut) return { stdoutPath: f.StdOut, stderrPath: f.StdErr && f.StdErr !== f.StdOut ? f.StdErr : undefined };
+  return { stdoutPath: f.WorkDir ? path.join(f.WorkDir, `${id}.out`) : undefined, outputFromWorkDir: true };
 }
 
 /** `Key=Value` pairs of one `scontrol -o` line (values without spaces, which is all we read). */
@@ -270,6 +291,7 @@ function recordsOfLine(line: string): SlurmJobRecord[] {
       key: arrayJobId && taskId !== undefined ? `${arrayJobId}_${taskId}` : base.jobId,
       arrayTaskId: taskId,
       stdoutPath: kv.StdOut || undefined,
+      stderrPath: kv.StdErr && kv.StdErr !== kv.StdOut ? kv.StdErr : undefined,
     },
   ];
 }

@@ -42,12 +42,30 @@ export function readTail(file: string | undefined, bytes = TAIL_BYTES): string {
 
 const lastLines = (text: string, n = 8): string => text.trimEnd().split('\n').slice(-n).join('\n');
 
-export function classifyEnd(record: SlurmJobRecord, output: string): RemoteExitInfo {
+/** The ends of Slurm's own output and error files of a job (stderr '' when it went to the output file). */
+export interface SlurmOutput {
+  stdout: string;
+  stderr: string;
+}
+
+/** Read both of a job's Slurm files: with `stderr` set separately, slurmstepd's notices are in the .err. */
+export const readSlurmOutput = (record: SlurmJobRecord): SlurmOutput => ({
+  stdout: readTail(record.stdoutPath),
+  stderr: record.stderrPath && record.stderrPath !== record.stdoutPath ? readTail(record.stderrPath) : '',
+});
+
+export function classifyEnd(record: SlurmJobRecord, output: string | SlurmOutput): RemoteExitInfo {
   const id = record.key;
   const how = `Slurm job ${id}: ${record.state}${record.reason && record.reason !== 'None' ? ` (${record.reason})` : ''}, exit code ${record.exitCode ?? '?'}:${record.signal ?? '?'}`;
-  const withOutput = (m: string): string =>
-    output.trim() ? `${m}; Slurm output (${record.stdoutPath}) ends:\n${lastLines(output)}` : m;
-  if (record.state === 'OUT_OF_MEMORY' || (record.signal === 9 && MEMORY_NOTICE.test(output))) {
+  const out = typeof output === 'string' ? { stdout: output, stderr: '' } : output;
+  const withOutput = (m: string): string => {
+    const parts = [
+      out.stdout.trim() ? `Slurm output (${record.stdoutPath}) ends:\n${lastLines(out.stdout)}` : '',
+      out.stderr.trim() ? `Slurm error output (${record.stderrPath}) ends:\n${lastLines(out.stderr)}` : '',
+    ].filter(Boolean);
+    return parts.length > 0 ? `${m}; ${parts.join('\n')}` : m;
+  };
+  if (record.state === 'OUT_OF_MEMORY' || (record.signal === 9 && MEMORY_NOTICE.test(`${out.stdout}\n${out.stderr}`))) {
     return { status: 'Z', message: withOutput(`${how}: over its memory limit (resource error: memory)`) };
   }
   switch (record.state) {
@@ -131,6 +149,7 @@ export function jobcompRecord(
     signal: Number.isFinite(signal) ? signal : undefined,
     workDir: found.WorkDir,
     stdoutPath: found.WorkDir ? path.join(found.WorkDir, `${key}.out`) : undefined,
+    outputFromWorkDir: true,
   };
 }
 

@@ -17,6 +17,10 @@ export interface SlurmJobRecord {
   signal?: number;
   /** Slurm's output file of this job, expanded, when known. */
   stdoutPath?: string;
+  /** Slurm's error file of this job when it is not the output file (`stderr` set separately). */
+  stderrPath?: string;
+  /** stdoutPath is a guess from the work dir (sacct without StdOut, the jobcomp log), not Slurm's own. */
+  outputFromWorkDir?: boolean;
   workDir?: string;
   user?: string;
   /** ArrayTaskThrottle of the array (0 = none). */

@@ -4,11 +4,15 @@
  * it reaches Slurm (binding already checks the queue table's limits; this checks the live cluster).
  */
 import type { Resources } from '../../domain/resources';
+import { jobMemoryMb, WRAPPER_MEMORY_MB } from '../../domain/wrapper-memory';
 import type { PartitionInfo } from './backend';
 
 export interface SlurmRequest {
   partition: string;
+  /** What the job asks Slurm for: the task's memory plus the wrapper's share (domain/wrapper-memory.ts). */
   memoryMb?: number;
+  /** The task's own request, MB. */
+  taskMemoryMb?: number;
   timeLimitMin?: number;
   cpusPerTask?: number;
   account?: string;
@@ -20,9 +24,12 @@ const text = (v: unknown): string | undefined => (typeof v === 'string' && v.len
 
 export function toSlurmRequest(resources: Resources, partitionMap: Record<string, string>): SlurmRequest {
   const req: SlurmRequest = { partition: partitionMap[resources.queue] ?? resources.queue };
-  // Memory GiB → MB, never below 1; runtime s → whole minutes, rounded up (Slurm's granularity).
-  if (typeof resources.memory === 'number' && resources.memory > 0)
-    req.memoryMb = Math.max(1, Math.ceil(resources.memory * 1024));
+  // Memory GiB → MB plus the wrapper's share (it runs in the job's memory limit too); runtime s →
+  // whole minutes, rounded up (Slurm's granularity).
+  if (typeof resources.memory === 'number' && resources.memory > 0) {
+    req.memoryMb = jobMemoryMb(resources.memory);
+    req.taskMemoryMb = req.memoryMb - WRAPPER_MEMORY_MB;
+  }
   if (typeof resources.runtime === 'number' && resources.runtime > 0)
     req.timeLimitMin = Math.max(1, Math.ceil(resources.runtime / 60));
   if (typeof resources.cores === 'number') req.cpusPerTask = resources.cores;
@@ -45,7 +52,7 @@ export function partitionProblems(req: SlurmRequest, partition: PartitionInfo | 
   }
   if (req.memoryMb !== undefined && partition.maxMemoryMb !== undefined && req.memoryMb > partition.maxMemoryMb) {
     problems.push(
-      `memory ${req.memoryMb} MB exceeds partition ${partition.name}'s MaxMemPerNode of ${partition.maxMemoryMb} MB`,
+      `memory ${req.memoryMb} MB${req.taskMemoryMb === undefined ? '' : ` (the task's ${req.taskMemoryMb} MB + the wrapper's ${WRAPPER_MEMORY_MB} MB)`} exceeds partition ${partition.name}'s MaxMemPerNode of ${partition.maxMemoryMb} MB`,
     );
   }
   const cpus = partition.maxCpusPerNode ?? partition.totalCpus;

@@ -286,22 +286,32 @@ export function submitBody(version: RestVersion, s: ArraySubmission): Record<str
   return { script: s.script, job };
 }
 
-type RecordBase = Omit<SlurmJobRecord, 'key' | 'arrayTaskId' | 'stdoutPath'>;
+type RecordBase = Omit<SlurmJobRecord, 'key' | 'arrayTaskId' | 'stdoutPath' | 'stderrPath'>;
+
+/** Slurm's output and error patterns of a job (`%A_%a.out`, ...), as its REST entry gives them. */
+type OutputPatterns = { stdout?: string; stderr?: string };
 
 /** One REST job entry → records: one per array task, the not yet split pending remainder expanded. */
 function records(
   base: RecordBase,
   taskId: number | undefined,
   taskString: string | undefined,
-  pattern: string | undefined,
+  patterns: OutputPatterns,
   name: string | undefined,
 ): SlurmJobRecord[] {
-  const withOutput = (t: number | undefined): SlurmJobRecord => ({
-    ...base,
-    key: base.arrayJobId && t !== undefined ? `${base.arrayJobId}_${t}` : base.jobId,
-    arrayTaskId: t,
-    stdoutPath: pattern ? expandOutputPattern(pattern, { ...base, arrayTaskId: t, name }) : undefined,
-  });
+  const withOutput = (t: number | undefined): SlurmJobRecord => {
+    const expand = (p: string | undefined) =>
+      p ? expandOutputPattern(p, { ...base, arrayTaskId: t, name }) : undefined;
+    const stdoutPath = expand(patterns.stdout);
+    const stderrPath = expand(patterns.stderr);
+    return {
+      ...base,
+      key: base.arrayJobId && t !== undefined ? `${base.arrayJobId}_${t}` : base.jobId,
+      arrayTaskId: t,
+      stdoutPath,
+      stderrPath: stderrPath !== stdoutPath ? stderrPath : undefined,
+    };
+  };
   if (base.arrayJobId && taskId === undefined && taskString) return expandTaskString(taskString).map(withOutput);
   return [withOutput(taskId)];
 }
@@ -329,7 +339,7 @@ export function recordsOf38(j: RestJob38): SlurmJobRecord[] {
     startTime: typeof j.start_time === 'number' && j.start_time > 0 ? j.start_time : undefined,
   };
   const taskId = typeof j.array_task_id === 'number' ? j.array_task_id : undefined;
-  return records(base, taskId, j.array_task_string, j.standard_output, j.name);
+  return records(base, taskId, j.array_task_string, { stdout: j.standard_output, stderr: j.standard_error }, j.name);
 }
 
 export function recordsOf4x(j: RestJob4x): SlurmJobRecord[] {
@@ -351,7 +361,13 @@ export function recordsOf4x(j: RestJob4x): SlurmJobRecord[] {
     nodes: j.nodes || undefined,
     startTime: start !== undefined && start > 0 ? start : undefined,
   };
-  return records(base, noVal(j.array_task_id), j.array_task_string, j.standard_output, j.name);
+  return records(
+    base,
+    noVal(j.array_task_id),
+    j.array_task_string,
+    { stdout: j.standard_output, stderr: j.standard_error },
+    j.name,
+  );
 }
 
 /** slurmdbd's record: state, exit, node, elapsed and the batch step's MaxRSS. */
@@ -385,6 +401,7 @@ export function recordOfDb(j: DbJob4x): SlurmJobRecord {
     elapsedS: j.time?.elapsed,
     maxRssMb: maxRssBytes === undefined ? undefined : Math.round((maxRssBytes / 1024 / 1024) * 10) / 10,
     stdoutPath: j.stdout_expanded || undefined,
+    stderrPath: j.stderr_expanded && j.stderr_expanded !== j.stdout_expanded ? j.stderr_expanded : undefined,
     fromAccounting: true,
   };
 }

@@ -44,6 +44,7 @@ export interface RestJob38 {
   state_description?: string;
   exit_code?: number;
   standard_output?: string;
+  standard_error?: string;
   current_working_directory?: string;
   user_name?: string;
   name?: string;
@@ -72,6 +73,7 @@ export interface RestJob4x {
   state_description?: string;
   exit_code?: ExitCode4x;
   standard_output?: string;
+  standard_error?: string;
   current_working_directory?: string;
   user_name?: string;
   name?: string;
@@ -93,6 +95,8 @@ export interface DbJob4x {
   working_directory?: string;
   stdout_expanded?: string;
   stdout?: string;
+  /** '' when stderr went to the stdout file. */
+  stderr_expanded?: string;
   array?: { job_id?: number; task_id?: MaybeNoVal; task?: string };
   state?: { current?: string[] | string; reason?: string };
   exit_code?: ExitCode4x;

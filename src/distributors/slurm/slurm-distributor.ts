@@ -27,9 +27,9 @@ import { SlurmCliBackend } from './cli-backend';
 import { resolveBin, run } from './commands';
 import { entryScript } from './entry-script';
 import { jobEnvironment } from './environment';
-import { classifyEnd, describeEarlyEnd, jobcompRecord, readTail, slurmdMessage } from './exit-info';
+import { classifyEnd, describeEarlyEnd, jobcompRecord, readSlurmOutput, slurmdMessage } from './exit-info';
 import { IdentityRefusal, JobAccounts, type JobAccount } from './identity';
-import { isLive, isStuckPending, parseDistributorId, type SlurmJobRecord } from './job-record';
+import { expandOutputPattern, isLive, isStuckPending, parseDistributorId, type SlurmJobRecord } from './job-record';
 import { checkJobAccount, jobAccountRefusal, type JobAccountCheck } from './preflight';
 import { partitionProblems, toSlurmRequest } from './resources';
 import { SlurmRestBackend } from './rest-backend';
@@ -41,6 +41,8 @@ import { TokenCache } from './token';
 const UNLIMITED = 2_147_483_647;
 /** Partition limits change rarely; re-read them after this long. */
 const PARTITION_CACHE_MS = 60_000;
+/** Pending reasons that say nothing about the cluster: not yet scheduled, or the array's own throttle. */
+const OWN_PENDING_REASONS = new Set(['None', 'JobArrayTaskLimit']);
 /** Longest pause in asking Slurm about an array after repeated failures. */
 const MAX_BACKOFF_MS = 60_000;
 
@@ -78,6 +80,8 @@ export class SlurmDistributor implements Distributor {
   readonly #owners = new Map<number, string>();
   /** Array job id → the account its jobs run as (filled at submit, else read from the database). */
   readonly #arrayAccounts = new Map<string, string>();
+  /** Array job id → where its submission told Slurm to write (patterns with %A/%a), for exit messages. */
+  readonly #arrayOutputs = new Map<string, { stdout: string; stderr?: string }>();
   #jobcompLog: string | undefined | null = null;
   readonly #accountChecks = new Map<string, { at: number; check: JobAccountCheck }>();
 
@@ -220,6 +224,10 @@ export class SlurmDistributor implements Distributor {
         });
         arrayIds.push(arrayJobId);
         this.#arrayAccounts.set(arrayJobId, account.user);
+        this.#arrayOutputs.set(arrayJobId, {
+          stdout: output.outputPath ?? path.join(workDir, OUTPUT_PATTERN),
+          stderr: output.errorPath,
+        });
         instances.forEach((inst, i) => distributorIds.set(inst.taskInstanceId, `${arrayJobId}_${i + 1}`));
       } catch (err) {
         failAll(instances, `Slurm refused the array: ${(err as Error).message}`);
@@ -325,6 +333,23 @@ export class SlurmDistributor implements Distributor {
     return true;
   }
 
+  /**
+   * From the snapshots liveJobs just read. Our own throttle (JobArrayTaskLimit) is the workflow's
+   * concurrency limit at work, not the cluster's doing; `None` is a job not yet looked at.
+   */
+  pendingReason(distributorIds: string[]): string | null {
+    const counts = new Map<string, number>();
+    for (const id of distributorIds) {
+      const snap = this.#snapshots.get(id.split('_')[0]);
+      const record = snap && snap.records !== UNKNOWN_JOB ? snap.records.get(id) : undefined;
+      if (record?.state !== 'PENDING' || !record.reason || OWN_PENDING_REASONS.has(record.reason)) continue;
+      counts.set(record.reason, (counts.get(record.reason) ?? 0) + 1);
+    }
+    let best: [string, number] | undefined;
+    for (const entry of counts) if (!best || entry[1] > best[1]) best = entry;
+    return best ? best[0] : null;
+  }
+
   queueingError(distributorId: string): string | undefined {
     const message = this.#queueingErrors.get(distributorId);
     this.#queueingErrors.delete(distributorId);
@@ -379,7 +404,26 @@ export class SlurmDistributor implements Distributor {
         message: `Slurm job ${distributorId} is still ${record.state} but its wrapper stopped reporting`,
       };
     }
-    return { ...classifyEnd(record, readTail(record.stdoutPath)), usage: await this.#usage(distributorId, record) };
+    return {
+      ...classifyEnd(record, readSlurmOutput(this.#withOutputPaths(record))),
+      usage: await this.#usage(distributorId, record),
+    };
+  }
+
+  /**
+   * The record with the output files its submission named, when this worker submitted it: sacct
+   * (22.05) and the jobcomp log know only the work dir, so their paths miss the task's `stdout` /
+   * `stderr` log directories.
+   */
+  #withOutputPaths(record: SlurmJobRecord): SlurmJobRecord {
+    const submitted = this.#arrayOutputs.get(record.arrayJobId ?? record.jobId);
+    if (!submitted || (record.stdoutPath && !record.outputFromWorkDir)) return record;
+    const expand = (p: string) => expandOutputPattern(p, record);
+    return {
+      ...record,
+      stdoutPath: expand(submitted.stdout),
+      stderrPath: submitted.stderr === undefined ? undefined : expand(submitted.stderr),
+    };
   }
 
   /** slurmdbd's record of a job (REST /slurmdb or sacct); undefined without accounting or on failure. */

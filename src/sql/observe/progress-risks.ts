@@ -1,7 +1,7 @@
 /**
  * Risks of a workflow in progress, each with what to do about it: failed tasks, tasks on their last
  * attempt, repeated resource errors, templates that fail often, no progress while a run is active,
- * jobs waiting long on the cluster. Two bounded lookups (≤ 5 example ids each); the rest comes from
+ * jobs waiting long on the cluster, jobs the scheduler keeps waiting (its reason). Three bounded lookups (≤ 5 example ids each); the rest comes from
  * the facts already read.
  */
 import { sql } from 'kysely';
@@ -9,6 +9,7 @@ import type { Db } from '../db';
 import type { Estimate } from './progress-eta';
 import { PENDING_LONG_S, runIdsOf, type ProgressFacts } from './progress-facts';
 import { humanDuration } from './util';
+import { pendingAdvice } from '../../domain/pending-reasons';
 import type { RiskKind, Risk } from '../../contract/observe';
 export type { RiskKind, Risk };
 
@@ -22,9 +23,10 @@ export async function readRisks(
   facts: ProgressFacts,
   est: Estimate,
 ): Promise<Risk[]> {
-  const [fatalRisk, pendingRisk] = await Promise.all([
+  const [fatalRisk, pendingRisk, clusterRisks] = await Promise.all([
     fatalTasksRisk(db, workflowId, fatal),
     pendingLongRisk(db, workflowId, facts),
+    clusterPendingRisks(db, workflowId, facts),
   ]);
   return [
     fatalRisk,
@@ -33,6 +35,7 @@ export async function readRisks(
     ...templateRisks(workflowId, facts),
     noProgressRisk(facts, est),
     pendingRisk,
+    ...clusterRisks,
   ].filter((r): r is Risk => r !== undefined);
 }
 
@@ -134,4 +137,29 @@ async function pendingLongRisk(db: Db, workflowId: number, { live }: ProgressFac
     action:
       'the cluster is busy or the request is too large for the queue: check the scheduler’s pending reason (squeue -j <id> -o %r) or ask for fewer resources',
   };
+}
+
+/**
+ * Batches whose jobs the batch system keeps waiting, one risk per reason it gives (as the monitor
+ * stored it, task_batch.pending_reason): the reason in Slurm's words, and what to do about it.
+ */
+async function clusterPendingRisks(db: Db, workflowId: number, { live, times }: ProgressFacts): Promise<Risk[]> {
+  if (live.waiting <= 0) return [];
+  const { rows } = await sql<{ reason: string; since: Date; batches: number; jobs: number; tasks: number[] }>`
+    select b.pending_reason as reason, min(b.pending_since) as since, count(distinct b.id)::int as batches,
+           count(ti.id)::int as jobs, (array_agg(ti.task_id order by ti.id))[1:5] as tasks
+      from task_batch b
+      join task_instance ti on ti.batch_id = b.id and ti.status = 'O'
+     where b.workflow_id = ${workflowId} and b.status <> 'D' and b.pending_reason is not null
+     group by b.pending_reason
+     order by min(b.pending_since)
+     limit 5`.execute(db);
+  return rows.map((r) => ({
+    kind: 'cluster_pending' as const,
+    severity: 'medium' as const,
+    count: r.jobs,
+    message: `${r.jobs} job${r.jobs === 1 ? '' : 's'} (${r.batches} batch${r.batches === 1 ? '' : 'es'}) wait${r.jobs === 1 ? 's' : ''} on the cluster; the scheduler says: ${r.reason} (for ${humanDuration(Math.max(0, times.now.getTime() - new Date(r.since).getTime()) / 1000)})`,
+    example_task_ids: (r.tasks ?? []).map(Number),
+    action: pendingAdvice(r.reason),
+  }));
 }

@@ -7,6 +7,7 @@ import { TASK_INSTANCE_STATUSES, TASK_STATUSES } from '../../domain/statuses';
 import { iso, isoOrNull } from '../dates';
 import type { Db } from '../db';
 import type { TaskDetails } from '../../contract/types';
+import { jobMemoryMb, WRAPPER_MEMORY_MB } from '../../domain/wrapper-memory';
 
 export type { TaskDetails };
 
@@ -18,6 +19,7 @@ export async function getTaskDetails(db: Db, taskId: number): Promise<TaskDetail
     .innerJoin('task_template_version as ttv', 'ttv.id', 'a.task_template_version_id')
     .innerJoin('task_template as tt', 'tt.id', 'ttv.task_template_id')
     .innerJoin('task_resources as r', 'r.id', 'k.task_resources_id')
+    .leftJoin('cluster as c', 'c.name', 'r.cluster_name')
     .select([
       'k.id',
       'k.workflow_id',
@@ -34,6 +36,7 @@ export async function getTaskDetails(db: Db, taskId: number): Promise<TaskDetail
       'r.cluster_name',
       'r.queue',
       'r.requested_resources',
+      'c.cluster_type',
       'k.upstream_count',
       'k.upstream_remaining',
     ])
@@ -101,6 +104,7 @@ export async function getTaskDetails(db: Db, taskId: number): Promise<TaskDetail
       cluster_name: task.cluster_name,
       queue: task.queue,
       resources: task.requested_resources as Record<string, unknown>,
+      memory_request: memoryRequest(task.cluster_type, task.requested_resources as Record<string, unknown>),
       upstream_count: task.upstream_count,
       upstream_remaining: task.upstream_remaining,
       attributes: Object.fromEntries(attributes.map((a) => [a.key, a.value])),
@@ -122,4 +126,15 @@ export async function getTaskDetails(db: Db, taskId: number): Promise<TaskDetail
       errors: errorsByInstance.get(Number(i.id)) ?? [],
     })),
   };
+}
+
+/** What a Slurm job of this task asks for: the task's memory plus the wrapper's share (as the distributor sends it). */
+function memoryRequest(
+  clusterType: string | null,
+  resources: Record<string, unknown>,
+): TaskDetails['task']['memory_request'] {
+  const memory = resources.memory;
+  if (clusterType !== 'slurm' || typeof memory !== 'number' || memory <= 0) return null;
+  const job = jobMemoryMb(memory);
+  return { task_mb: job - WRAPPER_MEMORY_MB, wrapper_mb: WRAPPER_MEMORY_MB, job_mb: job };
 }
