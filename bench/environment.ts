@@ -236,6 +236,24 @@ export async function postgresServerCpuS(admin: pg.Client): Promise<number> {
 }
 
 /** A client on the server's `postgres` database, for reading pg_stat_activity and sizes. */
+/**
+ * CPU seconds so far of the backends connected to one database (the bench's pool keeps its
+ * connections, so differences between two samples are that database's work; parallel workers and
+ * backends that ended between the samples are not counted). On a Postgres shared with other work
+ * this is the figure to compare, not postgresServerCpuS.
+ */
+export async function databaseBackendsCpuS(admin: pg.Client, database: string): Promise<Map<number, number>> {
+  const { rows } = await admin.query<{ pid: number }>('select pid from pg_stat_activity where datname = $1', [
+    database,
+  ]);
+  const out = new Map<number, number>();
+  for (const { pid } of rows) {
+    const f = statFields(pid);
+    if (f) out.set(pid, (Number(f[11]) + Number(f[12])) / 100);
+  }
+  return out;
+}
+
 export async function adminClient(databaseUrl: string): Promise<pg.Client> {
   const url = new URL(databaseUrl);
   url.pathname = '/postgres';

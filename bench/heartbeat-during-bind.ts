@@ -12,6 +12,7 @@
  *   node dist/bench/heartbeat-during-bind.js --tasks 20000
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
 import { startApiServer } from '../src/api/main';
@@ -20,6 +21,7 @@ import { loadConfig, projectRoot } from '../src/config';
 import { MAX_TASKS_PER_CHUNK } from '../src/domain/bind-spec';
 import { createDb, migrate } from '../src/sql/db';
 import pg from 'pg';
+import { adminClient, databaseBackendsCpuS } from './environment';
 import { freshDatabase, round } from './support';
 
 const argv = process.argv.slice(2);
@@ -61,16 +63,18 @@ async function main(): Promise<void> {
     host: '127.0.0.1',
     port: 0,
   });
-  const post = async (route: string, body?: string) => {
+  type Answer = { workflow_id: number; draft_id: string; num_tasks: number };
+  const postText = async (route: string, body?: string) => {
     const res = await fetch(`${server.url}/api/v1${route}`, {
       method: 'POST',
       headers: body === undefined ? {} : { 'content-type': 'application/json' },
       body,
     });
-    const json = (await res.json()) as { workflow_id: number; draft_id: string; num_tasks: number };
-    if (res.status >= 300) throw new Error(`${route}: ${res.status} ${JSON.stringify(json)}`);
-    return json;
+    const text = await res.text();
+    if (res.status >= 300) throw new Error(`${route}: ${res.status} ${text}`);
+    return text;
   };
+  const post = async (route: string, body?: string) => JSON.parse(await postText(route, body)) as Answer;
 
   // One running instance to heartbeat: a one-task workflow, its instance written as the scheduler would.
   const small = await post('/bind', JSON.stringify({ ...spec('heartbeater'), tasks: [task(0)] }));
@@ -86,14 +90,29 @@ async function main(): Promise<void> {
   // Event-loop delay per phase: tells a blocked loop (CPU work in this process) from a slow database.
   const loop: Record<string, IntervalHistogram> = {};
   let current: IntervalHistogram | undefined;
-  const enter = (name: string) => {
+  // CPU per phase: this process (API and the bench's own small client work) and the database's
+  // backends (Postgres is shared with other work on this machine; its server total would count it).
+  const admin = await adminClient(databaseUrl);
+  const databaseName = new URL(databaseUrl).pathname.slice(1);
+  const cpu: Record<string, { api_s: number; postgres_s: number }> = {};
+  let cpuMark = { api: process.cpuUsage(), pg: await databaseBackendsCpuS(admin, databaseName) };
+  const closeCpu = async (name: string) => {
+    const pgNow = await databaseBackendsCpuS(admin, databaseName);
+    let pgS = 0;
+    for (const [pid, s] of pgNow) pgS += s - (cpuMark.pg.get(pid) ?? 0);
+    const api = process.cpuUsage(cpuMark.api);
+    cpu[name] = { api_s: round((api.user + api.system) / 1e6, 2), postgres_s: round(pgS, 2) };
+    cpuMark = { api: process.cpuUsage(), pg: pgNow };
+  };
+  const enter = async (name: string) => {
     current?.disable();
+    if (phase !== name) await closeCpu(phase);
     current = loop[name] = monitorEventLoopDelay({ resolution: 10 });
     current.enable();
     phase = name;
   };
   let phase = 'idle';
-  enter('idle');
+  await enter('idle');
   const samples: { phase: string; ms: number }[] = [];
   const t0 = performance.now();
   let k = 0;
@@ -118,19 +137,23 @@ async function main(): Promise<void> {
 
   const times: Record<string, number> = {};
   let mark = performance.now();
-  enter('upload');
+  await enter('upload');
   const draft = await post('/bind/drafts', JSON.stringify(draftSpec));
   for (const body of chunks) await post(`/bind/drafts/${draft.draft_id}/tasks`, body);
   times.upload_s = (performance.now() - mark) / 1000;
   mark = performance.now();
-  enter('commit');
-  const bound = await post(`/bind/drafts/${draft.draft_id}/commit`);
+  await enter('commit');
+  const boundText = await postText(`/bind/drafts/${draft.draft_id}/commit`);
   times.commit_s = (performance.now() - mark) / 1000;
-  enter('after');
+  await enter('after');
+  // Parsed after the commit phase: the answer's 100,000 task ids are the client's work, not the API's.
+  const bound = JSON.parse(boundText) as Answer;
   await new Promise((r) => setTimeout(r, 2000));
   beating = false;
   await Promise.all(inFlight);
   current?.disable();
+  await closeCpu('after');
+  await admin.end();
 
   const phases = ['idle', 'upload', 'commit', 'after'].map((name) => {
     const ms = samples
@@ -145,6 +168,7 @@ async function main(): Promise<void> {
       max_ms: round(ms[ms.length - 1] ?? NaN, 1),
       loop_delay_p99_ms: round(loop[name].percentile(99) / 1e6, 1),
       loop_delay_max_ms: round(loop[name].max / 1e6, 1),
+      ...cpu[name],
     };
   });
   console.log(`bound ${bound.num_tasks} tasks: upload ${round(times.upload_s)} s, commit ${round(times.commit_s)} s`);
@@ -156,6 +180,7 @@ async function main(): Promise<void> {
     tasks: TASKS,
     heartbeat_every_ms: HEARTBEAT_EVERY_MS,
     ...times,
+    load: os.loadavg().map((l) => round(l, 1)),
     phases,
   };
   writeFileSync(path.join(out, 'heartbeat-during-bind-latest.json'), `${JSON.stringify(result, null, 2)}\n`);
