@@ -206,7 +206,8 @@ export async function commitDraft(db: Db, draftId: string, user: string, role: R
       const result = await storeBind(trx, plan, { user, role });
       const extras = await finishBind(trx, plan, result.workflowId);
       await consumeDraft(trx, draftId, user);
-      return { ...result, ...extras };
+      // Not a spread: that would read (parse) the lazy taskIds.
+      return Object.assign(extras, result);
     });
   } catch (err) {
     await deleteDraft(db, draftId, user);
