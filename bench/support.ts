@@ -81,7 +81,12 @@ export async function freshDatabase(name: string): Promise<string> {
           if (err.code !== '42710' && err.code !== '23505') throw err;
         });
     }
-    await admin.query(`drop database if exists ${name} with (force)`);
+    // Without `force`: a database still in use is another run of the same bench (its services,
+    // its observers), and dropping it under that run made its next request fail mid-bench.
+    await admin.query(`drop database if exists ${name}`).catch((err: { code?: string }) => {
+      if (err.code !== '55006') throw err;
+      throw new Error(`database ${name} is in use by another run of this bench: wait for it to end, or stop it`);
+    });
     await admin.query(`create database ${name} owner ${BENCH_ROLE}`);
   } finally {
     await admin.end();
