@@ -22,7 +22,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
@@ -33,7 +33,25 @@ import { round, until } from './support';
 import { submitBody } from '../src/distributors/slurm/rest-backend';
 import { chooseRestVersion, offeredVersions } from '../src/distributors/slurm/rest-schema';
 
-const DEFAULT_BIN = '/var/lib/jmt-slurm/24.11/bin';
+const STATE = process.env.JMT_SLURM_STATE ?? '/var/lib/jmt-slurm';
+const DEFAULT_BIN = path.join(STATE, '24.11', 'bin');
+
+/**
+ * What slurm-up wrote for clients of the release (JMT_SLURM_BIN, _REST_URL, _SLURMD_LOG, ...), for
+ * the services process: without it the 24.11 worker looked for `scontrol` on the host's PATH (there
+ * is none: 24.11's commands run in its root), could not mint a token, and every submission failed —
+ * the project run that "ended E" on 24.11.
+ */
+function slurmClientEnv(): Record<string, string> {
+  const file = path.join(STATE, process.env.SLURM_RELEASE ?? '24.11', 'env');
+  const vars: Record<string, string> = {};
+  if (!existsSync(file)) return vars;
+  for (const line of readFileSync(file, 'utf8').split('\n')) {
+    const m = /^(JMT_SLURM_[A-Z_]+)="?(.*?)"?$/.exec(line.trim());
+    if (m) vars[m[1]] = m[2];
+  }
+  return vars;
+}
 
 const JOB_USER = process.env.JMT_SLURM_JOB_USER ?? 'jmtuser';
 /** Slurm 24.11's commands run in its root (scripts/slurm-up-24.11.sh); else the host's. */
@@ -105,7 +123,7 @@ function rpcSummary(c: ReturnType<typeof sdiagCounts>, tasks: number) {
 }
 
 async function projectRun(tasks: number) {
-  const stack = await startStack('slurm', { homeMode: 0o755 });
+  const stack = await startStack('slurm', { homeMode: 0o755, env: slurmClientEnv() });
   try {
     const { config, databaseUrl } = stack;
     const tool = new Tool('bench-slurm', { config, stderr: { write: () => true } });

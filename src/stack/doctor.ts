@@ -134,13 +134,19 @@ function slurmChecks(p: SlurmProbe): Check[] {
       detail: a.ok ? 'can read the wrapper and Node, and reach the log directory' : a.problems.join('; '),
       fix: a.advice,
     });
+  // The load-time peak is below the running wrapper's (reporting, heartbeating): over the share the
+  // jobs ask for, this cluster's Node is bigger than the one WRAPPER_MEMORY_MB was measured on.
+  const fits = p.wrapper_memory_mb !== undefined && p.wrapper_memory_mb <= p.wrapper_share_mb;
   checks.push({
     name: name('wrapper memory'),
-    ok: p.wrapper_memory_mb !== undefined,
+    ok: fits,
     detail:
       p.wrapper_memory_mb === undefined
         ? 'could not be measured'
-        : `${p.wrapper_memory_mb} MB resident, added to each job's memory request`,
+        : `${p.wrapper_memory_mb} MB resident once loaded; each job asks for the task's memory + ${p.wrapper_share_mb} MB for the wrapper`,
+    fix: fits
+      ? undefined
+      : `measure the running wrapper on this cluster's Node and raise WRAPPER_MEMORY_MB (src/domain/wrapper-memory.ts)`,
   });
   return checks;
 }
@@ -191,7 +197,7 @@ export async function runDoctor(config: Config, env: NodeJS.ProcessEnv = process
       job_accounts: first.job_accounts,
     },
     slurm_clusters: probes,
-    wrapper: { memory_mb: first?.wrapper_memory_mb ?? null },
+    wrapper: { memory_mb: first?.wrapper_memory_mb ?? null, share_mb: first?.wrapper_share_mb ?? null },
   };
 }
 

@@ -10,6 +10,7 @@ import { checkJobAccount, jobAccountAdvice, measureWrapperMemoryMb } from './pre
 import { SlurmRestBackend } from './rest-backend';
 import { parseSlurmSettings, safeUser } from './settings';
 import { TokenCache } from './token';
+import { WRAPPER_MEMORY_MB } from '../../domain/wrapper-memory';
 
 export interface SlurmProbe {
   cluster: string;
@@ -23,6 +24,8 @@ export interface SlurmProbe {
   job_accounts_ok: boolean;
   job_accounts: { account: string; ok: boolean; problems: string[]; advice?: string }[];
   wrapper_memory_mb?: number;
+  /** What each job asks for on top of its task's memory (domain/wrapper-memory.ts). */
+  wrapper_share_mb: number;
   errors: string[];
 }
 
@@ -43,7 +46,14 @@ export async function probeSlurm(
   env: NodeJS.ProcessEnv = process.env,
 ): Promise<SlurmProbe> {
   const settings = parseSlurmSettings(params, env);
-  const out: SlurmProbe = { cluster, mode: settings.mode, job_accounts_ok: false, job_accounts: [], errors: [] };
+  const out: SlurmProbe = {
+    cluster,
+    mode: settings.mode,
+    job_accounts_ok: false,
+    job_accounts: [],
+    wrapper_share_mb: WRAPPER_MEMORY_MB,
+    errors: [],
+  };
   const scontrol = resolveBin('scontrol', env, settings.binDir);
   const accounts = [
     ...new Set([...(settings.sharedUser ? [settings.sharedUser] : []), ...Object.values(settings.userMap)]),
