@@ -2,8 +2,8 @@
  * The bulk row writes of a streamed bind (issue 18), no superuser needed:
  *
  * - `stageChunk`: a chunk's checked tasks into `bind_draft_task` (one `insert ... select from
- *   json_to_recordset(...)` per chunk), its resource requests into `bind_draft_resource`; the
- *   draft's unique indexes refuse a key or node args already sent in another chunk.
+ *   unnest(...)` per chunk), its resource requests into `bind_draft_resource`; the draft's unique
+ *   indexes refuse a key or node args already sent in another chunk.
  * - `insertWorkflow`: a new workflow's rows straight from the staged ones, set-based in Postgres
  *   (`insert into task ... select from bind_draft_task join ...`): no task crosses into the API
  *   process at commit, so its memory does not grow with the workflow.
@@ -22,6 +22,12 @@ import type { Database } from './schema';
 
 type Trx = Transaction<Database>;
 
+/** A Postgres array literal of strings, for per-row text[] values inside an unnest of text. */
+function textArrayLiteral(values: readonly string[]): string {
+  if (values.length === 0) return '{}';
+  return `{${values.map((v) => `"${v.replace(/[\\"]/g, '\\$&')}"`).join(',')}}`;
+}
+
 /**
  * Store one checked chunk. Throws (so the caller's transaction rolls back and nothing of the chunk
  * stays) when its offset was used, a task overlaps one already sent, or a key or node args repeat
@@ -37,41 +43,24 @@ export async function stageChunk(trx: Trx, draftId: string, chunk: ChunkPlan, of
   if (!stored) throw conflict(`a chunk at offset ${offset} was already sent to draft ${draftId}`, 'chunk_already_sent');
 
   const t = chunk.tasks;
-  // The chunk's rows as one JSON document (JSON.stringify is native code) instead of 17 arrays,
-  // which the driver turned into array literals element by element in JavaScript: that was about
-  // a third of the API's CPU per chunk and held its event loop tens of milliseconds each time.
-  const rowsJson = JSON.stringify(
-    t.map((x) => ({
-      idx: x.index,
-      key: x.key,
-      template: x.template.name,
-      name: x.name,
-      task_hash: x.taskHash,
-      node_args_hash: x.nodeArgsHash,
-      node_args: x.nodeArgs,
-      task_args: x.taskArgs,
-      op_args: x.opArgs,
-      command: x.command,
-      resources_hash: x.resourcesHash,
-      resource_scales: x.resourceScales,
-      fallback_queues: x.fallbackQueues,
-      max_attempts: x.maxAttempts,
-      attributes: Object.keys(x.attributes).length > 0 ? x.attributes : null,
-      upstream: x.upstream,
-    })),
-  );
   const { rows } = await sql<{ stored: number[] }>`
     with ins as (
       insert into bind_draft_task (draft_id, idx, key, template, name, task_hash, node_args_hash, node_args, task_args,
                                    op_args, command, resources_hash, resource_scales, fallback_queues, max_attempts,
                                    attributes, upstream)
-      select ${draftId}::uuid, u.idx, u.key, u.template, u.name, u.task_hash, u.node_args_hash, u.node_args, u.task_args,
-             u.op_args, u.command, u.resources_hash, u.resource_scales, u.fallback_queues, u.max_attempts, u.attributes,
-             u.upstream
-      from json_to_recordset(${rowsJson}::json)
-        as u(idx int, key text, template text, name text, task_hash text, node_args_hash text, node_args jsonb,
-             task_args jsonb, op_args jsonb, command text, resources_hash text, resource_scales jsonb,
-             fallback_queues jsonb, max_attempts int, attributes jsonb, upstream text[])
+      select ${draftId}::uuid, u.idx, u.key, u.template, u.name, u.task_hash, u.node_args_hash, u.node_args::jsonb,
+             u.task_args::jsonb, u.op_args::jsonb, u.command, u.resources_hash, u.scales::jsonb, u.fallback::jsonb,
+             u.max_attempts, u.attributes::jsonb, u.upstream::text[]
+      from unnest(${t.map((x) => x.index)}::int[], ${t.map((x) => x.key)}::text[], ${t.map((x) => x.template.name)}::text[],
+                  ${t.map((x) => x.name)}::text[], ${t.map((x) => x.taskHash)}::text[], ${t.map((x) => x.nodeArgsHash)}::text[],
+                  ${t.map((x) => JSON.stringify(x.nodeArgs))}::text[], ${t.map((x) => JSON.stringify(x.taskArgs))}::text[],
+                  ${t.map((x) => JSON.stringify(x.opArgs))}::text[], ${t.map((x) => x.command)}::text[],
+                  ${t.map((x) => x.resourcesHash)}::text[], ${t.map((x) => JSON.stringify(x.resourceScales))}::text[],
+                  ${t.map((x) => JSON.stringify(x.fallbackQueues))}::text[], ${t.map((x) => x.maxAttempts)}::int[],
+                  ${t.map((x) => (Object.keys(x.attributes).length > 0 ? JSON.stringify(x.attributes) : null))}::text[],
+                  ${t.map((x) => textArrayLiteral(x.upstream))}::text[])
+        as u(idx, key, template, name, task_hash, node_args_hash, node_args, task_args, op_args, command, resources_hash,
+             scales, fallback, max_attempts, attributes, upstream)
       on conflict do nothing
       returning idx)
     select coalesce(array_agg(idx), '{}') as stored from ins`.execute(trx);
