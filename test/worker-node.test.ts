@@ -9,7 +9,12 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { REPORT_BATCH_MAX } from '../src/contract/schemas';
-import { REPORT_BATCH_MAX as EXECUTOR_BATCH_MAX } from '../src/worker-node/report-batcher';
+import { DEFAULT_RETRY_POLICY } from '../src/worker-node/api-client';
+import {
+  REPORT_BATCH_BYTES,
+  REPORT_BATCH_MAX as EXECUTOR_BATCH_MAX,
+  ReportBatcher,
+} from '../src/worker-node/report-batcher';
 import { FakeWrapperApi, type InstanceScript } from './helpers/fake-wrapper-api';
 import { freePort } from './helpers/ports';
 import { waitFor } from './helpers/wait';
@@ -116,6 +121,42 @@ async function exitOf(run: Run, timeoutMs = 20_000): Promise<{ code: number | nu
 
 it('the executor never sends a batch larger than the API takes (the worker node imports no contract)', () => {
   expect(EXECUTOR_BATCH_MAX).toBe(REPORT_BATCH_MAX);
+});
+
+it('splits queued reports into requests of at most REPORT_BATCH_BYTES, each answered as its own route', async () => {
+  const fake = new FakeWrapperApi();
+  await fake.listen();
+  try {
+    const batcher = new ReportBatcher(() => undefined, DEFAULT_RETRY_POLICY);
+    const ids = Array.from({ length: 11 }, (_, i) => 900 + i);
+    for (const id of ids) fake.scripts.set(id, { command: 'true', stdoutPath: '/dev/null', stderrPath: '/dev/null' });
+    // Control characters are escaped as \u0001: 6 bytes each, the worst case of an output tail.
+    const tail = '\u0001'.repeat(10_000);
+    fake.holdBatches = true;
+    const first = batcher.senderFor(
+      fake.url,
+      't',
+      ids[0],
+    )('running', { distributor_id: 'x', nodename: 'n', process_id: 1 });
+    await waitFor(async () => fake.batches.length === 1, { timeoutMs: 5_000, what: 'the first request' });
+    const rest = ids
+      .slice(1)
+      .map((id) =>
+        batcher.senderFor(fake.url, 't', id)('done', { exit_code: 0, stdout_tail: tail, stderr_tail: tail }),
+      );
+    fake.releaseBatches();
+    const answers = await Promise.all([first, ...rest]);
+    expect(answers.map((a) => a.status)).toEqual(Array(11).fill(200));
+    expect(answers.slice(1).map((a) => a.body)).toEqual(Array(10).fill({ status: 'D' }));
+    // 10 reports of ~120 kB: never more than 512 KiB (4 of them) per request.
+    expect(fake.batches[0]).toBe(1);
+    expect(fake.batches.slice(1).reduce((a, b) => a + b, 0)).toBe(10);
+    expect(Math.max(...fake.batches.slice(1))).toBe(Math.floor(REPORT_BATCH_BYTES / 120_000));
+    expect(fake.calls.every((c) => c.authorization === 'Bearer t')).toBe(true);
+    batcher.close();
+  } finally {
+    await fake.close();
+  }
 });
 
 describe('worker-node wrapper', () => {

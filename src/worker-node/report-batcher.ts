@@ -22,6 +22,12 @@ import { ApiClient, type ApiResponse, type RetryPolicy } from './api-client';
  * executor import Node built-ins only, test/worker-node.test.ts checks the two agree).
  */
 export const REPORT_BATCH_MAX = 500;
+/**
+ * Most bytes of reports per request: half the API's body limit (1 MiB, DEFAULT_BODY_LIMIT in
+ * src/api/app.ts), so output tails (10,000 characters each, up to 6 bytes a character once
+ * escaped) never make a batch too large to take. A larger single report still goes, alone.
+ */
+export const REPORT_BATCH_BYTES = 512 * 1024;
 
 export type ReportKind = 'running' | 'done' | 'error';
 /** Sends one report of one task instance and resolves with the answer its single route gives. */
@@ -57,7 +63,14 @@ class Channel {
   #flush(): void {
     if (this.#inFlight) return;
     if (this.#queue.length === 0) return this.onIdle();
-    const batch = this.#queue.splice(0, REPORT_BATCH_MAX);
+    let bytes = 0;
+    let n = 0;
+    while (n < this.#queue.length && n < REPORT_BATCH_MAX) {
+      bytes += Buffer.byteLength(JSON.stringify(this.#queue[n].item)) + 1;
+      if (n > 0 && bytes > REPORT_BATCH_BYTES) break;
+      n++;
+    }
+    const batch = this.#queue.splice(0, n);
     this.#inFlight = true;
     void (this.single.yes ? this.#sendSingly(batch) : this.#sendBatch(batch)).finally(() => {
       this.#inFlight = false;
@@ -81,6 +94,8 @@ class Channel {
       this.single.yes = true;
       return this.#sendSingly(batch);
     }
+    // Too large after all (an API with a smaller limit): each report alone is what it always took.
+    if (res.status === 413 && batch.length > 1) return this.#sendSingly(batch);
     const results = (res.body as { results?: ApiResponse[] } | undefined)?.results;
     if (res.status !== 200 || !Array.isArray(results) || results.length !== batch.length) {
       // The request as a whole was refused (a token the API does not take, a body it cannot read):
