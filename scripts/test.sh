@@ -41,6 +41,10 @@ if [[ $(id -u) == 0 ]]; then
     slurm_t0=$(date +%s)
     if slurm_answering "$release"; then
       echo "slurm $release already running; leaving it as found"
+      # 24.11 runs in its own root, which sees only the project directories it was brought up from:
+      # another checkout's cluster could not see this one, and every Slurm test would end E.
+      # slurm-up is idempotent on a running cluster and adds this checkout's mount.
+      if [[ $release == 24.11 ]]; then SLURM_RELEASE=$release timeout 600 bash scripts/slurm-up.sh || status=1; fi
     elif SLURM_RELEASE=$release timeout 600 bash scripts/slurm-up.sh; then
       slurm_started+=("$release")
       echo "slurm $release up took $(($(date +%s) - slurm_t0)) s"
