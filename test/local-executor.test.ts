@@ -5,7 +5,7 @@
  * restarted worker finds the running tasks (and can terminate them), a killed executor's tasks are
  * found lost and their commands killed, a new executor takes over, and per-task usage is counted.
  */
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -14,6 +14,7 @@ import type { SubmitRequest } from '../src/distributors/distributor';
 import { LocalProcessDistributor, LocalSlotPool } from '../src/distributors';
 import type { ExecutorInfo, ExecutorTaskState } from '../src/worker-node/executor';
 import { isProcessAlive } from '../src/worker-node/proc';
+import { readSnapshot } from '../src/worker-node/state-file';
 import { FakeWrapperApi, type RecordedCall } from './helpers/fake-wrapper-api';
 import { waitFor } from './helpers/wait';
 import { buildWrapper, type BuiltWrapper } from './helpers/wrapper-build';
@@ -43,10 +44,8 @@ const executorInfo = (): ExecutorInfo | undefined => {
     return undefined;
   }
 };
-const stateOf = (d: LocalProcessDistributor, id: string): ExecutorTaskState | undefined => {
-  const file = d.records.statePath(id);
-  return existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as ExecutorTaskState) : undefined;
-};
+const stateOf = (d: LocalProcessDistributor, id: string): ExecutorTaskState | undefined =>
+  readSnapshot<ExecutorTaskState>(d.records.statePath(id));
 
 function safeKill(pid: number, signal: NodeJS.Signals): void {
   try {

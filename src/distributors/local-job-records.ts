@@ -2,10 +2,11 @@
  * On-disk records of the wrappers a local distributor spawned: pid, start time, log file, and exit
  * once seen. Wrappers outlive the worker process that spawned them, so a restarted worker reads
  * these to answer "is this job still alive?" and "why did it end?" for jobs it never saw start.
- * One small JSON file per job, written atomically (temp file + rename).
+ * One small file per job holding JSON snapshots, appended to (not replaced: see state-file.ts).
  */
-import { mkdirSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
 import path from 'node:path';
+import { appendSnapshot, readSnapshot } from '../worker-node/state-file';
 
 export interface LocalJobRecord {
   distributorId: string;
@@ -47,20 +48,11 @@ export class LocalJobRecords {
   }
 
   write(record: LocalJobRecord): void {
-    const file = path.join(this.dir, `${this.stem(record.distributorId)}.json`);
-    const tmp = `${file}.${process.pid}.tmp`;
-    writeFileSync(tmp, JSON.stringify(record));
-    renameSync(tmp, file);
+    appendSnapshot(path.join(this.dir, `${this.stem(record.distributorId)}.json`), record, 0o666);
   }
 
   read(distributorId: string): LocalJobRecord | undefined {
-    try {
-      return JSON.parse(
-        readFileSync(path.join(this.dir, `${this.stem(distributorId)}.json`), 'utf8'),
-      ) as LocalJobRecord;
-    } catch {
-      return undefined;
-    }
+    return readSnapshot<LocalJobRecord>(path.join(this.dir, `${this.stem(distributorId)}.json`));
   }
 
   update(distributorId: string, patch: Partial<LocalJobRecord>): void {
@@ -91,8 +83,8 @@ export class LocalJobRecords {
       const file = path.join(this.dir, name);
       try {
         if (now - statSync(file).mtimeMs < retentionMs) continue;
-        const record = JSON.parse(readFileSync(file, 'utf8')) as LocalJobRecord;
-        if (isLive(record)) continue;
+        const record = readSnapshot<LocalJobRecord>(file);
+        if (!record || isLive(record)) continue;
         rmSync(file, { force: true });
         rmSync(this.logPath(record.distributorId), { force: true });
         rmSync(this.statePath(record.distributorId), { force: true });

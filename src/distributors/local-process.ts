@@ -24,7 +24,8 @@ import os from 'node:os';
 import path from 'node:path';
 import type { Config } from '../config';
 import { executorCommand, wrapperCommand } from './wrapper-command';
-import { readJson, type ExecutorTaskState } from '../worker-node/executor';
+import { type ExecutorTaskState } from '../worker-node/executor';
+import { readSnapshot } from '../worker-node/state-file';
 import { isProcessAlive, readStat } from '../worker-node/proc';
 import { executorTaskAlive, LocalExecutorClient } from './local-executor-client';
 import type { Distributor, RemoteExitInfo, SubmitRequest, SubmitResult } from './distributor';
@@ -232,7 +233,7 @@ export class LocalProcessDistributor implements Distributor {
   }
 
   #state(record: LocalJobRecord): ExecutorTaskState | undefined {
-    return record.statePath ? readJson<ExecutorTaskState>(record.statePath) : undefined;
+    return record.statePath ? readSnapshot<ExecutorTaskState>(record.statePath) : undefined;
   }
 
   /** The command of a task whose executor died: nobody watches or reports it; it must not run on. */

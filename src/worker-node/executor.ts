@@ -26,8 +26,8 @@
  * request to the API is in flight, the reports of other tasks queue and leave together with it
  * answered, over one kept-alive connection, instead of a request and a connection per task.
  *
- * Each task's state is a small JSON file (statePath, written atomically) that the distributors
- * read: which executor runs it, its command's pid and /proc start time, and its end. A task whose
+ * Each task's state is a small file of JSON snapshots (statePath, appended to: state-file.ts says
+ * why) that the distributors read: which executor runs it, its command's pid and /proc start time, and its end. A task whose
  * executor is gone without an end is lost (the distributor then kills its command's group).
  * Node built-ins and this folder only, bundled into one file like the wrapper.
  */
@@ -40,6 +40,7 @@ import { parseArgs } from 'node:util';
 import { retryPolicyFromEnv } from './api-client';
 import { isProcessAlive, readStat } from './proc';
 import { ReportBatcher, type ReportSender } from './report-batcher';
+import { appendSnapshot } from './state-file';
 import { runWrapper, WRAPPER_FAILURE_EXIT_CODE } from './wrapper';
 
 /** With no task running and nobody connected for this long, the executor exits. */
@@ -219,7 +220,7 @@ class Executor {
   #start(req: RunRequest): void {
     mkdirSync(path.dirname(req.logPath), { recursive: true });
     const state: ExecutorTaskState = { executorPid: this.#self.pid, executorStartTime: this.#self.startTime };
-    writeJsonAtomic(req.statePath, state);
+    appendSnapshot(req.statePath, state);
     const signals = new EventEmitter();
     this.#tasks.set(req.id, signals);
     clearTimeout(this.#idleTimer);
@@ -243,7 +244,7 @@ class Executor {
       onCommandStarted: (pid) => {
         state.commandPid = pid;
         state.commandStartTime = readStat(pid)?.startTime ?? null;
-        writeJsonAtomic(req.statePath, state);
+        appendSnapshot(req.statePath, state);
       },
     })
       .catch((err: unknown) => {
@@ -253,7 +254,7 @@ class Executor {
       .then((code) => {
         state.exit = { code, at: new Date().toISOString() };
         try {
-          writeJsonAtomic(req.statePath, state);
+          appendSnapshot(req.statePath, state);
         } catch (err) {
           this.log(`could not record the end of ${req.id}: ${(err as Error).message}`);
         }
