@@ -8,11 +8,14 @@
  *
  *  1. project: 1,000 `true` tasks of one template through the project (Temporal + Postgres + the
  *     slurm distributor, REST mode): two job arrays of 500; bind s, run s, tasks/s, submit ms.
+ *  1b. official-node: the same through the project with the jobs running this process's Node (the
+ *     nodejs.org build, copied under /tmp) instead of the compute root's Debian build (no V8
+ *     start-up snapshot): how much of the gap is the job's Node start (docs/slurm.md).
  *  2. hand: the same 1,000 `true` as one `sbatch --array=1-1000 --wrap true` as the job user, until
  *     slurmctld lists none of them pending or running; ratio project / hand.
  *  3. submission cost: N single jobs through slurmrestd (one keep-alive connection) vs N sbatch runs.
  *
- *   node dist/bench/slurm.js [--tasks 1000] [--submissions 100] [--parts project,hand,submission]
+ *   node dist/bench/slurm.js [--tasks 1000] [--submissions 100] [--parts project,official-node,hand,submission]
  *                            [--if-available]
  *
  * --if-available (how `npm run bench` runs it, between the other benchmarks): not root → print a
@@ -22,7 +25,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
@@ -122,8 +125,39 @@ function rpcSummary(c: ReturnType<typeof sdiagCounts>, tasks: number) {
   };
 }
 
-async function projectRun(tasks: number) {
-  const stack = await startStack('slurm', { homeMode: 0o755, env: slurmClientEnv() });
+/** The Node a job runs the wrapper with, asked on a compute node as the job user. */
+function jobNode(nodeBin: string): { bin: string; version?: string; startupSnapshot?: boolean } {
+  const probe = 'console.log(JSON.stringify([process.version, process.config.variables.node_use_node_snapshot]))';
+  try {
+    const out = execFileSync(
+      bin('runuser'),
+      ['-u', JOB_USER, '--', bin('srun'), '-p', 'debug', '-n1', '-t', '1', '--chdir=/tmp', nodeBin, '-e', probe],
+      { encoding: 'utf8', timeout: 120_000, stdio: ['ignore', 'pipe', 'ignore'] },
+    );
+    const [version, snapshot] = JSON.parse(out.trim().split('\n').pop() ?? '[]') as [string, boolean];
+    return { bin: nodeBin, version, startupSnapshot: snapshot };
+  } catch {
+    return { bin: nodeBin };
+  }
+}
+
+/**
+ * This process's Node binary (the nodejs.org build here) copied to a directory the compute nodes
+ * see at the same path (/tmp is shared with the 24.11 root), so jobs can run it instead of the
+ * root's own Debian build. Removed by the caller.
+ */
+function officialNodeCopy(): { nodeBin: string; dir: string } {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'jmt-bench-node-'));
+  chmodSync(dir, 0o755);
+  const nodeBin = path.join(dir, 'node');
+  copyFileSync(process.execPath, nodeBin);
+  chmodSync(nodeBin, 0o755);
+  return { nodeBin, dir };
+}
+
+async function projectRun(tasks: number, nodeBin?: string) {
+  const env = { ...slurmClientEnv(), ...(nodeBin ? { JMT_SLURM_NODE_BIN: nodeBin } : {}) };
+  const stack = await startStack('slurm', { homeMode: 0o755, env });
   try {
     const { config, databaseUrl } = stack;
     const tool = new Tool('bench-slurm', { config, stderr: { write: () => true } });
@@ -153,6 +187,8 @@ async function projectRun(tasks: number) {
     await db.end();
     return {
       tasks,
+      /** The job's Node (filled in by the caller, outside the RPC count). */
+      node: undefined as ReturnType<typeof jobNode> | undefined,
       status,
       bindSeconds: round(bindSeconds),
       runSeconds: round(runSeconds),
@@ -328,7 +364,9 @@ async function benchmark(): Promise<void> {
   const tasks = arg('tasks', 1000);
   const submissions = arg('submissions', 100);
   const partsArg = process.argv.indexOf('--parts');
-  const parts = new Set(partsArg >= 0 ? process.argv[partsArg + 1].split(',') : ['project', 'hand', 'submission']);
+  const parts = new Set(
+    partsArg >= 0 ? process.argv[partsArg + 1].split(',') : ['project', 'official-node', 'hand', 'submission'],
+  );
   const over = arg('oversubscribe', 8);
   if (over > 1) execFileSync(bin('scontrol'), ['update', 'PartitionName=debug', `OverSubscribe=FORCE:${over}`]);
   try {
@@ -343,13 +381,29 @@ async function measure(tasks: number, submissions: number, parts: Set<string>): 
     encoding: 'utf8',
   }).trim();
   let project: (Awaited<ReturnType<typeof projectRun>> & { rpcs: ReturnType<typeof rpcSummary> }) | undefined;
+  let officialNode: Awaited<ReturnType<typeof projectRun>> | undefined;
   let hand: (Awaited<ReturnType<typeof byHand>> & { rpcs: ReturnType<typeof rpcSummary> }) | undefined;
   let submission: Awaited<ReturnType<typeof submissionCost>> | undefined;
   if (parts.has('project')) {
     process.stderr.write(`bench:slurm: ${tasks} tasks through the project ...\n`);
     project = await withRpcs(tasks, () => projectRun(tasks));
+    // Asked after the RPC count: the probe's srun is not the project's traffic.
+    project.node = jobNode(process.execPath);
     console.log(
       `project: ${project.tasks} true tasks in ${project.runSeconds} s = ${project.tasksPerSecond} tasks/s (bind ${project.bindSeconds} s, arrays ${project.arrays.map((a) => `${a.size} submitted in ${a.submitMs} ms`).join(', ')}), status ${project.status}`,
+    );
+  }
+  if (parts.has('official-node')) {
+    process.stderr.write(`bench:slurm: ${tasks} tasks through the project, jobs on this process's Node ...\n`);
+    const copy = officialNodeCopy();
+    try {
+      officialNode = await projectRun(tasks, copy.nodeBin);
+      officialNode.node = jobNode(copy.nodeBin);
+    } finally {
+      rmSync(copy.dir, { recursive: true, force: true });
+    }
+    console.log(
+      `project, job Node ${officialNode.node?.version ?? '?'} (start-up snapshot ${officialNode.node?.startupSnapshot}): ${officialNode.runSeconds} s = ${officialNode.tasksPerSecond} tasks/s, status ${officialNode.status}`,
     );
   }
   if (parts.has('hand')) {
@@ -358,7 +412,10 @@ async function measure(tasks: number, submissions: number, parts: Set<string>): 
     console.log(`by hand: sbatch --array=1-${hand.tasks} in ${hand.runSeconds} s = ${hand.tasksPerSecond} tasks/s`);
   }
   const ratio = project && hand ? round(project.runSeconds / hand.runSeconds) : undefined;
-  if (ratio !== undefined) console.log(`ratio project / by hand: ${ratio}`);
+  if (ratio !== undefined) console.log(`ratio project / by hand: ${ratio} (job Node ${project?.node?.version ?? '?'})`);
+  const ratioOfficialNode = officialNode && hand ? round(officialNode.runSeconds / hand.runSeconds) : undefined;
+  if (ratioOfficialNode !== undefined)
+    console.log(`ratio project / by hand, job Node ${officialNode?.node?.version ?? '?'}: ${ratioOfficialNode}`);
   for (const [what, r] of [
     ['project', project?.rpcs],
     ['by hand', hand?.rpcs],
@@ -390,8 +447,10 @@ async function measure(tasks: number, submissions: number, parts: Set<string>): 
       debugPartition: `CPUs/OverSubscribe ${slots}`,
     },
     project,
+    projectOfficialNode: officialNode,
     hand,
     ratio,
+    ratioOfficialNode,
     submission,
   };
   const dir = path.join(projectRoot(), 'bench', 'results');

@@ -310,6 +310,14 @@ describe('slurm connection_parameters', () => {
     expect(() => parseSlurmSettings({ mode: 'ssh' }, {})).toThrow(SlurmConfigError);
     expect(() => parseSlurmSettings({ pass_env: ['1BAD'] }, {})).toThrow(/pass_env/);
   });
+
+  it('takes the job Node from node_bin, then JMT_SLURM_NODE_BIN, then the services own', () => {
+    expect(parseSlurmSettings({}, {}).nodeBin).toBe(process.execPath);
+    expect(parseSlurmSettings({}, { JMT_SLURM_NODE_BIN: '/opt/node/bin/node' }).nodeBin).toBe('/opt/node/bin/node');
+    expect(parseSlurmSettings({ node_bin: '/x/node' }, { JMT_SLURM_NODE_BIN: '/opt/node/bin/node' }).nodeBin).toBe(
+      '/x/node',
+    );
+  });
 });
 
 /** A backend answering from fixed records; the real one is exercised in slurm.test.ts. */

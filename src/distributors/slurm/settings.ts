@@ -68,7 +68,12 @@ export interface SlurmSettings {
   tokenLifespanS: number;
   /** Seconds between full status reads of one array; more frequent asks reuse the last answer. */
   statusCacheS: number;
-  /** Node binary the job runs the wrapper with (same path on the compute nodes). */
+  /**
+   * Node binary the job runs the wrapper with (same path on the compute nodes): `node_bin`, else
+   * JMT_SLURM_NODE_BIN, else the services' own. Its start-up cost is most of a short job's overhead:
+   * a build without V8's start-up snapshot (Debian's) spends ~30 ms more CPU per job than the
+   * nodejs.org build (docs/slurm.md).
+   */
   nodeBin: string;
   /** Largest array index Slurm accepts + 1 (slurm.conf MaxArraySize). */
   maxArraySize: number;
@@ -161,7 +166,7 @@ export function parseSlurmSettings(
     jobcompLog: params.jobcomp_log === undefined ? env.JMT_SLURM_JOBCOMP_LOG : str(params, 'jobcomp_log', ''),
     tokenLifespanS: num(params, 'token_lifespan_s', 3600),
     statusCacheS: num(params, 'status_cache_s', 2),
-    nodeBin: str(params, 'node_bin', process.execPath),
+    nodeBin: str(params, 'node_bin', env.JMT_SLURM_NODE_BIN || process.execPath),
     maxArraySize: num(params, 'max_array_size', 100_001),
   };
 }
