@@ -1,12 +1,21 @@
 /**
  * `npm run bench:peer`: the same DAGs run by our system and by the real IHME Jobmon (3.3.0, installed
  * by bench/peer/setup-jobmon.sh), one after the other, each on freshly started servers and an empty
- * database, both on their `dummy` distributor (tasks are marked done without running: this measures
- * orchestration only). Prints a table with each figure as ours / Jobmon's, saves JSON under
- * bench/results/peer-*.json and draws docs/img/peer-tasks-per-second.png. Not a test.
+ * database. Two suites:
+ *   dummy  the shapes below on both `dummy` distributors (tasks are marked done without running:
+ *          this measures orchestration only)
+ *   real   flat DAGs of `true` and a mix of 1–5 s sleeps on both `multiprocess` distributors (and
+ *          `sequential` if asked), every task run, both with the same number of slots (--slots)
+ * Jobmon's server: its Flask app under gunicorn (--workers) on a fresh MariaDB database (default,
+ * its production shape), or `--jobmon-server dev`: Flask's dev server on SQLite (its local mode, the
+ * comparison as first published). Prints a table with each figure as ours / Jobmon's, saves JSON
+ * under bench/results/peer-*.json and draws docs/img/peer-tasks-per-second.png. Not a test.
  *
  *   node dist/bench/peer.js [--quick] [--sizes 1000,10000,100000] [--shapes wide,chain,layered,realistic]
  *                           [--timeout 900] [--jobmon-sync 1] [--systems ours,jobmon] [--no-plot]
+ *                           [--suites dummy,real] [--jobmon-server gunicorn|dev] [--workers 4]
+ *                           [--slots 8] [--real-true 100,300] [--real-mix 40]
+ *                           [--real-distributors multiprocess,sequential]
  *   node dist/bench/peer.js --plot-only bench/results/peer-latest.json   (table + PNG from saved figures)
  *
  * Shapes: bench/peer/shapes.ts. chain is 20 tasks whatever the size and runs once per system, and
@@ -25,9 +34,20 @@ import { projectRoot } from '../src/config';
 import { plotSvg, renderPng, type PlotPoint } from './peer/plot';
 import { SystemSampler, type SystemUsage } from './peer/proc-sampler';
 import { buildShape, isShapeName, writeShape, type ShapeName } from './peer/shapes';
-import { JOBMON_PYTHON, PEER_DIR, startJobmon, startOurs, type RunningStack } from './peer/stacks';
+import {
+  JOBMON_PYTHON,
+  PEER_DIR,
+  jobmonDatabase,
+  MARIADB_URL,
+  startJobmon,
+  startOurs,
+  type JobmonServer,
+  type RunningStack,
+} from './peer/stacks';
 
 type System = 'ours' | 'jobmon';
+type Suite = 'dummy' | 'real';
+type Distributor = 'dummy' | 'multiprocess' | 'sequential';
 
 interface SideFigures {
   tasks: number;
@@ -47,11 +67,15 @@ interface SideFigures {
 
 interface RunFigures extends SideFigures {
   system: System;
+  distributor: Distributor;
+  /** How Jobmon's server ran; null for ours. */
+  jobmonServer: JobmonServer | null;
   shape: ShapeName;
   requestedSize: number;
   /** Jobmon's heartbeat.workflow_run_interval for this run; null for ours. */
   syncIntervalS: number | null;
   cpuSeconds: number;
+  cpuSPerTask: number;
   peakRssMiB: number;
   processes: number;
   dbMiB: number;
@@ -65,6 +89,20 @@ interface Options {
   jobmonSyncS: number;
   systems: System[];
   plot: boolean;
+  suites: Suite[];
+  jobmonServer: JobmonServer;
+  workers: number;
+  slots: number;
+  realTrue: number[];
+  realMix: number;
+  realDistributors: Distributor[];
+}
+
+/** One row of the comparison: a DAG on one distributor, run by each system. */
+interface Scenario {
+  shape: ShapeName;
+  size: number;
+  distributor: Distributor;
 }
 
 function usage(message: string): never {
@@ -80,6 +118,18 @@ function parseOptions(argv: string[]): Options {
     jobmonSyncS: 1,
     systems: ['ours', 'jobmon'],
     plot: true,
+    suites: ['dummy', 'real'],
+    jobmonServer: 'gunicorn',
+    workers: 4,
+    slots: 8,
+    realTrue: [100, 300],
+    realMix: 40,
+    realDistributors: ['multiprocess'],
+  };
+  const count = (v: string, what: string) => {
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < 1) usage(`${what} takes whole numbers ≥ 1`);
+    return n;
   };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
@@ -103,6 +153,24 @@ function parseOptions(argv: string[]): Options {
       const names = value().split(',');
       if (names.some((n) => n !== 'ours' && n !== 'jobmon')) usage('--systems takes ours, jobmon or both');
       opts.systems = names as System[];
+    } else if (arg === '--suites') {
+      opts.suites = value().split(',') as Suite[];
+      if (opts.suites.some((n) => n !== 'dummy' && n !== 'real')) usage('--suites takes dummy, real or both');
+    } else if (arg === '--jobmon-server') {
+      const v = value();
+      if (v !== 'dev' && v !== 'gunicorn') usage('--jobmon-server takes dev or gunicorn');
+      opts.jobmonServer = v;
+    } else if (arg === '--workers') opts.workers = count(value(), '--workers');
+    else if (arg === '--slots') opts.slots = count(value(), '--slots');
+    else if (arg === '--real-true')
+      opts.realTrue = value()
+        .split(',')
+        .map((v) => count(v, '--real-true'));
+    else if (arg === '--real-mix') opts.realMix = count(value(), '--real-mix');
+    else if (arg === '--real-distributors') {
+      opts.realDistributors = value().split(',') as Distributor[];
+      if (opts.realDistributors.some((d) => d !== 'multiprocess' && d !== 'sequential'))
+        usage('--real-distributors takes multiprocess, sequential or both');
     } else if (arg === '--no-plot') opts.plot = false;
     else usage(`unknown option ${arg}`);
   }
@@ -117,25 +185,23 @@ async function runSide(
   system: System,
   stack: RunningStack,
   shapeFile: string,
+  distributor: Distributor,
   timeoutS: number,
   syncIntervalS: number | null,
 ): Promise<{ side: SideFigures; usage: SystemUsage }> {
   const sampler = new SystemSampler();
   for (const pid of stack.pids) sampler.addRoot(pid);
   sampler.setExtraPids(() => stack.extraPids());
+  sampler.setSharedPids(stack.sharedPids);
   await sampler.start();
+  const common = [shapeFile, '--timeout', String(timeoutS), '--distributor', distributor];
   const args =
     system === 'ours'
-      ? [path.join(projectRoot(), 'dist', 'bench', 'peer', 'our-side.js'), shapeFile, '--timeout', String(timeoutS)]
+      ? [path.join(projectRoot(), 'dist', 'bench', 'peer', 'our-side.js'), ...common]
       : [
           path.join(PEER_DIR, 'jobmon_side.py'),
-          shapeFile,
-          '--db',
-          stack.env.JOBMON_PEER_DB as string,
-          '--timeout',
-          String(timeoutS),
-          '--distributor',
-          'dummy',
+          ...common,
+          ...['--db-url', stack.env.JOBMON_PEER_DB_URL as string],
           ...(syncIntervalS === null ? [] : ['--sync-interval', String(syncIntervalS)]),
         ];
   const client = spawn(system === 'ours' ? process.execPath : JOBMON_PYTHON, args, {
@@ -145,13 +211,19 @@ async function runSide(
   });
   sampler.addRoot(client.pid);
   let stderrTail = '';
+  let stdoutOther = '';
   client.stderr.on('data', (chunk: Buffer) => {
     stderrTail = (stderrTail + chunk.toString()).slice(-2000);
   });
   const exited = new Promise<void>((r) => client.once('exit', () => r()));
   const line = new Promise<string | undefined>((resolve) => {
     const rl = readline.createInterface({ input: client.stdout });
-    rl.once('line', resolve);
+    // Jobmon's multiprocess consumers share the client's stdout (its worker nodes print there too):
+    // the figures are the line that starts with {"tasks".
+    rl.on('line', (l) => {
+      if (l.startsWith('{"tasks"')) resolve(l);
+      else stdoutOther = (stdoutOther + l + '\n').slice(-500);
+    });
     rl.once('close', () => resolve(undefined));
   });
   // The side's own limit covers bind + run; this one only catches a side that does not honour it.
@@ -187,7 +259,9 @@ async function runSide(
       done_tasks: null,
       status: killed ? 'timeout' : 'error',
       timed_out: killed,
-      error: killed ? `killed after ${hardLimitMs / 1000} s` : stderrTail.trim().split('\n').slice(-3).join(' | '),
+      error: killed
+        ? `killed after ${hardLimitMs / 1000} s`
+        : `${stderrTail.trim().split('\n').slice(-3).join(' | ')} ${stdoutOther.trim()}`.trim(),
       client_cpu_s: 0,
     },
     usage,
@@ -196,25 +270,30 @@ async function runSide(
 
 async function runOne(
   system: System,
-  shape: ShapeName,
-  size: number,
+  { shape, size, distributor }: Scenario,
   shapeFile: string,
   opts: Options,
   syncIntervalS: number | null,
 ): Promise<RunFigures> {
   const started = performance.now();
-  const tag = `${shape}_${size}_${process.pid}`;
-  const stack = system === 'ours' ? await startOurs(tag) : await startJobmon();
+  const tag = `${distributor}_${shape}_${size}_${process.pid}`;
+  const stack =
+    system === 'ours'
+      ? await startOurs(tag, opts.slots)
+      : await startJobmon({ server: opts.jobmonServer, workers: opts.workers, slots: opts.slots, tag });
   try {
-    const { side, usage } = await runSide(system, stack, shapeFile, opts.timeoutS, syncIntervalS);
+    const { side, usage } = await runSide(system, stack, shapeFile, distributor, opts.timeoutS, syncIntervalS);
     const dbBytes = await stack.dbBytes().catch(() => NaN);
     return {
       ...side,
       system,
+      distributor,
+      jobmonServer: system === 'jobmon' ? opts.jobmonServer : null,
       shape,
       requestedSize: size,
       syncIntervalS,
       cpuSeconds: usage.cpuSeconds,
+      cpuSPerTask: side.tasks > 0 ? Math.round((usage.cpuSeconds / side.tasks) * 1e4) / 1e4 : NaN,
       peakRssMiB: usage.peakRssMiB,
       processes: usage.processes,
       dbMiB: Math.round((dbBytes / 2 ** 20) * 10) / 10,
@@ -231,7 +310,9 @@ const FIGURES: [keyof RunFigures, string][] = [
   ['run_s', 'run s'],
   ['done_tasks', 'done tasks'],
   ['tasks_per_s', 'tasks/s'],
+  ['wallS', 'wall s'],
   ['cpuSeconds', 'CPU s'],
+  ['cpuSPerTask', 'CPU s/task'],
   ['peakRssMiB', 'peak RSS MiB'],
   ['dbMiB', 'DB MiB'],
 ];
@@ -253,13 +334,14 @@ function ratio(ours: RunFigures | undefined, jobmon: RunFigures | undefined, key
 /** Rows of "ours / Jobmon (ratio)" per scenario, as a Markdown-compatible table. */
 export function table(results: RunFigures[]): string {
   const scenarios: { key: string; ours?: RunFigures; jobmon?: RunFigures }[] = [];
-  const oursBy = new Map(results.filter((r) => r.system === 'ours').map((r) => [`${r.shape}/${r.tasks}`, r]));
+  // Runs before the distributor was recorded were all on dummy.
+  const keyOf = (r: RunFigures) => `${r.distributor ?? 'dummy'} ${r.shape} ${r.tasks}`;
+  const oursBy = new Map(results.filter((r) => r.system === 'ours').map((r) => [keyOf(r), r]));
   for (const r of results.filter((x) => x.system === 'jobmon')) {
-    const ours = oursBy.get(`${r.shape}/${r.tasks}`);
-    scenarios.push({ key: `${r.shape} ${r.tasks} (Jobmon sync ${r.syncIntervalS} s)`, ours, jobmon: r });
+    const ours = oursBy.get(keyOf(r));
+    scenarios.push({ key: `${keyOf(r)} (Jobmon sync ${r.syncIntervalS} s)`, ours, jobmon: r });
   }
-  for (const [k, r] of oursBy)
-    if (!scenarios.some((s) => s.ours === r)) scenarios.push({ key: `${k.replace('/', ' ')}`, ours: r });
+  for (const [k, r] of oursBy) if (!scenarios.some((s) => s.ours === r)) scenarios.push({ key: k, ours: r });
   const header = ['scenario', ...FIGURES.map(([, label]) => `${label}: ours / Jobmon (ratio)`), 'status'];
   const rows = scenarios.map((s) => [
     s.key,
@@ -269,7 +351,7 @@ export function table(results: RunFigures[]): string {
   return [header, header.map(() => '---'), ...rows].map((r) => `| ${r.join(' | ')} |`).join('\n');
 }
 
-function recordOf(opts: Options, results: RunFigures[]) {
+function recordOf(opts: Options, results: RunFigures[], jobmonDb: string) {
   return {
     date: new Date().toISOString(),
     machine: {
@@ -278,7 +360,15 @@ function recordOf(opts: Options, results: RunFigures[]) {
       memoryGiB: Math.round(os.totalmem() / 2 ** 30),
       node: process.version,
     },
-    jobmon: { version: '3.3.0', server: 'Flask threaded server + SQLite (local mode)', distributor: 'dummy' },
+    jobmon: {
+      version: '3.3.0',
+      server:
+        opts.jobmonServer === 'gunicorn'
+          ? `gunicorn, ${opts.workers} sync workers, + ${jobmonDb} (production shape)`
+          : `Flask threaded server + ${jobmonDb} (local mode)`,
+      distributors: [...new Set(results.map((r) => r.distributor))],
+      multiprocessSlots: opts.slots,
+    },
     options: opts,
     results,
   };
@@ -304,32 +394,25 @@ async function main(): Promise<void> {
     usage('Jobmon is not installed: run bash bench/peer/setup-jobmon.sh first (npm run bench:peer does)');
   const work = mkdtempSync(path.join(os.tmpdir(), 'jmt-peer-shapes-'));
   const results: RunFigures[] = [];
+  const jobmonDb = opts.systems.includes('jobmon') ? await jobmonDbVersion(opts.jobmonServer) : 'none';
   try {
-    for (const shape of opts.shapes) {
-      const sizes = shape === 'chain' ? [opts.sizes[0]] : opts.sizes;
-      for (const size of sizes) {
-        const built = buildShape(shape, size);
-        const file = path.join(work, `${shape}-${size}.json`);
-        writeShape(built, file);
-        const runs: [System, number | null][] = [];
-        if (opts.systems.includes('ours')) runs.push(['ours', null]);
-        if (opts.systems.includes('jobmon')) {
-          if (shape === 'chain') runs.push(['jobmon', 30], ['jobmon', 1]);
-          else runs.push(['jobmon', opts.jobmonSyncS]);
-        }
-        for (const [system, sync] of runs) {
-          process.stderr.write(
-            `bench:peer: ${system} ${shape} ${built.tasks.length} tasks${sync === null ? '' : ` (sync ${sync} s)`} ...\n`,
-          );
-          const r = await runOne(system, shape, size, file, opts, sync);
-          process.stderr.write(
-            `bench:peer:   ${r.status}${r.timed_out ? ' (timed out)' : ''} bind ${r.bind_s} s, run ${r.run_s} s, ` +
-              `${r.tasks_per_s ?? '—'} tasks/s, CPU ${r.cpuSeconds} s, RSS ${r.peakRssMiB} MiB${r.error ? `; ${r.error}` : ''}\n`,
-          );
-          results.push(r);
-          // Saved after every run, so a long run stopped early still leaves its figures.
-          save({ ...recordOf(opts, results), partial: true }, 'peer-partial.json');
-        }
+    for (const scenario of scenarios(opts)) {
+      const { shape, size, distributor } = scenario;
+      const built = buildShape(shape, size);
+      const file = path.join(work, `${distributor}-${shape}-${size}.json`);
+      writeShape(built, file);
+      for (const [system, sync] of runsOf(opts, scenario)) {
+        process.stderr.write(
+          `bench:peer: ${system} ${distributor} ${shape} ${built.tasks.length} tasks${sync === null ? '' : ` (sync ${sync} s)`} ...\n`,
+        );
+        const r = await runOne(system, scenario, file, opts, sync);
+        process.stderr.write(
+          `bench:peer:   ${r.status}${r.timed_out ? ' (timed out)' : ''} bind ${r.bind_s} s, run ${r.run_s} s, ` +
+            `${r.tasks_per_s ?? '—'} tasks/s, CPU ${r.cpuSeconds} s, RSS ${r.peakRssMiB} MiB${r.error ? `; ${r.error}` : ''}\n`,
+        );
+        results.push(r);
+        // Saved after every run, so a long run stopped early still leaves its figures.
+        save({ ...recordOf(opts, results, jobmonDb), partial: true }, 'peer-partial.json');
       }
     }
   } finally {
@@ -340,8 +423,12 @@ async function main(): Promise<void> {
   const chainOurs = results.find((r) => r.system === 'ours' && r.shape === 'chain');
   if (chainOurs) console.log(`ours, 20-level chain: ${chainOurs.run_s} s (goal < 10 s)`);
   for (const size of [10_000, 100_000]) {
-    for (const r of results.filter((x) => x.system === 'jobmon' && x.requestedSize === size && x.shape !== 'chain')) {
-      const ours = results.find((x) => x.system === 'ours' && x.shape === r.shape && x.requestedSize === size);
+    for (const r of dummyRuns(results).filter(
+      (x) => x.system === 'jobmon' && x.requestedSize === size && x.shape !== 'chain',
+    )) {
+      const ours = dummyRuns(results).find(
+        (x) => x.system === 'ours' && x.shape === r.shape && x.requestedSize === size,
+      );
       if (ours?.tasks_per_s && r.tasks_per_s)
         console.log(
           `${r.shape} ${size}: ours ${(ours.tasks_per_s / r.tasks_per_s).toFixed(1)}× Jobmon's tasks/s (goal ≥ 10×)`,
@@ -349,7 +436,7 @@ async function main(): Promise<void> {
     }
   }
 
-  const record = recordOf(opts, results);
+  const record = recordOf(opts, results, jobmonDb);
   const stamp = record.date.replace(/[:.]/g, '-');
   save(record, `peer-${stamp}.json`);
   save(record, 'peer-latest.json');
@@ -359,9 +446,47 @@ async function main(): Promise<void> {
   if (opts.plot) await drawPlot(results, opts.timeoutS);
 }
 
+/** The scenarios in the order they run: the dummy suite, then the real one. */
+function scenarios(opts: Options): Scenario[] {
+  const out: Scenario[] = [];
+  if (opts.suites.includes('dummy'))
+    for (const shape of opts.shapes)
+      for (const size of shape === 'chain' ? [opts.sizes[0]] : opts.sizes)
+        out.push({ shape, size, distributor: 'dummy' });
+  if (opts.suites.includes('real'))
+    for (const distributor of opts.realDistributors) {
+      // Sequential runs one task at a time: only the smallest flat DAG, no sleeps.
+      const trues = distributor === 'sequential' ? opts.realTrue.slice(0, 1) : opts.realTrue;
+      for (const size of trues) out.push({ shape: 'flat', size, distributor });
+      if (distributor === 'multiprocess') out.push({ shape: 'sleepmix', size: opts.realMix, distributor });
+    }
+  return out;
+}
+
+/** Which systems run a scenario, with Jobmon's sync interval (null for ours). */
+function runsOf(opts: Options, { shape }: Scenario): [System, number | null][] {
+  const runs: [System, number | null][] = [];
+  if (opts.systems.includes('ours')) runs.push(['ours', null]);
+  if (opts.systems.includes('jobmon')) {
+    // The chain is latency per level: Jobmon's default 30 s loop and the 1 s of its tests.
+    if (shape === 'chain') runs.push(['jobmon', 30], ['jobmon', 1]);
+    else runs.push(['jobmon', opts.jobmonSyncS]);
+  }
+  return runs;
+}
+
+const dummyRuns = (results: RunFigures[]) => results.filter((r) => (r.distributor ?? 'dummy') === 'dummy');
+
+/** The database server Jobmon will run on, for the record ("MariaDB 10.11.19", "SQLite 3.40.1"). */
+async function jobmonDbVersion(server: JobmonServer): Promise<string> {
+  if (server === 'dev') return (await jobmonDatabase('sqlite://')).version;
+  const v = (await jobmonDatabase(`${MARIADB_URL}/mysql`)).version;
+  return v.includes('MariaDB') ? `MariaDB ${v.split('-')[0]}` : `MySQL ${v}`;
+}
+
 /** The PNG of tasks/s against DAG size (timed-out Jobmon runs as upper bounds). */
 async function drawPlot(results: RunFigures[], timeoutS: number): Promise<void> {
-  const points: PlotPoint[] = results
+  const points: PlotPoint[] = dummyRuns(results)
     .filter((r) => r.shape !== 'chain' && r.tasks > 0 && (r.tasks_per_s || r.timed_out))
     .map((r) => ({
       system: r.system,

@@ -36,13 +36,22 @@ function checkDag(shape: Shape): void {
   expect(shape.edges).toBe(edges);
   const identities = shape.tasks.map((t) => `${t.template}:${JSON.stringify(t.nodeArgs)}`);
   expect(new Set(identities).size).toBe(identities.length);
-  // Exactly one source and one sink, except wide which has many sinks.
-  expect(shape.tasks.filter((t) => t.upstream.length === 0)).toHaveLength(1);
+  // Exactly one source and one sink, except wide which has many sinks; the real-path shapes are
+  // independent tasks, all sources.
+  const sources = shape.name === 'flat' || shape.name === 'sleepmix' ? shape.tasks.length : 1;
+  expect(shape.tasks.filter((t) => t.upstream.length === 0)).toHaveLength(sources);
 }
 
 describe('bench:peer shapes', () => {
   it.each([1_000, 10_000])('builds every shape at %i tasks as a valid DAG', (n) => {
     for (const name of SHAPE_NAMES) checkDag(buildShape(name, n));
+  });
+
+  it('real-path shapes: N `true` tasks, and sleeps of 1–5 s in a fixed rotation', () => {
+    expect(buildShape('flat', 100).tasks).toHaveLength(100);
+    const mix = buildShape('sleepmix', 40).tasks.map((t) => t.nodeArgs.seconds);
+    expect(mix.slice(0, 6)).toEqual([1, 2, 3, 4, 5, 1]);
+    expect(mix.reduce((a, b) => Number(a) + Number(b), 0)).toBe(120);
   });
 
   it('sizes: wide and layered exactly N, chain 20 levels, realistic close to N', () => {

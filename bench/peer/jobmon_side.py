@@ -1,11 +1,12 @@
 """The Jobmon side of `npm run bench:peer`: build the shape's DAG with IHME Jobmon's own Python
 client (Tool, TaskTemplate, Task, Workflow, add_tasks, run) against a running Jobmon server and run
-it on a Jobmon cluster (dummy: tasks are marked done without running anything), then print one JSON
-line with the figures.
+it on a Jobmon cluster (dummy: tasks are marked done without running anything; sequential and
+multiprocess: each task runs through worker_node_entry_point, which must be on PATH), then print one
+JSON line with the figures.
 
     JOBMON__HTTP__SERVICE_URL=http://127.0.0.1:PORT \
-      python jobmon_side.py shape.json --db jobmon.sqlite --timeout 900 --distributor dummy \
-      [--sync-interval 1]
+      python jobmon_side.py shape.json --db-url sqlite:///jobmon.sqlite --timeout 900 \
+      --distributor dummy [--sync-interval 1]
 
 Timing: bind_s is from run() to the end of task binding (run() binds the DAG and the tasks itself;
 calling bind() first would bind twice), run_s from there to run()'s return, first_task_started_s
@@ -19,18 +20,20 @@ import json
 import os
 import resource
 import signal
-import sqlite3
 import sys
 import threading
 import time
+
+from sqlalchemy import create_engine, text
+from sqlalchemy.exc import SQLAlchemyError
 
 
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("shape", help="shape JSON written by bench/peer/shapes.ts")
-    parser.add_argument("--db", required=True, help="the server's SQLite file (read only)")
+    parser.add_argument("--db-url", required=True, help="the server's database (only read)")
     parser.add_argument("--timeout", type=float, default=900.0, help="seconds for bind + run")
-    parser.add_argument("--distributor", choices=["dummy", "sequential"], default="dummy")
+    parser.add_argument("--distributor", choices=["dummy", "sequential", "multiprocess"], default="dummy")
     parser.add_argument(
         "--sync-interval",
         type=int,
@@ -41,41 +44,37 @@ def parse_args() -> argparse.Namespace:
     return parser.parse_args()
 
 
-def watch_first_start(db: str, since: list, found: list, stop: threading.Event) -> None:
-    """Poll the SQLite file (read only) until a task instance is RUNNING or DONE."""
+def scalar(engine, sql: str):  # type: ignore[no-untyped-def]
+    """One value from the server's database; None while it is locked or not there yet."""
+    try:
+        with engine.connect() as con:
+            return con.execute(text(sql)).scalar()
+    except SQLAlchemyError:
+        return None
+
+
+def watch_first_start(engine, since: list, found: list, stop: threading.Event) -> None:  # type: ignore[no-untyped-def]
+    """Poll the database until a task instance is RUNNING or DONE."""
     while not stop.is_set() and not found:
-        if since:
-            try:
-                con = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=1)
-                try:
-                    row = con.execute(
-                        "select 1 from task_instance where status in ('R','D') limit 1"
-                    ).fetchone()
-                finally:
-                    con.close()
-                if row:
-                    found.append(time.monotonic())
-                    return
-            except sqlite3.Error:
-                pass  # locked by a writer or not created yet: try again
+        if since and scalar(engine, "select 1 from task_instance where status in ('R','D') limit 1"):
+            found.append(time.monotonic())
+            return
         stop.wait(0.1)
 
 
-def done_count(db: str):  # type: ignore[no-untyped-def]
-    try:
-        con = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=10)
-        try:
-            return con.execute("select count(*) from task where status = 'D'").fetchone()[0]
-        finally:
-            con.close()
-    except sqlite3.Error:
-        return None
+def done_count(engine):  # type: ignore[no-untyped-def]
+    return scalar(engine, "select count(*) from task where status = 'D'")
+
+
+def compute_resources(cluster: str) -> dict:
+    """Jobmon's multiprocess queue requires cores (its null.q allows 1 to 20)."""
+    return {"queue": "null.q", "cores": 1} if cluster == "multiprocess" else {"queue": "null.q"}
 
 
 _reported = threading.Lock()
 
 
-def report(db, shape, n, build_s, run_start, bound_at, first, ended, status, timed_out, error):  # type: ignore[no-untyped-def]
+def report(engine, shape, n, build_s, run_start, bound_at, first, ended, status, timed_out, error):  # type: ignore[no-untyped-def]
     """Print the one JSON line the orchestrator reads (once: the run and the watchdog may race)."""
     if not _reported.acquire(blocking=False):
         return
@@ -93,7 +92,7 @@ def report(db, shape, n, build_s, run_start, bound_at, first, ended, status, tim
                 "first_task_started_s": round(first[0] - bind_end, 3) if first else None,
                 "run_s": round(run_s, 3),
                 "tasks_per_s": round(n / run_s, 2) if status == "D" and run_s > 0 else None,
-                "done_tasks": done_count(db),
+                "done_tasks": done_count(engine),
                 "status": status,
                 "timed_out": timed_out,
                 "error": error,
@@ -114,6 +113,7 @@ def watchdog(deadline, on_timeout):  # type: ignore[no-untyped-def]
 
 def main() -> None:
     args = parse_args()
+    engine = create_engine(args.db_url, pool_size=2)
     if args.sync_interval is not None:
         # Must be set before Jobmon reads its config; the distributor subprocess inherits it.
         os.environ["JOBMON__HEARTBEAT__WORKFLOW_RUN_INTERVAL"] = str(args.sync_interval)
@@ -133,7 +133,7 @@ def main() -> None:
             command_template=t["command"],
             node_args=t["nodeArgs"],
             default_cluster_name=cluster,
-            default_compute_resources={"queue": "null.q"},
+            default_compute_resources=compute_resources(cluster),
         )
         for t in shape["templates"]
     ]
@@ -150,7 +150,7 @@ def main() -> None:
         workflow_args=f"peer-{shape['name']}-{len(tasks)}-{os.getpid()}-{time.time()}",
         name=f"peer-{shape['name']}",
         default_cluster_name=cluster,
-        default_compute_resources_set={cluster: {"queue": "null.q"}},
+        default_compute_resources_set={cluster: compute_resources(cluster)},
         default_max_attempts=1,
     )
     wf.add_tasks(tasks)
@@ -170,7 +170,7 @@ def main() -> None:
     first: list = []
     stop = threading.Event()
     watcher = threading.Thread(
-        target=watch_first_start, args=(args.db, bound_at, first, stop), daemon=True
+        target=watch_first_start, args=(engine, bound_at, first, stop), daemon=True
     )
     watcher.start()
 
@@ -181,7 +181,7 @@ def main() -> None:
 
     def give_up() -> None:
         stop.set()
-        report(args.db, shape, len(tasks), build_s, run_start, bound_at, first,
+        report(engine, shape, len(tasks), build_s, run_start, bound_at, first,
                time.monotonic(), "timeout", True, f"time limit of {args.timeout} s reached")
         sys.stdin.read()
         # run() is still busy in the main thread and its distributor is a child: end both. When
@@ -204,7 +204,7 @@ def main() -> None:
     stop.set()
     watcher.join(timeout=5)
 
-    report(args.db, shape, len(tasks), build_s, run_start, bound_at, first, ended, status, timed_out, error)
+    report(engine, shape, len(tasks), build_s, run_start, bound_at, first, ended, status, timed_out, error)
     sys.stdin.read()
 
 

@@ -1,11 +1,12 @@
 /**
  * Our side of `npm run bench:peer`: bind a shape (bench/peer/shapes.ts JSON) through our TS client
  * against a running stack (API + worker + Temporal, from the environment: DATABASE_URL, JMT_API_URL,
- * TEMPORAL_ADDRESS, …), run it on the `dummy` distributor and print one JSON line with the same
+ * TEMPORAL_ADDRESS, …), run it on the given distributor (dummy, sequential or multiprocess; the slots
+ * of multiprocess come from the services' environment) and print one JSON line with the same
  * figures as bench/peer/jobmon_side.py. Runs as its own process so its CPU and memory are measured
  * like the Jobmon client's; after the JSON line it waits for stdin to close.
  *
- *   node dist/bench/peer/our-side.js shape.json --timeout 900
+ *   node dist/bench/peer/our-side.js shape.json --timeout 900 --distributor dummy
  */
 import { readFileSync } from 'node:fs';
 import pg from 'pg';
@@ -31,6 +32,7 @@ async function firstStart(db: pg.Client, stopped: () => boolean): Promise<number
 async function main(): Promise<void> {
   const file = process.argv[2];
   const timeoutS = Number(option('--timeout', '900'));
+  const distributor = option('--distributor', 'dummy');
   const shape = JSON.parse(readFileSync(file, 'utf8')) as Shape;
   const config = loadConfig();
   const started = performance.now();
@@ -51,7 +53,7 @@ async function main(): Promise<void> {
   const wf = tool.createWorkflow({
     workflowArgs: `peer-${shape.name}-${tasks.length}-${process.pid}-${Date.now()}`,
     name: `peer-${shape.name}`,
-    defaultClusterName: 'dummy',
+    defaultClusterName: distributor,
     defaultComputeResources: { queue: 'null.q' },
   });
   wf.addTasks(tasks);

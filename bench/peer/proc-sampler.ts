@@ -8,6 +8,8 @@
  * counted, through its parent). The figure for a run is the difference of two such totals; a
  * process that exits between samples without a live parent to reap it loses only its last interval.
  * Memory: the largest sum of VmRSS over all live processes of the system seen by any sample.
+ * Shared processes (a database server other work uses too, e.g. mariadbd): their CPU counts by the
+ * same difference, their memory only as its growth above what they held at start().
  */
 import { readdirSync, readFileSync } from 'node:fs';
 
@@ -79,6 +81,8 @@ export class SystemSampler {
   #peakRssKiB = 0;
   #pidsSeen = new Set<number>();
   #extras: number[] = [];
+  #shared: number[] = [];
+  #sharedBaseKiB = new Map<number, number>();
 
   constructor(private readonly everyMs = 500) {}
 
@@ -89,6 +93,11 @@ export class SystemSampler {
   /** Pids outside the trees that belong to the system (e.g. Postgres backends of its database). */
   setExtraPids(find: () => Promise<number[]> | number[]): void {
     this.#extraPids = find;
+  }
+
+  /** Processes that serve this system but not only it (see the file comment). */
+  setSharedPids(pids: number[]): void {
+    this.#shared = pids;
   }
 
   async #sample(): Promise<number> {
@@ -103,6 +112,13 @@ export class SystemSampler {
     for (const p of procs) {
       ticks += p.cpuTicks;
       rss += p.rssKiB;
+      this.#pidsSeen.add(p.pid);
+    }
+    for (const p of this.#shared.map(readStat)) {
+      if (!p) continue;
+      ticks += p.cpuTicks;
+      if (!this.#sharedBaseKiB.has(p.pid)) this.#sharedBaseKiB.set(p.pid, p.rssKiB);
+      rss += Math.max(0, p.rssKiB - (this.#sharedBaseKiB.get(p.pid) ?? 0));
       this.#pidsSeen.add(p.pid);
     }
     this.#peakRssKiB = Math.max(this.#peakRssKiB, rss);

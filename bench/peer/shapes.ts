@@ -9,6 +9,8 @@
  *   chain      20 levels of one task each (N is ignored: it measures latency per level)
  *   layered    1 → 100 → 10,000 → 100,000 → 100 → 1, middle widths scaled so the total is N
  *   realistic  prepare → model (location × year × sex) → aggregate per location → summarise
+ *   flat       N independent `true` tasks (for the real-path rows: every task runs)
+ *   sleepmix   N independent tasks sleeping (i mod 5) + 1 seconds, the same mix on both sides
  */
 import { writeFileSync } from 'node:fs';
 
@@ -36,7 +38,7 @@ export interface Shape {
   edges: number;
 }
 
-export const SHAPE_NAMES = ['wide', 'chain', 'layered', 'realistic'] as const;
+export const SHAPE_NAMES = ['wide', 'chain', 'layered', 'realistic', 'flat', 'sleepmix'] as const;
 export type ShapeName = (typeof SHAPE_NAMES)[number];
 
 export const CHAIN_LEVELS = 20;
@@ -150,7 +152,22 @@ function realistic(n: number): Shape {
   return b.done('realistic', n);
 }
 
-const BUILDERS: Record<ShapeName, (n: number) => Shape> = { wide, chain, layered, realistic };
+function flat(n: number): Shape {
+  const b = new Builder();
+  const tt = b.template('true', 'true {i}', ['i']);
+  for (let i = 0; i < n; i++) b.task(tt, { i });
+  return b.done('flat', n);
+}
+
+function sleepmix(n: number): Shape {
+  const b = new Builder();
+  // Both systems run commands through a shell; `i` keeps every task's node args distinct.
+  const tt = b.template('sleep', 'sleep {seconds} && true {i}', ['seconds', 'i']);
+  for (let i = 0; i < n; i++) b.task(tt, { seconds: (i % 5) + 1, i });
+  return b.done('sleepmix', n);
+}
+
+const BUILDERS: Record<ShapeName, (n: number) => Shape> = { wide, chain, layered, realistic, flat, sleepmix };
 
 export function buildShape(name: ShapeName, size: number): Shape {
   if (!Number.isInteger(size) || size < 10) throw new Error(`shape size must be an integer ≥ 10, got ${size}`);

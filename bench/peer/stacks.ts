@@ -3,16 +3,20 @@
  * after it:
  *   ours    a fresh Postgres database, a Temporal dev server (SQLite file) and one services
  *           process (API + worker), as bench/run.ts and `jmt up` run them
- *   Jobmon  its Flask server on a fresh SQLite file (bench/peer/jobmon_server.py), Jobmon's local mode
+ *   Jobmon  its Flask app on a fresh database (bench/peer/jobmon_server.py): under gunicorn on MariaDB
+ *           (its production shape) or on Flask's dev server on SQLite (its local mode)
  */
-import { spawn } from 'node:child_process';
-import { mkdtempSync, openSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { execFile, spawn } from 'node:child_process';
+import { mkdtempSync, openSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { promisify } from 'node:util';
 import pg from 'pg';
 import { projectRoot } from '../../src/config';
 import { startStack } from '../environment';
 import { freePort, stop, until } from '../support';
+
+const execFileAsync = promisify(execFile);
 
 export interface RunningStack {
   /** Environment for the client process. */
@@ -21,6 +25,8 @@ export interface RunningStack {
   pids: number[];
   /** Pids outside the process trees that work for this stack (Postgres backends). */
   extraPids(): Promise<number[]>;
+  /** Server processes that work for this stack and others too (mariadbd). */
+  sharedPids: number[];
   dbBytes(): Promise<number>;
   close(): Promise<void>;
 }
@@ -34,8 +40,9 @@ function adminUrl(): string {
   return url.toString();
 }
 
-export async function startOurs(tag: string): Promise<RunningStack> {
-  const stack = await startStack(`peer_${tag}`);
+/** `slots`: the multiprocess distributor's parallelism (the services run its local executor). */
+export async function startOurs(tag: string, slots: number): Promise<RunningStack> {
+  const stack = await startStack(`peer_${tag}`, { env: { JMT_MULTIPROCESS_PARALLELISM: String(slots) } });
   const admin = new pg.Client({ connectionString: adminUrl() });
   try {
     await admin.connect();
@@ -46,6 +53,7 @@ export async function startOurs(tag: string): Promise<RunningStack> {
   return {
     env: stack.env,
     pids: [stack.temporal.pid as number, stack.services.pid as number],
+    sharedPids: [],
     async extraPids() {
       const r = await admin.query<{ pid: number }>('select pid from pg_stat_activity where datname = $1', [
         stack.databaseName,
@@ -64,14 +72,65 @@ export async function startOurs(tag: string): Promise<RunningStack> {
   };
 }
 
-export async function startJobmon(): Promise<RunningStack> {
+export type JobmonServer = 'dev' | 'gunicorn';
+
+export interface JobmonOptions {
+  server: JobmonServer;
+  /** gunicorn worker processes. */
+  workers: number;
+  /** Slots of Jobmon's multiprocess cluster. */
+  slots: number;
+  /** Names the MariaDB database (jobmon_peer_<tag>). */
+  tag: string;
+}
+
+export const MARIADB_URL = process.env.JOBMON_PEER_MARIADB ?? 'mysql+pymysql://root@127.0.0.1:3306';
+
+/** jobmon_server.py probe/drop: the database is reached through Jobmon's own driver stack. */
+async function jobmonDb(action: 'probe' | 'drop', dbUrl: string): Promise<string> {
+  const { stdout } = await execFileAsync(JOBMON_PYTHON, [
+    path.join(PEER_DIR, 'jobmon_server.py'),
+    action,
+    '--db-url',
+    dbUrl,
+  ]);
+  return stdout;
+}
+
+export async function jobmonDatabase(dbUrl: string): Promise<{ bytes: number; version: string }> {
+  return JSON.parse(await jobmonDb('probe', dbUrl)) as { bytes: number; version: string };
+}
+
+/** The machine's MariaDB server processes (shared with other work: see SystemSampler). */
+function mariadbPids(): number[] {
+  const pids: number[] = [];
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      if (/^(mariadbd|mysqld)$/.test(readFileSync(`/proc/${name}/comm`, 'utf8').trim())) pids.push(Number(name));
+    } catch {
+      /* exited meanwhile */
+    }
+  }
+  return pids;
+}
+
+export async function startJobmon(opts: JobmonOptions): Promise<RunningStack> {
   const home = mkdtempSync(path.join(os.tmpdir(), 'jobmon-peer-'));
-  const dbFile = path.join(home, 'jobmon.sqlite');
+  const dbUrl =
+    opts.server === 'gunicorn'
+      ? `${MARIADB_URL}/jobmon_peer_${opts.tag.toLowerCase().replace(/[^a-z0-9]/g, '_')}`
+      : `sqlite:///${path.join(home, 'jobmon.sqlite')}`;
   const logFile = path.join(home, 'server.log');
   const port = await freePort();
   const server = spawn(
     JOBMON_PYTHON,
-    [path.join(PEER_DIR, 'jobmon_server.py'), '--db', dbFile, '--port', String(port)],
+    [
+      path.join(PEER_DIR, 'jobmon_server.py'),
+      'serve',
+      ...['--db-url', dbUrl, '--port', String(port), '--server', opts.server],
+      ...['--workers', String(opts.workers), '--parallelism', String(opts.slots)],
+    ],
     {
       cwd: home,
       // Its log (one error line per task on the dummy cluster: "Illegal state transition … D to O")
@@ -82,6 +141,7 @@ export async function startJobmon(): Promise<RunningStack> {
   const serviceUrl = `http://127.0.0.1:${port}/api/v2`;
   const close = async () => {
     await stop(server);
+    if (opts.server === 'gunicorn') await jobmonDb('drop', dbUrl).catch(() => undefined);
     rmSync(home, { recursive: true, force: true });
   };
   try {
@@ -100,22 +160,26 @@ export async function startJobmon(): Promise<RunningStack> {
     await close();
     throw err;
   }
+  // The multiprocess distributor finds worker_node_entry_point on PATH, as after activating the venv.
+  const venvBin = path.dirname(JOBMON_PYTHON);
   return {
-    env: { ...process.env, JOBMON__HTTP__SERVICE_URL: serviceUrl, JOBMON_PEER_DB: dbFile },
+    env: {
+      ...process.env,
+      PATH: `${venvBin}:${process.env.PATH ?? ''}`,
+      // Host and route prefix apart, as Jobmon's config has them: its distributor's heartbeats go
+      // through aiohttp, whose base URL may not carry a path (a URL with /api/v2 in it kills the
+      // distributor at the first heartbeat: "base_url must have a trailing '/'").
+      JOBMON__HTTP__SERVICE_URL: `http://127.0.0.1:${port}`,
+      JOBMON__HTTP__ROUTE_PREFIX: '/api/v2',
+      JOBMON_PEER_DB_URL: dbUrl,
+    },
     pids: [server.pid as number],
+    sharedPids: opts.server === 'gunicorn' ? mariadbPids() : [],
     async extraPids() {
       return [];
     },
     async dbBytes() {
-      // SQLite keeps everything in the file, plus a journal or WAL file while writing.
-      let total = 0;
-      for (const suffix of ['', '-journal', '-wal'])
-        try {
-          total += statSync(dbFile + suffix).size;
-        } catch {
-          /* absent */
-        }
-      return total;
+      return (await jobmonDatabase(dbUrl)).bytes;
     },
     close,
   };
