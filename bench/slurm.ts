@@ -187,8 +187,6 @@ async function projectRun(tasks: number, nodeBin?: string) {
     await db.end();
     return {
       tasks,
-      /** The job's Node (filled in by the caller, outside the RPC count). */
-      node: undefined as ReturnType<typeof jobNode> | undefined,
       status,
       bindSeconds: round(bindSeconds),
       runSeconds: round(runSeconds),
@@ -380,15 +378,16 @@ async function measure(tasks: number, submissions: number, parts: Set<string>): 
   const slots = execFileSync(bin('sinfo'), ['-h', '-p', 'debug', '-o', '%D nodes × %c CPUs, OverSubscribe %h'], {
     encoding: 'utf8',
   }).trim();
-  let project: (Awaited<ReturnType<typeof projectRun>> & { rpcs: ReturnType<typeof rpcSummary> }) | undefined;
-  let officialNode: Awaited<ReturnType<typeof projectRun>> | undefined;
+  /** A project run with the Node its jobs got (asked after the run, outside its RPC count). */
+  type ProjectFigures = Awaited<ReturnType<typeof projectRun>> & { node: ReturnType<typeof jobNode> };
+  let project: (ProjectFigures & { rpcs: ReturnType<typeof rpcSummary> }) | undefined;
+  let officialNode: ProjectFigures | undefined;
   let hand: (Awaited<ReturnType<typeof byHand>> & { rpcs: ReturnType<typeof rpcSummary> }) | undefined;
   let submission: Awaited<ReturnType<typeof submissionCost>> | undefined;
   if (parts.has('project')) {
     process.stderr.write(`bench:slurm: ${tasks} tasks through the project ...\n`);
-    project = await withRpcs(tasks, () => projectRun(tasks));
-    // Asked after the RPC count: the probe's srun is not the project's traffic.
-    project.node = jobNode(process.execPath);
+    // The Node probe's srun comes after the RPC count: it is not the project's traffic.
+    project = { ...(await withRpcs(tasks, () => projectRun(tasks))), node: jobNode(process.execPath) };
     console.log(
       `project: ${project.tasks} true tasks in ${project.runSeconds} s = ${project.tasksPerSecond} tasks/s (bind ${project.bindSeconds} s, arrays ${project.arrays.map((a) => `${a.size} submitted in ${a.submitMs} ms`).join(', ')}), status ${project.status}`,
     );
@@ -397,13 +396,12 @@ async function measure(tasks: number, submissions: number, parts: Set<string>): 
     process.stderr.write(`bench:slurm: ${tasks} tasks through the project, jobs on this process's Node ...\n`);
     const copy = officialNodeCopy();
     try {
-      officialNode = await projectRun(tasks, copy.nodeBin);
-      officialNode.node = jobNode(copy.nodeBin);
+      officialNode = { ...(await projectRun(tasks, copy.nodeBin)), node: jobNode(copy.nodeBin) };
     } finally {
       rmSync(copy.dir, { recursive: true, force: true });
     }
     console.log(
-      `project, job Node ${officialNode.node?.version ?? '?'} (start-up snapshot ${officialNode.node?.startupSnapshot}): ${officialNode.runSeconds} s = ${officialNode.tasksPerSecond} tasks/s, status ${officialNode.status}`,
+      `project, job Node ${officialNode.node.version ?? '?'} (start-up snapshot ${officialNode.node.startupSnapshot}): ${officialNode.runSeconds} s = ${officialNode.tasksPerSecond} tasks/s, status ${officialNode.status}`,
     );
   }
   if (parts.has('hand')) {
@@ -412,10 +410,10 @@ async function measure(tasks: number, submissions: number, parts: Set<string>): 
     console.log(`by hand: sbatch --array=1-${hand.tasks} in ${hand.runSeconds} s = ${hand.tasksPerSecond} tasks/s`);
   }
   const ratio = project && hand ? round(project.runSeconds / hand.runSeconds) : undefined;
-  if (ratio !== undefined) console.log(`ratio project / by hand: ${ratio} (job Node ${project?.node?.version ?? '?'})`);
+  if (ratio !== undefined) console.log(`ratio project / by hand: ${ratio} (job Node ${project?.node.version ?? '?'})`);
   const ratioOfficialNode = officialNode && hand ? round(officialNode.runSeconds / hand.runSeconds) : undefined;
   if (ratioOfficialNode !== undefined)
-    console.log(`ratio project / by hand, job Node ${officialNode?.node?.version ?? '?'}: ${ratioOfficialNode}`);
+    console.log(`ratio project / by hand, job Node ${officialNode?.node.version ?? '?'}: ${ratioOfficialNode}`);
   for (const [what, r] of [
     ['project', project?.rpcs],
     ['by hand', hand?.rpcs],
