@@ -10,7 +10,7 @@ Jobmon's own jobmon.server.web.db_admin.init_db (Alembic migrations + seed data)
     python jobmon_server.py serve --db-url sqlite:////tmp/x/jobmon.sqlite --port 8070
     python jobmon_server.py serve --db-url mysql+pymysql://root@127.0.0.1:3306/jobmon_peer_x \
         --port 8070 --server gunicorn --workers 4 --parallelism 8
-    python jobmon_server.py probe --db-url URL     # one JSON line: database bytes, server version
+    python jobmon_server.py probe --db-url URL     # one JSON line: database bytes, server version, server pid
     python jobmon_server.py drop --db-url URL
     # client: JOBMON__HTTP__SERVICE_URL=http://127.0.0.1:8070 JOBMON__HTTP__ROUTE_PREFIX=/api/v2
 """
@@ -97,11 +97,16 @@ def probe(uri: str) -> None:
                      " where table_schema = database()")
             ).scalar()
             version = con.execute(text("select version()")).scalar()
+            # The server's own pid, so the benchmark samples this server and no other mariadbd
+            # (the Slurm root runs one for slurmdbd, visible in the same /proc).
+            with open(con.execute(text("select @@pid_file")).scalar()) as f:
+                server_pid = int(f.read().strip())
         else:
             size = con.execute(text("select page_count * page_size from pragma_page_count(), pragma_page_size()")).scalar()
             version = "SQLite " + con.execute(text("select sqlite_version()")).scalar()
+            server_pid = None
     engine.dispose()
-    print(json.dumps({"bytes": int(size or 0), "version": version}), flush=True)
+    print(json.dumps({"bytes": int(size or 0), "version": version, "server_pid": server_pid}), flush=True)
 
 
 def main() -> None:

@@ -7,7 +7,7 @@
  *           (its production shape) or on Flask's dev server on SQLite (its local mode)
  */
 import { execFile, spawn } from 'node:child_process';
-import { mkdtempSync, openSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -25,7 +25,7 @@ export interface RunningStack {
   pids: number[];
   /** Pids outside the process trees that work for this stack (Postgres backends). */
   extraPids(): Promise<number[]>;
-  /** Server processes that work for this stack and others too (mariadbd). */
+  /** Server processes that work for this stack and others too (the MariaDB server). */
   sharedPids: number[];
   dbBytes(): Promise<number>;
   close(): Promise<void>;
@@ -97,22 +97,16 @@ async function jobmonDb(action: 'probe' | 'drop', dbUrl: string): Promise<string
   return stdout;
 }
 
-export async function jobmonDatabase(dbUrl: string): Promise<{ bytes: number; version: string }> {
-  return JSON.parse(await jobmonDb('probe', dbUrl)) as { bytes: number; version: string };
-}
-
-/** The machine's MariaDB server processes (shared with other work: see SystemSampler). */
-function mariadbPids(): number[] {
-  const pids: number[] = [];
-  for (const name of readdirSync('/proc')) {
-    if (!/^\d+$/.test(name)) continue;
-    try {
-      if (/^(mariadbd|mysqld)$/.test(readFileSync(`/proc/${name}/comm`, 'utf8').trim())) pids.push(Number(name));
-    } catch {
-      /* exited meanwhile */
-    }
-  }
-  return pids;
+/** `serverPid`: the MariaDB server holding the database (null for SQLite), from its pid file. */
+export async function jobmonDatabase(
+  dbUrl: string,
+): Promise<{ bytes: number; version: string; serverPid: number | null }> {
+  const probe = JSON.parse(await jobmonDb('probe', dbUrl)) as {
+    bytes: number;
+    version: string;
+    server_pid: number | null;
+  };
+  return { bytes: probe.bytes, version: probe.version, serverPid: probe.server_pid };
 }
 
 export async function startJobmon(opts: JobmonOptions): Promise<RunningStack> {
@@ -160,6 +154,15 @@ export async function startJobmon(opts: JobmonOptions): Promise<RunningStack> {
     await close();
     throw err;
   }
+  // The database server is shared with other work: sampled by pid (SystemSampler), asked of the
+  // server itself so that no other mariadbd on the machine (the Slurm root's) is counted.
+  let serverPid: number | null;
+  try {
+    ({ serverPid } = await jobmonDatabase(dbUrl));
+  } catch (err) {
+    await close();
+    throw err;
+  }
   // The multiprocess distributor finds worker_node_entry_point on PATH, as after activating the venv.
   const venvBin = path.dirname(JOBMON_PYTHON);
   return {
@@ -174,7 +177,7 @@ export async function startJobmon(opts: JobmonOptions): Promise<RunningStack> {
       JOBMON_PEER_DB_URL: dbUrl,
     },
     pids: [server.pid as number],
-    sharedPids: opts.server === 'gunicorn' ? mariadbPids() : [],
+    sharedPids: serverPid === null ? [] : [serverPid],
     async extraPids() {
       return [];
     },
