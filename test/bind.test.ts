@@ -509,16 +509,39 @@ describe('drafts', () => {
     expect(b.newlyCreated).toBe(true);
   });
 
-  it('refuses keys and node args repeated across chunks, naming the later task, in any arrival order', async () => {
+  it('refuses keys and node args repeated across chunks at commit, naming the later task, in any arrival order', async () => {
     const { tasks, ...spec } = smallDag('chunks-dup');
-    const draftId = await createDraft(db, 'bob', spec);
-    await addDraftTasks(db, draftId, 'bob', tasks.slice(4), 4);
+    /** A draft of tasks[4..6] sent first, then `head` (tasks 0..3) at offset 0, then committed. */
+    async function commitWithHead(head: typeof tasks) {
+      const draftId = await createDraft(db, 'bob', spec);
+      await addDraftTasks(db, draftId, 'bob', tasks.slice(4), 4);
+      await addDraftTasks(db, draftId, 'bob', head, 0);
+      try {
+        return await commitDraft(db, draftId, 'bob');
+      } finally {
+        // Refused at commit: the draft and its rows are gone.
+        const { rows } = await sql<{ n: number }>`
+          select count(*)::int as n from bind_draft_task where draft_id = ${draftId}::uuid`.execute(db);
+        expect(rows[0].n).toBe(0);
+      }
+    }
     const again = structuredClone(tasks.slice(0, 4));
     again[1].key = 'model-2'; // the key of tasks[4], sent earlier: the later index is named
-    await expectRefused(() => addDraftTasks(db, draftId, 'bob', again, 0), 'tasks[4].key', 'duplicate_key');
+    await expectRefused(() => commitWithHead(again), 'tasks[4].key', 'duplicate_key');
     const twin = structuredClone(tasks.slice(0, 4));
     twin[3] = { ...tasks[4], key: 'model-9' }; // model loc 2 again, as tasks[3]
-    await expectRefused(() => addDraftTasks(db, draftId, 'bob', twin, 0), 'tasks[4].node_args', 'duplicate_node_args');
+    await expectRefused(() => commitWithHead(twin), 'tasks[4].node_args', 'duplicate_node_args');
+    // Two repeats: the lower refused index is named (node args at 4 before the key at 5) ...
+    const both = structuredClone(twin);
+    both[2].key = 'model-3';
+    await expectRefused(() => commitWithHead(both), 'tasks[4].node_args', 'duplicate_node_args');
+    // ... and at the same index the key comes first, as in a whole-request bind.
+    const whole = structuredClone(tasks.slice(0, 4));
+    whole[3] = structuredClone(tasks[4]);
+    await expectRefused(() => commitWithHead(whole), 'tasks[4].key', 'duplicate_key');
+
+    const draftId = await createDraft(db, 'bob', spec);
+    await addDraftTasks(db, draftId, 'bob', tasks.slice(4), 4);
     const overlap = await addDraftTasks(db, draftId, 'bob', tasks.slice(0, 2), 3).catch((err: unknown) => err);
     expect(overlap).toMatchObject({ field: 'offset', code: 'chunk_gap' });
     expect(await addDraftTasks(db, draftId, 'bob', tasks.slice(0, 4), 0)).toEqual({ received: 4, total: 7 });

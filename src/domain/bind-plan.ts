@@ -5,7 +5,7 @@
  *   hashes) with its index in the whole request, keys and node args unique within the chunk. The
  *   streaming bind (sql/bind.ts) stores these rows as the chunk arrives; what spans chunks
  *   (keys and node args across chunks, upstream keys, cycles, the workflow's hashes) is checked
- *   over the stored rows by SQL at commit (sql/bind-rows.ts, domain/dag-order.ts).
+ *   over the stored rows by SQL at commit (sql/bind-dag.ts, domain/dag-order.ts).
  * - `planBind`: a whole request in memory, checked with the same rules and hashed with the same
  *   functions; the reference the streamed bind is tested against (same refusals, same hashes).
  *

@@ -1,9 +1,11 @@
 /**
- * Commit's checks over a draft's stored rows (issue 18): the chunks tile the request, every
- * upstream key names a task, there is no cycle, and the workflow's identity hashes — all without
- * loading the tasks into the API process.
+ * Commit's checks over a draft's stored rows (issue 18): the chunks tile the request, keys and
+ * node args are unique, every upstream key names a task, there is no cycle, and the workflow's
+ * identity hashes — all without loading the tasks into the API process.
  *
- * - Tiling and upstream keys are set-based SQL over `bind_draft_chunk` / `bind_draft_task`.
+ * - Tiling, uniqueness and upstream keys are set-based SQL over `bind_draft_chunk` /
+ *   `bind_draft_task`. Uniqueness is checked here once, by hash aggregates, rather than by unique
+ *   indexes kept up to date as each chunk is staged (half of staging's cost: migration 0021).
  * - Cycles: an edge whose upstream comes later in the request than its downstream (or is the task
  *   itself) is the only kind that can close one. Clients send tasks upstream-first (Jobmon's model
  *   makes a task's upstreams exist before it), so usually SQL counts none and the request order
@@ -15,7 +17,13 @@
  */
 import { sql, type Kysely } from 'kysely';
 import { invalid } from '../domain/errors';
-import { SortedLinesHash, unknownUpstream, type ResourceRequest } from '../domain/bind-plan';
+import {
+  duplicateKey,
+  duplicateNodeArgs,
+  SortedLinesHash,
+  unknownUpstream,
+  type ResourceRequest,
+} from '../domain/bind-plan';
 import type { Resources } from '../domain/resources';
 import { findCycle } from '../domain/dag-order';
 import { copyOut, intRows } from './copy-out';
@@ -24,7 +32,7 @@ import type { Database } from './schema';
 
 /** How many keys a cycle error names: enough to find it, short enough to read. */
 const CYCLE_KEYS_SHOWN = 6;
-/** Memory for commit's sorts of a million hashes (the default 4 MB spills them to disk). */
+/** Memory for commit's sorts and hash aggregates of a million rows (the default 4 MB spills them to disk). */
 const SORT_SETTINGS = ["work_mem = '256MB'"];
 
 /**
@@ -65,6 +73,44 @@ export async function stagedChunks(
   }
   if (numTasks === 0) throw invalid('tasks', 'a workflow needs at least one task', 'no_tasks');
   return { numTasks, templates };
+}
+
+/**
+ * Keys, and node args within a template, that repeat across chunks (planChunk refused repeats
+ * within one). Runs before `checkStagedDag`, whose joins by key assume keys are unique. Names the
+ * task a whole-request bind names (domain/dag.ts): the lowest index with an earlier twin, a
+ * repeated key before repeated node args at the same index, and that twin's first occurrence.
+ */
+export async function checkStagedIdentity(db: Db, draftId: string): Promise<void> {
+  const repeated = await db.transaction().execute(async (trx) => {
+    // A million keys in one hash table, rather than spilled to disk in batches.
+    for (const s of SORT_SETTINGS) await sql.raw(`set local ${s}`).execute(trx);
+    const { rows } = await sql<{ repeated: boolean }>`
+      select exists (select from bind_draft_task where draft_id = ${draftId}::uuid
+                     group by key having count(*) > 1)
+          or exists (select from bind_draft_task where draft_id = ${draftId}::uuid
+                     group by template, node_args_hash having count(*) > 1) as repeated`.execute(trx);
+    return rows[0].repeated;
+  });
+  if (!repeated) return;
+  const { rows: first } = await sql<{ kind: 'key' | 'node'; idx: number; twin: number }>`
+    with k as (
+      select array_agg(idx order by idx) as at from bind_draft_task where draft_id = ${draftId}::uuid
+      group by key having count(*) > 1),
+    n as (
+      select array_agg(idx order by idx) as at from bind_draft_task where draft_id = ${draftId}::uuid
+      group by template, node_args_hash having count(*) > 1)
+    select 'key' as kind, at[2] as idx, at[1] as twin from k
+    union all
+    select 'node', at[2], at[1] from n
+    order by idx, kind limit 1`.execute(db);
+  const { kind, idx, twin } = first[0];
+  const { rows: named } = await sql<{ idx: number; key: string; template: string }>`
+    select idx, key, template from bind_draft_task
+    where draft_id = ${draftId}::uuid and idx in (${idx}::int, ${twin}::int)`.execute(db);
+  const task = named.find((r) => r.idx === idx)!;
+  if (kind === 'key') throw duplicateKey(idx, task.key, twin);
+  throw duplicateNodeArgs(idx, task.key, task.template, twin, named.find((r) => r.idx === twin)!.key);
 }
 
 /** Upstream keys that name no task, then cycles; throws naming the task and upstream entry. */

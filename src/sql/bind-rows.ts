@@ -2,8 +2,9 @@
  * The bulk row writes of a streamed bind (issue 18), no superuser needed:
  *
  * - `stageChunk`: a chunk's checked tasks into `bind_draft_task` (one `insert ... select from
- *   unnest(...)` per chunk), its resource requests into `bind_draft_resource`; the draft's unique
- *   indexes refuse a key or node args already sent in another chunk.
+ *   unnest(...)` per chunk), its resource requests into `bind_draft_resource`; the primary key
+ *   refuses a task another chunk already sent. The table has no other index to keep up to date:
+ *   keys and node args repeated across chunks are refused at commit (bind-dag.ts).
  * - `insertWorkflow`: a new workflow's rows straight from the staged ones, set-based in Postgres
  *   (`insert into task ... select from bind_draft_task join ...`): no task crosses into the API
  *   process at commit, so its memory does not grow with the workflow.
@@ -15,7 +16,6 @@
  */
 import { sql, type Transaction } from 'kysely';
 import type { BindPlan, ChunkPlan } from '../domain/bind-plan';
-import { duplicateKey, duplicateNodeArgs } from '../domain/bind-plan';
 import type { CheckedTemplate } from '../domain/bind-checks';
 import { conflict, invalid } from '../domain/errors';
 import type { Database } from './schema';
@@ -30,8 +30,7 @@ function textArrayLiteral(values: readonly string[]): string {
 
 /**
  * Store one checked chunk. Throws (so the caller's transaction rolls back and nothing of the chunk
- * stays) when its offset was used, a task overlaps one already sent, or a key or node args repeat
- * one of another chunk.
+ * stays) when its offset was used or a task overlaps one already sent.
  */
 export async function stageChunk(trx: Trx, draftId: string, chunk: ChunkPlan, offset: number): Promise<void> {
   const stored = await trx
@@ -64,7 +63,7 @@ export async function stageChunk(trx: Trx, draftId: string, chunk: ChunkPlan, of
       on conflict do nothing
       returning idx)
     select coalesce(array_agg(idx), '{}') as stored from ins`.execute(trx);
-  if (rows[0].stored.length < t.length) throw await whyRefused(trx, draftId, chunk, offset, rows[0].stored);
+  if (rows[0].stored.length < t.length) throw overlapError(chunk, offset, rows[0].stored);
 
   const res = [...chunk.resources.values()];
   await sql`
@@ -77,40 +76,18 @@ export async function stageChunk(trx: Trx, draftId: string, chunk: ChunkPlan, of
 }
 
 /**
- * Some task of the chunk met a unique index (the chunk itself is free of repeats: planChunk): name
- * the first such task and the stored one it collides with, by their indexes in the whole request,
- * the later of the two being the one refused (as a whole-request check would say).
+ * Some task of the chunk was not stored: the only thing an insert of checked rows can meet is the
+ * primary key (draft_id, idx), i.e. a task another chunk already sent. Keys and node args are
+ * checked unique at commit (bind-dag.ts), repeats within the chunk were refused by planChunk.
  */
-async function whyRefused(
-  trx: Trx,
-  draftId: string,
-  chunk: ChunkPlan,
-  offset: number,
-  stored: number[],
-): Promise<Error> {
+function overlapError(chunk: ChunkPlan, offset: number, stored: number[]): Error {
   const storedNow = new Set(stored);
-  const t = chunk.tasks.filter((x) => !storedNow.has(x.index));
-  const { rows } = await sql<{ at: number; idx: number; key: string; template: string; node_args_hash: string }>`
-    select u.at, s.idx, s.key, s.template, s.node_args_hash
-    from unnest(${t.map((x) => x.index)}::int[], ${t.map((x) => x.key)}::text[], ${t.map((x) => x.template.name)}::text[],
-                ${t.map((x) => x.nodeArgsHash)}::text[]) as u(at, key, template, node_args_hash)
-    join bind_draft_task s on s.draft_id = ${draftId}::uuid
-      and (s.idx = u.at or s.key = u.key or (s.template = u.template and s.node_args_hash = u.node_args_hash collate "C"))
-    where s.idx <> all(${stored}::int[])
-    order by u.at limit 1`.execute(trx);
-  const hit = rows[0];
-  if (!hit) return new Error(`draft ${draftId}: a chunk at offset ${offset} was not stored whole, for no reason found`);
-  const mine = chunk.tasks[hit.at - offset];
-  if (hit.idx === hit.at)
-    return invalid(
-      'offset',
-      `the chunk at offset ${offset} overlaps tasks already sent (task ${hit.at} was sent in another chunk)`,
-      'chunk_gap',
-    );
-  const [low, high] = hit.idx < hit.at ? [hit.idx, hit.at] : [hit.at, hit.idx];
-  const keyOf = (i: number) => (i === hit.at ? mine.key : hit.key);
-  if (hit.key === mine.key) return duplicateKey(high, mine.key, low);
-  return duplicateNodeArgs(high, keyOf(high), mine.template.name, low, keyOf(low));
+  const at = chunk.tasks.find((x) => !storedNow.has(x.index))!.index;
+  return invalid(
+    'offset',
+    `the chunk at offset ${offset} overlaps tasks already sent (task ${at} was sent in another chunk)`,
+    'chunk_gap',
+  );
 }
 
 /** The staged tasks' template names next to the arrays they go to, for joins. */

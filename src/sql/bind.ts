@@ -24,6 +24,7 @@ import { stageChunk } from './bind-rows';
 import {
   analyzeStaged,
   checkStagedDag,
+  checkStagedIdentity,
   firstTaskCluster,
   stagedChunks,
   stagedHashes,
@@ -89,8 +90,9 @@ function withWorkflowArgs(spec: DraftSpec): DraftSpec {
 /**
  * Append up to 5,000 tasks to a draft. Each task is checked on its own here (shape, args against
  * its template, name, resources against the queue), with its index in the whole request, and
- * against the tasks already stored (keys, node args), so that mistakes are reported while the
- * client is still sending; a refused chunk is not stored and the draft stays usable.
+ * against the chunk's other tasks (keys, node args), so that mistakes are reported while the
+ * client is still sending; a refused chunk is not stored and the draft stays usable. A key or
+ * node args repeating another chunk's is refused at commit (bind-dag.ts, checkStagedIdentity).
  */
 export async function addDraftTasks(
   db: Db,
@@ -190,6 +192,7 @@ export async function commitDraft(db: Db, draftId: string, user: string, role: R
     await analyzeStaged(db);
     const catalog = await loadClusterCatalog(db);
     const draft = checkDraftSpec(row.spec, catalog);
+    await checkStagedIdentity(db, draftId);
     await checkStagedDag(db, draftId, numTasks);
     const hashes = await stagedHashes(db, draftId);
     const plan: BindPlan = {
