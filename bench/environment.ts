@@ -1,7 +1,8 @@
 /**
  * The stack every benchmark of our side runs on (bench/run.ts, million.ts, api-load.ts, slurm.ts, peer): a fresh database, a Temporal dev server on a WAL SQLite file and one services process
- * (API + worker, as `jmt up` runs them). Plus what they measure it with: the layered DAG shape,
- * the history of every Temporal execution of a run, and memory of each process.
+ * (API + worker, as `jmt up` runs them) — or, with `split`, the API and the worker as two
+ * processes, as docker-compose.yml deploys them on a site. Plus what they measure it with: the
+ * layered DAG shape, the history of every Temporal execution of a run, and memory of each process.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { chmodSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
@@ -9,6 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
 import { Client, Connection } from '@temporalio/client';
+import { temporal as proto } from '@temporalio/proto';
 import type { Task, Tool } from '../src/client';
 import { loadConfig, projectRoot, type Config } from '../src/config';
 import { devServerArgs } from '../src/temporal/dev-server-args';
@@ -21,7 +23,10 @@ export interface BenchStack {
   databaseUrl: string;
   databaseName: string;
   temporal: ChildProcess;
+  /** The process serving the API: API + worker, or the API alone with `split`. */
   services: ChildProcess;
+  /** With `split`: the worker's own process. */
+  worker?: ChildProcess;
   client: Client;
   close(): Promise<void>;
 }
@@ -33,6 +38,8 @@ export interface StackOptions {
   homeMode?: number;
   /** Extra environment of the services process (e.g. JMT_LOCAL_EXECUTOR=0). */
   env?: NodeJS.ProcessEnv;
+  /** The API and the worker as two processes (dist/src/api/main.js, dist/src/worker/main.js). */
+  split?: boolean;
 }
 
 export async function startStack(name: string, options: StackOptions = {}): Promise<BenchStack> {
@@ -66,6 +73,7 @@ export async function startStack(name: string, options: StackOptions = {}): Prom
     { stdio: ['ignore', 'ignore', 'inherit'] },
   );
   let services: ChildProcess | undefined;
+  let worker: ChildProcess | undefined;
   let connection: Connection | undefined;
   try {
     await until(
@@ -77,20 +85,28 @@ export async function startStack(name: string, options: StackOptions = {}): Prom
       },
       60_000,
     );
-    services = spawn(
-      process.execPath,
-      [...(options.servicesNodeArgs ?? []), path.join(projectRoot(), 'dist', 'src', 'stack', 'services-main.js')],
-      { env, stdio: ['ignore', 'ignore', 'inherit'] },
-    );
+    const node = (entry: string[]) =>
+      spawn(process.execPath, [...(options.servicesNodeArgs ?? []), path.join(projectRoot(), 'dist', ...entry)], {
+        env,
+        stdio: ['ignore', 'ignore', 'inherit'],
+      });
+    services = node(options.split ? ['src', 'api', 'main.js'] : ['src', 'stack', 'services-main.js']);
     await until('API', async () => (await fetch(`${config.apiUrl}/api/v1/health`)).ok, 60_000);
     connection = await Connection.connect({ address: config.temporalAddress });
+    if (options.split) {
+      // After the API, which has migrated the database by the time it answers.
+      worker = node(['src', 'worker', 'main.js']);
+      await until('worker', () => pollingWorkflows(connection!, config.temporalNamespace, config.taskQueue), 60_000);
+    }
   } catch (err) {
+    await stop(worker);
     await stop(services);
     await stop(temporal);
     throw err;
   }
   const conn = connection;
   const svc = services;
+  const wrk = worker;
   return {
     config,
     env,
@@ -98,14 +114,26 @@ export async function startStack(name: string, options: StackOptions = {}): Prom
     databaseName,
     temporal,
     services: svc,
+    worker: wrk,
     client: new Client({ connection: conn }),
     async close() {
       await conn.close();
+      await stop(wrk);
       await stop(svc);
       await stop(temporal);
       rmSync(home, { recursive: true, force: true });
     },
   };
+}
+
+/** Whether a worker polls the task queue's workflow tasks (the worker process is up). */
+async function pollingWorkflows(connection: Connection, namespace: string, taskQueue: string): Promise<boolean> {
+  const { pollers } = await connection.workflowService.describeTaskQueue({
+    namespace,
+    taskQueue: { name: taskQueue },
+    taskQueueType: proto.api.enums.v1.TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW,
+  });
+  return (pollers?.length ?? 0) > 0;
 }
 
 /**

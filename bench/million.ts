@@ -7,7 +7,7 @@
  * Figures: bind s, run s, tasks/s, every Temporal execution of the run (continue-as-new included)
  * with its history length counted from the history (the largest must stay far below Temporal's
  * 51,200 limit; the project's own bound is 10,000), the most pending activities seen, peak memory
- * of each process (this client, services = API + worker, the Temporal dev server, the Postgres
+ * of each process (this client, the API, the worker, the Temporal dev server, the Postgres
  * backends of the database), observers under load while the run goes (50 clients each on status,
  * progress and task-list pages at random depths by cursor), a rebind of the same tasks (the same
  * workflow), the database's size by table and index and per task, the machine's load. Everything
@@ -15,8 +15,12 @@
  * are printed with their ratios. Saved to bench/results/million-<time>.json and million-latest.json.
  * Nothing asserts: targets are read by people.
  *
- *   node --max-old-space-size=8192 dist/bench/million.js [--tasks N] [--load-seconds S]   (N default
- *   1,000,000; S 10; the heap flag is for this process: the 1,000,000 Task objects it builds)
+ * The API and the worker run as two processes, as a site deploys them (docker-compose.yml): the
+ * observers' figures are then the API's, not the API's queued behind the run's activities.
+ * `--one-process` measures `jmt up`'s shape instead (both in one process, as on a laptop).
+ *
+ *   node --max-old-space-size=8192 dist/bench/million.js [--tasks N] [--load-seconds S] [--one-process]
+ *   (N default 1,000,000; S 10; the heap flag is for this process: the 1,000,000 Task objects it builds)
  */
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -93,12 +97,12 @@ interface CpuSample {
   postgres: number;
 }
 
-/** CPU seconds so far of this client, the services process and the whole Postgres server. */
+/** CPU seconds so far of this client, the services (API + worker) and the whole Postgres server. */
 async function processCpu(stack: BenchStack, admin: pg.Client): Promise<CpuSample> {
   const usage = process.cpuUsage();
   return {
     client: (usage.user + usage.system) / 1e6,
-    services: cpuOf(stack.services.pid),
+    services: cpuOf(stack.services.pid) + cpuOf(stack.worker?.pid),
     postgres: await postgresServerCpuS(admin),
   };
 }
@@ -181,6 +185,8 @@ interface Figures {
   bindSeconds: number;
   tasksPerSecond: number;
   maxHistoryEvents: number;
+  /** 2: the API and the worker in processes of their own; 1: both in one (`--one-process`). */
+  processes: 1 | 2;
   memoryMiB: { client: number; services: number };
   observers: (EndpointFigures & { duringRun: boolean })[];
   rebind: { sameWorkflow: boolean };
@@ -204,7 +210,12 @@ function goalLines(r: Figures): string[] {
   };
   return [
     line(`bind ${r.tasks} tasks`, r.bindSeconds, round(bindGoal, 2), 's'),
-    line('API (services) peak RSS', r.memoryMiB.services, 1024, 'MiB'),
+    line(
+      r.processes === 2 ? 'API peak RSS' : 'API (services: API + worker) peak RSS',
+      r.memoryMiB.services,
+      1024,
+      'MiB',
+    ),
     line('client peak RSS', r.memoryMiB.client, 1024, 'MiB'),
     line('run throughput', r.tasksPerSecond, 4000, 'tasks/s', true),
     line('largest history', r.maxHistoryEvents, 10_000, 'events'),
@@ -222,12 +233,15 @@ async function main(): Promise<void> {
   // No heap flag: the bind streams, so the API's default heap must do (issue 18: ≤ 1 GB).
   // JMT_BENCH_PROFILE_DIR=dir: the services process writes a CPU profile there (node --cpu-prof).
   const profileDir = process.env.JMT_BENCH_PROFILE_DIR;
+  const split = !process.argv.includes('--one-process');
   const stack = await startStack('million', {
     servicesNodeArgs: profileDir ? ['--cpu-prof', '--cpu-prof-dir', profileDir] : [],
+    split,
   });
   const admin = await adminClient(stack.databaseUrl);
   let pgPeak = { backends: 0, totalMiB: 0, maxMiB: 0 };
   let servicesPeakRss = 0;
+  let workerPeakRss = 0;
   let temporalPeakRss = 0;
   let maxPending = 0;
   let sampling = true;
@@ -239,6 +253,7 @@ async function main(): Promise<void> {
         const pgNow = await postgresBackendsMiB(admin, stack.databaseName);
         if (pgNow.totalMiB > pgPeak.totalMiB) pgPeak = pgNow;
         servicesPeakRss = Math.max(servicesPeakRss, memoryMiB(stack.services.pid, 'VmRSS') || 0);
+        if (stack.worker) workerPeakRss = Math.max(workerPeakRss, memoryMiB(stack.worker.pid, 'VmRSS') || 0);
         temporalPeakRss = Math.max(temporalPeakRss, memoryMiB(stack.temporal.pid, 'VmRSS') || 0);
         if (temporalId) {
           const d = await stack.client.workflow.getHandle(temporalId).describe();
@@ -312,6 +327,7 @@ async function main(): Promise<void> {
     const { rows } = await admin.query<{ bytes: string }>('select pg_database_size($1) as bytes', [stack.databaseName]);
     const result = {
       tasks: shape.tasks.length,
+      processes: split ? (2 as const) : (1 as const),
       edges: shape.edges,
       shape: `1 → ${100 * scale} → ${10_000 * scale} → ${total - 2 - 10_200 * scale} → ${100 * scale} → 1`,
       finalStatus: status,
@@ -328,6 +344,7 @@ async function main(): Promise<void> {
       memoryMiB: {
         client: memoryMiB(process.pid, 'VmHWM'),
         services: Math.max(servicesPeakRss, memoryMiB(stack.services.pid, 'VmHWM') || 0),
+        ...(stack.worker && { worker: Math.max(workerPeakRss, memoryMiB(stack.worker.pid, 'VmHWM') || 0) }),
         temporal: Math.max(temporalPeakRss, memoryMiB(stack.temporal.pid, 'VmHWM') || 0),
         postgresBackendsPeakTotal: pgPeak.totalMiB,
         postgresBackendsPeakOne: pgPeak.maxMiB,
