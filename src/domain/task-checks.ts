@@ -260,6 +260,10 @@ type ResourceSettings = Pick<
 const templateSettings = new WeakMap<CheckedTemplate, ResourceSettings>();
 const OWN_RESOURCE_FIELDS = ['cluster_name', 'compute_resources', 'resource_scales', 'fallback_queues'] as const;
 
+function isEmptyList(value: unknown): boolean {
+  return Array.isArray(value) && value.length === 0;
+}
+
 function resourceSettings(
   raw: Record<string, unknown>,
   index: number,
@@ -267,7 +271,11 @@ function resourceSettings(
   template: CheckedTemplate,
   catalog: ClusterCatalog,
 ): ResourceSettings {
-  const inherits = OWN_RESOURCE_FIELDS.every((f) => raw[f] === undefined || raw[f] === null);
+  // An empty fallback_queues is what the clients send for "none" (fallback queues are the task's
+  // own, with nothing to inherit): it must not cost every task its own resolution and hash.
+  const inherits = OWN_RESOURCE_FIELDS.every(
+    (f) => raw[f] === undefined || raw[f] === null || (f === 'fallback_queues' && isEmptyList(raw[f])),
+  );
   if (!inherits) return effectiveSettings(raw, `tasks[${index}]`, draft, template, catalog);
   let cached = templateSettings.get(template);
   if (!cached) {
