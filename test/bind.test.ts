@@ -564,6 +564,30 @@ describe('drafts', () => {
     await expectRefused(() => bindAll(db, 'bob', looped), 'tasks[0].upstream[0]', 'cycle');
   });
 
+  it('stores keys, args and attributes with tabs, newlines, backslashes and quotes exactly as sent', async () => {
+    const r = smallDag('copy-escaping');
+    const odd = 'a\tb\nc\rd\\e"f\\N{g}\u00e9';
+    const prep = r.tasks[0];
+    prep.key = `prep ${odd}`;
+    prep.node_args = { loc: odd };
+    prep.attributes = { note: odd };
+    r.tasks[3].upstream = [prep.key];
+    const bound = await bindAll(db, 'bob', r);
+    const { rows } = await sql<{ key: string; node_args: unknown; command: string; value: string }>`
+      select t.key, t.node_args, t.command, a.value from task t
+      join task_attribute a on a.task_id = t.id and a.key = 'note'
+      where t.workflow_id = ${bound.workflowId}::int and t.key = ${prep.key}`.execute(db);
+    expect(rows).toHaveLength(1);
+    expect(rows[0]).toMatchObject({ key: prep.key, node_args: { loc: odd }, value: odd });
+    expect(rows[0].command).toContain('prep.py --loc');
+    const edge = await sql<{ n: number }>`
+      select count(*)::int as n from task_dependency d join task u on u.id = d.upstream_task_id
+      where u.workflow_id = ${bound.workflowId}::int and u.key = ${prep.key}`.execute(db);
+    expect(edge.rows[0].n).toBe(1);
+    // The same request again is the same workflow: the stored hashes are the request's.
+    expect(await bindAll(db, 'bob', r)).toMatchObject({ workflowId: bound.workflowId, newlyCreated: false });
+  });
+
   it('stores the identity hashes a whole-request plan computes', async () => {
     const r = smallDag('hash-reference');
     const bound = await bindAll(db, 'bob', r);

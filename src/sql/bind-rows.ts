@@ -1,9 +1,9 @@
 /**
  * The bulk row writes of a streamed bind (issue 18), no superuser needed:
  *
- * - `stageChunk`: a chunk's checked tasks into `bind_draft_task` (one `insert ... select from
- *   unnest(...)` per chunk), its resource requests into `bind_draft_resource`; the primary key
- *   refuses a task another chunk already sent. The table has no other index to keep up to date:
+ * - `stageChunk`: a chunk's checked tasks into `bind_draft_task` (one `COPY ... FROM STDIN` per
+ *   chunk, sql/copy-in.ts), its resource requests into `bind_draft_resource`; a chunk overlapping
+ *   tasks another chunk sent is refused (the chunks' ranges; the primary key behind them). The table has no other index to keep up to date:
  *   keys and node args repeated across chunks are refused at commit (bind-dag.ts).
  * - `insertWorkflow`: a new workflow's rows straight from the staged ones, set-based in Postgres
  *   (`insert into task ... select from bind_draft_task join ...`): no task crosses into the API
@@ -15,24 +15,49 @@
  * the draft's own rows), which is what stands in for the foreign keys migration 0018 removed.
  */
 import { sql, type Transaction } from 'kysely';
+import type pg from 'pg';
 import type { BindPlan, ChunkPlan } from '../domain/bind-plan';
+import type { CheckedTask } from '../domain/task-checks';
 import type { CheckedTemplate } from '../domain/bind-checks';
 import { conflict, invalid } from '../domain/errors';
+import { copyField, copyIn, textArrayLiteral } from './copy-in';
 import type { Database } from './schema';
 
 type Trx = Transaction<Database>;
 
-/** A Postgres array literal of strings, for per-row text[] values inside an unnest of text. */
-function textArrayLiteral(values: readonly string[]): string {
-  if (values.length === 0) return '{}';
-  return `{${values.map((v) => `"${v.replace(/[\\"]/g, '\\$&')}"`).join(',')}}`;
+const STAGED_COLUMNS =
+  'draft_id, idx, key, template, name, task_hash, node_args_hash, node_args, task_args, op_args, command, ' +
+  'resources_hash, resource_scales, fallback_queues, max_attempts, attributes, upstream';
+
+/** The chunk's tasks as COPY text rows, in STAGED_COLUMNS' order. */
+function stagedRows(draftId: string, tasks: readonly CheckedTask[]): string {
+  const draft = copyField(draftId);
+  let out = '';
+  for (const x of tasks) {
+    const attributes = Object.keys(x.attributes).length > 0 ? JSON.stringify(x.attributes) : null;
+    out +=
+      `${draft}\t${x.index}\t${copyField(x.key)}\t${copyField(x.template.name)}\t${copyField(x.name)}\t` +
+      `${x.taskHash}\t${x.nodeArgsHash}\t${copyField(JSON.stringify(x.nodeArgs))}\t` +
+      `${copyField(JSON.stringify(x.taskArgs))}\t${copyField(JSON.stringify(x.opArgs))}\t${copyField(x.command)}\t` +
+      `${x.resourcesHash}\t${copyField(JSON.stringify(x.resourceScales))}\t` +
+      `${copyField(JSON.stringify(x.fallbackQueues))}\t${x.maxAttempts}\t${copyField(attributes)}\t` +
+      `${copyField(textArrayLiteral(x.upstream))}\n`;
+  }
+  return out;
 }
 
 /**
- * Store one checked chunk. Throws (so the caller's transaction rolls back and nothing of the chunk
+ * Store one checked chunk: its tasks by COPY on `client`, the connection `trx` runs on (db.ts,
+ * transactionWithClient). Throws (so the caller's transaction rolls back and nothing of the chunk
  * stays) when its offset was used or a task overlaps one already sent.
  */
-export async function stageChunk(trx: Trx, draftId: string, chunk: ChunkPlan, offset: number): Promise<void> {
+export async function stageChunk(
+  trx: Trx,
+  client: pg.PoolClient,
+  draftId: string,
+  chunk: ChunkPlan,
+  offset: number,
+): Promise<void> {
   const stored = await trx
     .insertInto('bind_draft_chunk')
     .values({ draft_id: draftId, seq: offset, num_tasks: chunk.tasks.length, templates: chunk.templates })
@@ -40,30 +65,26 @@ export async function stageChunk(trx: Trx, draftId: string, chunk: ChunkPlan, of
     .returning('seq')
     .executeTakeFirst();
   if (!stored) throw conflict(`a chunk at offset ${offset} was already sent to draft ${draftId}`, 'chunk_already_sent');
-
-  const t = chunk.tasks;
-  const { rows } = await sql<{ stored: number[] }>`
-    with ins as (
-      insert into bind_draft_task (draft_id, idx, key, template, name, task_hash, node_args_hash, node_args, task_args,
-                                   op_args, command, resources_hash, resource_scales, fallback_queues, max_attempts,
-                                   attributes, upstream)
-      select ${draftId}::uuid, u.idx, u.key, u.template, u.name, u.task_hash, u.node_args_hash, u.node_args::jsonb,
-             u.task_args::jsonb, u.op_args::jsonb, u.command, u.resources_hash, u.scales::jsonb, u.fallback::jsonb,
-             u.max_attempts, u.attributes::jsonb, u.upstream::text[]
-      from unnest(${t.map((x) => x.index)}::int[], ${t.map((x) => x.key)}::text[], ${t.map((x) => x.template.name)}::text[],
-                  ${t.map((x) => x.name)}::text[], ${t.map((x) => x.taskHash)}::text[], ${t.map((x) => x.nodeArgsHash)}::text[],
-                  ${t.map((x) => JSON.stringify(x.nodeArgs))}::text[], ${t.map((x) => JSON.stringify(x.taskArgs))}::text[],
-                  ${t.map((x) => JSON.stringify(x.opArgs))}::text[], ${t.map((x) => x.command)}::text[],
-                  ${t.map((x) => x.resourcesHash)}::text[], ${t.map((x) => JSON.stringify(x.resourceScales))}::text[],
-                  ${t.map((x) => JSON.stringify(x.fallbackQueues))}::text[], ${t.map((x) => x.maxAttempts)}::int[],
-                  ${t.map((x) => (Object.keys(x.attributes).length > 0 ? JSON.stringify(x.attributes) : null))}::text[],
-                  ${t.map((x) => textArrayLiteral(x.upstream))}::text[])
-        as u(idx, key, template, name, task_hash, node_args_hash, node_args, task_args, op_args, command, resources_hash,
-             scales, fallback, max_attempts, attributes, upstream)
-      on conflict do nothing
-      returning idx)
-    select coalesce(array_agg(idx), '{}') as stored from ins`.execute(trx);
-  if (rows[0].stored.length < t.length) throw overlapError(chunk, offset, rows[0].stored);
+  // Overlap with a chunk already stored, found by the chunks' ranges rather than by the COPY
+  // failing, so the answer can name the task.
+  const end = offset + chunk.tasks.length;
+  const other = await trx
+    .selectFrom('bind_draft_chunk')
+    .select('seq')
+    .where('draft_id', '=', draftId)
+    .where('seq', '<>', offset)
+    .where('seq', '<', end)
+    .where(sql<boolean>`seq + num_tasks > ${offset}::int`)
+    .orderBy('seq')
+    .executeTakeFirst();
+  if (other) throw overlapError(offset, Math.max(offset, other.seq));
+  try {
+    await copyIn(client, `copy bind_draft_task (${STAGED_COLUMNS}) from stdin`, stagedRows(draftId, chunk.tasks));
+  } catch (err) {
+    // An overlapping chunk sent at the same time, committed after the range check above.
+    if ((err as { constraint?: string }).constraint === 'bind_draft_task_pkey') throw overlapError(offset);
+    throw err;
+  }
 
   const res = [...chunk.resources.values()];
   await sql`
@@ -75,19 +96,10 @@ export async function stageChunk(trx: Trx, draftId: string, chunk: ChunkPlan, of
     on conflict do nothing`.execute(trx);
 }
 
-/**
- * Some task of the chunk was not stored: the only thing an insert of checked rows can meet is the
- * primary key (draft_id, idx), i.e. a task another chunk already sent. Keys and node args are
- * checked unique at commit (bind-dag.ts), repeats within the chunk were refused by planChunk.
- */
-function overlapError(chunk: ChunkPlan, offset: number, stored: number[]): Error {
-  const storedNow = new Set(stored);
-  const at = chunk.tasks.find((x) => !storedNow.has(x.index))!.index;
-  return invalid(
-    'offset',
-    `the chunk at offset ${offset} overlaps tasks already sent (task ${at} was sent in another chunk)`,
-    'chunk_gap',
-  );
+/** The chunk overlaps tasks another chunk sent (`at`: the first of them, when known). */
+function overlapError(offset: number, at?: number): Error {
+  const which = at === undefined ? 'another chunk sent at the same time' : `task ${at} was sent in another chunk`;
+  return invalid('offset', `the chunk at offset ${offset} overlaps tasks already sent (${which})`, 'chunk_gap');
 }
 
 /** The staged tasks' template names next to the arrays they go to, for joins. */

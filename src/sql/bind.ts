@@ -18,6 +18,7 @@ import { planChunk, type BindPlan } from '../domain/bind-plan';
 import { workflowArgsHash } from '../domain/identity';
 import { isPlainObject } from '../domain/spec-values';
 import { loadClusterCatalog } from './cluster-catalog';
+import { transactionWithClient } from './db';
 import type { Role } from '../domain/access';
 import { beginCommit, consumeDraft, countChunk, ownDraft, storeBind, type BindResult } from './bind-store';
 import { stageChunk } from './bind-rows';
@@ -133,8 +134,8 @@ async function placeTasks(
       .executeTakeFirstOrThrow();
     return { received: 0, total: num_tasks };
   }
-  return db.transaction().execute(async (trx) => {
-    await stageChunk(trx, draftId, chunk, offset);
+  return transactionWithClient(db, async (trx, client) => {
+    await stageChunk(trx, client, draftId, chunk, offset);
     return { received: tasks.length, total: await countChunk(trx, draftId, tasks.length) };
   });
 }
@@ -161,14 +162,14 @@ async function appendTasks(
   checkChunkSize(tasks);
   if (!UUID.test(draftId)) throw notFound('bind draft', draftId);
   const catalog = await loadClusterCatalog(db);
-  return db.transaction().execute(async (trx) => {
+  return transactionWithClient(db, async (trx, client) => {
     // Row lock: concurrent calls append one after the other, so indexes in errors are exact.
     const row = await ownDraft(trx, draftId, user, { forUpdate: true });
     const offset = row.num_tasks;
     const chunk = planChunk(checkDraftSpec(row.spec, catalog), tasks, offset, catalog);
     if (tasks.length > 0) {
       // seq = index of the chunk's first task: unique, ordered, and the offset commit needs.
-      await stageChunk(trx, draftId, chunk, offset);
+      await stageChunk(trx, client, draftId, chunk, offset);
       await trx
         .updateTable('bind_draft')
         .set({ num_tasks: offset + tasks.length })

@@ -38,6 +38,26 @@ export function poolOf(db: Db): pg.Pool {
   return pool;
 }
 
+/**
+ * A transaction on one pooled connection, handed over both as Kysely and as the raw pg client:
+ * for `COPY ... FROM STDIN` inside a transaction (sql/bind-rows.ts), which Kysely cannot stream.
+ * The Kysely instance is a thin one over that connection alone; it is dropped with the transaction.
+ */
+export async function transactionWithClient<T>(db: Db, fn: (trx: Tx, client: pg.PoolClient) => Promise<T>): Promise<T> {
+  const client = await poolOf(db).connect();
+  const lent = { query: client.query.bind(client), release: () => undefined } as unknown as pg.PoolClient;
+  const single = new Kysely<Database>({
+    dialect: new PostgresDialect({ pool: { connect: async () => lent, end: async () => undefined } }),
+  });
+  try {
+    return await single.transaction().execute((trx) => fn(trx, client));
+  } finally {
+    await single.destroy();
+    // pg's pool drops a client whose connection the server ended (it is no longer queryable).
+    client.release();
+  }
+}
+
 /** Create the database named in `databaseUrl` if it does not exist (connects to `postgres`). */
 export async function ensureDatabase(databaseUrl: string): Promise<void> {
   const url = new URL(databaseUrl);
