@@ -280,6 +280,12 @@ async function main(): Promise<void> {
     });
     wf.addTasks(shape.tasks);
     const buildSeconds = (performance.now() - mark) / 1000;
+    // What the client holds before any bind (the bench's own Task objects), against its peak: the
+    // difference is what binding costs the client.
+    const clientBuilt = {
+      rss: memoryMiB(process.pid, 'VmRSS'),
+      heap: Math.round(process.memoryUsage().heapUsed / 2 ** 20),
+    };
     log(`built ${shape.tasks.length} tasks, ${shape.edges} edges in ${round(buildSeconds)} s; binding ...`);
 
     const cpuBefore = await processCpu(stack, admin);
@@ -343,6 +349,8 @@ async function main(): Promise<void> {
       chain20: chain,
       memoryMiB: {
         client: memoryMiB(process.pid, 'VmHWM'),
+        clientAfterBuild: clientBuilt.rss,
+        clientHeapAfterBuild: clientBuilt.heap,
         services: Math.max(servicesPeakRss, memoryMiB(stack.services.pid, 'VmHWM') || 0),
         ...(stack.worker && { worker: Math.max(workerPeakRss, memoryMiB(stack.worker.pid, 'VmHWM') || 0) }),
         temporal: Math.max(temporalPeakRss, memoryMiB(stack.temporal.pid, 'VmHWM') || 0),
