@@ -93,6 +93,8 @@ export async function checkStagedIdentity(db: Db, draftId: string): Promise<void
     return rows[0].repeated;
   });
   if (!repeated) return;
+  // Only now the naming query: its array_agg builds an array for every group before `having`
+  // drops the unique ones, which the counts above do not.
   const { rows: first } = await sql<{ kind: 'key' | 'node'; idx: number; twin: number }>`
     with k as (
       select array_agg(idx order by idx) as at from bind_draft_task where draft_id = ${draftId}::uuid

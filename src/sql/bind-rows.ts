@@ -3,8 +3,9 @@
  *
  * - `stageChunk`: a chunk's checked tasks into `bind_draft_task` (one `COPY ... FROM STDIN` per
  *   chunk, sql/copy-in.ts), its resource requests into `bind_draft_resource`; a chunk overlapping
- *   tasks another chunk sent is refused (the chunks' ranges; the primary key behind them). The table has no other index to keep up to date:
- *   keys and node args repeated across chunks are refused at commit (bind-dag.ts).
+ *   tasks another chunk sent is refused (the chunks' ranges; the primary key behind them). The
+ *   table has no other index to keep up to date: keys and node args repeated across chunks are
+ *   refused at commit (bind-dag.ts).
  * - `insertWorkflow`: a new workflow's rows straight from the staged ones, set-based in Postgres
  *   (`insert into task ... select from bind_draft_task join ...`): no task crosses into the API
  *   process at commit, so its memory does not grow with the workflow.

@@ -6,8 +6,8 @@
  * - `unique (workflow_id, task_hash)` goes. Nothing reads it but a resume's update, which joins the
  *   workflow's tasks to the draft's by hash (a hash join over one workflow's rows, as the other
  *   joins of a bind); and bind, the only writer of tasks, already refuses two tasks of a template
- *   with the same node args (the draft's unique index; commit's check since 0021), which is what makes task hashes unique
- *   within a workflow. It was 146 MB at 1,000,000 tasks.
+ *   with the same node args (the draft's unique index; commit's check since 0021), which is what
+ *   makes task hashes unique within a workflow. It was 146 MB at 1,000,000 tasks.
  * - The hash columns compare bytewise (`collate "C"`): a hash is hex digits, whose order is the same
  *   in every collation, but the database's default (C.UTF-8 here, a libc locale) compares through
  *   strcoll and cannot use abbreviated keys; "C" is a memcmp. The draft's columns get the same
