@@ -5,14 +5,13 @@
  *   hashes) with its index in the whole request, keys and node args unique within the chunk. The
  *   streaming bind (sql/bind.ts) stores these rows as the chunk arrives; what spans chunks
  *   (keys and node args across chunks, upstream keys, cycles, the workflow's hashes) is checked
- *   over the stored rows by SQL at commit (sql/bind-dag.ts, domain/dag-order.ts).
+ *   over the stored rows by SQL at commit (sql/bind-dag.ts, domain/dag-order.ts, domain/dag-hash.ts).
  * - `planBind`: a whole request in memory, checked with the same rules and hashed with the same
  *   functions; the reference the streamed bind is tested against (same refusals, same hashes).
  *
  * `BindPlan` is what commit hands to the store: the draft, its size and the identity hashes; the
  * tasks themselves stay in Postgres.
  */
-import { createHash, type Hash } from 'node:crypto';
 import { invalid } from './errors';
 import type { Resources } from './resources';
 import type { CheckedDraft, CheckedTemplate, ClusterCatalog } from './bind-checks';
@@ -96,28 +95,6 @@ export interface BindPlan {
   resources: Map<string, ResourceRequest>;
   /** The workflow's default cluster, or else the first task's (workflow.default_cluster_name is required). */
   defaultClusterName: string;
-}
-
-/**
- * sha256 of lines that arrive already sorted (from Postgres, `order by ... collate "C"`), each
- * followed by a newline, as `workflowTaskHash`/`dagHash` hash `sorted.join('\n')`: every byte is
- * hashed as it comes and the final newline is held back. Constant memory for any number of lines.
- */
-export class SortedLinesHash {
-  readonly #hash: Hash = createHash('sha256');
-  #held = false;
-
-  update(bytes: Uint8Array): void {
-    if (bytes.length === 0) return;
-    if (this.#held) this.#hash.update('\n');
-    this.#hash.update(bytes.subarray(0, bytes.length - 1));
-    if (bytes[bytes.length - 1] !== 0x0a) this.#hash.update(bytes.subarray(bytes.length - 1));
-    this.#held = bytes[bytes.length - 1] === 0x0a;
-  }
-
-  digest(): string {
-    return this.#hash.digest('hex');
-  }
 }
 
 /** A whole request checked and planned in memory (see the header): the streamed bind's reference. */

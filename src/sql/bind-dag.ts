@@ -11,22 +11,19 @@
  *   makes a task's upstreams exist before it), so usually SQL counts none and the request order
  *   is a topological order. Otherwise the edges stream in as pairs of integers (COPY) into typed
  *   arrays and domain/dag-order.ts runs Kahn's algorithm: linear, ~24 bytes per edge.
- * - Hashes: `workflowTaskHash`/`dagHash` are sha256 of sorted lines; Postgres sorts (byte order,
- *   `collate "C"`, which is the UTF-16 order of these ASCII hex strings) and COPY streams the
- *   lines into the hash, so the hashes are the ones a whole-request bind computes (same identity).
+ * - Hashes: `workflowTaskHash`/`dagHash` are sha256 of sorted lines. Postgres sorts the task
+ *   hashes (byte order, `collate "C"`, which is the UTF-16 order of these ASCII hex strings) and
+ *   domain/dag-hash.ts ranks them as they stream in; the edges, read once for the checks above as
+ *   pairs of task indexes, sort there as pairs of ranks. The bytes hashed are those a
+ *   whole-request bind hashes, so the hashes are its hashes (same identity).
  */
 import { sql, type Kysely } from 'kysely';
 import { invalid } from '../domain/errors';
-import {
-  duplicateKey,
-  duplicateNodeArgs,
-  SortedLinesHash,
-  unknownUpstream,
-  type ResourceRequest,
-} from '../domain/bind-plan';
+import { duplicateKey, duplicateNodeArgs, unknownUpstream, type ResourceRequest } from '../domain/bind-plan';
 import type { Resources } from '../domain/resources';
 import { findCycle } from '../domain/dag-order';
-import { copyOut, intRows } from './copy-out';
+import { HASH_HEX_BYTES, IntList, SortedTaskHashes } from '../domain/dag-hash';
+import { copyOut, indexedHexRows, intRows } from './copy-out';
 import type { Db } from './db';
 import type { Database } from './schema';
 
@@ -115,31 +112,58 @@ export async function checkStagedIdentity(db: Db, draftId: string): Promise<void
   throw duplicateNodeArgs(idx, task.key, task.template, twin, named.find((r) => r.idx === twin)!.key);
 }
 
-/** Upstream keys that name no task, then cycles; throws naming the task and upstream entry. */
-export async function checkStagedDag(db: Db, draftId: string, numTasks: number): Promise<void> {
-  const { rows } = await sql<{ edges: string; dangling: string; forward: string }>`
-    select count(*) as edges, count(*) filter (where u.idx is null) as dangling,
-           count(*) filter (where u.idx >= s.idx) as forward
-    from bind_draft_task s
-    cross join lateral unnest(s.upstream) as k(key)
-    left join bind_draft_task u on u.draft_id = s.draft_id and u.key = k.key
-    where s.draft_id = ${draftId}::uuid`.execute(db);
-  if (Number(rows[0].dangling) > 0) {
-    const { rows: first } = await sql<{ idx: number; pos: string; key: string }>`
-      select s.idx, k.pos, k.key
-      from bind_draft_task s
-      cross join lateral unnest(s.upstream) with ordinality as k(key, pos)
-      where s.draft_id = ${draftId}::uuid
-        and not exists (select 1 from bind_draft_task u where u.draft_id = s.draft_id and u.key = k.key)
-      order by s.idx, k.pos limit 1`.execute(db);
-    throw unknownUpstream(first[0].idx, Number(first[0].pos) - 1, first[0].key);
-  }
-  if (Number(rows[0].forward) === 0) return;
-  const numEdges = Number(rows[0].edges);
+/**
+ * Upstream keys that name no task, then cycles, then the workflow's identity hashes; throws naming
+ * the task and upstream entry. One COPY reads every upstream entry as three numbers (task, upstream
+ * task or -1 where the key names none, position), unordered: Postgres joins, the API counts.
+ */
+export async function checkStagedDag(
+  db: Db,
+  draftId: string,
+  numTasks: number,
+): Promise<{ taskHash: string; dagHash: string }> {
+  const ups = new IntList(numTasks * 2);
+  const downs = new IntList(numTasks * 2);
+  let dangling: { idx: number; pos: number } | undefined;
+  let forward = 0;
+  await copyOut(
+    db,
+    `select s.idx, coalesce(u.idx, -1), k.pos from bind_draft_task s
+       cross join lateral unnest(s.upstream) with ordinality as k(key, pos)
+       left join bind_draft_task u on u.draft_id = s.draft_id and u.key = k.key
+     where s.draft_id = '${draftId}'`,
+    intRows(3, ([idx, up, pos]) => {
+      if (up < 0) {
+        // The first dangling entry in request order, as a whole-request bind names it.
+        if (!dangling || idx < dangling.idx || (idx === dangling.idx && pos < dangling.pos)) dangling = { idx, pos };
+        return;
+      }
+      if (up >= idx) forward++;
+      downs.push(idx);
+      ups.push(up);
+    }),
+    SORT_SETTINGS,
+  );
+  if (dangling) throw await danglingError(db, draftId, dangling.idx, dangling.pos);
+  if (forward > 0) await checkNoCycle(db, draftId, numTasks, ups.length);
+  return stagedHashes(db, draftId, numTasks, ups.view(), downs.view());
+}
+
+async function danglingError(db: Db, draftId: string, idx: number, pos: number) {
+  const { rows } = await sql<{ key: string }>`
+    select upstream[${pos}::int] as key from bind_draft_task
+    where draft_id = ${draftId}::uuid and idx = ${idx}::int`.execute(db);
+  return unknownUpstream(idx, pos - 1, rows[0].key);
+}
+
+/**
+ * Only when some edge points forward in the request (see the header): the edges again, each task's
+ * upstreams in the order given, so the cycle named is the one dag.ts would name.
+ */
+async function checkNoCycle(db: Db, draftId: string, numTasks: number, numEdges: number): Promise<void> {
   const ups = new Int32Array(numEdges);
   const downs = new Int32Array(numEdges);
   let e = 0;
-  // Each task's upstreams in the order given, so the cycle named is the one dag.ts would name.
   await copyOut(
     db,
     `select s.idx, u.idx from bind_draft_task s
@@ -151,6 +175,7 @@ export async function checkStagedDag(db: Db, draftId: string, numTasks: number):
       ups[e] = f[1];
       e++;
     }),
+    SORT_SETTINGS,
   );
   if (e !== numEdges) throw new Error(`draft ${draftId}: read ${e} edges, expected ${numEdges}`);
   const cycle = findCycle(numTasks, ups, downs, numEdges);
@@ -175,27 +200,25 @@ async function cycleError(db: Db, draftId: string, cycle: number[]) {
   return invalid(`tasks[${task}].upstream[${j}]`, `dependency cycle: ${path}`, 'cycle');
 }
 
-/** The workflow's task hash and DAG hash over the stored rows (see the header). */
-export async function stagedHashes(db: Db, draftId: string): Promise<{ taskHash: string; dagHash: string }> {
-  const tasks = new SortedLinesHash();
+/**
+ * The workflow's task hash and DAG hash (see the header): the task hashes once, sorted by
+ * Postgres, then domain/dag-hash.ts ranks them and hashes the edges read above.
+ */
+async function stagedHashes(
+  db: Db,
+  draftId: string,
+  numTasks: number,
+  ups: Int32Array,
+  downs: Int32Array,
+): Promise<{ taskHash: string; dagHash: string }> {
+  const hashes = new SortedTaskHashes(numTasks);
   await copyOut(
     db,
-    `select task_hash from bind_draft_task where draft_id = '${draftId}' order by task_hash collate "C"`,
-    (b) => tasks.update(b),
+    `select idx, task_hash from bind_draft_task where draft_id = '${draftId}' order by task_hash collate "C"`,
+    indexedHexRows(HASH_HEX_BYTES, (idx, hex) => hashes.add(idx, hex)),
     SORT_SETTINGS,
   );
-  // Hashes are 64 hex digits, so ordering by (upstream, downstream) is ordering by "up>down".
-  const edges = new SortedLinesHash();
-  await copyOut(
-    db,
-    `select u.task_hash || '>' || s.task_hash from bind_draft_task s
-       cross join lateral unnest(s.upstream) as k(key)
-       join bind_draft_task u on u.draft_id = s.draft_id and u.key = k.key
-     where s.draft_id = '${draftId}' order by u.task_hash collate "C", s.task_hash collate "C"`,
-    (b) => edges.update(b),
-    SORT_SETTINGS,
-  );
-  return { taskHash: tasks.digest(), dagHash: edges.digest() };
+  return { taskHash: hashes.workflowTaskHash(), dagHash: await hashes.dagHash(ups, downs) };
 }
 
 /** The cluster of the request's first task (the workflow's default when it names none). */

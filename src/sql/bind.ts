@@ -28,7 +28,6 @@ import {
   checkStagedIdentity,
   firstTaskCluster,
   stagedChunks,
-  stagedHashes,
   stagedResources,
 } from './bind-dag';
 import { finishBind, type BindAnswerExtras } from './bind-answer';
@@ -194,8 +193,7 @@ export async function commitDraft(db: Db, draftId: string, user: string, role: R
     const catalog = await loadClusterCatalog(db);
     const draft = checkDraftSpec(row.spec, catalog);
     await checkStagedIdentity(db, draftId);
-    await checkStagedDag(db, draftId, numTasks);
-    const hashes = await stagedHashes(db, draftId);
+    const hashes = await checkStagedDag(db, draftId, numTasks);
     const plan: BindPlan = {
       draft,
       draftId,

@@ -71,3 +71,48 @@ export function intRows(width: number, onRow: (fields: Int32Array) => void): (by
     }
   };
 }
+
+/**
+ * Split COPY's text rows of a whole number and a fixed-width hex string ("12\t9f…\n") as they
+ * stream, across chunk boundaries. `onRow` gets the number and the string's bytes: a view of the
+ * chunk when the row lies within it, else a reused buffer, so copy what is kept.
+ */
+export function indexedHexRows(
+  hexBytes: number,
+  onRow: (index: number, hex: Uint8Array) => void,
+): (bytes: Buffer) => void {
+  const held = Buffer.alloc(hexBytes);
+  let index = 0;
+  let inHex = false;
+  let heldLength = 0;
+  return (bytes) => {
+    let i = 0;
+    while (i < bytes.length) {
+      if (!inHex) {
+        const b = bytes[i++];
+        if (b >= 0x30 && b <= 0x39) index = index * 10 + (b - 0x30);
+        else if (b === 0x09) inHex = true;
+        else throw new Error(`unexpected byte ${b} in a COPY row's number`);
+        continue;
+      }
+      const want = hexBytes - heldLength;
+      if (heldLength === 0 && i + hexBytes < bytes.length) {
+        if (bytes[i + hexBytes] !== 0x0a) throw new Error('a COPY row longer than expected');
+        onRow(index, bytes.subarray(i, i + hexBytes));
+        i += hexBytes + 1;
+      } else if (want > 0) {
+        const take = Math.min(want, bytes.length - i);
+        bytes.copy(held, heldLength, i, i + take);
+        heldLength += take;
+        i += take;
+        continue;
+      } else {
+        if (bytes[i++] !== 0x0a) throw new Error('a COPY row longer than expected');
+        onRow(index, held);
+      }
+      index = 0;
+      inHex = false;
+      heldLength = 0;
+    }
+  };
+}
