@@ -11,7 +11,7 @@ import { createDb, migrate } from '../src/sql/db';
 import { freshDatabase } from './support';
 import { listWorkflowErrors } from '../src/sql/reads/workflow-errors';
 import { getWorkflowStatus } from '../src/sql/reads/workflow-status';
-import { listWorkflowTasks } from '../src/sql/reads/workflow-tasks';
+import { workflowTasksPageJson } from '../src/sql/reads/workflow-tasks';
 import { getWorkflowProgress } from '../src/sql/observe/progress';
 import { groupWorkflowErrors } from '../src/sql/observe/errors';
 import { templateDag } from '../src/sql/observe/dag';
@@ -147,7 +147,9 @@ async function main(): Promise<void> {
   await time('progress + ETA + risks (/progress)', () => getWorkflowProgress(db, config, id));
   await time('error groups (/error-groups)', () => groupWorkflowErrors(db, id));
   await time('recent errors (/errors)', () => listWorkflowErrors(db, id, { limit: 20 }));
-  await time('task list page (/tasks?status=F)', () => listWorkflowTasks(db, config, id, { status: 'F', limit: 100 }));
+  await time('task list page (/tasks?status=F)', () =>
+    workflowTasksPageJson(db, config, id, { status: 'F', limit: 100 }),
+  );
   await time('template DAG (/template-dag, cached)', () => templateDag(db, id));
   await time('search (/search/workflows)', () => searchWorkflows(db, { tool: 'bench' }));
   await time('resources usage (model, 5k history)', () => templateUsage(db, { template: 'model', tool: 'bench' }));

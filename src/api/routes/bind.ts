@@ -4,10 +4,10 @@
  * The bound workflow belongs to the caller's identity, which later decides who may run it.
  */
 import { createRoute, OpenAPIHono, type z } from '@hono/zod-openapi';
-import type { Context, TypedResponse } from 'hono';
 import { addDraftTasks, bindAll, commitDraft, createDraft } from '../../sql/bind';
 import { deleteOwnDraft } from '../../sql/bind-store';
 import type { AppEnv, RouteDeps } from '../deps';
+import { jsonText } from '../json-text';
 import {
   BindRequestSchema,
   BoundWorkflowSchema,
@@ -85,17 +85,6 @@ const boundJson = (b: Bound): string => {
   return `${head.slice(0, -1)},"task_ids":${b.taskIdsJson}}`;
 };
 
-/**
- * Answer text already serialised as JSON, typed as the route's JSON answer: the schema still
- * describes it (and the tests' response check parses it against that schema).
- */
-const jsonText = (c: Context, text: string) =>
-  c.body(text, 200, { 'content-type': 'application/json' }) as unknown as TypedResponse<
-    z.infer<typeof BoundWorkflowSchema>,
-    200,
-    'json'
-  >;
-
 export function bindRoutes({ db }: RouteDeps): OpenAPIHono<AppEnv> {
   const app = new OpenAPIHono<AppEnv>();
 
@@ -114,7 +103,7 @@ export function bindRoutes({ db }: RouteDeps): OpenAPIHono<AppEnv> {
   app.openapi(commitRoute, async (c) => {
     const { draft_id } = c.req.valid('param');
     const { user, role } = c.get('identity');
-    return jsonText(c, boundJson(await commitDraft(db, draft_id, user, role)));
+    return jsonText<z.infer<typeof BoundWorkflowSchema>>(c, boundJson(await commitDraft(db, draft_id, user, role)));
   });
 
   app.openapi(deleteDraftRoute, async (c) => {
@@ -125,7 +114,10 @@ export function bindRoutes({ db }: RouteDeps): OpenAPIHono<AppEnv> {
 
   app.openapi(bindRoute, async (c) => {
     const { user, role } = c.get('identity');
-    return jsonText(c, boundJson(await bindAll(db, user, c.req.valid('json'), role)));
+    return jsonText<z.infer<typeof BoundWorkflowSchema>>(
+      c,
+      boundJson(await bindAll(db, user, c.req.valid('json'), role)),
+    );
   });
 
   return app;

@@ -1,11 +1,12 @@
 /** Workflow reads (CLI and GUI → server), all answered from Postgres by src/sql/reads/*. */
-import { createRoute, OpenAPIHono } from '@hono/zod-openapi';
+import { createRoute, OpenAPIHono, type z } from '@hono/zod-openapi';
 import { listWorkflows } from '../../sql/reads/workflow-list';
 import { getWorkflowStatusWithEvents } from '../../sql/reads/workflow-status';
 import { listWorkflowErrors } from '../../sql/reads/workflow-errors';
-import { listWorkflowTasks } from '../../sql/reads/workflow-tasks';
+import { workflowTasksPageJson } from '../../sql/reads/workflow-tasks';
 import { mayActOn } from '../auth';
 import type { AppEnv, RouteDeps } from '../deps';
+import { jsonText } from '../json-text';
 import {
   errorResponses,
   ErrorsQuery,
@@ -72,7 +73,10 @@ export function workflowRoutes({ db, config }: RouteDeps): OpenAPIHono<AppEnv> {
   });
 
   app.openapi(tasksRoute, async (c) =>
-    c.json(await listWorkflowTasks(db, config, c.req.valid('param').id, c.req.valid('query')), 200),
+    jsonText<z.infer<typeof WorkflowTasksSchema>>(
+      c,
+      await workflowTasksPageJson(db, config, c.req.valid('param').id, c.req.valid('query')),
+    ),
   );
 
   app.openapi(errorsRoute, async (c) => {
