@@ -50,9 +50,11 @@ export function parseTaskStatuses(value: string, field = 'status'): TaskStatus[]
 }
 
 /**
- * The page as JSON text, built by Postgres (`json_build_object` per row): a page of 100 tasks
- * crosses into the API as one text value, not 800 fields parsed (node args as jsonb) and then
- * serialised again, which was two thirds of the API's CPU per page under 50 clients. The shape is
+ * The page as JSON text, built by Postgres (`row_to_json` per row): a page of 100 tasks crosses
+ * into the API as one text value, not 800 fields parsed (node args as jsonb) and then serialised
+ * again. Measured per page at 100,000 tasks: API CPU 0.78 -> 0.56 ms, Postgres 0.65 -> 1.0 ms; the
+ * API is one event loop while Postgres spreads over cores, so the API's share is the one to cut.
+ * (`json_build_object` cost Postgres 0.2 ms more and padded every field with spaces.) The shape is
  * `WorkflowTasksSchema` (contract/schemas.ts); the route's response check holds the two together.
  */
 export async function workflowTasksPageJson(
@@ -82,14 +84,13 @@ export async function workflowTasksPageJson(
   // Only an array bound after the context's read (a re-bind adding a template meanwhile) is unnamed.
   const [rows, total] = await Promise.all([
     sql<{ tasks: string; n: number; last: string | null }>`
-      select coalesce(string_agg(json_build_object(
-               'id', p.id, 'key', p.key, 'name', p.name, 'template', coalesce(a.name, ''),
-               'node_args', p.node_args, 'status', p.status, 'num_attempts', p.num_attempts,
-               'max_attempts', p.max_attempts)::text, ',' order by p.id), '') as tasks,
-             count(*)::int as n, max(p.id)::text as last
-      from (${page}) p
-      left join unnest(${context.arrays.map((x) => x.id)}::int[], ${context.arrays.map((x) => x.name)}::text[])
-        as a(id, name) on a.id = p.array_id`
+      select coalesce(string_agg(row_to_json(r)::text, ',' order by r.id), '') as tasks,
+             count(*)::int as n, max(r.id)::text as last
+      from (select p.id, p.key, p.name, coalesce(a.name, '') as template, p.node_args, p.status,
+                   p.num_attempts, p.max_attempts
+            from (${page}) p
+            left join unnest(${context.arrays.map((x) => x.id)}::int[], ${context.arrays.map((x) => x.name)}::text[])
+              as a(id, name) on a.id = p.array_id) r`
       .execute(db)
       .then((r) => r.rows[0]),
     attribute
