@@ -259,6 +259,112 @@ describe('Workflow.bind', () => {
   });
 });
 
+describe('Workflow.bindStream', () => {
+  /** A layered DAG, 1 → n → 1, as Task objects (held) or drawn from a generator with TaskRef upstreams. */
+  function layered(t: Tool, n: number) {
+    const head = t.getTaskTemplate({ templateName: 'head', commandTemplate: 'echo {i}', nodeArgs: ['i'] });
+    const mid = t.getTaskTemplate({ templateName: 'mid', commandTemplate: 'echo {i}', nodeArgs: ['i'] });
+    const held = () => {
+      const first = head.createTask({ i: 0 });
+      const middle = mid.createTasks({ i: Array.from({ length: n }, (_, i) => i), upstreamTasks: [first] });
+      return [first, ...middle, head.createTask({ i: 1, upstreamTasks: middle })];
+    };
+    function* streamed() {
+      yield head.createTask({ i: 0 });
+      for (let i = 0; i < n; i++) yield mid.createTask({ i, upstreamTasks: [head.ref({ i: 0 })] });
+      const middle = Array.from({ length: n }, (_, i) => mid.ref({ i }));
+      yield head.createTask({ i: 1, upstreamTasks: middle });
+    }
+    return { templates: [head, mid], held, streamed };
+  }
+
+  const sentTasks = () =>
+    api
+      .calls('POST', '/bind/drafts/draft-1/tasks')
+      .map((r) => r.body as { tasks: unknown[]; offset: number })
+      .sort((a, b) => a.offset - b.offset)
+      .flatMap((b) => b.tasks);
+
+  it('sends the same draft and task specs as addTasks + bind() of the same DAG', async () => {
+    acceptBinds(5);
+    const t = tool();
+    const dag = layered(t, 7_000);
+    const wf = t.createWorkflow({ workflowArgs: 'w' });
+    wf.addTasks(dag.held());
+    await wf.bind();
+    const heldDraft = api.calls('POST', '/bind/drafts')[0].body;
+    const heldTasks = sentTasks();
+    api.requests.length = 0;
+    const progress: number[] = [];
+    const streaming = t.createWorkflow({ workflowArgs: 'w' });
+    const id = await streaming.bindStream(dag.streamed(), {
+      templates: dag.templates,
+      total: 7_002,
+      onProgress: (p) => progress.push(p.sent),
+    });
+    expect(id).toBe(5);
+    expect(streaming.workflowId).toBe(5);
+    expect(streaming.tasks.size).toBe(0);
+    expect(api.calls('POST', '/bind/drafts')[0].body).toEqual(heldDraft);
+    expect(sentTasks()).toEqual(heldTasks);
+    expect(Math.max(...progress)).toBe(7_002);
+  });
+
+  it('names a task of an undeclared template, and commits nothing', async () => {
+    acceptBinds(5);
+    const t = tool();
+    const dag = layered(t, 3);
+    const other = t.getTaskTemplate({ templateName: 'other', commandTemplate: 'echo {i}', nodeArgs: ['i'] });
+    function* tasks() {
+      yield* dag.streamed();
+      yield other.createTask({ i: 1 });
+    }
+    const wf = t.createWorkflow({ workflowArgs: 'w' });
+    await expect(wf.bindStream(tasks(), { templates: dag.templates })).rejects.toThrow(
+      /task other_i-1 is of template "other", which is not in bindStream's options.templates/,
+    );
+    expect(api.calls('POST', '/bind/drafts/draft-1/commit')).toHaveLength(0);
+    expect(wf.workflowId).toBeUndefined();
+  });
+
+  it('refuses a workflow that already holds tasks, and a template of another tool', async () => {
+    const t = tool();
+    const dag = layered(t, 2);
+    const wf = t.createWorkflow({ workflowArgs: 'w' });
+    wf.addTasks(dag.held());
+    await expect(wf.bindStream(dag.streamed(), { templates: dag.templates })).rejects.toThrow(
+      /already holds 4 added with addTask/,
+    );
+    const foreign = tool('other-tool').getTaskTemplate({ templateName: 'x', commandTemplate: 'echo' });
+    await expect(t.createWorkflow({ workflowArgs: 'v' }).bindStream([], { templates: [foreign] })).rejects.toThrow(
+      /comes from tool "other-tool"/,
+    );
+    expect(api.requests.filter((r) => r.path.startsWith('/bind'))).toHaveLength(0);
+  });
+});
+
+describe('TaskRef', () => {
+  it('has the key of the task it names, and takes exactly the node args', () => {
+    const t = tool();
+    const model = modelTemplate(t);
+    const task = model.createTask({ location_id: 1, sex: 'm', year: 1, verbose: '' });
+    expect(model.ref({ sex: 'm', location_id: '1' }).key).toBe(task.key);
+    expect(model.ref({ location_id: 1, sex: 'm' }).name).toBe(task.name);
+    expect(() => model.ref({ location_id: 1 })).toThrow(/missing: sex/);
+    expect(() => model.ref({ location_id: 1, sex: 'm', year: 1 })).toThrow(/not node args: year/);
+    expect(() => task.addUpstream(model.ref({ location_id: 1, sex: 'm' }))).toThrow(/own upstream/);
+  });
+
+  it('bind() refuses a TaskRef upstream that names no task of the workflow', async () => {
+    const t = tool();
+    const step = t.getTaskTemplate({ templateName: 'step', commandTemplate: 'echo {i}', nodeArgs: ['i'] });
+    const wf = t.createWorkflow({ workflowArgs: 'w' });
+    wf.addTask(step.createTask({ i: 2, upstreamTasks: [step.ref({ i: 1 })] }));
+    await expect(wf.bind()).rejects.toThrow(/depends on task step_i-1, which was not added/);
+    expect(api.requests.filter((r) => r.path.startsWith('/bind'))).toHaveLength(0);
+  });
+});
+
 describe('Workflow.run', () => {
   function smallWorkflow(): Workflow {
     const t = tool();

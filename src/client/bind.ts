@@ -58,7 +58,13 @@ export async function bindChunked(
   const sender = async () => {
     while (!failed) {
       const start = next;
-      const chunk = draw();
+      let chunk: TaskSpec[];
+      try {
+        chunk = draw(); // a source that throws (a task it refuses) stops every sender, as a refused chunk does
+      } catch (err) {
+        failed = true;
+        throw err;
+      }
       if (chunk.length === 0) return;
       next += chunk.length;
       try {

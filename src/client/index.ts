@@ -7,7 +7,7 @@ export {
   type CreateTasksOptions,
   type TaskSettings,
 } from './task-template';
-export { Task } from './task';
+export { Task, TaskRef, taskKey } from './task';
 export { Workflow, type WorkflowOptions, type RunOptions } from './workflow';
 export {
   ApiClient,

@@ -7,7 +7,7 @@ import type { ArgValue, ComputeResourcesSpec, TaskTemplateSpec } from '../domain
 import { checkTemplateArgs, type CommandTemplate } from '../domain/command-template';
 import { checkTaskName } from '../domain/identity';
 import type { ResourceScales } from '../domain/resources';
-import { Task } from './task';
+import { Task, TaskRef } from './task';
 
 export interface TaskTemplateOptions {
   templateName: string;
@@ -26,7 +26,8 @@ export interface TaskTemplateOptions {
 
 /** Per-task settings shared by createTask and createTasks. */
 export interface TaskSettings {
-  upstreamTasks?: Task[];
+  /** Tasks, or TaskRefs (`template.ref(...)`) for tasks this process does not hold. */
+  upstreamTasks?: (Task | TaskRef)[];
   maxAttempts?: number;
   computeResources?: ComputeResourcesSpec;
   resourceScales?: ResourceScales;
@@ -153,6 +154,27 @@ export class TaskTemplate {
       tasks.push(this.#build({ ...fixed, ...nodeValues }, options));
     }
     return tasks;
+  }
+
+  /**
+   * The task of these node args, named without being made: an upstream for `createTask` that holds
+   * nothing of the task (see TaskRef). Takes exactly the template's node args.
+   */
+  ref(nodeArgs: Record<string, ArgValue>): TaskRef {
+    const where = `ref for template "${this.templateName}"`;
+    const unknown = Object.keys(nodeArgs).filter((k) => !this.nodeArgs.includes(k));
+    const missing = this.nodeArgs.filter((k) => nodeArgs[k] === undefined);
+    if (unknown.length > 0 || missing.length > 0) {
+      const problems = [
+        unknown.length ? `not node args: ${unknown.join(', ')}` : '',
+        missing.length ? `missing: ${missing.join(', ')}` : '',
+      ].filter(Boolean);
+      throw new Error(
+        `${where}: takes exactly the node args (${this.nodeArgs.join(', ') || 'none'}); ${problems.join('; ')}`,
+      );
+    }
+    for (const [arg, value] of Object.entries(nodeArgs)) this.#checkScalar(arg, value, 'ref');
+    return new TaskRef(this, nodeArgs);
   }
 
   /** The template as the bind API takes it; `limitOverride` comes from the workflow's per-template limits. */

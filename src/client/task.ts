@@ -1,7 +1,8 @@
 /**
  * A Task as the control script builds it: one command of a template with its args, its upstream
  * tasks and its per-task settings. Nothing here talks to the API; `Workflow.bind()` sends
- * `toSpec()` of every task.
+ * `toSpec()` of every task. A TaskRef names a task by what identifies it, for depending on a task
+ * this process no longer holds (`Workflow.bindStream`).
  */
 import type { ArgValue, ComputeResourcesSpec, TaskSpec } from '../domain/bind-spec';
 import { defaultTaskName } from '../domain/identity';
@@ -27,16 +28,53 @@ const NO_ARGS: Readonly<Record<string, ArgValue>> = Object.freeze({});
 const frozenArgs = (args: Record<string, ArgValue>): Readonly<Record<string, ArgValue>> =>
   Object.keys(args).length ? Object.freeze({ ...args }) : NO_ARGS;
 
+/**
+ * A task's key: unique within a workflow and stable across runs of the control script. It is the
+ * template name plus the node args (sorted), exactly what Jobmon forbids to repeat within a DAG.
+ * Values are compared as strings, as Jobmon (and the API) store them, so `1` and `"1"` are the same
+ * task; JSON keeps the boundaries unambiguous whatever the template name or values contain.
+ */
+export function taskKey(templateName: string, nodeArgs: Readonly<Record<string, ArgValue>>): string {
+  const sorted = Object.keys(nodeArgs)
+    .sort()
+    .map((k) => [k, String(nodeArgs[k])]);
+  return JSON.stringify([templateName, Object.fromEntries(sorted)]);
+}
+
+/**
+ * A task named by its template and node args, without the task: `template.ref({ ... })`. As an
+ * upstream it makes the same edge as the Task it names, but holds nothing of it, so a workflow
+ * whose tasks are made, sent and dropped a chunk at a time (`Workflow.bindStream`) can depend on
+ * tasks long gone. Whether the named task exists is checked where the whole DAG is known: by
+ * `Workflow.bind()` here, by the API's commit for a stream.
+ */
+export class TaskRef {
+  readonly template: TaskTemplate;
+  readonly nodeArgs: Readonly<Record<string, ArgValue>>;
+  readonly key: string;
+
+  constructor(template: TaskTemplate, nodeArgs: Record<string, ArgValue>) {
+    this.template = template;
+    this.nodeArgs = frozenArgs(nodeArgs);
+    this.key = taskKey(template.templateName, this.nodeArgs);
+  }
+
+  /** Jobmon's default name of the task it names (a user-given name is the task's own). */
+  get name(): string {
+    return defaultName(this.template, this.nodeArgs);
+  }
+
+  toString(): string {
+    return `TaskRef(${this.name})`;
+  }
+}
+
 export class Task {
   readonly template: TaskTemplate;
   readonly nodeArgs: Readonly<Record<string, ArgValue>>;
   readonly taskArgs: Readonly<Record<string, ArgValue>>;
   readonly opArgs: Readonly<Record<string, ArgValue>>;
-  /**
-   * Unique within a workflow and stable across runs of the control script: the template name plus
-   * the node args (sorted), which is exactly what Jobmon forbids to repeat within a DAG. Values are
-   * compared as strings, as Jobmon (and the API) store them, so `1` and `"1"` are the same task.
-   */
+  /** Unique within a workflow and stable across runs of the control script: see `taskKey`. */
   readonly key: string;
   /** Name given by the user; the API derives Jobmon's default name when undefined. */
   readonly userName: string | undefined;
@@ -48,6 +86,8 @@ export class Task {
   readonly taskAttributes: Record<string, ArgValue> = {};
   readonly upstreamTasks = new Set<Task>();
   readonly downstreamTasks = new Set<Task>();
+  /** Upstreams named by TaskRef: no reverse link, since the named task may not be in this process. */
+  readonly upstreamRefs = new Set<TaskRef>();
 
   constructor(init: TaskInit) {
     this.template = init.template;
@@ -61,25 +101,24 @@ export class Task {
     this.clusterName = init.clusterName;
     this.fallbackQueues = [...(init.fallbackQueues ?? [])];
     if (init.taskAttributes) this.addAttributes(init.taskAttributes);
-    const sortedNodeArgs = Object.keys(this.nodeArgs)
-      .sort()
-      .map((k) => [k, String(this.nodeArgs[k])]);
-    // JSON keeps the boundaries unambiguous whatever the template name or values contain.
-    this.key = JSON.stringify([this.template.templateName, Object.fromEntries(sortedNodeArgs)]);
+    this.key = taskKey(this.template.templateName, this.nodeArgs);
   }
 
   /** The name the task will have: the user's, else Jobmon's `<template>_<arg>-<value>_...`. */
   get name(): string {
-    if (this.userName !== undefined) return this.userName;
-    return defaultTaskName(
-      this.template.templateName,
-      this.template.nodeArgs.map((k) => [k, String(this.nodeArgs[k])] as const),
-    );
+    return this.userName ?? defaultName(this.template, this.nodeArgs);
   }
 
-  /** `task` must finish (DONE) before this one starts. Also records the reverse link, as Jobmon does. */
-  addUpstream(task: Task): this {
-    if (task === this) throw new Error(`task ${this.name} cannot be its own upstream`);
+  /**
+   * `task` must finish (DONE) before this one starts. A Task also records the reverse link, as
+   * Jobmon does; a TaskRef is only remembered by key.
+   */
+  addUpstream(task: Task | TaskRef): this {
+    if (task === this || task.key === this.key) throw new Error(`task ${this.name} cannot be its own upstream`);
+    if (task instanceof TaskRef) {
+      this.upstreamRefs.add(task);
+      return this;
+    }
     this.upstreamTasks.add(task);
     task.downstreamTasks.add(this);
     return this;
@@ -115,7 +154,7 @@ export class Task {
       node_args: { ...this.nodeArgs },
       task_args: { ...this.taskArgs },
       op_args: { ...this.opArgs },
-      upstream: [...this.upstreamTasks].map((t) => t.key),
+      upstream: this.#upstreamKeys(),
       compute_resources: this.computeResources ?? null,
       cluster_name: this.clusterName ?? null,
       resource_scales: this.resourceScales ?? null,
@@ -125,7 +164,21 @@ export class Task {
     };
   }
 
+  /** Each upstream once, Tasks first, however many times it was named. */
+  #upstreamKeys(): string[] {
+    const keys = [...this.upstreamTasks].map((t) => t.key);
+    if (this.upstreamRefs.size === 0) return keys;
+    return [...new Set([...keys, ...[...this.upstreamRefs].map((r) => r.key)])];
+  }
+
   toString(): string {
     return `Task(${this.name})`;
   }
+}
+
+function defaultName(template: TaskTemplate, nodeArgs: Readonly<Record<string, ArgValue>>): string {
+  return defaultTaskName(
+    template.templateName,
+    template.nodeArgs.map((k) => [k, String(nodeArgs[k])] as const),
+  );
 }

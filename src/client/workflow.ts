@@ -18,8 +18,8 @@ import {
 import type { ResourceScales } from '../domain/resources';
 import type { WorkflowRunStatus } from '../domain/statuses';
 import { isLoopbackUrl, JobmonClientError } from './api-client';
-import { bindChunked } from './bind';
-import type { Task } from './task';
+import { bindChunked, type BindOptions } from './bind';
+import type { Task, TaskRef } from './task';
 import type { TaskTemplate } from './task-template';
 import type { Tool } from './tool';
 import type { BoundWorkflow, ConcurrencyLimits, StartedRun, WorkflowStatusReport } from './types';
@@ -96,11 +96,7 @@ export class Workflow {
   }
 
   addTask(task: Task): Task {
-    if (task.template.toolName !== this.tool.name) {
-      throw new Error(
-        `task ${task.name} comes from tool "${task.template.toolName}", but this workflow belongs to tool "${this.tool.name}"`,
-      );
-    }
+    this.#checkTool(task.template, `task ${task.name}`);
     const existing = this.tasks.get(task.key);
     if (existing === task) return task;
     if (existing) {
@@ -176,22 +172,19 @@ export class Workflow {
   #draftSpec(): DraftSpec {
     const templates = new Map<string, TaskTemplate>();
     for (const task of this.tasks.values()) {
-      const template = task.template;
-      const seen = templates.get(template.templateName);
-      if (seen && seen !== template && JSON.stringify(seen.toSpec()) !== JSON.stringify(template.toSpec())) {
-        throw new Error(
-          `two different definitions of task template "${template.templateName}" are used in this workflow; use one per workflow`,
-        );
-      }
-      templates.set(template.templateName, template);
+      addTemplate(templates, task.template);
       for (const upstream of task.upstreamTasks) {
-        if (this.tasks.get(upstream.key) !== upstream) {
-          throw new Error(
-            `task ${task.name} depends on task ${upstream.name}, which was not added to the workflow (addTask it too)`,
-          );
-        }
+        if (this.tasks.get(upstream.key) !== upstream) throw notAdded(task, upstream);
+      }
+      for (const ref of task.upstreamRefs) {
+        if (!this.tasks.has(ref.key)) throw notAdded(task, ref);
       }
     }
+    return this.#draftFor(templates);
+  }
+
+  /** The draft of this workflow with these templates (and its per-template limits). */
+  #draftFor(templates: ReadonlyMap<string, TaskTemplate>): DraftSpec {
     for (const name of this.#templateLimits.keys()) {
       if (!templates.has(name))
         throw new Error(`setTaskTemplateMaxConcurrencyLimit: no task of template "${name}" is in this workflow`);
@@ -234,6 +227,68 @@ export class Workflow {
     this.workflowId = bound.workflow_id;
     this.lastBind = bound;
     return bound.workflow_id;
+  }
+
+  /**
+   * Bind a workflow too large to hold in this process. `tasks` is drawn a chunk at a time as the
+   * chunks are sent, and each task can be dropped once sent, so the client holds a few chunks, not
+   * the DAG: name upstreams with `template.ref({ ... })` rather than with the Task objects, which
+   * would keep every task reachable. The same tasks bound this way or by `addTasks` + `bind()` are
+   * the same workflow. `templates` lists every template the tasks use (the draft declares them
+   * before the first task arrives). What needs the whole DAG (a task repeated, an upstream that
+   * names no task of the workflow, a cycle) is checked by the API at commit and refused there,
+   * naming the task. After it, `run()` runs the bound workflow.
+   */
+  async bindStream(
+    tasks: Iterable<Task>,
+    options: { templates: readonly TaskTemplate[]; total?: number; onProgress?: BindOptions['onProgress'] },
+  ): Promise<number> {
+    if (this.tasks.size > 0) {
+      throw new Error(
+        `bindStream binds the tasks it is given; this workflow already holds ${this.tasks.size} added with addTask(s): bind() those, or stream them all`,
+      );
+    }
+    const templates = new Map<string, TaskTemplate>();
+    for (const template of options.templates) {
+      this.#checkTool(template, `template "${template.templateName}"`);
+      addTemplate(templates, template);
+    }
+    if (templates.size === 0) throw new Error('bindStream needs the templates its tasks use (options.templates)');
+    const draft = this.#draftFor(templates);
+    await this.#ensureApi();
+    const bound = await bindChunked(this.tool.api, draft, this.#streamSpecs(tasks, templates), {
+      total: options.total,
+      onProgress: options.onProgress,
+    });
+    this.workflowId = bound.workflow_id;
+    this.lastBind = bound;
+    return bound.workflow_id;
+  }
+
+  /** Each streamed task's spec, after the checks one task allows: its tool and its template's definition. */
+  *#streamSpecs(tasks: Iterable<Task>, templates: Map<string, TaskTemplate>): Generator<TaskSpec> {
+    // Template objects already compared, so each costs one check however many tasks use it.
+    const accepted = new Set<TaskTemplate>(templates.values());
+    for (const task of tasks) {
+      if (!accepted.has(task.template)) {
+        this.#checkTool(task.template, `task ${task.name}`);
+        if (!templates.has(task.template.templateName))
+          throw new Error(
+            `task ${task.name} is of template "${task.template.templateName}", which is not in bindStream's options.templates`,
+          );
+        addTemplate(templates, task.template);
+        accepted.add(task.template);
+      }
+      yield task.toSpec();
+    }
+  }
+
+  #checkTool(template: TaskTemplate, what: string): void {
+    if (template.toolName !== this.tool.name) {
+      throw new Error(
+        `${what} comes from tool "${template.toolName}", but this workflow belongs to tool "${this.tool.name}"`,
+      );
+    }
   }
 
   /**
@@ -363,4 +418,21 @@ function checkLimit(value: number | undefined, what: string): number | undefined
     throw new Error(`${what} must be a whole number from 0 to ${UNLIMITED_CONCURRENCY}, got ${value}`);
   }
   return value;
+}
+
+/** Add a template to a workflow's set, refusing a second, different definition under the same name. */
+function addTemplate(templates: Map<string, TaskTemplate>, template: TaskTemplate): void {
+  const seen = templates.get(template.templateName);
+  if (seen && seen !== template && JSON.stringify(seen.toSpec()) !== JSON.stringify(template.toSpec())) {
+    throw new Error(
+      `two different definitions of task template "${template.templateName}" are used in this workflow; use one per workflow`,
+    );
+  }
+  if (!seen) templates.set(template.templateName, template);
+}
+
+function notAdded(task: Task, upstream: Task | TaskRef): Error {
+  return new Error(
+    `task ${task.name} depends on task ${upstream.name}, which was not added to the workflow (addTask it too)`,
+  );
 }
