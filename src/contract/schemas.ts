@@ -182,6 +182,12 @@ export const DraftDeletedSchema = z.object({
   deleted: z.literal(true),
   num_tasks: z.number().int(),
 });
+export const CommitQuerySchema = z.object({
+  task_ids: z
+    .enum(['true', 'false'])
+    .optional()
+    .openapi({ description: 'false: answer without the task_ids map (default true)', example: 'false' }),
+});
 export const DraftTasksAddedSchema = z.object({ received: z.number().int(), total: z.number().int() });
 export const BoundWorkflowSchema = z
   .object({
@@ -191,7 +197,12 @@ export const BoundWorkflowSchema = z
     num_tasks: z.number().int(),
     task_ids: z
       .record(z.string(), z.number().int())
-      .openapi({ description: "Each task's key in the bind request → its task id", example: { '0': 17, '1': 18 } }),
+      .optional()
+      .openapi({
+        description:
+          "Each task's key in the bind request → its task id; left out when the commit was asked `task_ids=false` (a streaming client that keeps no task needs none: at 1,000,000 tasks the map is ~35 MB)",
+        example: { '0': 17, '1': 18 },
+      }),
     ignored_resource_keys: z.record(z.string(), z.array(z.string())).openapi({
       description:
         'Per cluster of the workflow, requested compute-resource keys its cluster type does not act on (GET /clusters lists what each honours)',

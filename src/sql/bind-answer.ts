@@ -17,14 +17,23 @@ export interface BindAnswerExtras {
    * Postgres and passed through untouched: at 100,000 tasks (2.5 MB) reading the rows into an
    * object and serialising it again held the API's event loop for ~150 ms (heartbeats waited).
    */
-  taskIdsJson: string;
-  /** The same, parsed on first read (callers in this process, e.g. tests; the API never reads it). */
+  taskIdsJson: string | undefined;
+  /**
+   * The same, parsed on first read (callers in this process, e.g. tests; the API never reads it);
+   * empty when the bind did not ask for them.
+   */
   readonly taskIds: Record<string, number>;
   /** Per cluster name: requested resource keys its type ignores (sorted). */
   ignoredResourceKeys: Record<string, string[]>;
 }
 
-export async function finishBind(trx: Trx, plan: BindPlan, workflowId: number): Promise<BindAnswerExtras> {
+/** `withTaskIds`: build the key → task id map (false: one aggregate over every task row spared). */
+export async function finishBind(
+  trx: Trx,
+  plan: BindPlan,
+  workflowId: number,
+  withTaskIds: boolean,
+): Promise<BindAnswerExtras> {
   await trx
     .updateTable('workflow')
     .set({ working_dir: plan.draft.workflow.workingDir ?? null })
@@ -39,18 +48,21 @@ export async function finishBind(trx: Trx, plan: BindPlan, workflowId: number): 
        and a.working_dir is distinct from u.working_dir`.execute(trx);
 
   // ::text so the driver hands the string over instead of parsing it (json columns are parsed).
-  const { rows } = await sql<{ ids: string }>`
+  const taskIdsJson = withTaskIds
+    ? (
+        await sql<{ ids: string }>`
     select coalesce(json_object_agg(key, id)::text, '{}') as ids
-    from task where workflow_id = ${workflowId}::int and key is not null`.execute(trx);
+    from task where workflow_id = ${workflowId}::int and key is not null`.execute(trx)
+      ).rows[0].ids
+    : undefined;
 
   const clusters = await trx.selectFrom('cluster').select(['name', 'cluster_type']).execute();
   const types = new Map(clusters.map((c) => [c.name, c.cluster_type]));
-  const taskIdsJson = rows[0].ids;
   let parsed: Record<string, number> | undefined;
   return {
     taskIdsJson,
     get taskIds() {
-      return (parsed ??= JSON.parse(taskIdsJson) as Record<string, number>);
+      return (parsed ??= taskIdsJson === undefined ? {} : (JSON.parse(taskIdsJson) as Record<string, number>));
     },
     ignoredResourceKeys: ignoredResourceKeys(plan.resources.values(), types),
   };

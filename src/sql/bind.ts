@@ -183,7 +183,13 @@ async function appendTasks(
  * Check what spans the draft's chunks over its stored rows, then bind it in one transaction; the
  * draft is gone afterwards either way. The API process holds no task here, whatever the size.
  */
-export async function commitDraft(db: Db, draftId: string, user: string, role: Role = 'operator'): Promise<BindAnswer> {
+export async function commitDraft(
+  db: Db,
+  draftId: string,
+  user: string,
+  role: Role = 'operator',
+  options: { taskIds?: boolean } = {},
+): Promise<BindAnswer> {
   checkUser(user);
   // Outside the try: a draft another commit is binding must not be deleted by this refusal.
   const row = await beginCommit(db, draftId, user);
@@ -206,7 +212,7 @@ export async function commitDraft(db: Db, draftId: string, user: string, role: R
     };
     return await db.transaction().execute(async (trx) => {
       const result = await storeBind(trx, plan, { user, role });
-      const extras = await finishBind(trx, plan, result.workflowId);
+      const extras = await finishBind(trx, plan, result.workflowId, options.taskIds ?? true);
       await consumeDraft(trx, draftId, user);
       // Not a spread: that would read (parse) the lazy taskIds.
       return Object.assign(extras, result);

@@ -122,6 +122,20 @@ describe('bad input', () => {
     expect(((await text.json()) as Json).error.code).toBe('unsupported_media_type');
   });
 
+  it('commit?task_ids= takes true or false: another value → 422 naming it, the draft kept; false answers without the map', async () => {
+    const { tasks, ...spec } = bindRequest('commit-task-ids');
+    const draft = await call(app(), 'POST', '/api/v1/bind/drafts', { body: spec });
+    const path = `/api/v1/bind/drafts/${draft.body.draft_id}`;
+    expect((await call(app(), 'POST', `${path}/tasks`, { body: { tasks } })).status).toBe(200);
+    const refused = await call(app(), 'POST', `${path}/commit?task_ids=maybe`);
+    expect(refused.status).toBe(422);
+    expect(refused.body.error.field).toBe('task_ids');
+    const bound = await call(app(), 'POST', `${path}/commit?task_ids=false`);
+    expect(bound.status).toBe(200);
+    expect(bound.body).toMatchObject({ newly_created: true, num_tasks: tasks.length });
+    expect(bound.body).not.toHaveProperty('task_ids');
+  });
+
   it('unknown ids → 404', async () => {
     const draft = await call(app(), 'POST', `/api/v1/bind/drafts/${randomUUID()}/commit`);
     expect(draft.status).toBe(404);

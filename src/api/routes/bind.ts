@@ -11,6 +11,7 @@ import { jsonText } from '../json-text';
 import {
   BindRequestSchema,
   BoundWorkflowSchema,
+  CommitQuerySchema,
   DraftCreatedSchema,
   DraftDeletedSchema,
   DraftIdParams,
@@ -47,7 +48,7 @@ const commitRoute = createRoute({
   path: '/bind/drafts/{draft_id}/commit',
   tags,
   summary: 'Validate the whole DAG and bind it; the draft is deleted either way',
-  request: { params: DraftIdParams },
+  request: { params: DraftIdParams, query: CommitQuerySchema },
   responses: { 200: json(BoundWorkflowSchema, 'Workflow bound (or the identical existing one)'), ...errorResponses },
 });
 
@@ -82,7 +83,7 @@ const boundJson = (b: Bound): string => {
     num_tasks: b.numTasks,
     ignored_resource_keys: b.ignoredResourceKeys,
   });
-  return `${head.slice(0, -1)},"task_ids":${b.taskIdsJson}}`;
+  return b.taskIdsJson === undefined ? head : `${head.slice(0, -1)},"task_ids":${b.taskIdsJson}}`;
 };
 
 export function bindRoutes({ db }: RouteDeps): OpenAPIHono<AppEnv> {
@@ -102,8 +103,12 @@ export function bindRoutes({ db }: RouteDeps): OpenAPIHono<AppEnv> {
 
   app.openapi(commitRoute, async (c) => {
     const { draft_id } = c.req.valid('param');
+    const taskIds = c.req.valid('query').task_ids !== 'false';
     const { user, role } = c.get('identity');
-    return jsonText<z.infer<typeof BoundWorkflowSchema>>(c, boundJson(await commitDraft(db, draft_id, user, role)));
+    return jsonText<z.infer<typeof BoundWorkflowSchema>>(
+      c,
+      boundJson(await commitDraft(db, draft_id, user, role, { taskIds })),
+    );
   });
 
   app.openapi(deleteDraftRoute, async (c) => {
