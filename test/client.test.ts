@@ -294,6 +294,8 @@ describe('Workflow.bindStream', () => {
     await wf.bind();
     const heldDraft = api.calls('POST', '/bind/drafts')[0].body;
     const heldTasks = sentTasks();
+    const commitQuery = () => api.calls('POST', '/bind/drafts/draft-1/commit')[0].query.get('task_ids');
+    expect(commitQuery()).toBeNull(); // bind() sets each held task's id from the answer
     api.requests.length = 0;
     const progress: number[] = [];
     const streaming = t.createWorkflow({ workflowArgs: 'w' });
@@ -308,6 +310,7 @@ describe('Workflow.bindStream', () => {
     expect(api.calls('POST', '/bind/drafts')[0].body).toEqual(heldDraft);
     expect(sentTasks()).toEqual(heldTasks);
     expect(Math.max(...progress)).toBe(7_002);
+    expect(commitQuery()).toBe('false'); // no task is held to take an id
   });
 
   it('names a task of an undeclared template, and commits nothing', async () => {
@@ -325,6 +328,37 @@ describe('Workflow.bindStream', () => {
     );
     expect(api.calls('POST', '/bind/drafts/draft-1/commit')).toHaveLength(0);
     expect(wf.workflowId).toBeUndefined();
+  });
+
+  it('closes a chunk early at MAX_UPSTREAM_PER_CHUNK upstream entries, so fan-in tasks do not pile up in one', async () => {
+    acceptBinds(5);
+    const t = tool();
+    const dag = layered(t, 30_000);
+    const fanIn = t.getTaskTemplate({ templateName: 'fan', commandTemplate: 'echo {i}', nodeArgs: ['i'] });
+    function* tasks() {
+      yield* dag.streamed();
+      // Three fan-in tasks of 30,000 upstreams each.
+      for (let i = 0; i < 3; i++)
+        yield fanIn.createTask({
+          i,
+          upstreamTasks: Array.from({ length: 30_000 }, (_, j) => dag.templates[1].ref({ i: j })),
+        });
+    }
+    await t.createWorkflow({ workflowArgs: 'w' }).bindStream(tasks(), { templates: [...dag.templates, fanIn] });
+    const sizes = api
+      .calls('POST', '/bind/drafts/draft-1/tasks')
+      .map((r) => r.body as { tasks: { upstream?: string[] }[]; offset: number })
+      .sort((a, b) => a.offset - b.offset)
+      .map((b) => [b.tasks.length, b.tasks.reduce((n, task) => n + (task.upstream?.length ?? 0), 0)]);
+    // 30,002 layered tasks (1 → 30,000 → 1): six full chunks of one upstream each. Then the last
+    // middle task, the fan-in head (30,000) and fan 0 (30,000) reach 50,000 and close a chunk of 3;
+    // fans 1 and 2 make the last.
+    expect(sizes).toEqual([
+      [5_000, 4_999],
+      ...Array.from({ length: 5 }, () => [5_000, 5_000]),
+      [3, 60_001],
+      [2, 60_000],
+    ]);
   });
 
   it('refuses a workflow that already holds tasks, and a template of another tool', async () => {

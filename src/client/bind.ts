@@ -4,7 +4,13 @@
  * upstream keys pointing into later chunks do not matter). Tasks may come from an iterator: each
  * chunk is drawn from it when a sender is free, so the caller never needs every spec at once.
  */
-import { MAX_TASKS_PER_CHUNK, type BindRequest, type DraftSpec, type TaskSpec } from '../domain/bind-spec';
+import {
+  MAX_TASKS_PER_CHUNK,
+  MAX_UPSTREAM_PER_CHUNK,
+  type BindRequest,
+  type DraftSpec,
+  type TaskSpec,
+} from '../domain/bind-spec';
 import type { ApiClient } from './api-client';
 import type { BoundWorkflow, DraftCreated, DraftTasksAdded } from './types';
 
@@ -24,6 +30,11 @@ export interface BindOptions {
   concurrency?: number;
   /** How many tasks `tasks` yields, for progress when it is an iterator. */
   total?: number;
+  /**
+   * Whether the answer carries `task_ids` (each key → its task id; default true). A caller that
+   * keeps no task has no use for them, and at a million tasks they are ~35 MB of JSON to read.
+   */
+  taskIds?: boolean;
 }
 
 export async function bindChunked(
@@ -46,12 +57,15 @@ export async function bindChunked(
   let sent = 0;
   let failed = false;
   // Drawn synchronously, so concurrent senders take consecutive, non-overlapping chunks.
+  // A chunk closes at chunkSize tasks or MAX_UPSTREAM_PER_CHUNK upstream entries, whichever first.
   const draw = (): TaskSpec[] => {
     const chunk: TaskSpec[] = [];
-    while (chunk.length < chunkSize) {
+    let upstream = 0;
+    while (chunk.length < chunkSize && upstream < MAX_UPSTREAM_PER_CHUNK) {
       const item = source.next();
       if (item.done) break;
       chunk.push(item.value);
+      upstream += item.value.upstream?.length ?? 0;
     }
     return chunk;
   };
@@ -83,7 +97,8 @@ export async function bindChunked(
   const rejected = outcomes.find((o): o is PromiseRejectedResult => o.status === 'rejected');
   if (rejected) throw rejected.reason;
   // Commit checks and writes the whole DAG in one transaction: tens of seconds for a million tasks.
-  return api.post<BoundWorkflow>(`${draftPath}/commit`, undefined, { timeoutMs: COMMIT_TIMEOUT_MS });
+  const query = options.taskIds === false ? '?task_ids=false' : '';
+  return api.post<BoundWorkflow>(`${draftPath}/commit${query}`, undefined, { timeoutMs: COMMIT_TIMEOUT_MS });
 }
 
 const COMMIT_TIMEOUT_MS = 30 * 60_000;

@@ -237,11 +237,18 @@ export class Workflow {
    * the same workflow. `templates` lists every template the tasks use (the draft declares them
    * before the first task arrives). What needs the whole DAG (a task repeated, an upstream that
    * names no task of the workflow, a cycle) is checked by the API at commit and refused there,
-   * naming the task. After it, `run()` runs the bound workflow.
+   * naming the task. After it, `run()` runs the bound workflow. The answer (`lastBind`) leaves out
+   * each task's id (the tasks are gone; a million ids would be the client's largest object) unless
+   * `taskIds: true` asks for them.
    */
   async bindStream(
     tasks: Iterable<Task>,
-    options: { templates: readonly TaskTemplate[]; total?: number; onProgress?: BindOptions['onProgress'] },
+    options: {
+      templates: readonly TaskTemplate[];
+      total?: number;
+      onProgress?: BindOptions['onProgress'];
+      taskIds?: boolean;
+    },
   ): Promise<number> {
     if (this.tasks.size > 0) {
       throw new Error(
@@ -259,6 +266,7 @@ export class Workflow {
     const bound = await bindChunked(this.tool.api, draft, this.#streamSpecs(tasks, templates), {
       total: options.total,
       onProgress: options.onProgress,
+      taskIds: options.taskIds ?? false,
     });
     this.workflowId = bound.workflow_id;
     this.lastBind = bound;
