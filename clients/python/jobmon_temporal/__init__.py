@@ -9,7 +9,7 @@ The server address comes from ``JMT_API_URL`` (or ``JOBMON__HTTP__SERVICE_URL``)
 ``JMT_TOKEN``. Standard library only.
 """
 
-from jobmon_temporal.client.task import Task
+from jobmon_temporal.client.task import Task, TaskRef, task_key
 from jobmon_temporal.client.task_template import TaskTemplate
 from jobmon_temporal.client.tool import Tool
 from jobmon_temporal.client.workflow import Workflow
@@ -38,6 +38,7 @@ __all__ = [
     "MaxConcurrentlyRunning",
     "Requester",
     "Task",
+    "TaskRef",
     "TaskStatus",
     "TaskTemplate",
     "Tool",
@@ -47,5 +48,6 @@ __all__ = [
     "WorkflowRunStatus",
     "WorkflowRunTimeout",
     "WorkflowStatus",
+    "task_key",
     "__version__",
 ]

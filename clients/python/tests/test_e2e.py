@@ -280,6 +280,40 @@ def test_chunked_bind_of_many_tasks_and_run_on_dummy(make_tool, unique):
     assert wf.get_status()["buckets"]["DONE"] == 12_120
 
 
+def test_bind_stream_is_the_same_workflow_as_bind_and_runs(make_tool, unique):
+    tool = make_tool("py-stream")
+    model = tool.get_task_template(template_name="model", command_template="model {loc} {year}",
+                                   node_args=["loc", "year"])
+    agg = tool.get_task_template(template_name="agg", command_template="agg {loc}", node_args=["loc"])
+
+    def tasks():  # 60 locations × (100 models + 1 aggregate), each made as it is drawn
+        for loc in range(60):
+            yield from model.create_tasks(loc=loc, year=list(range(100)))
+            yield agg.create_task(loc=loc, upstream_tasks=[model.ref(loc=loc, year=y) for y in range(100)])
+
+    def workflow():
+        return tool.create_workflow(workflow_args=f"stream-{unique}", default_cluster_name="dummy",
+                                    default_compute_resources_set={"dummy": {"queue": "null.q"}})
+
+    streamed = workflow()
+    wf_id = streamed.bind_stream(tasks(), templates=[model, agg])
+    assert streamed.newly_created is True and streamed.get_status()["num_tasks"] == 6_060
+
+    held = workflow()
+    held.add_tasks(tasks())
+    assert held.bind() == wf_id and held.newly_created is False
+
+    dangling = tool.create_workflow(workflow_args=f"dangling-{unique}", default_cluster_name="dummy",
+                                    default_compute_resources_set={"dummy": {"queue": "null.q"}})
+    with pytest.raises(ApiError) as caught:
+        dangling.bind_stream(iter([agg.create_task(loc=0, upstream_tasks=[model.ref(loc=0, year=1)])]),
+                             templates=[model, agg])
+    assert caught.value.status == 422 and caught.value.field and caught.value.field.startswith("tasks[0]")
+
+    assert streamed.run(seconds_until_timeout=RUN_TIMEOUT, progress=False) == "D"
+    assert streamed.get_status()["buckets"]["DONE"] == 6_060
+
+
 def test_jobmon_style_control_script_runs_and_resumes(tmp_path):
     """examples/burden_pipeline.py is a Jobmon script with only its imports changed; run it as a
     user would, make it fail, then run it again to resume."""

@@ -1,9 +1,11 @@
 """Client behaviour that needs no API: argument checks, task building, bind requests, HTTP errors."""
 
+import gc
 import http.server
 import json
 import socket
 import threading
+import weakref
 
 import pytest
 
@@ -127,6 +129,27 @@ def test_bind_request_carries_defaults_limits_and_upstream_keys(tool, model):
     assert specs[0]["task_args"] == {"data": "d"} and "upstream" not in specs[0]
 
 
+def test_upstreams_named_by_ref_bind_as_the_tasks_they_name(tool, model):
+    wf = tool.create_workflow(workflow_args="w")
+    first = model.create_task(loc=1, sex="m", data="d", v="")
+    after = model.create_task(loc=2, sex="m", data="d", v="",
+                              upstream_tasks=[model.ref(loc=1, sex="m"), first])
+    assert len(after.upstream_refs) == 1 and after.upstream_tasks == {first}
+    wf.add_tasks([first, after])
+    _, specs, _ = wf._bind_request()
+    assert specs[1]["upstream"] == ["0"]  # the ref and the Task are one edge
+    assert model.ref(sex="m", loc=1).key == first.key == '["model",{"loc":"1","sex":"m"}]'
+
+    with pytest.raises(ValueError, match=r"takes exactly the node args \(loc, sex\); not node args: data; missing: sex"):
+        model.ref(loc=1, data="d")
+    with pytest.raises(ValueError, match="its own upstream"):
+        model.create_task(loc=3, sex="m", data="d", v="", upstream_tasks=[model.ref(loc=3, sex="m")])
+    lonely = tool.create_workflow(workflow_args="w2")
+    lonely.add_task(model.create_task(loc=4, sex="m", data="d", v="", upstream_tasks=[model.ref(loc=5, sex="m")]))
+    with pytest.raises(NodeDependencyNotExistError, match="is not a task of the workflow"):
+        lonely.bind()
+
+
 def test_unreachable_api_names_the_url():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -152,6 +175,8 @@ def test_environment_names_the_server(monkeypatch):
 class _FakeApi(http.server.BaseHTTPRequestHandler):
     """Answers bind requests like the API (counting chunks), and one route with a proxy page."""
     chunks = []
+    bodies = []
+    queries = []
 
     def log_message(self, *args):
         pass
@@ -166,12 +191,15 @@ class _FakeApi(http.server.BaseHTTPRequestHandler):
 
     def do_POST(self):
         body = json.loads(self.rfile.read(int(self.headers["content-length"] or 0)) or b"null")
-        if self.path == "/api/v1/bind/drafts":
+        path, _, query = self.path.partition("?")
+        _FakeApi.queries.append(query)
+        if path == "/api/v1/bind/drafts":
             self._send(201, {"draft_id": "d1"})
-        elif self.path == "/api/v1/bind/drafts/d1/tasks":
+        elif path == "/api/v1/bind/drafts/d1/tasks":
             _FakeApi.chunks.append(len(body["tasks"]))
+            _FakeApi.bodies.append(body)
             self._send(200, {"received": len(body["tasks"]), "total": sum(_FakeApi.chunks)})
-        elif self.path == "/api/v1/bind/drafts/d1/commit":
+        elif path == "/api/v1/bind/drafts/d1/commit":
             self._send(422, {"error": {"code": "outside_queue_limits", "message": "cores=99 is too many",
                                        "field": "tasks[6].compute_resources.cores"}})
         else:
@@ -184,6 +212,8 @@ def fake_api():
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     _FakeApi.chunks = []
+    _FakeApi.bodies = []
+    _FakeApi.queries = []
     yield f"http://127.0.0.1:{server.server_address[1]}"
     server.shutdown()
     server.server_close()
@@ -208,3 +238,69 @@ def test_non_contract_error_body_is_one_readable_line(fake_api):
     err = caught.value
     assert err.status == 502 and err.code == "http_502"
     assert "\n" not in str(err) and "Bad gateway" in str(err)
+
+
+def test_bind_stream_sends_tasks_as_drawn_and_keeps_none(fake_api):
+    tool = Tool("fake", requester=Requester(fake_api))
+    tt = tool.get_task_template(template_name="m", command_template="m {i}", node_args=["i"])
+    wf = tool.create_workflow(workflow_args="w", chunk_size=3)
+    alive = []
+    drawn = []
+
+    def tasks():
+        for i in range(8):
+            drawn.append((i, len(_FakeApi.chunks)))
+            task = tt.create_task(i=i, upstream_tasks=[tt.ref(i=i - 1)] if i else [])
+            alive.append(weakref.ref(task))
+            yield task
+
+    with pytest.raises(ApiError) as caught:
+        wf.bind_stream(tasks(), templates=[tt])
+    # Drawn a chunk at a time: task 3 after the first chunk went, task 6 after the second.
+    assert drawn[3] == (3, 1) and drawn[6] == (6, 2)
+    assert _FakeApi.chunks == [3, 3, 2]
+    assert [b["offset"] for b in _FakeApi.bodies] == [0, 3, 6]
+    assert _FakeApi.queries[-1] == "task_ids=false"  # the answer would name tasks no longer held
+    second = _FakeApi.bodies[0]["tasks"][1]
+    assert second["key"] == '["m",{"i":"1"}]' and second["upstream"] == ['["m",{"i":"0"}]']
+    # The commit's refusal names the field; the task itself is gone, so its index stands.
+    assert caught.value.field == "tasks[6].compute_resources.cores"
+    del caught  # its traceback holds bind_stream's frame, and so the last task drawn
+    gc.collect()
+    assert [ref() for ref in alive] == [None] * 8  # nothing streamed is kept
+
+
+def test_bind_stream_refuses_what_it_can_check_before_any_request(tool, model):
+    other = Tool("other", requester=tool.requester).get_task_template(
+        template_name="o", command_template="o {i}", node_args=["i"])
+    unlisted = tool.get_task_template(template_name="u", command_template="u {i}", node_args=["i"])
+    wf = tool.create_workflow(workflow_args="w")
+    with pytest.raises(ValueError, match="needs the templates"):
+        wf.bind_stream([], templates=[])
+    with pytest.raises(ValueError, match='from tool "?\'?other'):
+        wf.bind_stream([], templates=[other])
+    held = tool.create_workflow(workflow_args="w2")
+    held.add_task(unlisted.create_task(i=1))
+    with pytest.raises(ValueError, match="already holds 1"):
+        held.bind_stream([], templates=[unlisted])
+    with pytest.raises(ValueError, match="max_concurrently_running=2"):
+        wf._check_streamed(model.create_tasks(loc=[1], sex="m", data="d", v="", max_concurrently_running=2)[0],
+                           {"model": model})
+    with pytest.raises(ValueError, match="not in bind_stream's templates"):
+        wf._check_streamed(unlisted.create_task(i=1), {"model": model})
+
+
+def test_bind_stream_closes_a_chunk_at_the_upstream_cap(fake_api):
+    tool = Tool("fake", requester=Requester(fake_api))
+    tt = tool.get_task_template(template_name="m", command_template="m {i}", node_args=["i"])
+    fan = tool.get_task_template(template_name="f", command_template="f {i}", node_args=["i"])
+    wf = tool.create_workflow(workflow_args="w")
+
+    def tasks():
+        yield from (tt.create_task(i=i) for i in range(10))
+        for i in range(3):  # 30,000 upstreams each: the first two reach 50,000 (plus the 10 before)
+            yield fan.create_task(i=i, upstream_tasks=[tt.ref(i=j) for j in range(30_000)])
+
+    with pytest.raises(ApiError):  # the fake's commit refuses; the chunks are what is measured
+        wf.bind_stream(tasks(), templates=[tt, fan])
+    assert _FakeApi.chunks == [12, 1]

@@ -1,6 +1,9 @@
 """A Task as the control script builds it: one command of a template with its args, its upstream
-tasks and its own settings. Nothing here talks to the API; ``Workflow.bind()`` sends every task."""
+tasks and its own settings, and a TaskRef: a task named by template and node args, for upstreams
+a streaming bind no longer holds. Nothing here talks to the API; ``Workflow.bind()`` and
+``Workflow.bind_stream()`` send the tasks."""
 
+import json
 from typing import Any, Dict, Iterable, List, Optional, Set, Tuple, Union
 
 from jobmon_temporal.core.checks import (
@@ -10,6 +13,30 @@ from jobmon_temporal.core.checks import (
     default_task_name,
     render,
 )
+
+
+def task_key(template_name: str, node_args: Dict[str, str]) -> str:
+    """A task's name in a streamed bind: its template and node args (sorted), which a workflow's
+    tasks never share, so a downstream task can name an upstream one the script no longer holds.
+    The same text as the TypeScript client's ``taskKey``."""
+    return json.dumps([template_name, dict(sorted(node_args.items()))], ensure_ascii=False,
+                      separators=(",", ":"))
+
+
+class TaskRef:
+    """A task named without being held: ``template.ref(loc=3)``. As an upstream it makes the same
+    edge as the Task it names. Whether that task is in the workflow is checked where the whole DAG
+    is known: by ``Workflow.bind()`` here, by the API at commit for ``bind_stream``."""
+
+    __slots__ = ("template_name", "node_args", "key")
+
+    def __init__(self, template_name: str, node_args: Dict[str, str]) -> None:
+        self.template_name = template_name
+        self.node_args = node_args
+        self.key = task_key(template_name, node_args)
+
+    def __repr__(self) -> str:
+        return f"TaskRef({self.key})"
 
 
 class Task:
@@ -23,7 +50,7 @@ class Task:
                  cluster_name: Optional[str] = None,
                  fallback_queues: Optional[List[str]] = None,
                  task_attributes: Union[Dict[str, Any], List[str], None] = None,
-                 upstream_tasks: Iterable["Task"] = ()) -> None:
+                 upstream_tasks: Iterable[Union["Task", TaskRef]] = ()) -> None:
         self.task_template = template
         self.node_args = node_args
         self.task_args = task_args
@@ -38,6 +65,8 @@ class Task:
         self.fallback_queues: List[str] = list(fallback_queues or [])
         self.task_attributes: Dict[str, str] = {}
         self.upstream_tasks: Set[Task] = set()
+        #: Upstreams named by ``template.ref(...)``: tasks this one depends on but does not hold.
+        self.upstream_refs: Dict[str, TaskRef] = {}
         #: Set by Workflow.bind(): the task's id on the server.
         self.task_id: Optional[int] = None
         self.downstream_tasks: Set[Task] = set()
@@ -75,10 +104,16 @@ class Task:
     def template_name(self) -> str:
         return self.task_template.template_name
 
-    def add_upstream(self, ancestor: "Task") -> None:
-        """``ancestor`` must be DONE before this task starts."""
+    def add_upstream(self, ancestor: Union["Task", TaskRef]) -> None:
+        """``ancestor`` (a Task, or a TaskRef naming one) must be DONE before this task starts."""
+        if isinstance(ancestor, TaskRef):
+            if (ancestor.template_name == self.task_template.template_name
+                    and ancestor.node_args == self.node_args):
+                raise ValueError(f"task {self.name} cannot be its own upstream")
+            self.upstream_refs.setdefault(ancestor.key, ancestor)
+            return
         if not isinstance(ancestor, Task):
-            raise TypeError(f"add_upstream takes a Task, got {type(ancestor).__name__}")
+            raise TypeError(f"add_upstream takes a Task or a TaskRef, got {type(ancestor).__name__}")
         if ancestor is self:
             raise ValueError(f"task {self.name} cannot be its own upstream")
         self.upstream_tasks.add(ancestor)
@@ -87,7 +122,7 @@ class Task:
     def add_downstream(self, descendant: "Task") -> None:
         descendant.add_upstream(self)
 
-    def add_upstreams(self, ancestors: Iterable["Task"]) -> None:
+    def add_upstreams(self, ancestors: Iterable[Union["Task", TaskRef]]) -> None:
         for task in ancestors:
             self.add_upstream(task)
 
@@ -109,8 +144,13 @@ class Task:
         else:
             raise TypeError("task_attributes must be a dict or a list of names")
 
-    def _spec(self, key: str, keys: Dict[int, str]) -> Dict[str, Any]:
-        """The task as the bind API takes it; ``keys`` maps id(task) → its key in this bind."""
+    @property
+    def key(self) -> str:
+        """Its key in a streamed bind (see ``task_key``)."""
+        return task_key(self.task_template.template_name, self.node_args)
+
+    def _spec(self, key: str, upstream: List[str]) -> Dict[str, Any]:
+        """The task as the bind API takes it, ``upstream`` being its upstreams' keys in this bind."""
         spec: Dict[str, Any] = {
             "key": key,
             "template": self.task_template.template_name,
@@ -122,8 +162,8 @@ class Task:
             spec["op_args"] = self.op_args
         if self._name:
             spec["name"] = self._name
-        if self.upstream_tasks:
-            spec["upstream"] = [keys[id(t)] for t in self.upstream_tasks]
+        if upstream:
+            spec["upstream"] = upstream
         if self.compute_resources is not None:
             spec["compute_resources"] = self.compute_resources
         if self.cluster_name:

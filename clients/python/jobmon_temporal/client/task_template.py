@@ -6,7 +6,7 @@ import itertools
 import os
 from typing import Any, Callable, Dict, Iterable, List, Optional, Union
 
-from jobmon_temporal.client.task import Task
+from jobmon_temporal.client.task import Task, TaskRef
 from jobmon_temporal.core.checks import (
     arg_value,
     check_limit,
@@ -87,7 +87,7 @@ class TaskTemplate:
         self.default_max_attempts = check_max_attempts(value, "default_max_attempts")
 
     # --- tasks -----------------------------------------------------------------------------------
-    def create_task(self, name: Optional[str] = None, upstream_tasks: Iterable[Task] = (),
+    def create_task(self, name: Optional[str] = None, upstream_tasks: Iterable[Union[Task, TaskRef]] = (),
                     task_attributes: Union[Dict[str, Any], List[str], None] = None,
                     max_attempts: Optional[int] = None,
                     compute_resources: Optional[Dict[str, Any]] = None,
@@ -111,8 +111,23 @@ class TaskTemplate:
             fallback_queues=fallback_queues, task_attributes=task_attributes,
             upstream_tasks=upstream_tasks)
 
+    def ref(self, **node_args: Any) -> TaskRef:
+        """The task of these node args, named without being made: an upstream for ``create_task``
+        that holds nothing of the task (for ``Workflow.bind_stream``). Takes exactly the
+        template's node args."""
+        where = f"ref for template {self.template_name!r}"
+        given = set(node_args)
+        if given != set(self.node_args):
+            unknown = sorted(given - set(self.node_args))
+            missing = [a for a in self.node_args if a not in given]
+            problems = ([f"not node args: {', '.join(unknown)}"] if unknown else []) + (
+                [f"missing: {', '.join(missing)}"] if missing else [])
+            raise ValueError(f"{where}: takes exactly the node args "
+                             f"({', '.join(self.node_args) or 'none'}); {'; '.join(problems)}")
+        return TaskRef(self.template_name, {a: arg_value(node_args[a], a, where) for a in self.node_args})
+
     def create_tasks(self, max_attempts: Optional[int] = None,
-                     upstream_tasks: Optional[Iterable[Task]] = None,
+                     upstream_tasks: Optional[Iterable[Union[Task, TaskRef]]] = None,
                      max_concurrently_running: Optional[int] = None,
                      compute_resources: Optional[Dict[str, Any]] = None,
                      compute_resources_callable: Optional[Callable] = None,

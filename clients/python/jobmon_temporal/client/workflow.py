@@ -15,7 +15,7 @@ from typing import Any, Dict, Iterable, List, Optional, TextIO, Tuple
 
 from jobmon_temporal.client.task import Task
 from jobmon_temporal.core.checks import check_limit, check_max_attempts, check_resources, check_scales
-from jobmon_temporal.core.constants import MAX_TASKS_PER_CHUNK, WorkflowRunStatus
+from jobmon_temporal.core.constants import MAX_TASKS_PER_CHUNK, MAX_UPSTREAM_PER_CHUNK, WorkflowRunStatus
 from jobmon_temporal.core.exceptions import (
     ApiError,
     ApiUnreachable,
@@ -146,16 +146,21 @@ class Workflow:
     def _bind_request(self) -> Tuple[Dict[str, Any], List[Dict[str, Any]], List[Task]]:
         """The whole request at once (for callers that want it as data)."""
         draft, keys, tasks = self._draft()
-        return draft, [task._spec(keys[id(task)], keys) for task in tasks], tasks
+        return draft, [_spec_in(task, keys) for task in tasks], tasks
 
-    def _draft(self) -> Tuple[Dict[str, Any], Dict[int, str], List[Task]]:
-        """Tool, workflow and templates, each task's key (its index), and the tasks in order."""
+    def _draft(self) -> Tuple[Dict[str, Any], Dict[Any, str], List[Task]]:
+        """Tool, workflow and templates, each task's key (its index), and the tasks in order.
+        ``keys`` maps id(task) → key and, when some task names upstreams by ``ref``, also each
+        task's ``task_key`` → the same key (ints and strings never collide)."""
         tasks = list(self.tasks.values())
         if not tasks:
             raise ValueError("the workflow has no tasks; add_task(s) before bind() or run()")
-        keys: Dict[int, str] = {}
+        keys: Dict[Any, str] = {}
         for index, task in enumerate(tasks):
             keys[id(task)] = str(index)
+        if any(task.upstream_refs for task in tasks):
+            for task in tasks:
+                keys[task.key] = keys[id(task)]
         templates: Dict[str, Any] = {}
         array_limits: Dict[str, int] = {}
         for task in tasks:
@@ -172,6 +177,15 @@ class Workflow:
                     raise NodeDependencyNotExistError(
                         f"task {task.name} depends on task {up.name}, which was not added to the "
                         "workflow (add_task it too)")
+            for ref in task.upstream_refs.values():
+                if ref.key not in keys:
+                    raise NodeDependencyNotExistError(
+                        f"task {task.name} depends on {ref.template_name} {ref.node_args}, which "
+                        "is not a task of the workflow (add_task it too)")
+        return self._draft_body(templates, array_limits), keys, tasks
+
+    def _draft_body(self, templates: Dict[str, Any], array_limits: Dict[str, int]) -> Dict[str, Any]:
+        """The draft request: tool, workflow and these templates (by name)."""
         for name in self._template_limits:
             if name not in templates:
                 raise ValueError(f"set_task_template_max_concurrency_limit: no task of template "
@@ -203,7 +217,7 @@ class Workflow:
                 for name, tt in templates.items()
             ],
         }
-        return draft, keys, tasks
+        return draft
 
     def _for_cluster(self, per_cluster: Dict[str, Dict[str, Any]], cluster: Optional[str],
                      what: str) -> Optional[Dict[str, Any]]:
@@ -243,31 +257,113 @@ class Workflow:
         draft_path = f"/bind/drafts/{created['draft_id']}"
         try:
             for start in range(0, len(tasks), self.chunk_size):
-                chunk = [task._spec(keys[id(task)], keys) for task in tasks[start:start + self.chunk_size]]
+                chunk = [_spec_in(task, keys) for task in tasks[start:start + self.chunk_size]]
                 api.post(f"{draft_path}/tasks", {"tasks": chunk, "offset": start})
             bound = api.post(f"{draft_path}/commit")
         except ApiError as err:
             raise self._name_task(err, tasks) from None
-        self.workflow_id = int(bound["workflow_id"])
-        self.newly_created = bool(bound["newly_created"])
+        workflow_id = self._bound(bound)
         self._bound_tasks = tasks
         task_ids = bound.get("task_ids") or {}
         for task in tasks:
-            task.workflow_id = self.workflow_id
+            task.workflow_id = workflow_id
             if keys[id(task)] in task_ids:
                 task.task_id = int(task_ids[keys[id(task)]])
+        return workflow_id
+
+    def bind_stream(self, tasks: Iterable[Task], templates: Iterable[Any]) -> int:
+        """Bind a workflow too large to hold in this process. ``tasks`` (a generator, typically)
+        is drawn a chunk at a time as the chunks are sent, and each task can be dropped once sent,
+        so the client holds a chunk of tasks, not the DAG: name upstreams with
+        ``template.ref(...)``, not with the Task objects, which would keep every task alive.
+        ``templates`` lists every template the tasks use (the draft declares them before the first
+        task). The same tasks bound this way or by ``add_tasks`` + ``bind()`` are the same
+        workflow. What needs the whole DAG (a task repeated, an upstream that is no task of the
+        workflow, a cycle) is checked by the API at commit, which names the task. Tasks streamed
+        are not kept: ``task_id`` stays unset on them; ``run()`` runs the bound workflow."""
+        if self.tasks:
+            raise ValueError(f"bind_stream binds the tasks it is given; this workflow already holds "
+                             f"{len(self.tasks)} added with add_task(s): bind() those, or stream them all")
+        by_name: Dict[str, Any] = {}
+        for tt in templates:
+            self._check_template(tt, f"template {tt.template_name!r}", by_name)
+            by_name.setdefault(tt.template_name, tt)
+        if not by_name:
+            raise ValueError("bind_stream needs the templates its tasks use (templates=[...])")
+        draft = self._draft_body(by_name, {})
+        api = self.requester
+        created = api.post("/bind/drafts", draft)
+        draft_path = f"/bind/drafts/{created['draft_id']}"
+        start = 0
+        chunk: List[Task] = []
+        upstream = 0  # upstream entries in the chunk: it closes at chunk_size tasks or this many
+        try:
+            for task in tasks:
+                self._check_streamed(task, by_name)
+                chunk.append(task)
+                upstream += len(task.upstream_tasks) + len(task.upstream_refs)
+                if len(chunk) == self.chunk_size or upstream >= MAX_UPSTREAM_PER_CHUNK:
+                    self._send_chunk(draft_path, chunk, start)
+                    start += len(chunk)
+                    chunk = []
+                    upstream = 0
+            if chunk:
+                self._send_chunk(draft_path, chunk, start)
+            chunk = []
+            # No task_ids in the answer: the tasks are gone, and a million ids would be the
+            # client's largest object.
+            bound = api.post(f"{draft_path}/commit?task_ids=false")
+        except ApiError as err:
+            raise self._name_task(err, chunk, start) from None
+        return self._bound(bound)
+
+    def _check_streamed(self, task: Task, templates: Dict[str, Any]) -> None:
+        """What one streamed task allows checking here: its kind, tool and template."""
+        if not isinstance(task, Task):
+            raise TypeError(f"bind_stream takes Tasks, got {type(task).__name__}")
+        tt = task.task_template
+        if templates.get(tt.template_name) is not tt:
+            self._check_template(tt, f"task {task.name}", templates)
+            if tt.template_name not in templates:
+                raise ValueError(f"task {task.name} is of template {tt.template_name!r}, which is "
+                                 "not in bind_stream's templates")
+        limit = task._array_limit
+        if limit is not None and self._template_limits.get(tt.template_name) != limit:
+            raise ValueError(f"task {task.name} was made with max_concurrently_running={limit}, which a "
+                             "streamed bind cannot send after its draft: call "
+                             f"set_task_template_max_concurrency_limit({tt.template_name!r}, {limit}) "
+                             "before bind_stream")
+
+    def _check_template(self, tt: Any, what: str, templates: Dict[str, Any]) -> None:
+        if tt.tool_name != self.tool.name:
+            raise ValueError(f"{what} comes from tool {tt.tool_name!r}, but this workflow belongs to "
+                             f"tool {self.tool.name!r}")
+        seen = templates.get(tt.template_name)
+        if seen is not None and seen is not tt and seen._definition() != tt._definition():
+            raise ValueError(f"two different definitions of task template {tt.template_name!r} "
+                             "are used in this workflow; use one per workflow")
+
+    def _send_chunk(self, draft_path: str, chunk: List[Task], start: int) -> None:
+        specs = [task._spec(task.key, _upstream_keys_streamed(task)) for task in chunk]
+        self.requester.post(f"{draft_path}/tasks", {"tasks": specs, "offset": start})
+
+    def _bound(self, bound: Dict[str, Any]) -> int:
+        """Keep what the commit answered: the workflow, whether it is new, unused resource keys."""
+        workflow_id = self.workflow_id = int(bound["workflow_id"])
+        self.newly_created = bool(bound["newly_created"])
         self.ignored_resource_keys = dict(bound.get("ignored_resource_keys") or {})
         for cluster, unused in sorted(self.ignored_resource_keys.items()):
-            self._say(f"[wf {self.workflow_id}] cluster {cluster} does not use the resource key(s) "
+            self._say(f"[wf {workflow_id}] cluster {cluster} does not use the resource key(s) "
                       f"{', '.join(unused)}; they are kept but have no effect")
-        return self.workflow_id
+        return workflow_id
 
     @staticmethod
-    def _name_task(err: ApiError, tasks: List[Task]) -> ApiError:
-        """``tasks[17].compute_resources.queue`` means little to a script author: add the name."""
+    def _name_task(err: ApiError, tasks: List[Task], first: int = 0) -> ApiError:
+        """``tasks[17].compute_resources.queue`` means little to a script author: add the name
+        (``tasks`` holds the bind's tasks from index ``first`` on)."""
         match = _TASK_FIELD.match(err.field or "")
-        if match and int(match.group(1)) < len(tasks):
-            task = tasks[int(match.group(1))]
+        if match and 0 <= int(match.group(1)) - first < len(tasks):
+            task = tasks[int(match.group(1)) - first]
             err.message = f"task {task.name}: {err.message}"
             err.args = (err.message,)
             err.task = task  # type: ignore[attr-defined]
@@ -411,6 +507,20 @@ class Workflow:
     def __repr__(self) -> str:
         return (f"Workflow(workflow_args={self.workflow_args!r}, workflow_id={self.workflow_id}, "
                 f"tasks={len(self.tasks)})")
+
+
+def _spec_in(task: Task, keys: Dict[Any, str]) -> Dict[str, Any]:
+    """A held task's spec in ``bind()``: keys by position (see ``Workflow._draft``)."""
+    upstream = [keys[id(t)] for t in task.upstream_tasks]
+    if task.upstream_refs:  # a ref may name a task also given as a Task: one edge
+        upstream = list(dict.fromkeys(upstream + [keys[ref.key] for ref in task.upstream_refs.values()]))
+    return task._spec(keys[id(task)], upstream)
+
+
+def _upstream_keys_streamed(task: Task) -> List[str]:
+    """A streamed task's upstreams by ``task_key``, Tasks and TaskRefs alike."""
+    upstream = [t.key for t in task.upstream_tasks]
+    return list(dict.fromkeys(upstream + list(task.upstream_refs))) if task.upstream_refs else upstream
 
 
 def resume_mode_line(reset_running_jobs: bool) -> str:

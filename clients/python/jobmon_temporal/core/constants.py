@@ -54,3 +54,7 @@ class MaxConcurrentlyRunning:
 
 #: Tasks per bind request the API accepts (POST /bind/drafts/:id/tasks).
 MAX_TASKS_PER_CHUNK = 5_000
+
+#: Upstream entries after which a streamed chunk closes early: a chunk of fan-in tasks can carry
+#: most of a DAG's edges, and the client's memory is a chunk's worth of them.
+MAX_UPSTREAM_PER_CHUNK = 50_000
