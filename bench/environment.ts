@@ -11,7 +11,7 @@ import path from 'node:path';
 import pg from 'pg';
 import { Client, Connection } from '@temporalio/client';
 import { temporal as proto } from '@temporalio/proto';
-import type { Task, Tool } from '../src/client';
+import type { Task, TaskRef, TaskTemplate, Tool } from '../src/client';
 import { loadConfig, projectRoot, type Config } from '../src/config';
 import { devServerArgs } from '../src/temporal/dev-server-args';
 import { freePort, freshDatabase, stop, until } from './support';
@@ -136,34 +136,78 @@ async function pollingWorkflows(connection: Connection, namespace: string, taskQ
   return (pollers?.length ?? 0) > 0;
 }
 
+/** The level sizes of the layered DAG: 1 → 100s → 10,000s → rest → 100s (fan-in) → 1. */
+function layeredSizes(scale: number, total: number): number[] {
+  const fixed = 1 + 100 * scale + 10_000 * scale + 100 * scale + 1;
+  return [1, 100 * scale, 10_000 * scale, total - fixed, 100 * scale, 1];
+}
+
 /**
- * bench/run.ts's layered DAG with every level but the two single tasks multiplied by `scale`:
- * 1 → 100s → 10,000s → rest → 100s (fan-in) → 1, `total` tasks in all.
+ * Indices [from, to) in the level above of the upstreams of task i of a level of `size` tasks:
+ * one each while levels widen, an even share of the level above where they narrow.
+ */
+function upstreamRange(size: number, prev: number, i: number): [number, number] {
+  if (size >= prev) return [i % prev, (i % prev) + 1];
+  const share = Math.ceil(prev / size);
+  return [i * share, Math.min(prev, (i + 1) * share)];
+}
+
+const levelTemplate = (tool: Tool, level: number): TaskTemplate =>
+  tool.getTaskTemplate({ templateName: `level${level}`, commandTemplate: `true {i}`, nodeArgs: ['i'] });
+
+/**
+ * bench/run.ts's layered DAG with every level but the two single tasks multiplied by `scale`,
+ * `total` tasks in all, as Task objects (each holding its upstream Tasks).
  */
 export function layeredTasks(tool: Tool, scale: number, total: number): { tasks: Task[]; edges: number } {
-  const fixed = 1 + 100 * scale + 10_000 * scale + 100 * scale + 1;
-  const sizes = [1, 100 * scale, 10_000 * scale, total - fixed, 100 * scale, 1];
   const levels: Task[][] = [];
   let edges = 0;
-  sizes.forEach((size, level) => {
-    const tt = tool.getTaskTemplate({ templateName: `level${level}`, commandTemplate: `true {i}`, nodeArgs: ['i'] });
+  layeredSizes(scale, total).forEach((size, level) => {
+    const tt = levelTemplate(tool, level);
     const prev = levels[level - 1];
     const tasks: Task[] = new Array<Task>(size);
     for (let i = 0; i < size; i++) {
-      let upstream: Task[] = [];
-      if (prev) {
-        if (size >= prev.length) upstream = [prev[i % prev.length]];
-        else {
-          const share = Math.ceil(prev.length / size);
-          upstream = prev.slice(i * share, Math.min(prev.length, (i + 1) * share));
-        }
-      }
+      const upstream = prev ? prev.slice(...upstreamRange(size, prev.length, i)) : [];
       edges += upstream.length;
       tasks[i] = tt.createTask({ i, upstreamTasks: upstream });
     }
     levels.push(tasks);
   });
   return { tasks: levels.flat(), edges };
+}
+
+/**
+ * The same DAG as layeredTasks, as a stream for `Workflow.bindStream`: each task is made when it is
+ * drawn and names its upstreams by `template.ref`, so nothing keeps it alive once it is sent and the
+ * process holds a chunk of tasks, not a million. Draw `tasks()` once per bind.
+ */
+export function layeredTaskStream(
+  tool: Tool,
+  scale: number,
+  total: number,
+): { templates: TaskTemplate[]; count: number; edges: number; tasks: () => Generator<Task> } {
+  const sizes = layeredSizes(scale, total);
+  const templates = sizes.map((_, level) => levelTemplate(tool, level));
+  let edges = 0;
+  for (let level = 1; level < sizes.length; level++) {
+    for (let i = 0; i < sizes[level]; i++) {
+      const [from, to] = upstreamRange(sizes[level], sizes[level - 1], i);
+      edges += to - from;
+    }
+  }
+  function* tasks(): Generator<Task> {
+    for (let level = 0; level < sizes.length; level++) {
+      for (let i = 0; i < sizes[level]; i++) {
+        const upstreamTasks: TaskRef[] = [];
+        if (level > 0) {
+          const [from, to] = upstreamRange(sizes[level], sizes[level - 1], i);
+          for (let j = from; j < to; j++) upstreamTasks.push(templates[level - 1].ref({ i: j }));
+        }
+        yield templates[level].createTask({ i, upstreamTasks });
+      }
+    }
+  }
+  return { templates, count: total, edges, tasks };
 }
 
 export interface ExecutionHistory {

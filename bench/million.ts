@@ -10,7 +10,8 @@
  * of each process (this client, the API, the worker, the Temporal dev server, the Postgres
  * backends of the database), observers under load while the run goes (50 clients each on status,
  * progress and task-list pages at random depths by cursor), a rebind of the same tasks (the same
- * workflow), the database's size by table and index and per task, the machine's load. Everything
+ * workflow), the same tasks again from the Python client's bind_stream (bench/million_bind.py: the
+ * same workflow; its process's peak RSS), the database's size by table and index and per task, the machine's load. Everything
  * runs as a non-superuser role owning its database (support.ts: BENCH_ROLE). The goals of issue 18
  * are printed with their ratios. Saved to bench/results/million-<time>.json and million-latest.json.
  * Nothing asserts: targets are read by people.
@@ -19,13 +20,18 @@
  * observers' figures are then the API's, not the API's queued behind the run's activities.
  * `--one-process` measures `jmt up`'s shape instead (both in one process, as on a laptop).
  *
- *   node --max-old-space-size=8192 dist/bench/million.js [--tasks N] [--load-seconds S] [--one-process]
- *   (N default 1,000,000; S 10; the heap flag is for this process: the 1,000,000 Task objects it builds)
+ * The client streams its tasks (`Workflow.bindStream`, tasks made as they are drawn, upstreams named
+ * by `template.ref`), so its peak RSS is what binding a million tasks costs a control script;
+ * `--hold-tasks` builds every Task object first and binds by addTasks + bind() instead.
+ *
+ *   node --max-old-space-size=8192 dist/bench/million.js [--tasks N] [--load-seconds S] [--one-process] [--hold-tasks]
+ *   (N default 1,000,000; S 10; the heap flag is for --hold-tasks: the 1,000,000 Task objects it builds)
  */
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { execFile } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { ApiClient, Tool, type Task } from '../src/client';
+import { ApiClient, Tool, type Task, type Workflow } from '../src/client';
 import { projectRoot } from '../src/config';
 import { temporalWorkflowId } from '../src/temporal/ids';
 import {
@@ -33,6 +39,7 @@ import {
   postgresServerCpuS,
   executionHistories,
   layeredTasks,
+  layeredTaskStream,
   memoryMiB,
   postgresBackendsMiB,
   startStack,
@@ -59,6 +66,36 @@ function tool(stack: BenchStack, name: string): Tool {
   // A million-task commit runs for minutes on a loaded box: give every request half an hour.
   const api = ApiClient.fromConfig(stack.config, { timeoutMs: 30 * 60_000 });
   return new Tool(name, { config: stack.config, api, stderr: { write: () => true } });
+}
+
+interface PythonBind {
+  seconds: number;
+  workflowId: number;
+  newlyCreated: boolean;
+  peakRssMiB: number;
+  cpuSeconds: number;
+}
+
+/**
+ * The same tasks stream-bound by the Python client (bench/million_bind.py, `bind_stream`) in a
+ * process of its own, so its peak RSS is the Python client's alone. Skipped, with the reason, where
+ * the project's venv is missing.
+ */
+function pythonBind(stack: BenchStack, total: number): Promise<PythonBind | { skipped: string }> {
+  const python = path.join(projectRoot(), '.venv', 'bin', 'python');
+  if (!existsSync(python)) return Promise.resolve({ skipped: `${python} missing (bash scripts/setup.sh)` });
+  const script = path.join(projectRoot(), 'bench', 'million_bind.py');
+  return new Promise((resolve, reject) => {
+    execFile(
+      python,
+      [script, String(total)],
+      { env: stack.env, timeout: 30 * 60_000, maxBuffer: 1 << 20 },
+      (err, stdout, stderr) => {
+        if (err) reject(new Error(`bench/million_bind.py failed: ${err.message}\n${stderr.slice(-2_000)}`));
+        else resolve(JSON.parse(stdout.trim().split('\n').pop() ?? '') as PythonBind);
+      },
+    );
+  });
 }
 
 async function chainLatency(stack: BenchStack): Promise<{ levels: number; runSeconds: number; perLevel: number }> {
@@ -190,6 +227,7 @@ interface Figures {
   memoryMiB: { client: number; services: number };
   observers: (EndpointFigures & { duringRun: boolean })[];
   rebind: { sameWorkflow: boolean };
+  pythonRebind: (PythonBind & { sameWorkflow: boolean }) | { skipped: string };
 }
 
 /** Issue 18's goals, each as measured / goal (≤ 1 is met, except throughput: ≥ 1). */
@@ -217,12 +255,18 @@ function goalLines(r: Figures): string[] {
       'MiB',
     ),
     line('client peak RSS', r.memoryMiB.client, 1024, 'MiB'),
+    'skipped' in r.pythonRebind
+      ? `goal Python client peak RSS: not measured (${r.pythonRebind.skipped})`
+      : line('Python client peak RSS (bind_stream)', r.pythonRebind.peakRssMiB, 1024, 'MiB'),
     line('run throughput', r.tasksPerSecond, 4000, 'tasks/s', true),
     line('largest history', r.maxHistoryEvents, 10_000, 'events'),
     ...obs('status', 50),
     ...obs('progress', 150),
     ...obs('tasks page', 50),
     `goal rebind of the same tasks is the same workflow: ${r.rebind.sameWorkflow ? 'met' : 'NOT met'}`,
+    ...('skipped' in r.pythonRebind
+      ? []
+      : [`goal the same tasks from Python are the same workflow: ${r.pythonRebind.sameWorkflow ? 'met' : 'NOT met'}`]),
   ];
 }
 
@@ -234,6 +278,7 @@ async function main(): Promise<void> {
   // JMT_BENCH_PROFILE_DIR=dir: the services process writes a CPU profile there (node --cpu-prof).
   const profileDir = process.env.JMT_BENCH_PROFILE_DIR;
   const split = !process.argv.includes('--one-process');
+  const hold = process.argv.includes('--hold-tasks');
   const stack = await startStack('million', {
     servicesNodeArgs: profileDir ? ['--cpu-prof', '--cpu-prof-dir', profileDir] : [],
     split,
@@ -271,26 +316,36 @@ async function main(): Promise<void> {
     log(`chain-20: ${chain.runSeconds} s, ${chain.perLevel} s per level`);
 
     const t = tool(stack, 'bench-million');
+    const newWorkflow = () =>
+      t.createWorkflow({
+        workflowArgs: `bench-million-${total}`,
+        defaultClusterName: 'dummy',
+        defaultComputeResources: { queue: 'null.q' },
+      });
     let mark = performance.now();
-    const shape = layeredTasks(t, scale, total);
-    const wf = t.createWorkflow({
-      workflowArgs: `bench-million-${total}`,
-      defaultClusterName: 'dummy',
-      defaultComputeResources: { queue: 'null.q' },
-    });
-    wf.addTasks(shape.tasks);
+    // Streamed (the default): tasks are made as bindStream draws them and dropped once sent, as a
+    // control script too large to hold its DAG binds. --hold-tasks: every Task object built first
+    // and bound by addTasks + bind(), the way a small script binds (the client then holds them all).
+    const shape = hold ? layeredTasks(t, scale, total) : layeredTaskStream(t, scale, total);
+    const count = 'count' in shape ? shape.count : shape.tasks.length;
+    const bindAll = async (wf: Workflow): Promise<number> => {
+      if ('count' in shape) return wf.bindStream(shape.tasks(), { templates: shape.templates, total: count });
+      wf.addTasks(shape.tasks);
+      return wf.bind();
+    };
+    const wf = newWorkflow();
     const buildSeconds = (performance.now() - mark) / 1000;
-    // What the client holds before any bind (the bench's own Task objects), against its peak: the
-    // difference is what binding costs the client.
+    // What the client holds before any bind (with --hold-tasks, the bench's own Task objects),
+    // against its peak: the difference is what binding costs the client.
     const clientBuilt = {
       rss: memoryMiB(process.pid, 'VmRSS'),
       heap: Math.round(process.memoryUsage().heapUsed / 2 ** 20),
     };
-    log(`built ${shape.tasks.length} tasks, ${shape.edges} edges in ${round(buildSeconds)} s; binding ...`);
+    log(`${hold ? 'built' : 'streaming'} ${count} tasks, ${shape.edges} edges (${round(buildSeconds)} s); binding ...`);
 
     const cpuBefore = await processCpu(stack, admin);
     mark = performance.now();
-    const workflowId = await wf.bind();
+    const workflowId = await bindAll(wf);
     const bindSeconds = (performance.now() - mark) / 1000;
     const bindCpu = cpuSince(cpuBefore, await processCpu(stack, admin));
     log(`bound workflow ${workflowId} in ${round(bindSeconds)} s (CPU s: ${JSON.stringify(bindCpu)}); running ...`);
@@ -304,7 +359,7 @@ async function main(): Promise<void> {
     const running = wf.run({ progress: false, pollIntervalMs: 2_000 });
     let runEnd = 0;
     void running.then(() => (runEnd = performance.now()));
-    const observers = await observeWhileRunning(stack, workflowId, shape.tasks.length, loadSeconds, () => runEnd > 0);
+    const observers = await observeWhileRunning(stack, workflowId, count, loadSeconds, () => runEnd > 0);
     const status = await running;
     const runSeconds = (runEnd - mark) / 1000;
     log(`run ended ${status} in ${round(runSeconds)} s`);
@@ -313,27 +368,30 @@ async function main(): Promise<void> {
 
     log('rebinding the same tasks ...');
     mark = performance.now();
-    const again = t.createWorkflow({
-      workflowArgs: `bench-million-${total}`,
-      defaultClusterName: 'dummy',
-      defaultComputeResources: { queue: 'null.q' },
-    });
-    again.addTasks(shape.tasks);
-    const rebindId = await again.bind();
+    const again = newWorkflow();
+    const rebindId = await bindAll(again);
     const rebind = {
       seconds: round((performance.now() - mark) / 1000),
       sameWorkflow: rebindId === workflowId && again.lastBind?.newly_created === false,
     };
     log(`rebind: ${rebind.seconds} s, same workflow: ${rebind.sameWorkflow}`);
+    log('rebinding the same tasks from Python (bind_stream) ...');
+    const python = await pythonBind(stack, count);
+    const pythonRebind =
+      'skipped' in python
+        ? python
+        : { ...python, sameWorkflow: python.workflowId === workflowId && python.newlyCreated === false };
+    log(`python rebind: ${JSON.stringify(pythonRebind)}`);
     const sizes = await databaseSizes(stack);
     log('observers after the run ...');
-    const observersAfter = await observeWhileRunning(stack, workflowId, shape.tasks.length, loadSeconds, () => true);
+    const observersAfter = await observeWhileRunning(stack, workflowId, count, loadSeconds, () => true);
 
     const executions = await executionHistories(stack.client, temporalId);
     const { rows } = await admin.query<{ bytes: string }>('select pg_database_size($1) as bytes', [stack.databaseName]);
     const result = {
-      tasks: shape.tasks.length,
+      tasks: count,
       processes: split ? (2 as const) : (1 as const),
+      client: hold ? ('held tasks' as const) : ('streamed' as const),
       edges: shape.edges,
       shape: `1 → ${100 * scale} → ${10_000 * scale} → ${total - 2 - 10_200 * scale} → ${100 * scale} → 1`,
       finalStatus: status,
@@ -341,7 +399,7 @@ async function main(): Promise<void> {
       bindSeconds: round(bindSeconds),
       bindCpuSeconds: bindCpu,
       runSeconds: round(runSeconds),
-      tasksPerSecond: Math.round(shape.tasks.length / runSeconds),
+      tasksPerSecond: Math.round(count / runSeconds),
       executions: executions.length,
       maxHistoryEvents: Math.max(...executions.map((e) => e.events)),
       historyEventsPerExecution: executions.map((e) => e.events),
@@ -359,11 +417,12 @@ async function main(): Promise<void> {
         postgresBackendsAtPeak: pgPeak.backends,
       },
       databaseMiB: Math.round(Number(rows[0].bytes) / 2 ** 20),
-      bytesPerTask: Math.round(Number(rows[0].bytes) / shape.tasks.length),
+      bytesPerTask: Math.round(Number(rows[0].bytes) / count),
       relations: sizes,
       observers,
       observersAfterRun: observersAfter,
       rebind,
+      pythonRebind,
       load: os.loadavg().map((l) => round(l, 1)),
     };
     const goals = goalLines(result);
