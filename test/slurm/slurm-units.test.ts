@@ -419,6 +419,15 @@ describe('pending jobs Slurm will never start by itself', () => {
     expect(distributor.queueingError('7_1')).toBeUndefined();
   });
 
+  it('does not read its own cancel as a cancel from outside (F): the launch check defers to the queueing error', async () => {
+    const held = rec({ state: 'PENDING', reason: 'launch_failed_requeued_held' });
+    const { distributor } = fakeBackend(held, undefined);
+    expect([...(await distributor.liveJobs(['7_1']))]).toEqual([]);
+    held.state = 'CANCELLED'; // what slurmctld reports once the cancel is through
+    expect(await distributor.launchFailure('7_1')).toBeUndefined();
+    expect(distributor.queueingError('7_1')).toMatch(/cancelled$/);
+  });
+
   it('leaves deliberate holds and ordinary waits alone', async () => {
     for (const reason of [
       'JobHeldUser',

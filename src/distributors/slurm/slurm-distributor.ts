@@ -458,6 +458,10 @@ export class SlurmDistributor implements Distributor {
     } catch {
       return undefined;
     }
+    // Cancelled by the never-starts rule: Slurm now says CANCELLED, which would read as "cancelled
+    // outside the workflow" (F, no retry). queueingError tells the monitor why (retried). A slurmd
+    // killed mid-launch leaves jobs "launch failed requeued held", so this is a race worth closing.
+    if (this.#queueingErrors.has(distributorId)) return undefined;
     const snap = await this.#snapshot(parsed.arrayJobId);
     let record = snap && snap.records !== UNKNOWN_JOB ? snap.records.get(distributorId) : undefined;
     if (!record) record = await this.#accountingRecord(distributorId, parsed.arrayJobId);

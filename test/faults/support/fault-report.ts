@@ -67,6 +67,16 @@ export async function checkInvariants(
         .map((r) => `${r.id}=${r.status}`)
         .join(', ')}`,
     );
+  const fatal = notDone.filter((r) => r.status === 'F').map((r) => r.id);
+  if (fatal.length) {
+    // Why a task gave up: the last error of its last instance (what a debugger would read first).
+    const errors = await sql<{ task_id: number; description: string }>`
+      select distinct on (ti.task_id) ti.task_id, e.description
+        from task_instance ti join task_instance_error_log e on e.task_instance_id = ti.id
+       where ti.task_id = any(${fatal}::bigint[])
+       order by ti.task_id, ti.id desc, e.id desc`.execute(db);
+    for (const e of errors.rows) problems.push(`task ${e.task_id} ERROR_FATAL: ${e.description.slice(0, 400)}`);
+  }
   const records: InstanceRecord[] = await instances(db, workflowId);
   const doneNow = new Map<number, number[]>();
   for (const r of records.filter((x) => x.status === 'D'))
