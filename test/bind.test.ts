@@ -548,6 +548,27 @@ describe('drafts', () => {
     expect(await commitDraft(db, draftId, 'bob')).toMatchObject({ newlyCreated: true, numTasks: 7 });
   });
 
+  it('names a repeated key before a dangling upstream, and a dangling upstream before a cycle', async () => {
+    // The order a whole-request bind names them in (domain/dag.ts), whatever order commit's
+    // checks over the stored rows run in.
+    const { tasks, ...spec } = smallDag('chunks-precedence');
+    async function commitChunks(head: TaskSpec[], tail: TaskSpec[]) {
+      const draftId = await createDraft(db, 'bob', spec);
+      await addDraftTasks(db, draftId, 'bob', tail, 4);
+      await addDraftTasks(db, draftId, 'bob', head, 0);
+      return commitDraft(db, draftId, 'bob');
+    }
+    const dangling = structuredClone(tasks.slice(4));
+    dangling[2].upstream = [...(dangling[2].upstream ?? []), 'nowhere']; // tasks[6].upstream[3]
+    const looped = structuredClone(tasks.slice(0, 4));
+    looped[0].upstream = ['summary']; // prep-1 ← summary ← model-1 ← prep-1
+    const repeated = structuredClone(looped);
+    repeated[3].key = 'model-2'; // the key of tasks[4]
+    await expectRefused(() => commitChunks(repeated, dangling), 'tasks[4].key', 'duplicate_key');
+    await expectRefused(() => commitChunks(looped, dangling), 'tasks[6].upstream[3]', 'unknown_upstream');
+    await expectRefused(() => commitChunks(looped, tasks.slice(4)), 'tasks[0].upstream[0]', 'cycle');
+  });
+
   it('binds tasks sent downstream-first, and finds a cycle through such edges', async () => {
     const r = smallDag('reversed');
     r.tasks.reverse();
