@@ -4,7 +4,8 @@
  * 1,000 (fan-in) → 1, 1,897,996 edges. Before it, a 20-level chain of no-op tasks on the same
  * stack gives the latency per DAG level.
  *
- * Figures: bind s, run s, tasks/s, every Temporal execution of the run (continue-as-new included)
+ * Figures: bind s (streamed: split at the last chunk's answer into staging and the commit, each
+ * with the CPU of client, services and Postgres), run s, tasks/s, every Temporal execution of the run (continue-as-new included)
  * with its history length counted from the history (the largest must stay far below Temporal's
  * 51,200 limit; the project's own bound is 10,000), the most pending activities seen, peak memory
  * of each process (this client, the API, the worker, the Temporal dev server, the Postgres
@@ -328,8 +329,15 @@ async function main(): Promise<void> {
     // and bound by addTasks + bind(), the way a small script binds (the client then holds them all).
     const shape = hold ? layeredTasks(t, scale, total) : layeredTaskStream(t, scale, total);
     const count = 'count' in shape ? shape.count : shape.tasks.length;
+    // When the last chunk is acknowledged (streamed only): staging ends and the commit, one
+    // transaction on one Postgres backend, begins. Its CPU sample is started then, read later.
+    let staged: { at: number; cpu: Promise<CpuSample> } | undefined;
+    const onProgress = ({ sent }: { sent: number }) => {
+      if (sent === count) staged = { at: performance.now(), cpu: processCpu(stack, admin) };
+    };
     const bindAll = async (wf: Workflow): Promise<number> => {
-      if ('count' in shape) return wf.bindStream(shape.tasks(), { templates: shape.templates, total: count });
+      if ('count' in shape)
+        return wf.bindStream(shape.tasks(), { templates: shape.templates, total: count, onProgress });
       wf.addTasks(shape.tasks);
       return wf.bind();
     };
@@ -347,8 +355,16 @@ async function main(): Promise<void> {
     mark = performance.now();
     const workflowId = await bindAll(wf);
     const bindSeconds = (performance.now() - mark) / 1000;
-    const bindCpu = cpuSince(cpuBefore, await processCpu(stack, admin));
+    const cpuAfter = await processCpu(stack, admin);
+    const bindCpu = cpuSince(cpuBefore, cpuAfter);
+    const bindPhases = staged && {
+      stageSeconds: round((staged.at - mark) / 1000),
+      stageCpuSeconds: cpuSince(cpuBefore, await staged.cpu),
+      commitSeconds: round(bindSeconds - (staged.at - mark) / 1000),
+      commitCpuSeconds: cpuSince(await staged.cpu, cpuAfter),
+    };
     log(`bound workflow ${workflowId} in ${round(bindSeconds)} s (CPU s: ${JSON.stringify(bindCpu)}); running ...`);
+    if (bindPhases) log(`bind phases: ${JSON.stringify(bindPhases)}`);
 
     // What autovacuum would do soon after the bind's inserts (this box's CI configuration turns it
     // off). Only these tables: analysing task_instance while it is still empty would tell the
@@ -398,6 +414,7 @@ async function main(): Promise<void> {
       buildSeconds: round(buildSeconds),
       bindSeconds: round(bindSeconds),
       bindCpuSeconds: bindCpu,
+      bindPhases,
       runSeconds: round(runSeconds),
       tasksPerSecond: Math.round(count / runSeconds),
       executions: executions.length,
